@@ -1,0 +1,46 @@
+"""autograd: reverse-mode automatic differentiation on numpy arrays.
+
+>>> import autograd as ag
+>>> x = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+array([2., 4., 6.])
+
+Public names: Tensor, Value, no_grad, enable_grad, grad, value_and_grad, hvp, gradcheck,
+gradgradcheck, detect_anomaly, primitive, OPS, and one function per primitive
+(``autograd.exp``, ``autograd.matmul``, ...).  Numba is imported only when a kernel first
+runs, never by ``import autograd``.
+"""
+from __future__ import annotations
+
+from .errors import (AutogradError, ShapeError, DTypeError, AxisError, IndexOutOfRangeError,
+                     GraphError, InPlaceError, GradcheckError, AnomalyError,
+                     InvalidValueError)
+from .graph import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
+from .tensor import Tensor, Value, tensor
+from .registry import OPS, Primitive, primitive, at_points
+from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sqrt, abs, sin,
+                  cos, tanh, sigmoid, relu, leaky_relu, clip, maximum, minimum, where, square,
+                  sum, mean, max, min, var, reshape, transpose, expand_dims, squeeze,
+                  broadcast_to, getitem, scatter_add, concatenate, stack, astype, identity,
+                  matmul, softmax, log_softmax, logsumexp, gelu, dense,
+                  softmax_cross_entropy, sigmoid_binary_cross_entropy)
+from .functional import grad, value_and_grad, hvp
+from .gradcheck import gradcheck, gradgradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "Value", "tensor", "OPS", "Primitive", "primitive", "at_points",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
+    "grad", "value_and_grad", "hvp", "gradcheck", "gradgradcheck",
+    "AutogradError", "ShapeError", "DTypeError", "AxisError", "IndexOutOfRangeError",
+    "GraphError", "InPlaceError", "GradcheckError", "AnomalyError",
+    "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt", "abs",
+    "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum", "minimum",
+    "where", "square", "sum", "mean", "max", "min", "var", "reshape", "transpose",
+    "expand_dims", "squeeze", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack",
+    "astype", "identity", "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
+    "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
+]

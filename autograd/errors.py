@@ -1,0 +1,64 @@
+"""The library's exceptions.
+
+Every error a user can meet is an :class:`AutogradError`, and also subclasses the builtin
+exception a Python programmer would catch for it (``ValueError``, ``TypeError``, ...), so
+``except ValueError`` keeps working.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "AutogradError", "ShapeError", "DTypeError", "AxisError", "IndexOutOfRangeError",
+    "InvalidValueError",
+    "GraphError", "InPlaceError", "GradcheckError", "AnomalyError", "describe",
+]
+
+
+class AutogradError(Exception):
+    """Base class of every error raised by this library."""
+
+
+class ShapeError(AutogradError, ValueError):
+    """Operands whose shapes do not fit the operation (broadcasting, matmul, reshape...)."""
+
+
+class DTypeError(AutogradError, TypeError):
+    """A dtype the operation cannot take (complex, object, strings, or ints asked to require grad)."""
+
+
+class AxisError(AutogradError, ValueError, IndexError):
+    """An axis out of range for the array's number of dimensions, or repeated."""
+
+
+class IndexOutOfRangeError(AutogradError, IndexError):
+    """An index out of range in ``tensor[...]``."""
+
+
+class InvalidValueError(AutogradError, ValueError):
+    """A value outside what the operation accepts (e.g. a class label >= the number of classes)."""
+
+
+class GraphError(AutogradError, RuntimeError):
+    """Misuse of the graph: backward through a released graph, a missing seed gradient, ..."""
+
+
+class InPlaceError(GraphError):
+    """An in-place change of a tensor that a graph still needs, or that requires grad."""
+
+
+class GradcheckError(AutogradError, AssertionError):
+    """Analytic and numeric gradients disagree (raised by ``gradcheck``/``gradgradcheck``)."""
+
+
+class AnomalyError(AutogradError, FloatingPointError):
+    """A NaN or inf produced inside ``detect_anomaly()``."""
+
+
+def describe(*arrays) -> str:
+    """``'shapes (3, 4) and (5,), dtypes float32 and float64'`` for error messages."""
+    shapes, dtypes = [], []
+    for a in arrays:
+        shapes.append(str(tuple(getattr(a, "shape", ()))))
+        dtypes.append(str(getattr(a, "dtype", type(a).__name__)))
+    if len(arrays) == 1:
+        return f"shape {shapes[0]}, dtype {dtypes[0]}"
+    return f"shapes {' and '.join(shapes)}, dtypes {' and '.join(dtypes)}"

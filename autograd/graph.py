@@ -1,0 +1,342 @@
+"""The graph: grad mode, the Node recorded per primitive call, and the backward pass.
+
+A :class:`Node` is what one primitive call leaves behind: the primitive, the arguments it
+was called with (tensors by reference), the versions of those tensors at the time, and the
+output's data.  Nodes point only backwards, to their inputs; nothing points from a node to
+its output tensor, so a graph is a tree of references that frees itself as soon as the last
+tensor of it is dropped (no reference cycles, no garbage collector needed).
+
+``backward`` sorts the nodes reachable from the output iteratively (no recursion, linear in
+the graph's size), then calls each node's vector-Jacobian product once, in reverse
+topological order, summing gradients where a tensor is used more than once.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from .broadcast import unbroadcast
+from .errors import GraphError, InPlaceError, ShapeError, AnomalyError
+
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "detect_anomaly",
+           "Node", "backward", "toposort"]
+
+
+# --------------------------------------------------------------------------- grad mode
+class _Mode(threading.local):
+    """Per-thread switches.  Class attributes are the defaults every new thread sees."""
+    grad = True
+    anomaly = False
+
+
+MODE = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    """True when primitives record the graph in this thread."""
+    return MODE.grad
+
+
+class set_grad_enabled:
+    """Context manager and decorator that sets grad mode (thread-local) and restores it."""
+
+    __slots__ = ("mode", "prev")
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+        self.prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.prev.append(MODE.grad)
+        MODE.grad = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        MODE.grad = self.prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        import functools
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """``with no_grad():`` or ``@no_grad()``: nothing inside records a graph (this thread only).
+
+    Ops inside cost close to raw numpy: they run the forward and wrap the result.
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turn recording back on inside a ``no_grad`` block."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class detect_anomaly:
+    """``with detect_anomaly():`` the first NaN or inf made by a primitive raises AnomalyError.
+
+    Forward: the error names the primitive and the file:line of the user's call.
+    Backward: it names the primitive whose vjp produced it and where that primitive's output
+    was created.  Off by default; when off it costs one attribute test per primitive call.
+    """
+
+    __slots__ = ("prev",)
+
+    def __init__(self) -> None:
+        self.prev: list[bool] = []
+
+    def __enter__(self) -> "detect_anomaly":
+        self.prev.append(MODE.anomaly)
+        MODE.anomaly = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        MODE.anomaly = self.prev.pop()
+
+
+def user_frame() -> str:
+    """``file:line`` of the innermost frame outside this package (for anomaly messages)."""
+    import os
+    import sys
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    while f is not None:
+        fn = os.path.abspath(f.f_code.co_filename)
+        if not fn.startswith(pkg + os.sep):
+            return f"{f.f_code.co_filename}:{f.f_lineno}"
+        f = f.f_back
+    return "<unknown>"
+
+
+def check_finite(name: str, arrays, where: str) -> None:
+    for a in arrays:
+        if a is None:
+            continue
+        a = getattr(a, "data", a)  # Tensor (create_graph) or ndarray
+        a = np.asarray(a)
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            bad = "NaN" if np.isnan(a).any() else "inf"
+            raise AnomalyError(f"{name}: {where} produced {bad} (shape {a.shape}, dtype {a.dtype})")
+
+
+# --------------------------------------------------------------------------- nodes
+class Node:
+    """One recorded primitive call.
+
+    prim:     the Primitive
+    args:     the positional arguments as data (ndarrays where tensors were given)
+    kwargs:   static keyword parameters (or None)
+    parents:  ((index, tensor), ...) for the inputs that require grad
+    versions: the ``_version`` of each parent tensor when recorded (in-place guard)
+    out:      the output's data (vjps may use it), released after backward
+    """
+
+    __slots__ = ("prim", "args", "kwargs", "parents", "versions", "out", "retained",
+                 "site", "__weakref__")
+
+    def __init__(self, prim, args, kwargs, parents, out):
+        self.prim = prim
+        self.args = args
+        self.kwargs = kwargs
+        self.parents = parents
+        self.versions = tuple([t._version for _, t in parents])
+        self.out = out
+        self.retained = None
+        self.site = None
+
+    @property
+    def name(self) -> str:
+        return self.prim.name
+
+    @property
+    def released(self) -> bool:
+        return self.args is None
+
+    def release(self) -> None:
+        self.args = self.kwargs = self.out = None
+        self.parents = ()
+
+    def __repr__(self) -> str:
+        return f"<Node {self.prim.name}{' (released)' if self.args is None else ''}>"
+
+
+def toposort(root: Node) -> list[Node]:
+    """Nodes reachable from ``root``, each before every node it depends on.
+
+    Iterative depth-first post-order (reversed), so a chain of a million nodes needs no
+    recursion and takes time linear in its length.
+    """
+    visited = {root}
+    order: list[Node] = []
+    stack: list[tuple[Node, Iterator]] = [(root, iter(root.parents))]
+    push, pop, append, add = stack.append, stack.pop, order.append, visited.add
+    while stack:
+        node, it = stack[-1]
+        for _, t in it:
+            child = t._node
+            if child is not None and child not in visited:
+                add(child)
+                push((child, iter(child.parents)))
+                break
+        else:
+            pop()
+            append(node)
+    order.reverse()
+    return order
+
+
+def _as_grad(g: Any, like) -> Any:
+    """Gradient shaped and typed like ``like`` (a Tensor): sum broadcast dims, cast dtype."""
+    if g.shape != like.shape:
+        g = unbroadcast(g, like.shape)
+    dt = like._data.dtype
+    if g.dtype != dt:
+        g = g.astype(dt)
+    return g
+
+
+def _own(g, shared_ids):
+    """A gradient array safe to store in ``.grad``: not a view, not shared with another slot."""
+    if isinstance(g, np.ndarray) and (g.base is not None or id(g) in shared_ids or not g.flags.writeable):
+        return g.copy()
+    return g
+
+
+def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
+             create_graph: bool = False, inputs=None):
+    """Reverse pass from ``root_tensor``.
+
+    With ``inputs`` (a list of tensors), gradients are returned for those tensors only and
+    ``.grad`` fields are left alone (the functional API).  Otherwise gradients accumulate
+    into ``.grad`` of leaf tensors that require grad and of tensors that called
+    ``retain_grad()``.
+    """
+    from .tensor import Tensor
+
+    if retain_graph is None:
+        retain_graph = create_graph
+    if not root_tensor._rg:
+        raise GraphError("backward: the tensor does not require grad (no input it was computed "
+                         "from has requires_grad=True, or it was computed under no_grad)")
+    out_data = root_tensor._data
+    if grad is None:
+        if out_data.size != 1:
+            raise GraphError(f"backward: a non-scalar output (shape {out_data.shape}) needs an "
+                             f"explicit gradient of that shape: t.backward(grad)")
+        seed = np.ones_like(out_data)
+    else:
+        seed = grad._data if isinstance(grad, Tensor) and not create_graph else grad
+        seed = seed if isinstance(seed, Tensor) else np.asarray(seed, dtype=out_data.dtype)
+        if seed.shape != out_data.shape:
+            raise ShapeError(f"backward: gradient of shape {seed.shape} given for an output of "
+                             f"shape {out_data.shape}")
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor._make(seed)
+
+    root = root_tensor._node
+    want = None
+    results = None
+    if inputs is not None:
+        want = {}
+        for k, t in enumerate(inputs):
+            if t._node is None:
+                raise GraphError("backward(inputs=...): each input must be a non-leaf tensor")
+            want[t._node] = k
+        results = [None] * len(inputs)
+
+    if root is None:  # the output is itself a leaf
+        if want is None:
+            _accumulate_leaf(root_tensor, seed, create_graph, set())
+        return results
+
+    order = toposort(root)
+    grads: dict[Node, Any] = {root: seed}
+    anomaly = MODE.anomaly
+    with set_grad_enabled(create_graph):
+        for node in order:
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            if node.retained is not None:
+                for ref in node.retained:
+                    t = ref()
+                    if t is not None:
+                        t.grad = g.copy() if isinstance(g, np.ndarray) else g
+            if want is not None and node in want:
+                results[want[node]] = g
+                continue
+            if node.args is None:
+                raise GraphError(
+                    f"backward: trying to go back through the graph a second time ({node.prim.name}"
+                    f" was already released); pass retain_graph=True to the first backward")
+            parents = node.parents
+            for (i, t), v in zip(parents, node.versions):
+                if t._version != v:
+                    raise InPlaceError(
+                        f"backward: input {i} of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
+                        f"was modified in place after it was used; its gradient would be wrong")
+            prim = node.prim
+            kw = node.kwargs or {}
+            if create_graph:
+                out = Tensor._make(node.out, node)
+                args = list(node.args)
+                for i, t in parents:
+                    args[i] = t
+                gs = prim.call_vjp(g, out, args, kw, parents, higher=True)
+            else:
+                gs = prim.call_vjp(g, node.out, node.args, kw, parents, higher=False)
+            if anomaly:
+                check_finite(prim.name, [gs[i] for i, _ in parents],
+                             f"backward (output created at {node.site})")
+            shared = {id(g)}
+            for i, t in parents:
+                gi = gs[i]
+                if gi is None:
+                    continue
+                if not isinstance(gi, (np.ndarray, Tensor)):
+                    gi = np.asarray(gi)
+                gi = _as_grad(gi, t)
+                child = t._node
+                if child is not None:
+                    prev = grads.get(child)
+                    if prev is None:
+                        grads[child] = gi
+                    else:
+                        grads[child] = prev + gi
+                elif want is None:
+                    _accumulate_leaf(t, gi, create_graph, shared)
+                    shared.add(id(gi))
+            if not retain_graph:
+                node.release()
+    return results
+
+
+def _accumulate_leaf(t, g, create_graph, shared):
+    if not create_graph and not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    if t.grad is None:
+        t.grad = _own(g, shared) if not create_graph else g
+    else:
+        t.grad = t.grad + g
+
+
+def retain(node: Node, tensor) -> None:
+    if node.retained is None:
+        node.retained = []
+    node.retained.append(weakref.ref(tensor))

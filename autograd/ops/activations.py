@@ -1,0 +1,108 @@
+"""softmax, log_softmax, logsumexp (stable for logits of any size) and gelu."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..registry import primitive
+from ._util import normalize_axis
+from .elementwise import exp, tanh
+from .reduce import sum, expand_reduced
+
+__all__ = ["softmax", "log_softmax", "logsumexp", "gelu"]
+
+
+def _shifted(x, axis):
+    """x - max(x) along axis (finite maxima only), so exp never overflows."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    return x - m, m
+
+
+def _ref_lse(x, axis=None, keepdims=False):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return r if keepdims else np.squeeze(r, axis=axis)
+
+
+@primitive(library=True, reference=_ref_lse)
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis``, shifted by the max: finite for logits of +-1000."""
+    normalize_axis("logsumexp", axis, x.ndim)
+    z, m = _shifted(x, axis)
+    out = np.log(np.sum(np.exp(z), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _lse_vjp(g, out, x, axis=None, keepdims=False):
+    # d lse = softmax(x) dx = exp(x - lse) dx
+    return expand_reduced(g, x, axis, keepdims) * exp(x - expand_reduced(out, x, axis, keepdims))
+
+
+logsumexp.defvjp(_lse_vjp)
+
+
+@primitive(library=True, reference=lambda x, axis=-1: np.exp(x - _ref_lse(x, axis, True)))
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max, so stable)."""
+    normalize_axis("softmax", axis, x.ndim)
+    z, _ = _shifted(x, axis)
+    e = np.exp(z)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+softmax.defvjp(lambda g, out, x, axis=-1:          # J^T g = s * (g - <g, s>)
+               out * (g - sum(g * out, axis=axis, keepdims=True)))
+
+
+@primitive(library=True, reference=lambda x, axis=-1: x - _ref_lse(x, axis, True))
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis`` (stable)."""
+    normalize_axis("log_softmax", axis, x.ndim)
+    z, _ = _shifted(x, axis)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+log_softmax.defvjp(lambda g, out, x, axis=-1:      # J^T g = g - softmax * sum(g)
+                   g - exp(out) * sum(g, axis=axis, keepdims=True))
+
+
+_C = math.sqrt(2.0 / math.pi)
+_A = 0.044715
+
+
+def _ref_gelu(x):
+    x = np.asarray(x, dtype=np.float64)
+    return 0.5 * x * (1.0 + np.tanh(_C * (x + _A * x ** 3)))
+
+
+@primitive(library=True, reference=_ref_gelu)
+def gelu(x):
+    """GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    This is the approximation of GPT-2, Keras ``gelu(approximate=True)`` and PyTorch
+    ``gelu(approximate='tanh')``; it differs from the erf form by < 1e-3.
+    """
+    inner = x * x
+    inner *= _A
+    inner += 1.0
+    inner *= x
+    inner *= _C
+    t = np.tanh(inner)
+    t += 1.0
+    t *= 0.5
+    t *= x
+    return t
+
+
+def _gelu_vjp(g, out, x):
+    # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) C (1 + 3 A x^2),  t = tanh(C (x + A x^3))
+    x2 = x * x
+    t = tanh((x + x2 * x * _A) * _C)
+    return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * (_C * (1.0 + 3.0 * _A * x2)))
+
+
+gelu.defvjp(_gelu_vjp)

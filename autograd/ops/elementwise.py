@@ -1,0 +1,187 @@
+"""Elementwise primitives.  Broadcasting follows numpy; the engine unbroadcasts gradients.
+
+Each vjp is written with this library's own functions, so it runs on ndarrays in an
+ordinary backward and records a graph under ``create_graph`` (higher-order gradients).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import primitive, at_points
+from ._util import data_of
+
+__all__ = ["add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt",
+           "abs", "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum",
+           "minimum", "where", "square"]
+
+_POS = [(0.0, None)]
+
+# ----------------------------------------------------------------------------- arithmetic
+add = primitive(np.add, name="add", library=True)
+add.defvjp(lambda g, out, x, y: g,                 # d(x + y) = dx + dy
+           lambda g, out, x, y: g)
+
+subtract = primitive(np.subtract, name="subtract", library=True)
+subtract.defvjp(lambda g, out, x, y: g,            # d(x - y) = dx - dy
+                lambda g, out, x, y: negative(g))
+
+multiply = primitive(np.multiply, name="multiply", library=True)
+multiply.defvjp(lambda g, out, x, y: g * y,        # d(xy) = y dx + x dy
+                lambda g, out, x, y: g * x)
+
+divide = primitive(np.divide, name="divide", library=True, domain=[None, (0.0, None)])
+divide.defvjp(lambda g, out, x, y: g / y,          # d(x/y) = dx/y - x dy/y^2
+              lambda g, out, x, y: negative(g) * x / (y * y))
+
+negative = primitive(np.negative, name="negative", library=True)
+negative.defvjp(lambda g, out, x: negative(g))
+
+
+def _safe_log_abs(x):
+    """log|x| with log|0| read as 0: the x-factor of d(x**y)/dy where x**y is 0 or real."""
+    xd = data_of(x)
+    return log(abs(where(xd == 0, 1.0, x)))
+
+
+def _power_dx(g, out, x, y):
+    # d(x**y)/dx = y * x**(y-1); taken as 0 where y == 0 (x**0 is constant, also at x = 0)
+    yd = data_of(y)
+    return where(yd == 0, 0.0, g * y * power(x, y - 1))
+
+
+def _power_dy(g, out, x, y):
+    # d(x**y)/dy = x**y * log(x), real part for x < 0; 0 at x == 0
+    return g * out * _safe_log_abs(x)
+
+
+power = primitive(np.power, name="power", library=True, domain=[(0.0, None), None])
+power.defvjp(_power_dx, _power_dy)
+
+
+def square(x):
+    """``x * x`` (a composition, not a primitive)."""
+    return multiply(x, x)
+
+
+# ----------------------------------------------------------------------------- smooth unary
+exp = primitive(np.exp, name="exp", library=True, domain=[(None, 20.0)])
+exp.defvjp(lambda g, out, x: g * out)              # d exp(x) = exp(x) dx
+
+log = primitive(np.log, name="log", library=True, domain=_POS)
+log.defvjp(lambda g, out, x: g / x)                # d log(x) = dx / x
+
+sqrt = primitive(np.sqrt, name="sqrt", library=True, domain=_POS)
+sqrt.defvjp(lambda g, out, x: g / (2.0 * out))     # d sqrt(x) = dx / (2 sqrt(x))
+
+sin = primitive(np.sin, name="sin", library=True)
+sin.defvjp(lambda g, out, x: g * cos(x))
+
+cos = primitive(np.cos, name="cos", library=True)
+cos.defvjp(lambda g, out, x: negative(g * sin(x)))
+
+tanh = primitive(np.tanh, name="tanh", library=True)
+tanh.defvjp(lambda g, out, x: g * (1.0 - out * out))   # d tanh = (1 - tanh^2) dx
+
+
+@primitive(library=True, reference=lambda x: 1.0 / (1.0 + np.exp(-x)))
+def sigmoid(x):
+    """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2: stable for any x.
+
+    x : any shape, float.  Returns the same shape and dtype.
+    """
+    out = np.tanh(np.multiply(x, 0.5))
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+sigmoid.defvjp(lambda g, out, x: g * out * (1.0 - out))   # s' = s (1 - s)
+
+
+# ----------------------------------------------------------------------------- kinked unary
+abs = primitive(np.abs, name="abs", library=True, kinks=at_points(0.0))
+abs.defvjp(lambda g, out, x: g * np.sign(data_of(x)))     # d|x| = sign(x) dx (0 at 0)
+
+
+@primitive(library=True, kinks=at_points(0.0), reference=lambda x: np.maximum(x, 0))
+def relu(x):
+    """max(x, 0); its gradient at 0 is taken as 0 (as PyTorch and micrograd)."""
+    return np.maximum(x, 0)
+
+
+relu.defvjp(lambda g, out, x: g * (data_of(x) > 0))
+
+
+@primitive(library=True, kinks=at_points(0.0),
+           reference=lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope))
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, ``negative_slope * x`` otherwise."""
+    return np.where(x > 0, x, x * negative_slope)
+
+
+leaky_relu.defvjp(lambda g, out, x, negative_slope=0.01:
+                  g * np.where(data_of(x) > 0, 1.0, negative_slope).astype(data_of(x).dtype))
+
+
+def _clip_distance(x, a_min=None, a_max=None):
+    x = np.asarray(x, dtype=np.float64)
+    d = np.full(x.shape, np.inf)
+    for b in (a_min, a_max):
+        if b is not None:
+            d = np.minimum(d, np.abs(x - np.asarray(b, dtype=np.float64)))
+    return d
+
+
+@primitive(library=True, kinks=_clip_distance,
+           reference=lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max))
+def clip(x, a_min=None, a_max=None):
+    """x limited to [a_min, a_max] (either may be None); bounds are constants, not tensors.
+
+    The gradient passes where a_min <= x <= a_max and is 0 outside.
+    """
+    if a_min is None and a_max is None:
+        return np.array(x, copy=True)
+    return np.clip(x, a_min, a_max)
+
+
+def _clip_vjp(g, out, x, a_min=None, a_max=None):
+    xd = data_of(x)
+    inside = np.ones(xd.shape, dtype=bool)
+    if a_min is not None:
+        inside &= xd >= a_min
+    if a_max is not None:
+        inside &= xd <= a_max
+    return g * inside
+
+
+clip.defvjp(_clip_vjp)
+
+
+def _tie_distance(x, y):
+    return np.abs(np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64))
+
+
+def _pick(first, other, strict):
+    # 1 where `first` wins, 0 where `other` wins, 1/2 at ties (the gradient is split)
+    a, b = data_of(first), data_of(other)
+    return strict(a, b) + 0.5 * (a == b)
+
+
+maximum = primitive(np.maximum, name="maximum", library=True, kinks=_tie_distance)
+maximum.defvjp(lambda g, out, x, y: g * _pick(x, y, np.greater),
+               lambda g, out, x, y: g * _pick(y, x, np.greater))
+
+minimum = primitive(np.minimum, name="minimum", library=True, kinks=_tie_distance)
+minimum.defvjp(lambda g, out, x, y: g * _pick(x, y, np.less),
+               lambda g, out, x, y: g * _pick(y, x, np.less))
+
+
+@primitive(library=True, nin=3, differentiable=(1, 2), reference=np.where)
+def where(condition, x, y):
+    """x where condition is true, y elsewhere (condition: bool, not differentiated)."""
+    return np.where(condition, x, y)
+
+
+where.defvjp(None,
+             lambda g, out, c, x, y: where(c, g, 0.0),
+             lambda g, out, c, x, y: where(c, 0.0, g))

@@ -1,0 +1,284 @@
+"""Fused primitives: one graph node where a composition would make several.
+
+- ``dense(x, kernel, bias=None, activation=None)``: ``act(x @ kernel + bias)``
+- ``softmax_cross_entropy(logits, labels)``: mean cross-entropy of softmax(logits)
+- ``sigmoid_binary_cross_entropy(logits, targets)``: mean binary cross-entropy of sigmoid(logits)
+
+Each has a differentiable vjp written with library ops (so higher-order gradients work) and
+a numpy-only first-order ``vjp_fast`` for the ordinary backward.  Inputs are validated here,
+before any kernel sees them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError, DTypeError, InvalidValueError
+from ..registry import primitive
+from ._util import data_of
+from .elementwise import where, exp, tanh, sigmoid, relu, leaky_relu
+from .activations import gelu, softmax, logsumexp
+from .linalg import matmul
+from .reduce import sum as _sum
+from .shape import reshape, transpose, getitem
+
+__all__ = ["dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "ACTIVATIONS"]
+
+#: Activations the fused ``dense`` knows, by name (None and 'linear' are the identity).
+ACTIVATIONS = (None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
+
+
+# ----------------------------------------------------------------------------- dense
+def _check_dense(x, kernel, bias, activation):
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"dense: unknown activation {activation!r}; one of {ACTIVATIONS}")
+    for nm, a in (("x", x), ("kernel", kernel), ("bias", bias)):
+        if a is not None and a.dtype.kind != "f":
+            raise DTypeError(f"dense: {nm} must be float, got {a.dtype} (shape {a.shape})")
+    if kernel.ndim != 2:
+        raise ShapeError(f"dense: kernel must be 2-d (in, units), got shape {kernel.shape}")
+    if x.ndim < 1 or x.shape[-1] != kernel.shape[0]:
+        raise ShapeError(f"dense: shapes {x.shape} and {kernel.shape} are not aligned "
+                         f"({x.shape[-1] if x.ndim else '0-d'} != {kernel.shape[0]})")
+    if bias is not None and bias.shape != (kernel.shape[1],):
+        raise ShapeError(f"dense: bias shape {bias.shape} does not match kernel {kernel.shape}; "
+                         f"expected ({kernel.shape[1]},)")
+
+
+def _activate(z, activation, negative_slope):
+    """Apply the activation to the pre-activation ``z`` in place where possible (numpy)."""
+    if activation is None or activation == "linear":
+        return z
+    if activation == "relu":
+        return np.maximum(z, 0, out=z)
+    if activation == "sigmoid":
+        return sigmoid.fwd(z)
+    if activation == "tanh":
+        return np.tanh(z, out=z)
+    if activation == "leaky_relu":
+        return leaky_relu.fwd(z, negative_slope)
+    return gelu.fwd(z)
+
+
+def _dense_ref(x, kernel, bias=None, activation=None, negative_slope=0.01):
+    z = np.matmul(x, kernel)
+    if bias is not None:
+        z = z + bias
+    return _activate(np.array(z), activation, negative_slope)
+
+
+@primitive(library=True, name="dense", nin=3, reference=_dense_ref)
+def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
+    _check_dense(x, kernel, bias, activation)
+    z = np.matmul(x, kernel)
+    if bias is not None:
+        z += bias
+    return _activate(z, activation, negative_slope)
+
+
+
+def _act_grad_fast(g, out, pre, activation, negative_slope):
+    """dL/dz from dL/da, numpy only; ``pre()`` recomputes the pre-activation if needed."""
+    if activation is None or activation == "linear":
+        return g
+    if activation == "relu":
+        return g * (out > 0)
+    if activation == "sigmoid":
+        return g * (out * (1.0 - out))
+    if activation == "tanh":
+        return g * (1.0 - out * out)
+    if activation == "leaky_relu":
+        return g * np.where(out > 0, 1.0, negative_slope).astype(out.dtype)
+    return gelu.vjp(g, None, pre())
+
+
+def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
+    def pre():
+        z = np.matmul(x, kernel)
+        return z + bias if bias is not None else z
+    gz = _act_grad_fast(g, out, pre, activation, negative_slope)
+    k_in, units = kernel.shape
+    gz2 = gz.reshape(-1, units)
+    gx = np.matmul(gz, kernel.T)
+    gk = np.matmul(x.reshape(-1, k_in).T, gz2)
+    gb = gz2.sum(axis=0) if bias is not None else None
+    return gx, gk, gb
+
+
+def _dense_vjp(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
+    # a = act(z), z = x W + b:  dz = act'(z) da;  dx = dz W^T;  dW = x^T dz;  db = sum_rows dz
+    if activation in (None, "linear"):
+        gz = g
+    elif activation == "relu":
+        gz = g * (data_of(out) > 0)
+    elif activation == "sigmoid":
+        gz = g * out * (1.0 - out)
+    elif activation == "tanh":
+        gz = g * (1.0 - out * out)
+    elif activation == "leaky_relu":
+        gz = g * np.where(data_of(out) > 0, 1.0, negative_slope).astype(data_of(out).dtype)
+    else:
+        z = matmul(x, kernel)
+        if bias is not None:
+            z = z + bias
+        gz = gelu.vjp(g, None, z)
+    k_in, units = kernel.shape
+    gz2 = reshape(gz, (-1, units))
+    gx = matmul(gz, transpose(kernel))
+    gk = matmul(transpose(reshape(x, (-1, k_in))), gz2)
+    gb = _sum(gz2, axis=0) if bias is not None else None
+    return gx, gk, gb
+
+
+_dense.defvjp(_dense_vjp)
+_dense.defvjp_fast(_dense_vjp_fast)
+
+
+def dense(x, kernel, bias=None, activation=None, negative_slope=0.01):
+    """``act(x @ kernel + bias)`` as one graph node (a Dense layer).
+
+    x : shape-(..., in), float.  kernel : shape-(in, units).  bias : shape-(units,) or None.
+    activation : None/'linear', 'relu', 'sigmoid', 'tanh', 'leaky_relu' (``negative_slope``),
+    'gelu' (tanh form).  Returns shape-(..., units).
+    """
+    return _dense(x, kernel, bias, activation=activation, negative_slope=negative_slope)
+
+
+# ----------------------------------------------------------------------------- softmax-xent
+def _check_logits(op, logits):
+    if logits.dtype.kind != "f":
+        raise DTypeError(f"{op}: logits must be float, got {logits.dtype} (shape {logits.shape})")
+
+
+def _labels(op, logits, labels):
+    """Integer labels checked against the logits: shape (N,) for logits (N, C), in [0, C)."""
+    _check_logits(op, logits)
+    if logits.ndim != 2:
+        raise ShapeError(f"{op}: logits must be 2-d (batch, classes), got shape {logits.shape}")
+    if labels.dtype.kind in "iu":
+        if labels.shape != logits.shape[:1]:
+            raise ShapeError(f"{op}: integer labels of shape {labels.shape} do not match logits "
+                             f"{logits.shape}; expected ({logits.shape[0]},)")
+        if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+            raise InvalidValueError(f"{op}: labels must be in [0, {logits.shape[1]}), got values in "
+                                    f"[{labels.min()}, {labels.max()}]")
+        return True
+    if labels.dtype.kind != "f":
+        raise DTypeError(f"{op}: labels must be integer class indices or float targets, got "
+                         f"{labels.dtype}")
+    if labels.shape != logits.shape:
+        raise ShapeError(f"{op}: float targets of shape {labels.shape} do not match logits "
+                         f"{logits.shape}")
+    return False
+
+
+def _xent_ref(logits, labels):
+    logits = np.asarray(logits, dtype=np.float64)
+    m = logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(logits - m).sum(axis=1, keepdims=True)) + m
+    logp = logits - lse
+    if np.asarray(labels).dtype.kind in "iu":
+        return -np.mean(logp[np.arange(len(labels)), labels])
+    return -np.mean(np.sum(labels * logp, axis=1))
+
+
+@primitive(library=True, reference=_xent_ref, differentiable=(0, 1))
+def softmax_cross_entropy(logits, labels):
+    """Mean over the batch of ``-sum_c t_c log softmax(logits)_c``.
+
+    logits : shape-(N, C), float.
+    labels : shape-(N,) integer class indices in [0, C), or shape-(N, C) float targets
+             (one-hot or probabilities; these may require grad).
+    Returns a 0-d array.  Stable for logits of any size (log-sum-exp).
+    """
+    sparse = _labels("softmax_cross_entropy", logits, labels)
+    n = logits.shape[0]
+    m = logits.max(axis=1, keepdims=True)
+    z = logits - m
+    lse = np.log(np.exp(z).sum(axis=1))
+    if sparse:
+        picked = z[np.arange(n), labels]
+        return np.asarray((lse - picked).sum() / max(n, 1), dtype=logits.dtype)
+    return np.asarray((lse * labels.sum(axis=1) - (labels * z).sum(axis=1)).sum() / max(n, 1),
+                      dtype=np.result_type(logits, labels))
+
+
+def _xent_fast(g, out, logits, labels):
+    n = max(logits.shape[0], 1)
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    scale = g / n
+    if labels.dtype.kind in "iu":
+        p[np.arange(logits.shape[0]), labels] -= 1.0
+        p *= scale
+        return p, None
+    gl = (p * labels.sum(axis=1, keepdims=True) - labels) * scale
+    lse = np.log(np.exp(z).sum(axis=1, keepdims=True))
+    gt = (lse - z) * scale
+    return gl, gt
+
+
+def _xent_vjp(g, out, logits, labels):
+    n = max(logits.shape[0], 1)
+    scale = g * (1.0 / n)
+    p = softmax(logits, axis=1)
+    lab = data_of(labels)
+    if lab.dtype.kind in "iu":
+        onehot = np.zeros(data_of(logits).shape, dtype=data_of(logits).dtype)
+        onehot[np.arange(onehot.shape[0]), lab] = 1.0
+        return (p - onehot) * scale, None
+    total = _sum(labels, axis=1, keepdims=True)
+    gl = (p * total - labels) * scale
+    lse = logsumexp(logits, axis=1, keepdims=True)
+    gt = (lse - logits) * scale
+    return gl, gt
+
+
+softmax_cross_entropy.defvjp(_xent_vjp)
+softmax_cross_entropy.defvjp_fast(_xent_fast)
+
+
+# ----------------------------------------------------------------------------- sigmoid-BCE
+def _bce_check(logits, targets):
+    op = "sigmoid_binary_cross_entropy"
+    _check_logits(op, logits)
+    if targets.dtype.kind not in "biuf":
+        raise DTypeError(f"{op}: targets must be numeric, got {targets.dtype}")
+    if targets.shape != logits.shape:
+        raise ShapeError(f"{op}: targets of shape {targets.shape} do not match logits {logits.shape}")
+
+
+def _bce_ref(logits, targets):
+    z = np.asarray(logits, dtype=np.float64)
+    return np.mean(np.maximum(z, 0) - z * targets + np.log1p(np.exp(-np.abs(z))))
+
+
+@primitive(library=True, reference=_bce_ref)
+def sigmoid_binary_cross_entropy(logits, targets):
+    """Mean of ``-(t log s(z) + (1 - t) log(1 - s(z)))``, s = sigmoid, computed as
+    ``max(z, 0) - z t + log(1 + exp(-|z|))`` (exact and stable for any z).
+
+    logits, targets : same shape; targets in [0, 1] (float targets may require grad).
+    Returns a 0-d array.
+    """
+    _bce_check(logits, targets)
+    dt = np.result_type(logits.dtype, targets.dtype) if targets.dtype.kind == "f" else logits.dtype
+    t = targets.astype(dt, copy=False)
+    per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
+    return np.asarray(per.mean() if per.size else 0.0, dtype=dt)
+
+
+def _bce_vjp(g, out, logits, targets):
+    # d/dz = (s(z) - t) / n,  d/dt = -z / n
+    n = max(data_of(logits).size, 1)
+    scale = g * (1.0 / n)
+    return (sigmoid(logits) - targets) * scale, negative_or_none(logits, targets, scale)
+
+
+def negative_or_none(logits, targets, scale):
+    if data_of(targets).dtype.kind != "f":
+        return None
+    return -(logits * scale)
+
+
+sigmoid_binary_cross_entropy.defvjp(_bce_vjp)

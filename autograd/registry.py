@@ -1,0 +1,243 @@
+"""The primitive registry: ``@primitive`` / ``defvjp`` and ``OPS``, every primitive by name.
+
+A primitive is a forward on numpy arrays plus its vector-Jacobian product (vjp)::
+
+    @primitive(domain=[(0, None)])          # log wants x > 0
+    def log(x):
+        return np.log(x)
+
+    @log.defvjp
+    def log_vjp(g, out, x):                 # d log(x) = dx / x
+        return g / x
+
+The vjp gets the incoming gradient ``g`` (shape of the output), the output ``out`` and the
+forward's arguments, and returns one gradient per tensor input (``None`` where an input
+gets none).  The engine sums each gradient back to its input's shape (``unbroadcast``) and
+casts it to its dtype, so a vjp may return a broadcast-shaped gradient.
+
+vjps are written with this library's own functions (``exp``, ``sum``, ``where``, ...), which
+act on plain ndarrays when given ndarrays and record a graph when given tensors.  So the same
+vjp serves the ordinary (first-order, numpy-only) backward and a recorded backward
+(``create_graph=True``) for higher-order gradients.  A primitive may add a numpy-only
+``defvjp_fast`` that the first-order backward prefers (fused kernels use this).
+
+The library's ops and a user's custom ops go through this same mechanism and both land in
+``OPS``, which the test suite sweeps.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .errors import AutogradError, DTypeError, ShapeError, GraphError, AxisError, \
+    IndexOutOfRangeError, describe
+from .graph import MODE, Node, check_finite, user_frame
+
+__all__ = ["Primitive", "primitive", "OPS", "at_points"]
+
+#: Every primitive, library's and user's, by name.
+OPS: dict[str, "Primitive"] = {}
+
+_SCALARS = (float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_)
+_OK_KINDS = "biuf"
+
+Tensor: Any = None  # set by tensor.py (import cycle)
+
+
+def at_points(*points: float) -> Callable:
+    """A ``kinks`` declaration: the first input is not differentiable at these values."""
+    def distance(x, *rest, **params):
+        x = np.asarray(x, dtype=np.float64)
+        return np.min(np.abs(x[..., None] - np.asarray(points, dtype=np.float64)), axis=-1)
+    distance.points = points  # type: ignore[attr-defined]
+    return distance
+
+
+def _to_array(name: str, a: Any) -> Any:
+    """A non-tensor operand as numpy sees it, refusing dtypes the library does not compute in."""
+    if type(a) is np.ndarray:
+        if a.dtype.kind not in _OK_KINDS:
+            raise DTypeError(f"{name}: unsupported dtype {a.dtype} (shape {a.shape}); "
+                             f"use a float, integer or bool array")
+        return a
+    if isinstance(a, _SCALARS) or a is None:  # None: an optional input left out (dense's bias)
+        return a
+    if isinstance(a, complex):
+        raise DTypeError(f"{name}: complex numbers are not supported ({a!r})")
+    try:
+        arr = np.asarray(a)
+    except ValueError as e:  # ragged nested lists
+        raise ShapeError(f"{name}: cannot make an array of {type(a).__name__} ({e})") from None
+    if arr.dtype.kind not in _OK_KINDS:
+        raise DTypeError(f"{name}: unsupported operand {type(a).__name__} of dtype {arr.dtype}; "
+                         f"use a float, integer or bool array")
+    return arr
+
+
+class Primitive:
+    """A differentiable primitive: forward, vjp(s) and what tests need to sample it.
+
+    Attributes
+    ----------
+    name : str              key in ``OPS``
+    fwd : callable          forward on ndarrays (and static parameters)
+    nin : int               how many leading positional arguments are tensor inputs (-1: all)
+    vjp : callable | None   ``vjp(g, out, *args, **kwargs) -> gradient per input``
+    vjps : tuple | None     per-input vjps (only the needed ones are called)
+    vjp_fast : callable | None  numpy-only first-order vjp (preferred when not recording)
+    domain : tuple          per input ``(low, high)`` open bounds, None for unbounded
+    kinks : callable | None ``kinks(*inputs, **params) -> distance`` to the nearest point of
+                            non-differentiability (tests keep samples away from them)
+    differentiable : tuple  input indices that get gradients
+    higher_order : bool     whether the vjp is itself differentiable (grad of grad)
+    reference : callable | None  numpy reference for the forward (tests)
+    """
+
+    def __init__(self, fwd: Callable, *, name: Optional[str] = None, nin: Optional[int] = None,
+                 domain: Optional[Sequence] = None, kinks: Optional[Callable] = None,
+                 differentiable: Optional[Sequence[int]] = None, higher_order: bool = True,
+                 reference: Optional[Callable] = None, library: bool = False,
+                 register: bool = True) -> None:
+        self.fwd = fwd
+        self.name = name or fwd.__name__
+        if nin is None:
+            nin = 0
+            for p in inspect.signature(fwd).parameters.values():
+                if p.kind == p.VAR_POSITIONAL:
+                    nin = -1
+                    break
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
+                    nin += 1
+        self.nin = nin
+        self.vjp: Optional[Callable] = None
+        self.vjps: Optional[tuple] = None
+        self.vjp_fast: Optional[Callable] = None
+        self.domain = tuple(domain) if domain is not None else None
+        self.kinks = kinks
+        self.differentiable = tuple(differentiable) if differentiable is not None else None
+        self.higher_order = higher_order
+        if reference is None and library:
+            reference = getattr(np, self.name, None)
+        self.reference = reference
+        self.library = library
+        functools.update_wrapper(self, fwd)  # type: ignore[arg-type]
+        if register:
+            old = OPS.get(self.name)
+            if old is not None and old.library and not library:
+                raise ValueError(f"primitive: the name {self.name!r} belongs to a library "
+                                 f"primitive; pass name=... to @primitive")
+            OPS[self.name] = self
+
+    # ------------------------------------------------------------------ declaring
+    def defvjp(self, *fns: Callable) -> Callable:
+        """Declare the vjp.  As a decorator on one function returning one gradient per input,
+        or called with one function per input (only those whose input needs a gradient run)."""
+        if len(fns) == 1:
+            self.vjp = fns[0]
+            self.vjps = None
+            return fns[0]
+        if self.nin >= 0 and len(fns) != self.nin:
+            raise ValueError(f"{self.name}.defvjp: {len(fns)} vjps for {self.nin} inputs")
+        self.vjps = tuple(fns)
+        self.vjp = None
+        return fns[0]
+
+    def defvjp_fast(self, fn: Callable) -> Callable:
+        """A numpy-only first-order vjp, used by the ordinary backward in place of the
+        differentiable one (for fused kernels); same signature as ``defvjp``'s."""
+        self.vjp_fast = fn
+        return fn
+
+    def call_vjp(self, g, out, args, kw, parents, higher: bool):
+        if not higher and self.vjp_fast is not None:
+            gs = self.vjp_fast(g, out, *args, **kw)
+        elif self.vjps is not None:
+            gs = [None] * len(args)
+            for i, _ in parents:
+                f = self.vjps[i]
+                if f is not None:
+                    gs[i] = f(g, out, *args, **kw)
+            return gs
+        elif self.vjp is not None:
+            if higher and not self.higher_order:
+                raise GraphError(f"{self.name}: its vjp is not differentiable; "
+                                 f"higher-order gradients through it are not supported")
+            gs = self.vjp(g, out, *args, **kw)
+        else:
+            raise GraphError(f"{self.name}: no vjp defined (declare one with @{self.name}.defvjp)")
+        if not isinstance(gs, (tuple, list)):
+            gs = (gs,)
+        return gs
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        nin = self.nin if self.nin >= 0 else len(args)
+        datas = None
+        parents = None
+        rec = MODE.grad
+        T = Tensor
+        for i in range(nin):
+            a = args[i]
+            if isinstance(a, T):
+                if datas is None:
+                    datas = list(args)
+                datas[i] = a._data
+                if rec and a._rg:
+                    if parents is None:
+                        parents = [(i, a)]
+                    else:
+                        parents.append((i, a))
+        if datas is None:
+            # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
+            return self.fwd(*args, **kwargs)
+        name = self.name
+        for i in range(nin):
+            a = args[i]
+            if not isinstance(a, T):
+                datas[i] = _to_array(name, a)
+        try:
+            out = self.fwd(*datas, **kwargs)
+        except AutogradError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise self._wrap_error(e, datas[:nin]) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if MODE.anomaly:
+            check_finite(name, [out], f"forward at {user_frame()}")
+        if parents is None or out.dtype.kind != "f":
+            return T._make(out)
+        if self.vjp is None and self.vjps is None and self.vjp_fast is None:
+            raise GraphError(f"{name}: no vjp defined (declare one with @{name}.defvjp)")
+        node = Node(self, tuple(datas), kwargs or None, tuple(parents), out)
+        if MODE.anomaly:
+            node.site = user_frame()
+        return T._make(out, node)
+
+    def _wrap_error(self, e: Exception, inputs: list) -> AutogradError:
+        msg = f"{self.name}: {e} ({describe(*inputs)})"
+        if isinstance(e, IndexError):
+            return IndexOutOfRangeError(msg)
+        if "axis" in str(e):
+            return AxisError(msg)
+        if isinstance(e, TypeError):
+            return DTypeError(msg)
+        return ShapeError(msg)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def primitive(fwd: Optional[Callable] = None, **options: Any):
+    """Make a differentiable primitive from a forward on numpy arrays.
+
+    ``@primitive`` or ``@primitive(name=..., nin=..., domain=..., kinks=..., higher_order=...)``.
+    Then declare the gradient with ``@f.defvjp`` on ``vjp(g, out, *inputs)``.
+    The primitive is registered in ``autograd.OPS``; calling it on tensors records a node.
+    """
+    if fwd is None:
+        return lambda f: Primitive(f, **options)
+    return Primitive(fwd, **options)
