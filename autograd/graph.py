@@ -143,19 +143,21 @@ class Node:
     args:     the positional arguments as data (ndarrays where tensors were given)
     kwargs:   static keyword parameters (or None)
     parents:  ((index, tensor), ...) for the inputs that require grad
-    versions: the ``_version`` of each parent tensor when recorded (in-place guard)
+    saved:    every tensor input (parents or not) whose data the vjp may read
+    versions: the ``_version`` of each saved tensor when recorded (in-place guard)
     out:      the output's data (vjps may use it), released after backward
     """
 
-    __slots__ = ("prim", "args", "kwargs", "parents", "versions", "out", "retained",
+    __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "retained",
                  "site", "__weakref__")
 
-    def __init__(self, prim, args, kwargs, parents, out):
+    def __init__(self, prim, args, kwargs, parents, out, saved):
         self.prim = prim
         self.args = args
         self.kwargs = kwargs
         self.parents = parents
-        self.versions = tuple([t._version for _, t in parents])
+        self.saved = saved
+        self.versions = [t._version for t in saved]
         self.out = out
         self.retained = None
         self.site = None
@@ -169,7 +171,7 @@ class Node:
         return self.args is None
 
     def release(self) -> None:
-        self.args = self.kwargs = self.out = None
+        self.args = self.kwargs = self.out = self.saved = self.versions = None
         self.parents = ()
 
     def __repr__(self) -> str:
@@ -286,10 +288,10 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     f"backward: trying to go back through the graph a second time ({node.prim.name}"
                     f" was already released); pass retain_graph=True to the first backward")
             parents = node.parents
-            for (i, t), v in zip(parents, node.versions):
+            for t, v in zip(node.saved, node.versions):
                 if t._version != v:
                     raise InPlaceError(
-                        f"backward: input {i} of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
+                        f"backward: an input of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
                         f"was modified in place after it was used; its gradient would be wrong")
             prim = node.prim
             kw = node.kwargs or {}

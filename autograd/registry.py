@@ -179,12 +179,14 @@ class Primitive:
         parents = None
         rec = MODE.grad
         T = Tensor
+        tens = []
         for i in range(nin):
             a = args[i]
             if isinstance(a, T):
                 if datas is None:
                     datas = list(args)
                 datas[i] = a._data
+                tens.append(a)
                 if rec and a._rg:
                     if parents is None:
                         parents = [(i, a)]
@@ -212,7 +214,7 @@ class Primitive:
             return T._make(out)
         if self.vjp is None and self.vjps is None and self.vjp_fast is None:
             raise GraphError(f"{name}: no vjp defined (declare one with @{name}.defvjp)")
-        node = Node(self, tuple(datas), kwargs or None, tuple(parents), out)
+        node = Node(self, tuple(datas), kwargs or None, tuple(parents), out, tens)
         if MODE.anomaly:
             node.site = user_frame()
         return T._make(out, node)
