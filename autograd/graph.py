@@ -142,13 +142,18 @@ class Node:
     prim:     the Primitive
     args:     the positional arguments as data (ndarrays where tensors were given)
     kwargs:   static keyword parameters (or None)
-    parents:  ((index, tensor), ...) for the inputs that require grad
+    parents:  ((index, parent), ...) for the inputs that require grad, where parent is the
+              input's Node, or the input tensor itself when it is a leaf.  Nodes never hold
+              intermediate tensors after backward, so activations are freed as soon as the
+              user drops them, while the graph's structure stays drawable (``to_dot``).
     saved:    every tensor input (parents or not) whose data the vjp may read
     versions: the ``_version`` of each saved tensor when recorded (in-place guard)
     out:      the output's data (vjps may use it), released after backward
+    shape, dtype: the output's, kept after release
     """
 
-    __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "retained",
+    __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "shape",
+                 "dtype", "retained",
                  "site", "__weakref__")
 
     def __init__(self, prim, args, kwargs, parents, out, saved):
@@ -159,6 +164,8 @@ class Node:
         self.saved = saved
         self.versions = [t._version for t in saved]
         self.out = out
+        self.shape = out.shape
+        self.dtype = out.dtype
         self.retained = None
         self.site = None
 
@@ -172,7 +179,6 @@ class Node:
 
     def release(self) -> None:
         self.args = self.kwargs = self.out = self.saved = self.versions = None
-        self.parents = ()
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}{' (released)' if self.args is None else ''}>"
@@ -190,9 +196,8 @@ def toposort(root: Node) -> list[Node]:
     push, pop, append, add = stack.append, stack.pop, order.append, visited.add
     while stack:
         node, it = stack[-1]
-        for _, t in it:
-            child = t._node
-            if child is not None and child not in visited:
+        for _, child in it:
+            if type(child) is Node and child not in visited:
                 add(child)
                 push((child, iter(child.parents)))
                 break
@@ -203,11 +208,10 @@ def toposort(root: Node) -> list[Node]:
     return order
 
 
-def _as_grad(g: Any, like) -> Any:
-    """Gradient shaped and typed like ``like`` (a Tensor): sum broadcast dims, cast dtype."""
-    if g.shape != like.shape:
-        g = unbroadcast(g, like.shape)
-    dt = like._data.dtype
+def _as_grad(g: Any, shape: tuple, dt) -> Any:
+    """Gradient of the given shape and dtype: sum broadcast dims, cast dtype."""
+    if g.shape != shape:
+        g = unbroadcast(g, shape)
     if g.dtype != dt:
         g = g.astype(dt)
     return g
@@ -298,8 +302,8 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
             if create_graph:
                 out = Tensor._make(node.out, node)
                 args = list(node.args)
-                for i, t in parents:
-                    args[i] = t
+                for i, p in parents:
+                    args[i] = Tensor._make(p.out, p) if type(p) is Node else p
                 gs = prim.call_vjp(g, out, args, kw, parents, higher=True)
             else:
                 gs = prim.call_vjp(g, node.out, node.args, kw, parents, higher=False)
@@ -307,22 +311,19 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 check_finite(prim.name, [gs[i] for i, _ in parents],
                              f"backward (output created at {node.site})")
             shared = {id(g)}
-            for i, t in parents:
+            for i, p in parents:
                 gi = gs[i]
                 if gi is None:
                     continue
                 if not isinstance(gi, (np.ndarray, Tensor)):
                     gi = np.asarray(gi)
-                gi = _as_grad(gi, t)
-                child = t._node
-                if child is not None:
-                    prev = grads.get(child)
-                    if prev is None:
-                        grads[child] = gi
-                    else:
-                        grads[child] = prev + gi
+                if type(p) is Node:
+                    gi = _as_grad(gi, p.shape, p.dtype)
+                    prev = grads.get(p)
+                    grads[p] = gi if prev is None else prev + gi
                 elif want is None:
-                    _accumulate_leaf(t, gi, create_graph, shared)
+                    gi = _as_grad(gi, p._data.shape, p._data.dtype)
+                    _accumulate_leaf(p, gi, create_graph, shared)
                     shared.add(id(gi))
             if not retain_graph:
                 node.release()

@@ -188,10 +188,11 @@ class Primitive:
                 datas[i] = a._data
                 tens.append(a)
                 if rec and a._rg:
+                    p = (i, a._node or a)  # the input's node, or the leaf tensor itself
                     if parents is None:
-                        parents = [(i, a)]
+                        parents = [p]
                     else:
-                        parents.append((i, a))
+                        parents.append(p)
         if datas is None:
             # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
             return self.fwd(*args, **kwargs)
