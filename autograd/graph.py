@@ -150,10 +150,11 @@ class Node:
     versions: the ``_version`` of each saved tensor when recorded (in-place guard)
     out:      the output's data (vjps may use it), released after backward
     shape, dtype: the output's, kept after release
+    grad:     the gradient that reached this node, kept only for tiny outputs (drawing)
     """
 
     __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "shape",
-                 "dtype", "retained",
+                 "dtype", "grad", "retained",
                  "site", "__weakref__")
 
     def __init__(self, prim, args, kwargs, parents, out, saved):
@@ -167,6 +168,7 @@ class Node:
         self.shape = out.shape
         self.dtype = out.dtype
         self.retained = None
+        self.grad = None
         self.site = None
 
     @property
@@ -178,7 +180,9 @@ class Node:
         return self.args is None
 
     def release(self) -> None:
-        self.args = self.kwargs = self.out = self.saved = self.versions = None
+        self.args = self.kwargs = self.saved = self.versions = None
+        if self.out is not None and self.out.size > 4:  # tiny outputs stay, for drawing
+            self.out = None
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}{' (released)' if self.args is None else ''}>"
@@ -284,6 +288,8 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     t = ref()
                     if t is not None:
                         t.grad = g.copy() if isinstance(g, np.ndarray) else g
+            if node.out.size <= 4 and not create_graph:
+                node.grad = g  # tiny: kept so to_dot can show it (micrograd style)
             if want is not None and node in want:
                 results[want[node]] = g
                 continue
