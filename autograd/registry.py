@@ -222,10 +222,10 @@ class Primitive:
 
     def _wrap_error(self, e: Exception, inputs: list) -> AutogradError:
         msg = f"{self.name}: {e} ({describe(*inputs)})"
+        if "axis" in str(e) and not str(e).startswith("index"):
+            return AxisError(msg)
         if isinstance(e, IndexError):
             return IndexOutOfRangeError(msg)
-        if "axis" in str(e):
-            return AxisError(msg)
         if isinstance(e, TypeError):
             return DTypeError(msg)
         return ShapeError(msg)
