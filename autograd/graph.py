@@ -163,7 +163,7 @@ class Node:
         self.kwargs = kwargs
         self.parents = parents
         self.saved = saved
-        self.versions = [t._version for t in saved]
+        self.versions = [t._version for t in saved] if len(saved) != 1 else [saved[0]._version]
         self.out = out
         self.shape = out.shape
         self.dtype = out.dtype
@@ -237,8 +237,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
     into ``.grad`` of leaf tensors that require grad and of tensors that called
     ``retain_grad()``.
     """
-    from .tensor import Tensor
-
+    Tensor = _tensor_class()
     if retain_graph is None:
         retain_graph = create_graph
     if not root_tensor._rg:
@@ -249,7 +248,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
         if out_data.size != 1:
             raise GraphError(f"backward: a non-scalar output (shape {out_data.shape}) needs an "
                              f"explicit gradient of that shape: t.backward(grad)")
-        seed = np.ones_like(out_data)
+        seed = np.ones(out_data.shape, dtype=out_data.dtype)
     else:
         seed = grad._data if isinstance(grad, Tensor) and not create_graph else grad
         seed = seed if isinstance(seed, Tensor) else np.asarray(seed, dtype=out_data.dtype)
@@ -272,13 +271,15 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
 
     if root is None:  # the output is itself a leaf
         if want is None:
-            _accumulate_leaf(root_tensor, seed, create_graph, set())
+            _accumulate_leaf(root_tensor, seed, create_graph, ())
         return results
 
     order = toposort(root)
     grads: dict[Node, Any] = {root: seed}
     anomaly = MODE.anomaly
-    with set_grad_enabled(create_graph):
+    prev_mode = MODE.grad
+    MODE.grad = create_graph
+    try:
         for node in order:
             g = grads.pop(node, None)
             if g is None:
@@ -288,7 +289,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     t = ref()
                     if t is not None:
                         t.grad = g.copy() if isinstance(g, np.ndarray) else g
-            if node.out.size <= 4 and not create_graph:
+            if not create_graph and node.out.size <= 4:
                 node.grad = g  # tiny: kept so to_dot can show it (micrograd style)
             if want is not None and node in want:
                 results[want[node]] = g
@@ -297,14 +298,14 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 raise GraphError(
                     f"backward: trying to go back through the graph a second time ({node.prim.name}"
                     f" was already released); pass retain_graph=True to the first backward")
-            parents = node.parents
             for t, v in zip(node.saved, node.versions):
                 if t._version != v:
                     raise InPlaceError(
                         f"backward: an input of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
                         f"was modified in place after it was used; its gradient would be wrong")
+            parents = node.parents
             prim = node.prim
-            kw = node.kwargs or {}
+            kw = node.kwargs or _EMPTY
             if create_graph:
                 out = Tensor._make(node.out, node)
                 args = list(node.args)
@@ -316,7 +317,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
             if anomaly:
                 check_finite(prim.name, [gs[i] for i, _ in parents],
                              f"backward (output created at {node.site})")
-            shared = {id(g)}
+            handed = None  # ids of arrays already stored in a leaf's .grad (never alias two)
             for i, p in parents:
                 gi = gs[i]
                 if gi is None:
@@ -324,16 +325,35 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 if not isinstance(gi, (np.ndarray, Tensor)):
                     gi = np.asarray(gi)
                 if type(p) is Node:
-                    gi = _as_grad(gi, p.shape, p.dtype)
+                    if gi.shape != p.shape or gi.dtype != p.dtype:
+                        gi = _as_grad(gi, p.shape, p.dtype)
                     prev = grads.get(p)
                     grads[p] = gi if prev is None else prev + gi
                 elif want is None:
-                    gi = _as_grad(gi, p._data.shape, p._data.dtype)
-                    _accumulate_leaf(p, gi, create_graph, shared)
-                    shared.add(id(gi))
+                    d = p._data
+                    if gi.shape != d.shape or gi.dtype != d.dtype:
+                        gi = _as_grad(gi, d.shape, d.dtype)
+                    if handed is None:
+                        handed = {id(g)}
+                    _accumulate_leaf(p, gi, create_graph, handed)
+                    handed.add(id(gi))
             if not retain_graph:
                 node.release()
+    finally:
+        MODE.grad = prev_mode
     return results
+
+
+_EMPTY: dict = {}
+_TENSOR = None
+
+
+def _tensor_class():
+    global _TENSOR
+    if _TENSOR is None:
+        from .tensor import Tensor
+        _TENSOR = Tensor
+    return _TENSOR
 
 
 def _accumulate_leaf(t, g, create_graph, shared):

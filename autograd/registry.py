@@ -174,12 +174,15 @@ class Primitive:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        nin = self.nin if self.nin >= 0 else len(args)
+        nin = self.nin
+        if nin < 0:
+            nin = len(args)
         datas = None
         parents = None
         rec = MODE.grad
         T = Tensor
         tens = []
+        convert = False
         for i in range(nin):
             a = args[i]
             if isinstance(a, T):
@@ -193,14 +196,16 @@ class Primitive:
                         parents = [p]
                     else:
                         parents.append(p)
+            elif type(a) is not float and type(a) is not int:
+                convert = True
         if datas is None:
             # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
             return self.fwd(*args, **kwargs)
-        name = self.name
-        for i in range(nin):
-            a = args[i]
-            if not isinstance(a, T):
-                datas[i] = _to_array(name, a)
+        if convert:
+            for i in range(nin):
+                a = args[i]
+                if not isinstance(a, T):
+                    datas[i] = _to_array(self.name, a)
         try:
             out = self.fwd(*datas, **kwargs)
         except AutogradError:
@@ -210,12 +215,10 @@ class Primitive:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if MODE.anomaly:
-            check_finite(name, [out], f"forward at {user_frame()}")
+            check_finite(self.name, [out], f"forward at {user_frame()}")
         if parents is None or out.dtype.kind != "f":
             return T._make(out)
-        if self.vjp is None and self.vjps is None and self.vjp_fast is None:
-            raise GraphError(f"{name}: no vjp defined (declare one with @{name}.defvjp)")
-        node = Node(self, tuple(datas), kwargs or None, tuple(parents), out, tens)
+        node = Node(self, datas, kwargs, parents, out, tens)
         if MODE.anomaly:
             node.site = user_frame()
         return T._make(out, node)
