@@ -242,7 +242,8 @@ def bce(z, t, scale: float, want_grad: bool, want_gt: bool):
         gz = np.empty_like(zc) if want_grad else np.empty(0, dt)
         gt = np.empty_like(zc) if want_gt else np.empty(0, dt)
         total = _load().bce(zc, tc, gz, gt, float(scale), want_grad, want_gt)
-        gz, gt = gz.reshape(z.shape), gt.reshape(z.shape)
+        gz = gz.reshape(z.shape) if want_grad else None
+        gt = gt.reshape(z.shape) if want_gt else None
     else:
         gz = np.empty(z.shape, dt) if want_grad else None
         gt = np.empty(z.shape, dt) if want_gt else None
