@@ -46,20 +46,52 @@ if MODE not in ("auto", "numpy", "numba"):
 KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "gelu": 5}
 
 # ----------------------------------------------------------------------------- thresholds
-# Sizes are element counts (for matmul: m*k*n multiply-adds).  In ``auto`` mode numba is
-# used at or above the *_MIN constants.  PLACEHOLDERS, replaced by measured values below.
-ACT_MIN = {0: 1 << 62, 1: 1 << 62, 2: 1 << 62, 3: 1 << 62, 4: 1 << 62, 5: 1 << 62}
-ACT_GRAD_MIN = {0: 1 << 62, 1: 1 << 62, 2: 1 << 62, 3: 1 << 62, 4: 1 << 62, 5: 1 << 62}
-ACT_PAR_MIN = 1 << 62
-BIAS_ACT_MIN = {0: 1 << 62, 1: 1 << 62, 2: 1 << 62, 3: 1 << 62, 4: 1 << 62, 5: 1 << 62}
-BIAS_ACT_PAR_MIN = 1 << 62
-DENSE_GRAD_MIN = {0: 1 << 62, 1: 1 << 62, 2: 1 << 62, 3: 1 << 62, 4: 1 << 62, 5: 1 << 62}
-GEMM_MIN = 1 << 62
+# Sizes are element counts (for matmul: m*k*n multiply-adds).  In ``auto`` mode numba is used
+# at or above the *_MIN constants.  Figures: ``python -m benchmarks.kernels --dtype float32``,
+# 2 shared cores (AVX-512), medians of 15 interleaved repeats, numpy / numba per call.
+# NEVER means numba lost at every measured size, so auto keeps numpy.
+NEVER = 1 << 62
+# A numba kernel is also worth its start-up only when the model is big enough: importing
+# numba and loading the cached kernels costs ~0.45 s per process, so auto keeps numpy below
+# SMALL elements even where numba wins per call (tiny and small configs then never import
+# numba; see benchmarks/mlp_step.py for what that costs per step).
+SMALL = 16384
+# Forward: relu 128x256 11.0/6.2 us, 512x1024 177/140 us (64x128: 4.6/4.1 us, a wash).
+# sigmoid, tanh, gelu lose at every size (numba's scalar tanh/exp vs numpy's SIMD ones:
+# 128x256 sigmoid 28.8 us / 765 us), so numpy.
+ACT_MIN = {0: NEVER, 1: SMALL, 2: NEVER, 3: NEVER, 4: SMALL, 5: NEVER}
+# Backward g * act'(.): relu 32x16 9.0/5.1, 128x256 34/11.8, 512x1024 407/198 us; sigmoid
+# 128x256 27.9/13.6; tanh 28.2/13.2.  gelu (tanh inside) loses: 128x256 148/939 us.
+ACT_GRAD_MIN = {0: NEVER, 1: SMALL, 2: SMALL, 3: SMALL, 4: SMALL, 5: NEVER}
+# Fused bias + activation after the GEMM: never clearly ahead of numpy's two in-place passes
+# (relu 128x256 23.9/24.0 us, 512x1024 449/481 us; linear 13.8/17.9 us), so numpy.
+BIAS_ACT_MIN = {0: NEVER, 1: NEVER, 2: NEVER, 3: NEVER, 4: NEVER, 5: NEVER}
+# Dense backward dz = g act'(out) with the bias-gradient column sums in the same pass:
+# relu 128x256 29.0/20.7 us, 512x1024 530/321 us; linear (a copy + sum) 15.8/21.3 us: numpy.
+DENSE_GRAD_MIN = {0: NEVER, 1: SMALL, 2: SMALL, 3: SMALL, 4: SMALL, 5: NEVER}
+# Parallel (prange) forms: the workqueue pool's launch costs ~35 us on this machine and the
+# second core is shared, so they lost at every size (relu 512x1024 140 us serial vs 379 us
+# parallel; gemm 128x784@784x256 2.85 vs 2.84 ms).  Never used in auto.
+ACT_PAR_MIN = NEVER
+BIAS_ACT_PAR_MIN = NEVER
+# The numba GEMM (i-k-j, k-blocked) never beat BLAS through numpy, not even at 32x2@2x16
+# (2.7 us numpy, 3.2 us numba); 128x784@784x256 0.35 ms vs 2.85 ms.  So BLAS at all sizes.
+GEMM_MIN = NEVER
 GEMM_MAX = 0
-GEMM_PAR_MIN = 1 << 62
-XENT_MIN = 1 << 62
-BCE_MIN = 1 << 62
-OPT_MIN = 1 << 62
+GEMM_PAR_MIN = NEVER
+# Softmax-xent (integer labels), forward / gradient per row in one pass: 64x10 23.7/8.8 and
+# 33.5/13.6 us; 128x10 26.4/11.3 and 40.0/20.1 us; 512x10 68.9/34.4 and 98.9/73.0 us.  With
+# many classes exp dominates and numpy wins (512x1000 0.85 ms / 2.76 ms): numba only up to
+# XENT_MAX_CLASSES classes.
+XENT_MIN = 1024
+XENT_MAX_CLASSES = 64
+# Sigmoid-BCE: numba wins only at 32x2 (16.4/7.6 us) and loses from 64x10 on (19.0/25.9 us).
+BCE_MIN = NEVER
+# SGD: plain 235146 params 94.8/68.7 us, 1.86M 1.38/0.61 ms; with momentum 9610 9.1/7.5 us,
+# 235146 191/123 us.  Adam: 288 11.4/5.9 us but 9610 35.8/66.8 us and 235146 0.90/1.55 ms
+# (scalar sqrt and division), 1.86M 21.0/12.2 ms (numpy's temporaries leave the cache).
+SGD_MIN = 65536
+ADAM_MIN = 1 << 20
 #: numba's threading layer for the parallel kernels (unless NUMBA_THREADING_LAYER is set).
 THREADING_LAYER = "workqueue"
 
@@ -131,7 +163,7 @@ def activation(x, kind: int, slope: float = 0.01):
         y = np.empty_like(xc)
         if xc.size:
             J = _load()
-            f = J.activation_par if xc.size >= ACT_PAR_MIN and MODE != "numba" else J.activation
+            f = J.activation_par if xc.size >= ACT_PAR_MIN else J.activation
             f(xc.reshape(-1), y.reshape(-1), kind, float(slope))
         return y
     y = np.empty(x.shape, x.dtype)
@@ -147,8 +179,7 @@ def activation_grad(g, a, kind: int, slope: float = 0.01):
         gx = np.empty_like(ac)
         if ac.size:
             J = _load()
-            f = (J.activation_grad_par if ac.size >= ACT_PAR_MIN and MODE != "numba"
-                 else J.activation_grad)
+            f = J.activation_grad_par if ac.size >= ACT_PAR_MIN else J.activation_grad
             f(gc.reshape(-1), ac.reshape(-1), gx.reshape(-1), kind, float(slope))
         return gx
     gx = np.empty(np.broadcast_shapes(g.shape, a.shape), dt)
@@ -167,7 +198,7 @@ def matmul(a, b):
         c = np.empty((m, n), a.dtype)
         if c.size:
             J = _load()
-            f = J.gemm_par if work >= GEMM_PAR_MIN and MODE != "numba" else J.gemm
+            f = J.gemm_par if work >= GEMM_PAR_MIN else J.gemm
             f(_c(a, a.dtype), _c(b, a.dtype), c)
         return c
     return np.matmul(a, b)
@@ -181,7 +212,7 @@ def bias_act(z, bias, kind: int, slope: float = 0.01):
     if z.flags.c_contiguous and _numba(z.size, BIAS_ACT_MIN[kind], z.dtype) and z.size:
         b = _c(bias, z.dtype) if has_bias else np.empty(0, z.dtype)
         J = _load()
-        f = J.bias_act_par if z.size >= BIAS_ACT_PAR_MIN and MODE != "numba" else J.bias_act
+        f = J.bias_act_par if z.size >= BIAS_ACT_PAR_MIN else J.bias_act
         f(z.reshape(-1, units), b, has_bias, kind, float(slope))
         return z
     bias_act_np(z, bias, has_bias, kind, slope)
@@ -209,7 +240,8 @@ def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
 # ----------------------------------------------------------------------------- losses
 def xent_sparse(z, labels, scale: float, want_grad: bool):
     """(sum of per-row losses, gradient or None) for logits z (N, C), integer labels (N,)."""
-    if _numba(z.size, XENT_MIN, z.dtype) and z.shape[1]:
+    if _numba(z.size, XENT_MIN, z.dtype) and 0 < z.shape[1] and (
+            MODE == "numba" or z.shape[1] <= XENT_MAX_CLASSES):
         zc = _c(z, z.dtype)
         lab = np.ascontiguousarray(labels, dtype=np.int64)
         gl = np.empty_like(zc) if want_grad else np.empty((0, 0), z.dtype)
@@ -222,7 +254,8 @@ def xent_sparse(z, labels, scale: float, want_grad: bool):
 def xent_dense(z, t, scale: float, want_grad: bool, want_gt: bool):
     """(sum, grad wrt logits or None, grad wrt targets or None) for float targets t (N, C)."""
     dt = np.result_type(z.dtype, t.dtype)
-    if _numba(z.size, XENT_MIN, dt) and z.shape[1]:
+    if _numba(z.size, XENT_MIN, dt) and 0 < z.shape[1] and (
+            MODE == "numba" or z.shape[1] <= XENT_MAX_CLASSES):
         zc, tc = _c(z, dt), _c(t, dt)
         gl = np.empty_like(zc) if want_grad else np.empty((0, 0), dt)
         gt = np.empty_like(zc) if want_gt else np.empty((0, 0), dt)
@@ -264,7 +297,7 @@ def _inplace_ok(p, *state):
 
 def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
-    if _numba(param.size, OPT_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
+    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
         v = velocity.reshape(-1) if momentum else param.reshape(-1)
         _load().sgd_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v, float(lr),
                            float(momentum), bool(nesterov), float(weight_decay))
@@ -275,7 +308,7 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_d
 def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,
                 decoupled=False):
     """In place: Adam / AdamW (see ``optim.adam_update_np``)."""
-    if _numba(param.size, OPT_MIN, param.dtype) and _inplace_ok(param, m, v):
+    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v):
         _load().adam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
                             v.reshape(-1), float(lr), float(beta_1), float(beta_2),
                             float(epsilon), float(weight_decay), bool(decoupled),
@@ -286,7 +319,7 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
 
 def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
     """In place: RMSprop (see ``optim.rmsprop_update_np``)."""
-    if _numba(param.size, OPT_MIN, param.dtype) and _inplace_ok(param, v):
+    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v):
         _load().rmsprop_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v.reshape(-1),
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return

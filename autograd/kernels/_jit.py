@@ -178,11 +178,18 @@ def _gemm(a, b, c):
 
 
 def _gemm_par(a, b, c):
-    m = a.shape[0]
-    nch = min(m, nb.get_num_threads() * 2)
-    step = (m + nch - 1) // max(nch, 1)
-    for t in nb.prange(nch):
-        _matmul_j(a, b, c, t * step, min(m, (t + 1) * step))
+    """c = a @ b, rows split over the thread pool."""
+    m, k_dim = a.shape
+    n = b.shape[1]
+    for i in nb.prange(m):
+        ci = c[i]
+        for j in range(n):
+            ci[j] = 0.0
+        for k in range(k_dim):
+            aik = a[i, k]
+            bk = b[k]
+            for j in range(n):
+                ci[j] += aik * bk[j]
 
 
 gemm = _jit(_gemm)
