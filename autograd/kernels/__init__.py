@@ -223,14 +223,15 @@ def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
     """(gz, gb): gz = g * act'(a) shaped (rows, units), gb its column sums (or None).
     ``a`` is the layer's output (the pre-activation for gelu)."""
     units = a.shape[-1]
+    rows = int(np.prod(a.shape[:-1]))
     dt = a.dtype
     if g.dtype == dt and _numba(a.size, DENSE_GRAD_MIN[kind], dt) and a.size:
-        g2, a2 = _c(g, dt).reshape(-1, units), _c(a, dt).reshape(-1, units)
+        g2, a2 = _c(g, dt).reshape(rows, units), _c(a, dt).reshape(rows, units)
         gz = np.empty_like(g2)
         gb = np.empty(units, dt)
         _load().dense_grad_z(g2, a2, gz, gb, want_gb, kind, float(slope))
         return gz, (gb if want_gb else None)
-    g2, a2 = g.reshape(-1, units), a.reshape(-1, units)
+    g2, a2 = g.reshape(rows, units), a.reshape(rows, units)
     gz = np.empty(g2.shape, np.result_type(g.dtype, dt))
     gb = np.empty(units, gz.dtype) if want_gb else None
     dense_grad_z_np(g2, a2, gz, gb, want_gb, kind, slope)
