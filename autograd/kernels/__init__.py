@@ -23,6 +23,7 @@ arrays are updated in place.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -223,7 +224,7 @@ def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
     """(gz, gb): gz = g * act'(a) shaped (rows, units), gb its column sums (or None).
     ``a`` is the layer's output (the pre-activation for gelu)."""
     units = a.shape[-1]
-    rows = int(np.prod(a.shape[:-1]))
+    rows = a.size // units if units else math.prod(a.shape[:-1])
     dt = a.dtype
     if g.dtype == dt and _numba(a.size, DENSE_GRAD_MIN[kind], dt) and a.size:
         g2, a2 = _c(g, dt).reshape(rows, units), _c(a, dt).reshape(rows, units)
