@@ -115,6 +115,7 @@ class Primitive:
         self.vjp: Optional[Callable] = None
         self.vjps: Optional[tuple] = None
         self.vjp_fast: Optional[Callable] = None
+        self.fast_needs = False
         self.domain = tuple(domain) if domain is not None else None
         self.kinks = kinks
         self.differentiable = tuple(differentiable) if differentiable is not None else None
@@ -145,15 +146,28 @@ class Primitive:
         self.vjp = None
         return fns[0]
 
-    def defvjp_fast(self, fn: Callable) -> Callable:
+    def defvjp_fast(self, fn: Optional[Callable] = None, *, needs: bool = False):
         """A numpy-only first-order vjp, used by the ordinary backward in place of the
-        differentiable one (for fused kernels); same signature as ``defvjp``'s."""
+        differentiable one (for fused kernels); same signature as ``defvjp``'s.
+
+        With ``needs=True`` (``@f.defvjp_fast(needs=True)``) it is also given ``needs=``, a
+        list of bools, one per input, True where the input wants a gradient, so it can skip
+        work (a Dense layer's input gradient on the first layer, a GEMM)."""
+        if fn is None:
+            return lambda f: self.defvjp_fast(f, needs=needs)
         self.vjp_fast = fn
+        self.fast_needs = needs
         return fn
 
     def call_vjp(self, g, out, args, kw, parents, higher: bool):
         if not higher and self.vjp_fast is not None:
-            gs = self.vjp_fast(g, out, *args, **kw)
+            if self.fast_needs:
+                needs = [False] * len(args)
+                for i, _ in parents:
+                    needs[i] = True
+                gs = self.vjp_fast(g, out, *args, needs=needs, **kw)
+            else:
+                gs = self.vjp_fast(g, out, *args, **kw)
         elif self.vjps is not None:
             gs = [None] * len(args)
             for i, _ in parents:
