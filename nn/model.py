@@ -385,18 +385,37 @@ class Model(Module):
                 shape = (None, first.input_dim)
         return shape
 
+    def _maybe_build(self, need_shapes: bool = False) -> None:
+        """Build lazy layers when the input shape is known (the model was called, fitted or
+        built, or a Sequential's first layer has ``input_dim``)."""
+        children = self.children()
+        unknown = any(getattr(m, "built", True) is False for _, m in self.named_modules())
+        if need_shapes:
+            unknown = unknown or any(not hasattr(m, "_output_shape") for _, m in children)
+        if unknown:
+            shape = self._known_input_shape()
+            if shape is not None:
+                self.build(shape)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        self._maybe_build()
+        return super().state_dict()
+
+    state_dict.__doc__ = Module.state_dict.__doc__
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        self._maybe_build()
+        super().load_state_dict(state, strict)
+
+    load_state_dict.__doc__ = Module.load_state_dict.__doc__
+
     def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
         """Print each direct sub-layer with its output shape and parameter count, then the
         totals.  Lazily built layers are built first when the input shape is known (the model
         was called, fitted or built, or a Sequential's first layer has ``input_dim``)."""
         print_fn = print_fn or print
+        self._maybe_build(need_shapes=True)
         children = self.children()
-        unknown = any(getattr(m, "built", True) is False or not hasattr(m, "_output_shape")
-                      for _, m in children)
-        if unknown:
-            shape = self._known_input_shape()
-            if shape is not None:
-                self.build(shape)
         try:
             _check_built(self, "summary")
         except ValueError:
@@ -440,8 +459,8 @@ class Model(Module):
         """Write every parameter to an ``.npz`` file (no pickle), keyed by
         ``named_parameters`` names.  The write is atomic: a temporary file in the same
         directory, then ``os.replace``, so a crash never leaves a half-written file."""
-        _check_built(self, "save_weights")
         state = self.state_dict()
+        _check_built(self, "save_weights")
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights-", suffix=".npz.tmp")

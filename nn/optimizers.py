@@ -40,10 +40,14 @@ def _unit(name: str, value: float) -> float:
 
 class Optimizer:
     """Base class.  ``params`` : parameters (or a Module); more may be added with
-    ``add_params``.  ``step()`` updates every parameter that has a gradient;
+    ``add_params``.  A number in its place is taken as the learning rate, so Keras's
+    ``Adam(0.01)`` works.  ``step()`` updates every parameter that has a gradient;
     ``zero_grad()`` sets every ``grad`` to None."""
 
     def __init__(self, params: Optional[Iterable] = None, learning_rate: float = 0.01) -> None:
+        if isinstance(params, (int, float)) and not isinstance(params, bool):
+            # Keras habit: Adam(0.01) means the learning rate (a number is never a parameter list)
+            params, learning_rate = None, params
         self.learning_rate = _positive("learning_rate", learning_rate, allow_zero=True)
         self.params: list[ag.Tensor] = []
         self._ids: set[int] = set()
