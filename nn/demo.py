@@ -41,7 +41,7 @@ def main(epochs: int = 30, seed: int = 0, verbose: int = 1) -> float:
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {acc:.4f} ({int(round(acc * len(y_test)))}/{len(y_test)} held-out "
           f"digits), test loss {loss:.4f}; trained {epochs} epochs on {len(y_train)} digits "
-          f"in {seconds:.1f} s")
+          f"in {seconds:.2f} s")
     return acc
 
 

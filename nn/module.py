@@ -34,8 +34,7 @@ def _walk(value: Any, prefix: str, seen: set) -> Iterator[tuple[str, Any]]:
         yield prefix, value
         if isinstance(value, Module):
             for k, v in vars(value).items():
-                if not k.startswith("_"):
-                    yield from _walk(v, f"{prefix}.{k}" if prefix else k, seen)
+                yield from _walk(v, f"{prefix}.{k}" if prefix else k, seen)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             yield from _walk(v, f"{prefix}.{i}" if prefix else str(i), seen)

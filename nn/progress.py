@@ -58,10 +58,10 @@ class Progbar:
         return f"{step:>{n}}/{self.total} [{bar}] - {timing}" + (f" - {extra}" if extra else "")
 
     def update(self, step: int, logs: dict) -> None:
-        if not self.live:
+        if not self.live or step >= self.total:  # the last step is drawn by finish()
             return
         now = time.perf_counter()
-        if now - self._last < self.interval and step < self.total:
+        if now - self._last < self.interval:
             return
         self._last = now
         self._write(self._line(step, logs, done=False), end="")

@@ -84,3 +84,13 @@ def test_sequential_layers_and_add():
     assert s(np.ones((5, 2))).shape == (5, 1)
     with pytest.raises(ValueError):
         s.add("dense")
+
+
+def test_private_attributes_are_searched_too():
+    class P(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._w = nn.Parameter(np.ones(2))
+            self._blocks = [Block()]
+
+    assert [n for n, _ in P().named_parameters()] == ["_w", "_blocks.0.w"]
