@@ -419,7 +419,7 @@ class Model(Module):
         try:
             _check_built(self, "summary")
         except ValueError:
-            raise ValueError(f"summary: model {self.name!r} is not built yet; call "
+            raise ValueError(f"summary: model {type(self).__name__!r} is not built yet; call "
                              f"model.build((None, n_features)), fit it or call it on a batch "
                              f"first (or give the first Dense layer input_dim=)") from None
         rows = []
@@ -437,7 +437,7 @@ class Model(Module):
         w1 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 3
         w2 = max([len("Param #")] + [len(r[2]) for r in rows])
         width = w0 + w1 + w2
-        print_fn(f'Model: "{self.name}"')
+        print_fn(f'Model: "{getattr(self, "name", type(self).__name__.lower())}"')
         print_fn("_" * width)
         print_fn(f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>{w2}}")
         print_fn("=" * width)
