@@ -88,6 +88,10 @@ class EarlyStopping(Callback):
         return a > b + self.min_delta if mode == "max" else a < b - self.min_delta
 
     def on_train_begin(self, logs=None):
+        known = self.params.get("metrics")
+        if known is not None and self.monitor not in known:
+            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logged "
+                             f"values {known} (val_ values need validation data)")
         self.wait = 0
         self.best: Optional[float] = None
         self.best_weights = None

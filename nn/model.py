@@ -119,7 +119,7 @@ class Model(Module):
         return [m for _, m in self.children()]
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(inputs, ag.Tensor) and isinstance(inputs, (np.ndarray, list, tuple)):
+        if isinstance(inputs, np.ndarray):
             inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
         shape = getattr(inputs, "shape", None)
         if shape is not None and len(shape):
@@ -163,7 +163,11 @@ class Model(Module):
         try:
             with ag.no_grad():
                 out = self(x[:k])
-                self.loss(y[:k], out)
+                value = self.loss(y[:k], out)
+            if not isinstance(value, ag.Tensor) or value.size != 1:
+                raise ValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
+                                 f"the batch), got {type(value).__name__} of shape "
+                                 f"{getattr(value, 'shape', None)}")
             if isinstance(self.loss, _losses.SparseCategoricalCrossentropy):
                 _losses.sparse_labels(y, len(y), out.shape[-1], "SparseCategoricalCrossentropy")
         except ag.AutogradError as e:
@@ -214,10 +218,12 @@ class Model(Module):
         n = len(x)
         steps = -(-n // batch_size)
         history = History()
+        names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
         cbs = _CallbackList([history] + list(callbacks or []), self,
                             {"epochs": epochs, "steps": steps, "verbose": verbose,
-                             "batch_size": batch_size, "samples": n})
-        names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
+                             "batch_size": batch_size, "samples": n,
+                             "metrics": names + (["val_" + k for k in names] if vx is not None
+                                                 else [])})
         was_training = getattr(self, "training", True)
         self.train()
         self.stop_training = False

@@ -121,3 +121,11 @@ def test_evaluate_and_predict_check_input():
         model.evaluate(X, Y[:3], verbose=0)
     with pytest.raises(ValueError, match="numeric"):
         model.predict(np.array([["x"]]))
+
+
+def test_loss_that_is_not_a_scalar_is_refused():
+    model, before = model_and_weights(units=1)
+    model.compile("sgd", lambda y_true, y_pred: (y_pred - y_true) ** 2)
+    with pytest.raises(ValueError, match="scalar"):
+        model.fit(X, np.ones((10, 1)), verbose=0)
+    assert unchanged(model, before)

@@ -137,9 +137,11 @@ def test_early_stopping_restores_best_weights():
     assert len(h.history["loss"]) == 4 and es.best_epoch == 0 and es.stopped_epoch == 3
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, snapshots[0][k])
-    with pytest.raises(ValueError, match="monitor"):
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="monitor"):  # no validation data: before any step
         model.fit(x, y, epochs=1, verbose=0,
                   callbacks=[nn.callbacks.EarlyStopping(monitor="val_loss")])
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
 
 
 def test_verbose_modes(capsys):
