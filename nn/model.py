@@ -229,9 +229,9 @@ class Model(Module):
         self.stop_training = False
         rng = _random.get_rng()
         out_stream = sys.stdout
-        cbs.on_train_begin({})
         logs: dict = {}
         try:
+            cbs.on_train_begin({})
             for epoch in range(epochs):
                 cbs.on_epoch_begin(epoch, {})
                 t0 = time.perf_counter()
