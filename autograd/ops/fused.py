@@ -179,31 +179,32 @@ def _xent_ref(logits, labels):
     return -np.mean(np.sum(labels * logp, axis=1))
 
 
-@primitive(library=True, reference=_xent_ref, differentiable=(0, 1))
-def softmax_cross_entropy(logits, labels):
+@primitive(library=True, reference=_xent_ref, differentiable=(0, 1), aux=True)
+def softmax_cross_entropy(logits, labels, want_aux=False):
     """Mean over the batch of ``-sum_c t_c log softmax(logits)_c``.
 
     logits : shape-(N, C), float.
     labels : shape-(N,) integer class indices in [0, C), or shape-(N, C) float targets
              (one-hot or probabilities; these may require grad).
     Returns a 0-d array.  Stable for logits of any size (log-sum-exp).
+    When recorded, the gradient for a seed of 1 is computed in the same pass per row and
+    kept for the backward (``aux``), so the softmax is computed once per step.
     """
     sparse = _labels("softmax_cross_entropy", logits, labels)
     n = max(logits.shape[0], 1)
     if sparse:
-        total, _ = K.xent_sparse(logits, labels, 0.0, False)
-        return np.asarray(total / n, dtype=logits.dtype)
-    total, _, _ = K.xent_dense(logits, labels, 0.0, False, False)
-    return np.asarray(total / n, dtype=np.result_type(logits, labels))
+        total, gl = K.xent_sparse(logits, labels, 1.0 / n, want_aux)
+        return np.asarray(total / n, dtype=logits.dtype), gl
+    total, gl, gt = K.xent_dense(logits, labels, 1.0 / n, want_aux, want_aux)
+    return np.asarray(total / n, dtype=np.result_type(logits, labels)), (gl, gt)
 
 
-def _xent_fast(g, out, logits, labels, needs=None):
-    # d/dz = (softmax(z) sum(t) - t) / n;  d/dt = (lse - z) / n  (one pass per row, fused)
-    scale = float(g) / max(logits.shape[0], 1)
+def _xent_fast(g, out, logits, labels, needs=None, aux=None):
+    # d/dz = (softmax(z) sum(t) - t) / n;  d/dt = (lse - z) / n, computed by the forward (aux)
     if labels.dtype.kind in "iu":
-        return K.xent_sparse(logits, labels, scale, True)[1], None
-    _, gl, gt = K.xent_dense(logits, labels, scale, True, needs is None or needs[1])
-    return gl, gt
+        return aux * g, None
+    gl, gt = aux
+    return gl * g, (gt * g if needs is None or needs[1] else None)
 
 
 def _xent_vjp(g, out, logits, labels):
