@@ -214,15 +214,19 @@ def fmt_x(r: float | None) -> str:
     return "-" if r is None else f"{r:.2f}x" if r < 100 else f"{r:,.0f}x"
 
 
-def timing_table(rows: list, group_label: str = "config", extra: tuple = ()) -> str:
-    """Markdown: group | peer | median µs | spread (q1-q3, min-max) | samples/s | ratios."""
-    head = [group_label, "peer", "median µs", "IQR µs", "min-max µs", "samples/s",
+def timing_table(rows: list, group_label: str = "config", extra: tuple = (),
+                 unit: str = "µs") -> str:
+    """Markdown: group | peer | median | spread (q1-q3, min-max) | samples/s | ratios."""
+    k = {"µs": 1.0, "ms": 1e-3}[unit]
+
+    def f(s):
+        return fmt_us(s * k)
+    head = [group_label, "peer", f"median {unit}", f"IQR {unit}", f"min-max {unit}", "samples/s",
             "vs PyTorch", "vs fastest"] + [e[0] for e in extra]
     out = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for r in rows:
-        cells = [r.get("group", ""), r["peer"], fmt_us(r["median_s"]),
-                 f"{fmt_us(r['q1_s'])}-{fmt_us(r['q3_s'])}",
-                 f"{fmt_us(r['min_s'])}-{fmt_us(r['max_s'])}",
+        cells = [r.get("group", ""), r["peer"], f(r["median_s"]),
+                 f"{f(r['q1_s'])}-{f(r['q3_s'])}", f"{f(r['min_s'])}-{f(r['max_s'])}",
                  f"{r['samples_per_s']:,.0f}" if r.get("samples_per_s") else "-",
                  fmt_x(r.get("vs_torch")), fmt_x(r.get("vs_fastest"))]
         cells += [e[1](r) for e in extra]
@@ -257,6 +261,7 @@ def plot(results: Results, path: str) -> None:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         print(f"\n--plot {path}: matplotlib is not installed (pip install matplotlib); no plot")
         return
@@ -278,6 +283,8 @@ def plot(results: Results, path: str) -> None:
         ax.set_yticks(range(len(vals)))
         ax.set_yticklabels(labels, fontsize=7)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.axvline(1.0, color="k", lw=0.5)
         ax.set_title(f"{w}: time / fastest (log scale, lower is better; orange = this library)",
                      fontsize=9)
