@@ -111,13 +111,14 @@ def _blas() -> str:
 
 def versions() -> dict:
     """Versions of this library and of every peer that imports (None when absent)."""
+    import importlib.util
     from importlib import metadata
     out = {"python": platform.python_version()}
     for name in ("numpy", "numba", "torch", "jax", "jaxlib", "mygrad", "tinygrad", "micrograd",
                  "threadpoolctl", "matplotlib"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
+        try:   # importable here (not only its metadata), without importing it
+            out[name] = metadata.version(name) if importlib.util.find_spec(name) else None
+        except (ImportError, ValueError, metadata.PackageNotFoundError):
             out[name] = None
     import autograd
     out["autograd (this)"] = autograd.__version__
