@@ -161,6 +161,12 @@ def print_header(h: dict) -> None:
     print("- environment: " + ", ".join(f"{k}={val if val is not None else '(unset)'}"
                                         for k, val in h["env"].items()))
     print(f"- command: `{h['command']}`")
+    load = h.get("load_average")
+    if load and h.get("cores") and load[0] > 0.5 * h["cores"]:
+        print(f"- WARNING: the machine is busy (load {load[0]} on {h['cores']} cores): "
+              f"timings are noisy, and libraries that spin at barriers (OpenBLAS, OpenMP in "
+              f"PyTorch) can slow down many times with --threads above the idle cores; "
+              f"re-run on a quiet machine before quoting figures")
     sys.stdout.flush()
 
 

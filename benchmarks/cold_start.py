@@ -112,9 +112,8 @@ def run(a, res: C.Results) -> None:
                 finally:
                     shutil.rmtree(d, ignore_errors=True)
         except RuntimeError as e:
-            msg = f"{_peers.PEERS[p]} skipped: {e}"
-            if "ModuleNotFoundError" in str(e) or "Unavailable" in str(e):
-                msg = f"{_peers.PEERS[p]} skipped: not installed or cannot start ({e})"
+            msg = str(e).split("Unavailable: ", 1)[1] if "Unavailable: " in str(e) \
+                else f"{_peers.PEERS[p]} skipped: its fresh process failed ({e})"
             res.skip("cold_start", msg)
             print(f"- {msg}")
             continue

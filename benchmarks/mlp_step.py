@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from benchmarks import _common as C
 
@@ -34,6 +35,7 @@ CONFIGS = {
 LR = 0.01
 PEERS = ("hand", "autograd", "nn", "torch", "jax", "mygrad", "tinygrad")
 AGREE_STEPS = 3
+BUDGET_S = 8.0                   # timed seconds per config, roughly (sets the repeats)
 RTOL, ATOL = 1e-4, 1e-5          # float32, three steps
 #: Targets from the issue: autograd / numpy-by-hand on every config; autograd / PyTorch.
 TARGET_HAND = 1.3
@@ -90,16 +92,20 @@ def run_config(name: str, peers: list, a, res: C.Results, workload: str = "mlp_s
             res.skip(workload, str(e))
             print(f"- {e}")
     C.set_threads(a.threads)        # peers loaded: apply the limit to them too
-    losses = {}
+    losses, last = {}, {}
     for p, r in list(runners.items()):
         try:
             batches[p] = r.prepare(x, y)
-            losses[p] = [C.scalar(r.step(batches[p])) for _ in range(AGREE_STEPS)]
+            losses[p] = [C.scalar(r.step(batches[p])) for _ in range(AGREE_STEPS - 1)]
+            t0 = time.perf_counter()
+            losses[p].append(C.scalar(r.step(batches[p])))
+            last[p] = time.perf_counter() - t0
         except Exception as e:  # noqa: BLE001 - a peer that breaks is reported, not fatal
             msg = f"{labels[p]} skipped: failed on {name} ({type(e).__name__}: {e})"
             res.skip(workload, msg)
             print(f"- {msg}")
             del runners[p]
+            losses.pop(p, None)
     ref = "hand" if "hand" in losses else next(iter(losses))
     ok, lines = C.check_agreement(losses, ref, RTOL, ATOL)
     print(f"\n{group}: loss of the first {AGREE_STEPS} steps (same weights, same batch; "
@@ -107,7 +113,10 @@ def run_config(name: str, peers: list, a, res: C.Results, workload: str = "mlp_s
     for ln in lines:
         print(f"    {labels.get(ln.split(':')[0], ln.split(':')[0])}:{ln.split(':', 1)[1]}")
     res.note(workload, f"{group}: loss agreement {'ok' if ok else 'FAILED'}: " + "; ".join(lines))
-    reps = a.repeats or (3 if a.quick else 15)
+    # repeats: 15, fewer where one round of every peer is slow (large), at least 5
+    est = sum(last.values()) or 1e-3
+    reps = a.repeats or (3 if a.quick else max(5, min(15, int(BUDGET_S / est))))
+    print(f"    timing: median of {reps} interleaved repeats")
     min_time = 0.002 if a.quick else 0.03
     stats = measure_stats({p: (lambda r=r, b=batches[p]: r.step(b)) for p, r in runners.items()},
                           reps, min_time)

@@ -220,7 +220,7 @@ def make_torch(params, x, y):
         with torch.no_grad():
             for p in flat:
                 p -= lr * p.grad
-        return float(total)
+        return total.item()
 
     return step
 
