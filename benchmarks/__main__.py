@@ -48,10 +48,11 @@ def main(argv=None) -> None:
         t0 = time.perf_counter()
         if w == "kernels":
             from benchmarks import kernels
-            print("\n## kernels: numpy twin vs numba per kernel (float32)\n")
+            print("\n## kernels: numpy twin vs numba per kernel (float32; the full table, both "
+                  "dtypes and 15 repeats: python -m benchmarks.kernels)\n")
             rows = kernels.main(["--dtype", "float32", "--threads", str(a.threads)]
                                 + (["--quick", "--only", "xent_sparse,sgd_update"] if a.quick else [])
-                                + (["--repeats", str(a.repeats)] if a.repeats else []))
+                                + ["--repeats", str(a.repeats or (3 if a.quick else 5))])
             res.workloads["kernels"] = {"rows": rows, "notes": [], "skipped": []}
         else:
             mod = mods[w]

@@ -277,12 +277,12 @@ def plot(results: Results, path: str) -> None:
     if not panels:
         print("\n--plot: nothing to draw")
         return
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.2 + 0.32 * sum(
-        len(rs) for _, rs in panels) / max(1, len(panels))) if len(panels) == 1 else
-        (10, sum(1.2 + 0.28 * len(rs) for _, rs in panels)), squeeze=False)
+    counts = [max(2, sum(1 for r in rs if r.get("vs_fastest"))) for _, rs in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.0 + 0.26 * sum(counts) + 0.6 * len(panels)),
+                             squeeze=False, gridspec_kw={"height_ratios": counts})
     for ax, (w, rows) in zip(axes[:, 0], panels):
         rows = [r for r in rows if r.get("vs_fastest")]
-        labels = [f"{r.get('group', '')}: {r['peer']}" for r in rows][::-1]
+        labels = [f"{r.get('config') or r.get('group', '')}: {r['peer']}" for r in rows][::-1]
         vals = [r["vs_fastest"] for r in rows][::-1]
         colors = ["tab:orange" if r["peer"].startswith(("autograd", "nn")) else "tab:blue"
                   for r in rows][::-1]
@@ -300,7 +300,7 @@ def plot(results: Results, path: str) -> None:
     h = results.header
     fig.suptitle(f"{h.get('date', '')}  {h.get('cpu', '')}  threads={h.get('threads')}",
                  fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=110)
     print(f"\nwrote {path}")
 

@@ -68,7 +68,7 @@ def run(a, res: C.Results) -> None:
     from benchmarks import _peers
     from benchmarks._timing import summary
     peers = C.peer_list(a, PEERS)
-    n = a.runs or (1 if a.quick else 5)
+    n = a.runs or (1 if a.quick else 3)
     cfg = a.config
     print(f"\n## cold_start: fresh process to the end of the first step ({cfg} config), "
           f"median of {n} runs\n")
@@ -97,7 +97,7 @@ def run(a, res: C.Results) -> None:
             if mode is None:
                 got = [_run(p, cfg, {}) for _ in range(n)]
             elif cache == "cold":
-                for _ in range(min(n, 3)):      # a compile each: three are plenty
+                for _ in range(n):              # a fresh empty cache each: numba compiles
                     d = tempfile.mkdtemp(prefix="bench-numba-cold-")
                     try:
                         got.append(_run(p, cfg, {"AUTOGRAD_KERNELS": mode, "NUMBA_CACHE_DIR": d}))
@@ -153,7 +153,7 @@ def run(a, res: C.Results) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
-    ap.add_argument("--runs", type=int, default=None, help="processes per variant (5; 1 quick)")
+    ap.add_argument("--runs", type=int, default=None, help="processes per variant (3; 1 quick)")
     C.add_args(ap, ",".join(PEERS))
     C.standalone(run, ap.parse_args(argv))
 

@@ -35,7 +35,7 @@ CONFIGS = {
 LR = 0.01
 PEERS = ("hand", "autograd", "nn", "torch", "jax", "mygrad", "tinygrad")
 AGREE_STEPS = 3
-BUDGET_S = 8.0                   # timed seconds per config, roughly (sets the repeats)
+BUDGET_S = 6.0                   # timed seconds per config, roughly (sets the repeats)
 RTOL, ATOL = 1e-4, 1e-5          # float32, three steps
 #: Targets from the issue: autograd / numpy-by-hand on every config; autograd / PyTorch.
 TARGET_HAND = 1.3

@@ -258,7 +258,7 @@ def run(a, res: C.Results) -> None:
     # the scalar engines take about a second a step: a few repeats; the tensors get many
     slow = {p: f for p, f in steps.items() if p in ("micrograd", "micrograd-nogc", "value")}
     fast = {p: f for p, f in steps.items() if p not in slow}
-    reps_slow = a.repeats or (1 if a.quick else 5)
+    reps_slow = a.repeats or (1 if a.quick else 3)
     reps_fast = a.repeats or (3 if a.quick else 21)
     stats = {}
     if slow:
