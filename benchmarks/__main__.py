@@ -23,7 +23,8 @@ OWN = {"mlp_step": "hand,autograd,nn", "scalar": "value,tensor,hand", "digits": 
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m " + (__spec__.name if __spec__ else __name__).removesuffix(".__main__"),
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
     ap.add_argument("--threads", type=int, default=2,
                     help="threads for everyone: BLAS, numba, PyTorch, XLA, tinygrad (default 2)")

@@ -151,7 +151,8 @@ def run(a, res: C.Results) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m " + (__spec__.name if __spec__ else __name__).removesuffix(".__main__"),
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--runs", type=int, default=None, help="processes per variant (3; 1 quick)")
     C.add_args(ap, ",".join(PEERS))

@@ -170,7 +170,8 @@ def run(a, res: C.Results) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m " + (__spec__.name if __spec__ else __name__).removesuffix(".__main__"),
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--target", type=float, default=0.97)
     ap.add_argument("--max-epochs", type=int, default=None, help="default 40 (2 with --quick)")
     C.add_args(ap, ",".join(PEERS))

@@ -172,7 +172,8 @@ def run(a, res: C.Results) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m " + (__spec__.name if __spec__ else __name__).removesuffix(".__main__"),
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="tiny,small,medium,large")
     ap.add_argument("--kernels", action="store_true",
                     help="also this library with AUTOGRAD_KERNELS forced to numpy and to numba")

@@ -294,7 +294,8 @@ def run(a, res: C.Results) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m " + (__spec__.name if __spec__ else __name__).removesuffix(".__main__"),
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=None, help="moons points (default 100; 20 quick)")
     C.add_args(ap, ",".join(PEERS))
     C.standalone(run, ap.parse_args(argv))
