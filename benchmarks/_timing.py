@@ -4,16 +4,19 @@ from __future__ import annotations
 import time
 
 
-def measure(variants: dict, repeats: int = 15, min_time: float = 0.01) -> dict:
-    """Per-call seconds of each ``variants[name]()`` as ``(median, q1, q3)``.
+def measure_stats(variants: dict, repeats: int = 15, min_time: float = 0.01,
+                  warmup: int = 1) -> dict:
+    """Per-call seconds of each ``variants[name]()``: a dict per name with ``median_s``,
+    ``q1_s``, ``q3_s``, ``min_s``, ``max_s``, ``repeats`` and ``loops`` (calls per repeat).
 
-    Each variant is warmed up, then given a loop count that lasts about ``min_time``; the
-    repeats are interleaved (A B C A B C ...) so load from other processes on a shared
-    machine hits every variant alike.
+    Each variant is called ``warmup`` times, then given a loop count that lasts about
+    ``min_time``; the repeats are interleaved (A B C A B C ...) so load from other processes
+    on a shared machine hits every variant alike.
     """
     loops = {}
     for name, f in variants.items():
-        f()
+        for _ in range(warmup):
+            f()
         n = 1
         while True:
             t0 = time.perf_counter()
@@ -31,12 +34,23 @@ def measure(variants: dict, repeats: int = 15, min_time: float = 0.01) -> dict:
             for _ in range(n):
                 f()
             samples[name].append((time.perf_counter() - t0) / n)
-    out = {}
-    for name, s in samples.items():
-        s.sort()
-        k = len(s)
-        out[name] = (s[k // 2], s[k // 4], s[(3 * k) // 4])
-    return out
+    return {name: dict(summary(s), loops=loops[name]) for name, s in samples.items()}
+
+
+def summary(s: list) -> dict:
+    """Median, quartiles (nearest rank), min, max and count of a list of seconds."""
+    s = sorted(s)
+    k = len(s)
+    return {"median_s": s[k // 2] if k % 2 else 0.5 * (s[k // 2 - 1] + s[k // 2]),
+            "q1_s": s[k // 4], "q3_s": s[(3 * k) // 4 if k > 1 else 0], "min_s": s[0],
+            "max_s": s[-1], "repeats": k}
+
+
+def measure(variants: dict, repeats: int = 15, min_time: float = 0.01) -> dict:
+    """Per-call seconds of each ``variants[name]()`` as ``(median, q1, q3)`` (see
+    :func:`measure_stats`)."""
+    r = measure_stats(variants, repeats, min_time)
+    return {name: (d["median_s"], d["q1_s"], d["q3_s"]) for name, d in r.items()}
 
 
 def fmt(t: float) -> str:

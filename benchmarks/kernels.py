@@ -23,7 +23,8 @@ def _args(argv=None):
     return ap.parse_args(argv)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> list:
+    """Print the table; return its rows (for ``python -m benchmarks --json``)."""
     a = _args(argv)
     for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(v, str(a.threads))
@@ -99,6 +100,7 @@ def main(argv=None) -> None:
     print(f"threads={a.threads} layer={K.THREADING_LAYER} "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
           f"median (q1-q3) of {reps} interleaved repeats\n")
+    rows = []
     print("| kernel | size | dtype | numpy | numba | numba parallel | best speedup | auto picks |")
     print("|---|---|---|---:|---:|---:|---:|---|")
     for dts in a.dtype.split(","):
@@ -125,6 +127,10 @@ def main(argv=None) -> None:
             print(f"| {kern} | {label} | {dt.name} | {fmt(r['numpy'][0])} | {fmt(r['numba'][0])} | "
                   f"{fmt(r['par'][0]) if has_par else '-'} | {r['numpy'][0] / best_nb:.2f}x | {pick} |")
             sys.stdout.flush()
+            rows.append({"kernel": kern, "size": label, "dtype": dt.name, "numpy_s": r["numpy"][0],
+                         "numba_s": r["numba"][0], "numba_parallel_s": r["par"][0] if has_par else None,
+                         "auto_picks": pick})
+    return rows
 
 
 def _pick(K, kern, size, dt, label=''):
