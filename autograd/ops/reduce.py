@@ -32,7 +32,7 @@ def _count(x, axis) -> int:
     return n
 
 
-@primitive(library=True, reference=np.sum)
+@primitive(library=True, domain=[None], reference=np.sum)
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis``.  x : shape-(*S).  Gradient: ones (g broadcast back)."""
     normalize_axis("sum", axis, x.ndim)
@@ -42,7 +42,7 @@ def sum(x, axis=None, keepdims=False):
 sum.defvjp(lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, x, axis, keepdims))
 
 
-@primitive(library=True, reference=np.mean)
+@primitive(library=True, domain=[None], reference=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis``.  Gradient: 1/N for each of the N elements averaged."""
     normalize_axis("mean", axis, x.ndim)
@@ -63,14 +63,14 @@ def _extreme_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g, x, axis, keepdims) * share.astype(xd.dtype)
 
 
-@primitive(library=True, reference=np.max, kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
+@primitive(library=True, domain=[None], reference=np.max, kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``; the gradient is split evenly between tied maxima."""
     normalize_axis("max", axis, x.ndim)
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
-@primitive(library=True, reference=np.min, kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
+@primitive(library=True, domain=[None], reference=np.min, kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``; the gradient is split evenly between tied minima."""
     normalize_axis("min", axis, x.ndim)
@@ -96,7 +96,7 @@ max.defvjp(_extreme_vjp)
 min.defvjp(_extreme_vjp)
 
 
-@primitive(library=True, reference=np.var)
+@primitive(library=True, domain=[None], reference=np.var)
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis`` with ``ddof`` (numpy's meaning: divide by N - ddof)."""
     normalize_axis("var", axis, x.ndim)
