@@ -46,9 +46,9 @@ def _safe_log_abs(x):
 
 
 def _power_dx(g, out, x, y):
-    # d(x**y)/dx = y * x**(y-1); taken as 0 where y == 0 (x**0 is constant, also at x = 0)
-    yd = data_of(y)
-    return where(yd == 0, 0.0, g * y * power(x, y - 1))
+    # d(x**y)/dx = y * x**(y-1); taken as 0 at x == y == 0 (where it reads 0 * inf).
+    # Only there: elsewhere y == 0 still has d/dy (y x**(y-1)) = 1/x, needed by grad of grad.
+    return where((data_of(y) == 0) & (data_of(x) == 0), 0.0, g * y * power(x, y - 1))
 
 
 def _power_dy(g, out, x, y):
