@@ -94,7 +94,7 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
         args = list(xs)
         marks = []
         for i in check:
-            args[i] = identity(xs[i])  # a non-leaf handle: backward(inputs=...) leaves .grad alone
+            args[i] = identity(xs[i])  # non-leaf handle: backward(inputs=...) keeps .grad alone
             marks.append(args[i])
         out = fn(*args)
         if not isinstance(out, Tensor):
@@ -107,7 +107,7 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
             else:  # the output does not depend on any checked input
                 gs = [None] * len(marks)
             analytic.append([np.zeros(xs[i].shape) if g is None else
-                             np.asarray(g._data if isinstance(g, Tensor) else g, dtype=np.float64)
+                             np.asarray(getattr(g, "_data", g), dtype=np.float64)
                              for i, g in zip(check, gs)])
     for k, i in enumerate(check):
         nums = numeric_grad(fn, xs, i, vs, eps)
@@ -121,13 +121,14 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
             err = np.abs(a - n)
             bad = ~(err <= atol + rtol * np.abs(n))  # NaN anywhere counts as bad
             if bad.any():
-                flat = int(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)))
+                err = np.where(np.isnan(err), np.inf, err)
+                flat = int(np.argmax(np.where(bad, err, -1.0)))
                 j = tuple(int(t) for t in np.unravel_index(flat, n.shape)) if n.ndim else ()
-                msg = (f"{what}: the {noun} w.r.t. {_label(xs, i, labels)} (shape {n.shape}) is wrong "
-                       f"at index {j}: "
-                       f"analytic {float(a[j])!r}, numeric {float(n[j])!r}; largest error {np.nanmax(err):.3g} "
-                       f"over {int(bad.sum())} bad element(s) (projection {p + 1} of {len(vs)}; "
-                       f"atol={atol}, rtol={rtol}, eps={eps})")
+                msg = (f"{what}: the {noun} w.r.t. {_label(xs, i, labels)} (shape {n.shape}) "
+                       f"is wrong at index {j}: analytic {float(a[j])!r}, numeric "
+                       f"{float(n[j])!r}; largest error {err.max():.3g} over {int(bad.sum())} "
+                       f"bad element(s) (projection {p + 1} of {len(vs)}; atol={atol}, "
+                       f"rtol={rtol}, eps={eps})")
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False

@@ -89,7 +89,8 @@ def _check_domain(name: str, domain: Optional[Sequence], nin: int) -> Optional[t
     for d in domain:
         if d is not None and (len(d) != 2 or (d[0] is not None and d[1] is not None
                                                and not d[0] < d[1])):
-            raise ValueError(f"primitive {name}: domain entry {d!r} is not (low, high) with low < high")
+            raise ValueError(f"primitive {name}: domain entry {d!r} is not (low, high) with "
+                             f"low < high")
     return domain
 
 

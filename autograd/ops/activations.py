@@ -44,7 +44,8 @@ def _lse_vjp(g, out, x, axis=None, keepdims=False):
 logsumexp.defvjp(_lse_vjp)
 
 
-@primitive(library=True, domain=[None], reference=lambda x, axis=-1: np.exp(x - _ref_lse(x, axis, True)))
+@primitive(library=True, domain=[None],
+           reference=lambda x, axis=-1: np.exp(x - _ref_lse(x, axis, True)))
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max, so stable)."""
     normalize_axis("softmax", axis, x.ndim)

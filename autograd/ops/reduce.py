@@ -63,14 +63,16 @@ def _extreme_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g, x, axis, keepdims) * share.astype(xd.dtype)
 
 
-@primitive(library=True, domain=[None], reference=np.max, kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
+@primitive(library=True, domain=[None], reference=np.max,
+           kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``; the gradient is split evenly between tied maxima."""
     normalize_axis("max", axis, x.ndim)
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
-@primitive(library=True, domain=[None], reference=np.min, kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
+@primitive(library=True, domain=[None], reference=np.min,
+           kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``; the gradient is split evenly between tied minima."""
     normalize_axis("min", axis, x.ndim)

@@ -163,7 +163,8 @@ def stack(tensors: Sequence, axis: int = 0):
 
 
 # ----------------------------------------------------------------------------- dtype, identity
-@primitive(library=True, nin=1, domain=[None], reference=lambda x, dtype: np.asarray(x).astype(dtype))
+@primitive(library=True, nin=1, domain=[None],
+           reference=lambda x, dtype: np.asarray(x).astype(dtype))
 def astype(x, dtype):
     """x cast to ``dtype``; the gradient is cast back to x's dtype."""
     return x.astype(dtype, copy=False)
