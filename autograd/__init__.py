@@ -28,13 +28,14 @@ from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sq
                   softmax_cross_entropy, sigmoid_binary_cross_entropy)
 from .functional import grad, value_and_grad, hvp
 from .gradcheck import gradcheck, gradgradcheck
+from .viz import to_dot, draw
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Value", "tensor", "OPS", "Primitive", "primitive", "at_points",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
-    "grad", "value_and_grad", "hvp", "gradcheck", "gradgradcheck",
+    "grad", "value_and_grad", "hvp", "gradcheck", "gradgradcheck", "to_dot", "draw",
     "AutogradError", "ShapeError", "DTypeError", "AxisError", "IndexOutOfRangeError",
     "GraphError", "InPlaceError", "GradcheckError", "AnomalyError",
     "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt", "abs",

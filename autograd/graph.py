@@ -142,22 +142,33 @@ class Node:
     prim:     the Primitive
     args:     the positional arguments as data (ndarrays where tensors were given)
     kwargs:   static keyword parameters (or None)
-    parents:  ((index, tensor), ...) for the inputs that require grad
-    versions: the ``_version`` of each parent tensor when recorded (in-place guard)
+    parents:  ((index, parent), ...) for the inputs that require grad, where parent is the
+              input's Node, or the input tensor itself when it is a leaf.  Nodes never hold
+              intermediate tensors after backward, so activations are freed as soon as the
+              user drops them, while the graph's structure stays drawable (``to_dot``).
+    saved:    every tensor input (parents or not) whose data the vjp may read
+    versions: the ``_version`` of each saved tensor when recorded (in-place guard)
     out:      the output's data (vjps may use it), released after backward
+    shape, dtype: the output's, kept after release
+    grad:     the gradient that reached this node, kept only for tiny outputs (drawing)
     """
 
-    __slots__ = ("prim", "args", "kwargs", "parents", "versions", "out", "retained",
+    __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "shape",
+                 "dtype", "grad", "retained",
                  "site", "__weakref__")
 
-    def __init__(self, prim, args, kwargs, parents, out):
+    def __init__(self, prim, args, kwargs, parents, out, saved):
         self.prim = prim
         self.args = args
         self.kwargs = kwargs
         self.parents = parents
-        self.versions = tuple([t._version for _, t in parents])
+        self.saved = saved
+        self.versions = [t._version for t in saved] if len(saved) != 1 else [saved[0]._version]
         self.out = out
+        self.shape = out.shape
+        self.dtype = out.dtype
         self.retained = None
+        self.grad = None
         self.site = None
 
     @property
@@ -169,8 +180,9 @@ class Node:
         return self.args is None
 
     def release(self) -> None:
-        self.args = self.kwargs = self.out = None
-        self.parents = ()
+        self.args = self.kwargs = self.saved = self.versions = None
+        if self.out is not None and self.out.size > 4:  # tiny outputs stay, for drawing
+            self.out = None
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}{' (released)' if self.args is None else ''}>"
@@ -188,9 +200,8 @@ def toposort(root: Node) -> list[Node]:
     push, pop, append, add = stack.append, stack.pop, order.append, visited.add
     while stack:
         node, it = stack[-1]
-        for _, t in it:
-            child = t._node
-            if child is not None and child not in visited:
+        for _, child in it:
+            if type(child) is Node and child not in visited:
                 add(child)
                 push((child, iter(child.parents)))
                 break
@@ -201,11 +212,10 @@ def toposort(root: Node) -> list[Node]:
     return order
 
 
-def _as_grad(g: Any, like) -> Any:
-    """Gradient shaped and typed like ``like`` (a Tensor): sum broadcast dims, cast dtype."""
-    if g.shape != like.shape:
-        g = unbroadcast(g, like.shape)
-    dt = like._data.dtype
+def _as_grad(g: Any, shape: tuple, dt) -> Any:
+    """Gradient of the given shape and dtype: sum broadcast dims, cast dtype."""
+    if g.shape != shape:
+        g = unbroadcast(g, shape)
     if g.dtype != dt:
         g = g.astype(dt)
     return g
@@ -227,8 +237,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
     into ``.grad`` of leaf tensors that require grad and of tensors that called
     ``retain_grad()``.
     """
-    from .tensor import Tensor
-
+    Tensor = _tensor_class()
     if retain_graph is None:
         retain_graph = create_graph
     if not root_tensor._rg:
@@ -239,7 +248,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
         if out_data.size != 1:
             raise GraphError(f"backward: a non-scalar output (shape {out_data.shape}) needs an "
                              f"explicit gradient of that shape: t.backward(grad)")
-        seed = np.ones_like(out_data)
+        seed = np.ones(out_data.shape, dtype=out_data.dtype)
     else:
         seed = grad._data if isinstance(grad, Tensor) and not create_graph else grad
         seed = seed if isinstance(seed, Tensor) else np.asarray(seed, dtype=out_data.dtype)
@@ -262,13 +271,15 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
 
     if root is None:  # the output is itself a leaf
         if want is None:
-            _accumulate_leaf(root_tensor, seed, create_graph, set())
+            _accumulate_leaf(root_tensor, seed, create_graph, ())
         return results
 
     order = toposort(root)
     grads: dict[Node, Any] = {root: seed}
     anomaly = MODE.anomaly
-    with set_grad_enabled(create_graph):
+    prev_mode = MODE.grad
+    MODE.grad = create_graph
+    try:
         for node in order:
             g = grads.pop(node, None)
             if g is None:
@@ -278,6 +289,8 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     t = ref()
                     if t is not None:
                         t.grad = g.copy() if isinstance(g, np.ndarray) else g
+            if not create_graph and node.out.size <= 4:
+                node.grad = g  # tiny: kept so to_dot can show it (micrograd style)
             if want is not None and node in want:
                 results[want[node]] = g
                 continue
@@ -285,46 +298,62 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 raise GraphError(
                     f"backward: trying to go back through the graph a second time ({node.prim.name}"
                     f" was already released); pass retain_graph=True to the first backward")
-            parents = node.parents
-            for (i, t), v in zip(parents, node.versions):
+            for t, v in zip(node.saved, node.versions):
                 if t._version != v:
                     raise InPlaceError(
-                        f"backward: input {i} of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
+                        f"backward: an input of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
                         f"was modified in place after it was used; its gradient would be wrong")
+            parents = node.parents
             prim = node.prim
-            kw = node.kwargs or {}
+            kw = node.kwargs or _EMPTY
             if create_graph:
                 out = Tensor._make(node.out, node)
                 args = list(node.args)
-                for i, t in parents:
-                    args[i] = t
+                for i, p in parents:
+                    args[i] = Tensor._make(p.out, p) if type(p) is Node else p
                 gs = prim.call_vjp(g, out, args, kw, parents, higher=True)
             else:
                 gs = prim.call_vjp(g, node.out, node.args, kw, parents, higher=False)
             if anomaly:
                 check_finite(prim.name, [gs[i] for i, _ in parents],
                              f"backward (output created at {node.site})")
-            shared = {id(g)}
-            for i, t in parents:
+            handed = None  # ids of arrays already stored in a leaf's .grad (never alias two)
+            for i, p in parents:
                 gi = gs[i]
                 if gi is None:
                     continue
                 if not isinstance(gi, (np.ndarray, Tensor)):
                     gi = np.asarray(gi)
-                gi = _as_grad(gi, t)
-                child = t._node
-                if child is not None:
-                    prev = grads.get(child)
-                    if prev is None:
-                        grads[child] = gi
-                    else:
-                        grads[child] = prev + gi
+                if type(p) is Node:
+                    if gi.shape != p.shape or gi.dtype != p.dtype:
+                        gi = _as_grad(gi, p.shape, p.dtype)
+                    prev = grads.get(p)
+                    grads[p] = gi if prev is None else prev + gi
                 elif want is None:
-                    _accumulate_leaf(t, gi, create_graph, shared)
-                    shared.add(id(gi))
+                    d = p._data
+                    if gi.shape != d.shape or gi.dtype != d.dtype:
+                        gi = _as_grad(gi, d.shape, d.dtype)
+                    if handed is None:
+                        handed = {id(g)}
+                    _accumulate_leaf(p, gi, create_graph, handed)
+                    handed.add(id(gi))
             if not retain_graph:
                 node.release()
+    finally:
+        MODE.grad = prev_mode
     return results
+
+
+_EMPTY: dict = {}
+_TENSOR = None
+
+
+def _tensor_class():
+    global _TENSOR
+    if _TENSOR is None:
+        from .tensor import Tensor
+        _TENSOR = Tensor
+    return _TENSOR
 
 
 def _accumulate_leaf(t, g, create_graph, shared):

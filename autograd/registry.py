@@ -139,6 +139,7 @@ class Primitive:
         self.vjp: Optional[Callable] = None
         self.vjps: Optional[tuple] = None
         self.vjp_fast: Optional[Callable] = None
+        self.fast_needs = False
         self.domain = _check_domain(self.name, domain, nin)
         self.kinks = kinks
         self.differentiable = tuple(differentiable) if differentiable is not None else None
@@ -169,15 +170,28 @@ class Primitive:
         self.vjp = None
         return fns[0]
 
-    def defvjp_fast(self, fn: Callable) -> Callable:
+    def defvjp_fast(self, fn: Optional[Callable] = None, *, needs: bool = False):
         """A numpy-only first-order vjp, used by the ordinary backward in place of the
-        differentiable one (for fused kernels); same signature as ``defvjp``'s."""
+        differentiable one (for fused kernels); same signature as ``defvjp``'s.
+
+        With ``needs=True`` (``@f.defvjp_fast(needs=True)``) it is also given ``needs=``, a
+        list of bools, one per input, True where the input wants a gradient, so it can skip
+        work (a Dense layer's input gradient on the first layer, a GEMM)."""
+        if fn is None:
+            return lambda f: self.defvjp_fast(f, needs=needs)
         self.vjp_fast = fn
+        self.fast_needs = needs
         return fn
 
     def call_vjp(self, g, out, args, kw, parents, higher: bool):
         if not higher and self.vjp_fast is not None:
-            gs = self.vjp_fast(g, out, *args, **kw)
+            if self.fast_needs:
+                needs = [False] * len(args)
+                for i, _ in parents:
+                    needs[i] = True
+                gs = self.vjp_fast(g, out, *args, needs=needs, **kw)
+            else:
+                gs = self.vjp_fast(g, out, *args, **kw)
         elif self.vjps is not None:
             gs = [None] * len(args)
             for i, _ in parents:
@@ -198,30 +212,38 @@ class Primitive:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        nin = self.nin if self.nin >= 0 else len(args)
+        nin = self.nin
+        if nin < 0:
+            nin = len(args)
         datas = None
         parents = None
         rec = MODE.grad
         T = Tensor
+        tens = []
+        convert = False
         for i in range(nin):
             a = args[i]
             if isinstance(a, T):
                 if datas is None:
                     datas = list(args)
                 datas[i] = a._data
+                tens.append(a)
                 if rec and a._rg:
+                    p = (i, a._node or a)  # the input's node, or the leaf tensor itself
                     if parents is None:
-                        parents = [(i, a)]
+                        parents = [p]
                     else:
-                        parents.append((i, a))
+                        parents.append(p)
+            elif type(a) is not float and type(a) is not int:
+                convert = True
         if datas is None:
             # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
             return self.fwd(*args, **kwargs)
-        name = self.name
-        for i in range(nin):
-            a = args[i]
-            if not isinstance(a, T):
-                datas[i] = _to_array(name, a)
+        if convert:
+            for i in range(nin):
+                a = args[i]
+                if not isinstance(a, T):
+                    datas[i] = _to_array(self.name, a)
         try:
             out = self.fwd(*datas, **kwargs)
         except AutogradError:
@@ -231,22 +253,20 @@ class Primitive:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if MODE.anomaly:
-            check_finite(name, [out], f"forward at {user_frame()}")
+            check_finite(self.name, [out], f"forward at {user_frame()}")
         if parents is None or out.dtype.kind != "f":
             return T._make(out)
-        if self.vjp is None and self.vjps is None and self.vjp_fast is None:
-            raise GraphError(f"{name}: no vjp defined (declare one with @{name}.defvjp)")
-        node = Node(self, tuple(datas), kwargs or None, tuple(parents), out)
+        node = Node(self, datas, kwargs, parents, out, tens)
         if MODE.anomaly:
             node.site = user_frame()
         return T._make(out, node)
 
     def _wrap_error(self, e: Exception, inputs: list) -> AutogradError:
         msg = f"{self.name}: {e} ({describe(*inputs)})"
+        if "axis" in str(e) and not str(e).startswith("index"):
+            return AxisError(msg)
         if isinstance(e, IndexError):
             return IndexOutOfRangeError(msg)
-        if "axis" in str(e):
-            return AxisError(msg)
         if isinstance(e, TypeError):
             return DTypeError(msg)
         return ShapeError(msg)

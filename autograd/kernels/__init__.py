@@ -1,8 +1,14 @@
 """Kernels behind the hot ops, and the one place that picks numba or numpy for a call.
 
-``AUTOGRAD_KERNELS=numpy`` forces the numpy twins, ``numba`` forces numba, ``auto`` (the
-default) dispatches per call.  Nothing outside this package imports numba, and numba is
-imported only when a numba kernel is first needed.
+``AUTOGRAD_KERNELS=numpy`` forces the numpy twins, ``numba`` forces numba (for float32 and
+float64 data; other dtypes always take numpy), ``auto`` (the default) dispatches per call
+from dtype, contiguity and size, with thresholds measured by ``benchmarks/kernels.py`` and
+``benchmarks/mlp_step.py`` (figures beside each constant).  Nothing outside this package
+imports numba, and numba is imported only when a numba kernel is first needed: with ``auto``
+a small model never imports it at all.
+
+Callers (ops/fused.py, ops/elementwise.py, ops/linalg.py, nn's optimizers) validate shapes
+and dtypes before calling; the functions here only convert layouts.
 
 Optimizer updates (in place; they record no graph):
 
@@ -16,16 +22,307 @@ arrays are updated in place.
 """
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import sys
+import tempfile
+import warnings
+
+import numpy as np
 
 from .optim import sgd_update_np, adam_update_np, rmsprop_update_np
+from .twins import (activation_np, activation_grad_np, bias_act_np, dense_grad_z_np, gemm_np,
+                    xent_sparse_np, xent_dense_np, bce_np)
 
-__all__ = ["MODE", "sgd_update", "adam_update", "rmsprop_update"]
+__all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad", "matmul",
+           "bias_act", "dense_grad_z", "xent_sparse", "xent_dense", "bce",
+           "sgd_update", "adam_update", "rmsprop_update"]
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
     raise ValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
 
-sgd_update = sgd_update_np
-adam_update = adam_update_np
-rmsprop_update = rmsprop_update_np
+#: Activation names to kernel codes.
+KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "gelu": 5}
+
+# ----------------------------------------------------------------------------- thresholds
+# Sizes are element counts (for matmul: m*k*n multiply-adds).  In ``auto`` mode numba is used
+# at or above the *_MIN constants.  Figures: ``python -m benchmarks.kernels --dtype float32``,
+# 2 shared cores (AVX-512), medians of 15 interleaved repeats, numpy / numba per call.
+# NEVER means numba lost at every measured size, so auto keeps numpy.
+NEVER = 1 << 62
+# A numba kernel is also worth its start-up only when the model is big enough: importing
+# numba and loading the cached kernels costs ~0.45 s per process, so auto keeps numpy below
+# SMALL elements even where numba wins per call (tiny and small configs then never import
+# numba; see benchmarks/mlp_step.py for what that costs per step).
+SMALL = 16384
+# Forward: relu 128x256 11.0/6.2 us, 512x1024 177/140 us (64x128: 4.6/4.1 us, a wash).
+# sigmoid, tanh, gelu lose at every size (numba's scalar tanh/exp vs numpy's SIMD ones:
+# 128x256 sigmoid 28.8 us / 765 us), so numpy.
+ACT_MIN = {0: NEVER, 1: SMALL, 2: NEVER, 3: NEVER, 4: SMALL, 5: NEVER}
+# Backward g * act'(.): relu 32x16 9.0/5.1, 128x256 34/11.8, 512x1024 407/198 us; sigmoid
+# 128x256 27.9/13.6; tanh 28.2/13.2.  gelu (tanh inside) loses: 128x256 148/939 us.
+ACT_GRAD_MIN = {0: NEVER, 1: SMALL, 2: SMALL, 3: SMALL, 4: SMALL, 5: NEVER}
+# Fused bias + activation after the GEMM: never clearly ahead of numpy's two in-place passes
+# (relu 128x256 23.9/24.0 us, 512x1024 449/481 us; linear 13.8/17.9 us), so numpy.
+BIAS_ACT_MIN = {0: NEVER, 1: NEVER, 2: NEVER, 3: NEVER, 4: NEVER, 5: NEVER}
+# Dense backward dz = g act'(out) with the bias-gradient column sums in the same pass:
+# relu 128x256 29.0/20.7 us, 512x1024 530/321 us; linear (a copy + sum) 15.8/21.3 us: numpy.
+DENSE_GRAD_MIN = {0: NEVER, 1: SMALL, 2: SMALL, 3: SMALL, 4: SMALL, 5: NEVER}
+# Parallel (prange) forms: the workqueue pool's launch costs ~35 us on this machine and the
+# second core is shared, so they lost at every size (relu 512x1024 140 us serial vs 379 us
+# parallel; gemm 128x784@784x256 2.85 vs 2.84 ms).  Never used in auto.
+ACT_PAR_MIN = NEVER
+BIAS_ACT_PAR_MIN = NEVER
+# The numba GEMM (i-k-j, k-blocked) never beat BLAS through numpy, not even at 32x2@2x16
+# (2.7 us numpy, 3.2 us numba); 128x784@784x256 0.35 ms vs 2.85 ms.  So BLAS at all sizes.
+GEMM_MIN = NEVER
+GEMM_MAX = 0
+GEMM_PAR_MIN = NEVER
+# Softmax-xent (integer labels), forward / gradient per row in one pass: 64x10 23.7/8.8 and
+# 33.5/13.6 us; 128x10 26.4/11.3 and 40.0/20.1 us; 512x10 68.9/34.4 and 98.9/73.0 us.  With
+# many classes exp dominates and numpy wins (512x1000 0.85 ms / 2.76 ms): numba only up to
+# XENT_MAX_CLASSES classes.
+XENT_MIN = 1024
+XENT_MAX_CLASSES = 64
+# Sigmoid-BCE: numba wins only at 32x2 (16.4/7.6 us) and loses from 64x10 on (19.0/25.9 us).
+BCE_MIN = NEVER
+# SGD: plain 235146 params 94.8/68.7 us, 1.86M 1.38/0.61 ms; with momentum 9610 9.1/7.5 us,
+# 235146 191/123 us.  Adam: 288 11.4/5.9 us but 9610 35.8/66.8 us and 235146 0.90/1.55 ms
+# (scalar sqrt and division), 1.86M 21.0/12.2 ms (numpy's temporaries leave the cache).
+SGD_MIN = 65536
+ADAM_MIN = 1 << 20
+#: numba's threading layer for the parallel kernels (unless NUMBA_THREADING_LAYER is set).
+THREADING_LAYER = "workqueue"
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_J = None
+_warned = False
+
+
+def loaded() -> bool:
+    """Whether the numba kernels have been imported in this process."""
+    return _J is not None
+
+
+def _load():
+    """Import numba and the kernels (first use only).  If no numba cache location is
+    writable, numba refuses ``cache=True`` at decoration; then cache in a temp dir, warn once."""
+    global _J, _warned
+    if _J is not None:
+        return _J
+    import numba
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = THREADING_LAYER
+    try:
+        from . import _jit
+    except RuntimeError as e:
+        if "cannot cache" not in str(e):
+            raise
+        sys.modules.pop(__name__ + "._jit", None)
+        numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="autograd-numba-cache-")
+        if not _warned:
+            _warned = True
+            warnings.warn(f"autograd.kernels: no writable numba cache directory ({e}); caching "
+                          f"compiled kernels in {numba.config.CACHE_DIR} for this process "
+                          f"(set NUMBA_CACHE_DIR to keep them)", RuntimeWarning, stacklevel=3)
+        from . import _jit
+    _J = _jit
+    return _J
+
+
+@contextlib.contextmanager
+def forced(mode: str):
+    """``with forced('numba'):`` override ``MODE`` (tests and benchmarks)."""
+    global MODE
+    if mode not in ("auto", "numpy", "numba"):
+        raise ValueError(f"mode must be auto, numpy or numba, got {mode!r}")
+    prev, MODE = MODE, mode
+    try:
+        yield
+    finally:
+        MODE = prev
+
+
+def _numba(size: int, threshold: int, dtype) -> bool:
+    """Whether this call goes to numba."""
+    if MODE == "numpy" or dtype not in _FLOATS:
+        return False
+    return MODE == "numba" or size >= threshold
+
+
+def _c(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- activations
+def activation(x, kind: int, slope: float = 0.01):
+    """act(x) as a new array (x: float array, any layout)."""
+    if _numba(x.size, ACT_MIN[kind], x.dtype):
+        xc = _c(x, x.dtype)
+        y = np.empty_like(xc)
+        if xc.size:
+            J = _load()
+            f = J.activation_par if xc.size >= ACT_PAR_MIN else J.activation
+            f(xc.reshape(-1), y.reshape(-1), kind, float(slope))
+        return y
+    y = np.empty(x.shape, x.dtype)
+    activation_np(x, y, kind, slope)
+    return y
+
+
+def activation_grad(g, a, kind: int, slope: float = 0.01):
+    """g * act'(.), ``a`` the input (relu, leaky_relu, gelu) or output (sigmoid, tanh)."""
+    dt = np.result_type(g.dtype, a.dtype)
+    if g.shape == a.shape and _numba(a.size, ACT_GRAD_MIN[kind], dt):
+        gc, ac = _c(g, dt), _c(a, dt)
+        gx = np.empty_like(ac)
+        if ac.size:
+            J = _load()
+            f = J.activation_grad_par if ac.size >= ACT_PAR_MIN else J.activation_grad
+            f(gc.reshape(-1), ac.reshape(-1), gx.reshape(-1), kind, float(slope))
+        return gx
+    gx = np.empty(np.broadcast_shapes(g.shape, a.shape), dt)
+    activation_grad_np(g, a, gx, kind, slope)
+    return gx
+
+
+# ----------------------------------------------------------------------------- matmul
+def matmul(a, b):
+    """a @ b for 2-d float arrays of one dtype: numba GEMM for small sizes, BLAS above."""
+    m, k = a.shape
+    n = b.shape[1]
+    work = m * k * n
+    if a.dtype == b.dtype and (MODE == "numba" or GEMM_MIN <= work <= GEMM_MAX) \
+            and _numba(work, 0, a.dtype):
+        c = np.empty((m, n), a.dtype)
+        if c.size:
+            J = _load()
+            f = J.gemm_par if work >= GEMM_PAR_MIN else J.gemm
+            f(_c(a, a.dtype), _c(b, a.dtype), c)
+        return c
+    return np.matmul(a, b)
+
+
+# ----------------------------------------------------------------------------- dense
+def bias_act(z, bias, kind: int, slope: float = 0.01):
+    """In place on the C-contiguous float z (..., units): z = act(z + bias); returns z."""
+    units = z.shape[-1] if z.ndim else 1
+    has_bias = bias is not None
+    if z.flags.c_contiguous and _numba(z.size, BIAS_ACT_MIN[kind], z.dtype) and z.size:
+        b = _c(bias, z.dtype) if has_bias else np.empty(0, z.dtype)
+        J = _load()
+        f = J.bias_act_par if z.size >= BIAS_ACT_PAR_MIN else J.bias_act
+        f(z.reshape(-1, units), b, has_bias, kind, float(slope))
+        return z
+    bias_act_np(z, bias, has_bias, kind, slope)
+    return z
+
+
+def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
+    """(gz, gb): gz = g * act'(a) shaped (rows, units), gb its column sums (or None).
+    ``a`` is the layer's output (the pre-activation for gelu)."""
+    units = a.shape[-1]
+    rows = a.size // units if units else math.prod(a.shape[:-1])
+    dt = a.dtype
+    if g.dtype == dt and _numba(a.size, DENSE_GRAD_MIN[kind], dt) and a.size:
+        g2, a2 = _c(g, dt).reshape(rows, units), _c(a, dt).reshape(rows, units)
+        gz = np.empty_like(g2)
+        gb = np.empty(units, dt)
+        _load().dense_grad_z(g2, a2, gz, gb, want_gb, kind, float(slope))
+        return gz, (gb if want_gb else None)
+    g2, a2 = g.reshape(rows, units), a.reshape(rows, units)
+    gz = np.empty(g2.shape, np.result_type(g.dtype, dt))
+    gb = np.empty(units, gz.dtype) if want_gb else None
+    dense_grad_z_np(g2, a2, gz, gb, want_gb, kind, slope)
+    return gz, gb
+
+
+# ----------------------------------------------------------------------------- losses
+def xent_sparse(z, labels, scale: float, want_grad: bool):
+    """(sum of per-row losses, gradient or None) for logits z (N, C), integer labels (N,)."""
+    if _numba(z.size, XENT_MIN, z.dtype) and 0 < z.shape[1] and (
+            MODE == "numba" or z.shape[1] <= XENT_MAX_CLASSES):
+        zc = _c(z, z.dtype)
+        lab = np.ascontiguousarray(labels, dtype=np.int64)
+        gl = np.empty_like(zc) if want_grad else np.empty((0, 0), z.dtype)
+        total = _load().xent_sparse(zc, lab, gl, float(scale), want_grad)
+        return total, (gl if want_grad else None)
+    gl = np.empty(z.shape, z.dtype) if want_grad else None
+    return xent_sparse_np(z, labels, gl, scale, want_grad), gl
+
+
+def xent_dense(z, t, scale: float, want_grad: bool, want_gt: bool):
+    """(sum, grad wrt logits or None, grad wrt targets or None) for float targets t (N, C)."""
+    dt = np.result_type(z.dtype, t.dtype)
+    if _numba(z.size, XENT_MIN, dt) and 0 < z.shape[1] and (
+            MODE == "numba" or z.shape[1] <= XENT_MAX_CLASSES):
+        zc, tc = _c(z, dt), _c(t, dt)
+        gl = np.empty_like(zc) if want_grad else np.empty((0, 0), dt)
+        gt = np.empty_like(zc) if want_gt else np.empty((0, 0), dt)
+        total = _load().xent_dense(zc, tc, gl, gt, float(scale), want_grad, want_gt)
+    else:
+        gl = np.empty(z.shape, dt) if want_grad else None
+        gt = np.empty(z.shape, dt) if want_gt else None
+        total = xent_dense_np(z, t, gl, gt, scale, want_grad, want_gt)
+    return total, (gl if want_grad else None), (gt if want_gt else None)
+
+
+def bce(z, t, scale: float, want_grad: bool, want_gt: bool):
+    """(sum, grad wrt logits or None, grad wrt targets or None); t already of z's dtype."""
+    dt = z.dtype
+    if t.dtype == dt and _numba(z.size, BCE_MIN, dt):
+        zc, tc = _c(z, dt).reshape(-1), _c(t, dt).reshape(-1)
+        gz = np.empty_like(zc) if want_grad else np.empty(0, dt)
+        gt = np.empty_like(zc) if want_gt else np.empty(0, dt)
+        total = _load().bce(zc, tc, gz, gt, float(scale), want_grad, want_gt)
+        gz = gz.reshape(z.shape) if want_grad else None
+        gt = gt.reshape(z.shape) if want_gt else None
+    else:
+        gz = np.empty(z.shape, dt) if want_grad else None
+        gt = np.empty(z.shape, dt) if want_gt else None
+        total = bce_np(z, t, gz, gt, scale, want_grad, want_gt)
+    return total, (gz if want_grad else None), (gt if want_gt else None)
+
+
+# ----------------------------------------------------------------------------- optimizers
+def _inplace_ok(p, *state):
+    """numba updates in place only C-contiguous arrays of one dtype."""
+    if not p.flags.c_contiguous or not p.flags.writeable:
+        return False
+    for s in state:
+        if s is not None and (s.dtype != p.dtype or not s.flags.c_contiguous or s.shape != p.shape):
+            return False
+    return True
+
+
+def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
+    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
+        v = velocity.reshape(-1) if momentum else param.reshape(-1)
+        _load().sgd_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v, float(lr),
+                           float(momentum), bool(nesterov), float(weight_decay))
+        return
+    sgd_update_np(param, grad, velocity, lr, momentum, nesterov, weight_decay)
+
+
+def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,
+                decoupled=False):
+    """In place: Adam / AdamW (see ``optim.adam_update_np``)."""
+    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v):
+        _load().adam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
+                            v.reshape(-1), float(lr), float(beta_1), float(beta_2),
+                            float(epsilon), float(weight_decay), bool(decoupled),
+                            1.0 - float(beta_1) ** step, 1.0 - float(beta_2) ** step)
+        return
+    adam_update_np(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay, decoupled)
+
+
+def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
+    """In place: RMSprop (see ``optim.rmsprop_update_np``)."""
+    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v):
+        _load().rmsprop_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v.reshape(-1),
+                               float(lr), float(rho), float(epsilon), float(weight_decay))
+        return
+    rmsprop_update_np(param, grad, v, lr, rho, epsilon, weight_decay)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import primitive, at_points
+from .. import kernels as K
 from ._util import data_of
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt",
@@ -83,6 +84,11 @@ cos.defvjp(lambda g, out, x: negative(g * sin(x)))
 
 tanh = primitive(np.tanh, name="tanh", library=True, domain=_ANY1)
 tanh.defvjp(lambda g, out, x: g * (1.0 - out * out))   # d tanh = (1 - tanh^2) dx
+tanh.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 3))
+
+
+def _float_array(x):
+    return type(x) is np.ndarray and x.dtype.kind == "f"
 
 
 @primitive(library=True, domain=_ANY1, reference=lambda x: 1.0 / (1.0 + np.exp(-x)))
@@ -91,6 +97,8 @@ def sigmoid(x):
 
     x : any shape, float.  Returns the same shape and dtype.
     """
+    if _float_array(x):
+        return K.activation(x, 2)
     out = np.tanh(np.multiply(x, 0.5))
     out += 1.0
     out *= 0.5
@@ -98,6 +106,7 @@ def sigmoid(x):
 
 
 sigmoid.defvjp(lambda g, out, x: g * out * (1.0 - out))   # s' = s (1 - s)
+sigmoid.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 2))
 
 
 # ----------------------------------------------------------------------------- kinked unary
@@ -108,21 +117,26 @@ abs.defvjp(lambda g, out, x: g * np.sign(data_of(x)))     # d|x| = sign(x) dx (0
 @primitive(library=True, domain=_ANY1, kinks=at_points(0.0), reference=lambda x: np.maximum(x, 0))
 def relu(x):
     """max(x, 0); its gradient at 0 is taken as 0 (as PyTorch and micrograd)."""
-    return np.maximum(x, 0)
+    return K.activation(x, 1) if _float_array(x) else np.maximum(x, 0)
 
 
 relu.defvjp(lambda g, out, x: g * (data_of(x) > 0))
+relu.defvjp_fast(lambda g, out, x: K.activation_grad(g, x, 1))
 
 
 @primitive(library=True, domain=_ANY1, kinks=at_points(0.0),
            reference=lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope))
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, ``negative_slope * x`` otherwise."""
+    if _float_array(x) and isinstance(negative_slope, (float, int)):
+        return K.activation(x, 4, negative_slope)
     return np.where(x > 0, x, x * negative_slope)
 
 
 leaky_relu.defvjp(lambda g, out, x, negative_slope=0.01:
                   g * np.where(data_of(x) > 0, 1.0, negative_slope).astype(data_of(x).dtype))
+leaky_relu.defvjp_fast(lambda g, out, x, negative_slope=0.01:
+                       K.activation_grad(g, x, 4, negative_slope))
 
 
 def _clip_distance(x, a_min=None, a_max=None):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ShapeError, DTypeError, InvalidValueError
 from ..registry import primitive
+from .. import kernels as K
 from ._util import data_of
 from .elementwise import where, exp, tanh, sigmoid, relu, leaky_relu
 from .activations import gelu, softmax, logsumexp
@@ -77,38 +78,35 @@ def _dense_kinks(x, kernel, bias=None, activation=None, negative_slope=0.01):
            kinks=_dense_kinks)
 def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
     _check_dense(x, kernel, bias, activation)
-    z = np.matmul(x, kernel)
-    if bias is not None:
-        z += bias
-    return _activate(z, activation, negative_slope)
-
-
-
-def _act_grad_fast(g, out, pre, activation, negative_slope):
-    """dL/dz from dL/da, numpy only; ``pre()`` recomputes the pre-activation if needed."""
-    if activation is None or activation == "linear":
-        return g
-    if activation == "relu":
-        return g * (out > 0)
-    if activation == "sigmoid":
-        return g * (out * (1.0 - out))
-    if activation == "tanh":
-        return g * (1.0 - out * out)
-    if activation == "leaky_relu":
-        return g * np.where(out > 0, 1.0, negative_slope).astype(out.dtype)
-    return gelu.vjp(g, None, pre())
-
-
-def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
-    def pre():
+    if x.ndim == 2 and x.dtype == kernel.dtype:
+        z = K.matmul(x, kernel)                 # numba GEMM for small sizes, BLAS above
+    else:
         z = np.matmul(x, kernel)
-        return z + bias if bias is not None else z
-    gz = _act_grad_fast(g, out, pre, activation, negative_slope)
+    return K.bias_act(z, bias, K.KINDS[activation], negative_slope)   # one pass: act(z + b)
+
+
+def _mm(a, b):
+    return K.matmul(a, b) if a.dtype == b.dtype else np.matmul(a, b)
+
+
+def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.01, needs=None):
+    """First order: dz = g act'(.) and db = sum_rows dz in one pass, then the GEMMs that
+    are needed (dx = dz W^T only if x wants a gradient, dW = x^T dz only if W does)."""
+    kind = K.KINDS[activation]
     k_in, units = kernel.shape
-    gz2 = gz.reshape(-1, units)
-    gx = np.matmul(gz, kernel.T)
-    gk = np.matmul(x.reshape(-1, k_in).T, gz2)
-    gb = gz2.sum(axis=0) if bias is not None else None
+    if kind == 5:                               # gelu's derivative needs the pre-activation
+        a = np.matmul(x, kernel)
+        if bias is not None:
+            a = a + bias
+    else:
+        a = out
+    want_b = bias is not None and (needs is None or needs[2])
+    gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b)
+    gx = gk = None
+    if needs is None or needs[0]:
+        gx = _mm(gz, kernel.T).reshape(x.shape[:-1] + (k_in,))
+    if needs is None or needs[1]:
+        gk = _mm(x.reshape(-1, k_in).T, gz)
     return gx, gk, gb
 
 
@@ -138,7 +136,7 @@ def _dense_vjp(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
 
 
 _dense.defvjp(_dense_vjp)
-_dense.defvjp_fast(_dense_vjp_fast)
+_dense.defvjp_fast(_dense_vjp_fast, needs=True)
 
 
 def dense(x, kernel, bias=None, activation=None, negative_slope=0.01):
@@ -199,30 +197,20 @@ def softmax_cross_entropy(logits, labels):
     Returns a 0-d array.  Stable for logits of any size (log-sum-exp).
     """
     sparse = _labels("softmax_cross_entropy", logits, labels)
-    n = logits.shape[0]
-    m = logits.max(axis=1, keepdims=True)
-    z = logits - m
-    lse = np.log(np.exp(z).sum(axis=1))
-    if sparse:
-        picked = z[np.arange(n), labels]
-        return np.asarray((lse - picked).sum() / max(n, 1), dtype=logits.dtype)
-    return np.asarray((lse * labels.sum(axis=1) - (labels * z).sum(axis=1)).sum() / max(n, 1),
-                      dtype=np.result_type(logits, labels))
-
-
-def _xent_fast(g, out, logits, labels):
     n = max(logits.shape[0], 1)
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    scale = g / n
+    if sparse:
+        total, _ = K.xent_sparse(logits, labels, 0.0, False)
+        return np.asarray(total / n, dtype=logits.dtype)
+    total, _, _ = K.xent_dense(logits, labels, 0.0, False, False)
+    return np.asarray(total / n, dtype=np.result_type(logits, labels))
+
+
+def _xent_fast(g, out, logits, labels, needs=None):
+    # d/dz = (softmax(z) sum(t) - t) / n;  d/dt = (lse - z) / n  (one pass per row, fused)
+    scale = float(g) / max(logits.shape[0], 1)
     if labels.dtype.kind in "iu":
-        p[np.arange(logits.shape[0]), labels] -= 1.0
-        p *= scale
-        return p, None
-    gl = (p * labels.sum(axis=1, keepdims=True) - labels) * scale
-    lse = np.log(np.exp(z).sum(axis=1, keepdims=True))
-    gt = (lse - z) * scale
+        return K.xent_sparse(logits, labels, scale, True)[1], None
+    _, gl, gt = K.xent_dense(logits, labels, scale, True, needs is None or needs[1])
     return gl, gt
 
 
@@ -243,7 +231,7 @@ def _xent_vjp(g, out, logits, labels):
 
 
 softmax_cross_entropy.defvjp(_xent_vjp)
-softmax_cross_entropy.defvjp_fast(_xent_fast)
+softmax_cross_entropy.defvjp_fast(_xent_fast, needs=True)
 
 
 # ----------------------------------------------------------------------------- sigmoid-BCE
@@ -271,9 +259,19 @@ def sigmoid_binary_cross_entropy(logits, targets):
     """
     _bce_check(logits, targets)
     dt = np.result_type(logits.dtype, targets.dtype) if targets.dtype.kind == "f" else logits.dtype
-    t = targets.astype(dt, copy=False)
-    per = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
-    return np.asarray(per.mean() if per.size else 0.0, dtype=dt)
+    total, _, _ = K.bce(logits.astype(dt, copy=False), targets.astype(dt, copy=False), 0.0,
+                        False, False)
+    return np.asarray(total / logits.size if logits.size else 0.0, dtype=dt)
+
+
+def _bce_fast(g, out, logits, targets, needs=None):
+    # d/dz = (sigmoid(z) - t) / n,  d/dt = -z / n  (one pass)
+    dt = np.result_type(logits.dtype, targets.dtype) if targets.dtype.kind == "f" else logits.dtype
+    scale = float(g) / max(logits.size, 1)
+    want_t = targets.dtype.kind == "f" and (needs is None or needs[1])
+    _, gz, gt = K.bce(logits.astype(dt, copy=False), targets.astype(dt, copy=False), scale,
+                      True, want_t)
+    return gz, gt
 
 
 def _bce_vjp(g, out, logits, targets):
@@ -290,3 +288,4 @@ def negative_or_none(logits, targets, scale):
 
 
 sigmoid_binary_cross_entropy.defvjp(_bce_vjp)
+sigmoid_binary_cross_entropy.defvjp_fast(_bce_fast, needs=True)

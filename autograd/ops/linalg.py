@@ -6,6 +6,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..broadcast import unbroadcast
 from ..registry import primitive
+from .. import kernels as K
 from .shape import reshape, expand_dims, transpose
 
 __all__ = ["matmul"]
@@ -34,6 +35,8 @@ def matmul(a, b):
     Returns shape-(..., M, N), with the 1-d dimensions dropped as numpy does.
     """
     _check(a, b)
+    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype.kind == "f":
+        return K.matmul(a, b)                   # numba GEMM for small sizes, BLAS above
     return np.matmul(a, b)
 
 

@@ -19,6 +19,14 @@ def _kept_shape(shape: tuple, axes: tuple) -> tuple:
 def expand_reduced(g, x, axis, keepdims):
     """Broadcast ``g``, the gradient of a reduction of ``x`` over ``axis``, back to x's shape."""
     shape = x.shape
+    if type(g) is np.ndarray or isinstance(g, np.generic):
+        # first order: one fresh array (np.broadcast_to costs more than the copy for small x)
+        out = np.empty(shape, dtype=g.dtype)
+        if axis is None or keepdims:
+            out[...] = g
+        else:
+            out[...] = g.reshape(_kept_shape(shape, normalize_axis("reduce", axis, len(shape))))
+        return out
     if not keepdims:
         g = reshape(g, _kept_shape(shape, normalize_axis("reduce", axis, len(shape))))
     return broadcast_to(g, shape)
@@ -35,8 +43,9 @@ def _count(x, axis) -> int:
 @primitive(library=True, domain=[None], reference=np.sum)
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis``.  x : shape-(*S).  Gradient: ones (g broadcast back)."""
-    normalize_axis("sum", axis, x.ndim)
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    if axis is not None:
+        normalize_axis("sum", axis, x.ndim)
+    return x.sum(axis=axis, keepdims=keepdims)
 
 
 sum.defvjp(lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, x, axis, keepdims))
@@ -45,8 +54,9 @@ sum.defvjp(lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, x, axi
 @primitive(library=True, domain=[None], reference=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis``.  Gradient: 1/N for each of the N elements averaged."""
-    normalize_axis("mean", axis, x.ndim)
-    return np.mean(x, axis=axis, keepdims=keepdims)
+    if axis is not None:
+        normalize_axis("mean", axis, x.ndim)
+    return x.mean(axis=axis, keepdims=keepdims)
 
 
 mean.defvjp(lambda g, out, x, axis=None, keepdims=False:
@@ -67,16 +77,18 @@ def _extreme_vjp(g, out, x, axis=None, keepdims=False):
            kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``; the gradient is split evenly between tied maxima."""
-    normalize_axis("max", axis, x.ndim)
-    return np.max(x, axis=axis, keepdims=keepdims)
+    if axis is not None:
+        normalize_axis("max", axis, x.ndim)
+    return x.max(axis=axis, keepdims=keepdims)
 
 
 @primitive(library=True, domain=[None], reference=np.min,
            kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``; the gradient is split evenly between tied minima."""
-    normalize_axis("min", axis, x.ndim)
-    return np.min(x, axis=axis, keepdims=keepdims)
+    if axis is not None:
+        normalize_axis("min", axis, x.ndim)
+    return x.min(axis=axis, keepdims=keepdims)
 
 
 def _gap(x, axis):
@@ -101,7 +113,8 @@ min.defvjp(_extreme_vjp)
 @primitive(library=True, domain=[None], reference=np.var)
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis`` with ``ddof`` (numpy's meaning: divide by N - ddof)."""
-    normalize_axis("var", axis, x.ndim)
+    if axis is not None:
+        normalize_axis("var", axis, x.ndim)
     return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 

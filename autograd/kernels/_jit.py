@@ -1,0 +1,315 @@
+"""The numba kernels.  Imported only by ``autograd.kernels._load`` (never by ``import autograd``).
+
+Every kernel is a plain function ``_name`` jitted at module level as ``name`` with
+``cache=True`` (numba compiles on first call, per signature).  Kernels take C-contiguous
+arrays of one float dtype (float32 or float64): the dispatcher validates, converts and
+flattens before calling, so each kernel compiles for at most two signatures.  Elementwise
+kernels take 1-d arrays (a C-contiguous array flattened is a view); the ``_par`` forms split
+the loop over numba's thread pool (``prange``) and are used above measured sizes only.
+
+Activation codes (``kind``): 0 identity, 1 relu, 2 sigmoid, 3 tanh, 4 leaky_relu, 5 gelu.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+_C = math.sqrt(2.0 / math.pi)
+_A = 0.044715
+
+_jit = nb.njit(cache=True, fastmath=False, nogil=True)
+_pjit = nb.njit(cache=True, fastmath=False, nogil=True, parallel=True)
+
+
+# ----------------------------------------------------------------------------- activations
+def _act(x, y, kind, slope, lo, hi):
+    """y[i] = act(x[i]) for i in [lo, hi); y may be x (in place)."""
+    if kind == 1:
+        for i in range(lo, hi):
+            v = x[i]
+            y[i] = v if v > 0 else 0.0 * v
+    elif kind == 2:
+        for i in range(lo, hi):
+            y[i] = 0.5 * (1.0 + math.tanh(0.5 * x[i]))
+    elif kind == 3:
+        for i in range(lo, hi):
+            y[i] = math.tanh(x[i])
+    elif kind == 4:
+        for i in range(lo, hi):
+            v = x[i]
+            y[i] = v if v > 0 else v * slope
+    elif kind == 5:
+        for i in range(lo, hi):
+            v = x[i]
+            y[i] = 0.5 * v * (1.0 + math.tanh(_C * (v + _A * v * v * v)))
+    else:
+        for i in range(lo, hi):
+            y[i] = x[i]
+
+
+def _act_grad(g, a, gx, kind, slope, lo, hi):
+    """gx = g * act'(.): ``a`` is the input x for relu, leaky_relu and gelu, the output y
+    for sigmoid (y (1 - y)) and tanh (1 - y^2)."""
+    if kind == 1:
+        for i in range(lo, hi):
+            gx[i] = g[i] if a[i] > 0 else 0.0 * g[i]
+    elif kind == 2:
+        for i in range(lo, hi):
+            y = a[i]
+            gx[i] = g[i] * (y * (1.0 - y))
+    elif kind == 3:
+        for i in range(lo, hi):
+            y = a[i]
+            gx[i] = g[i] * (1.0 - y * y)
+    elif kind == 4:
+        for i in range(lo, hi):
+            gx[i] = g[i] if a[i] > 0 else g[i] * slope
+    elif kind == 5:
+        for i in range(lo, hi):
+            v = a[i]
+            v2 = v * v
+            t = math.tanh((v + v2 * v * _A) * _C)
+            gx[i] = g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * (_C * (1.0 + 3.0 * _A * v2)))
+    else:
+        for i in range(lo, hi):
+            gx[i] = g[i]
+
+
+_act_j = _jit(_act)
+_act_grad_j = _jit(_act_grad)
+
+
+def _activation(x, y, kind, slope):
+    _act_j(x, y, kind, slope, 0, x.size)
+
+
+def _activation_par(x, y, kind, slope):
+    n = x.size
+    nch = nb.get_num_threads() * 4
+    step = (n + nch - 1) // nch
+    for c in nb.prange(nch):
+        _act_j(x, y, kind, slope, c * step, min(n, (c + 1) * step))
+
+
+def _activation_grad(g, a, gx, kind, slope):
+    _act_grad_j(g, a, gx, kind, slope, 0, g.size)
+
+
+def _activation_grad_par(g, a, gx, kind, slope):
+    n = g.size
+    nch = nb.get_num_threads() * 4
+    step = (n + nch - 1) // nch
+    for c in nb.prange(nch):
+        _act_grad_j(g, a, gx, kind, slope, c * step, min(n, (c + 1) * step))
+
+
+activation = _jit(_activation)
+activation_par = _pjit(_activation_par)
+activation_grad = _jit(_activation_grad)
+activation_grad_par = _pjit(_activation_grad_par)
+
+
+# ----------------------------------------------------------------------------- dense
+def _bias_act(z, b, has_bias, kind, slope):
+    """In place on z (rows, units): z = act(z + b), one pass, row by row."""
+    for r in range(z.shape[0]):
+        row = z[r]
+        if has_bias:
+            for j in range(row.size):
+                row[j] += b[j]
+        _act_j(row, row, kind, slope, 0, row.size)
+
+
+def _bias_act_par(z, b, has_bias, kind, slope):
+    for r in nb.prange(z.shape[0]):
+        row = z[r]
+        if has_bias:
+            for j in range(row.size):
+                row[j] += b[j]
+        _act_j(row, row, kind, slope, 0, row.size)
+
+
+def _dense_grad_z(g, a, gz, gb, want_gb, kind, slope):
+    """gz = g * act'(a) (a: the output, or the pre-activation for gelu) and, if want_gb,
+    gb = column sums of gz, in one pass over the rows."""
+    if want_gb:
+        for j in range(gb.size):
+            gb[j] = 0.0
+    for r in range(g.shape[0]):
+        _act_grad_j(g[r], a[r], gz[r], kind, slope, 0, g.shape[1])
+        if want_gb:
+            row = gz[r]
+            for j in range(row.size):
+                gb[j] += row[j]
+
+
+bias_act = _jit(_bias_act)
+bias_act_par = _pjit(_bias_act_par)
+dense_grad_z = _jit(_dense_grad_z)
+
+
+# ----------------------------------------------------------------------------- matmul
+def _matmul(a, b, c, lo, hi):
+    """c[lo:hi] = a[lo:hi] @ b; i-k-j order, k blocked so a block of b stays in cache."""
+    k_dim = a.shape[1]
+    n = b.shape[1]
+    kb = 256
+    for i in range(lo, hi):
+        for j in range(n):
+            c[i, j] = 0.0
+    for k0 in range(0, k_dim, kb):
+        k1 = min(k_dim, k0 + kb)
+        for i in range(lo, hi):
+            ci = c[i]
+            for k in range(k0, k1):
+                aik = a[i, k]
+                bk = b[k]
+                for j in range(n):
+                    ci[j] += aik * bk[j]
+
+
+_matmul_j = _jit(_matmul)
+
+
+def _gemm(a, b, c):
+    _matmul_j(a, b, c, 0, a.shape[0])
+
+
+def _gemm_par(a, b, c):
+    """c = a @ b, rows split over the thread pool."""
+    m, k_dim = a.shape
+    n = b.shape[1]
+    for i in nb.prange(m):
+        ci = c[i]
+        for j in range(n):
+            ci[j] = 0.0
+        for k in range(k_dim):
+            aik = a[i, k]
+            bk = b[k]
+            for j in range(n):
+                ci[j] += aik * bk[j]
+
+
+gemm = _jit(_gemm)
+gemm_par = _pjit(_gemm_par)
+
+
+# ----------------------------------------------------------------------------- softmax-xent
+def _xent_sparse(z, labels, gl, scale, want_grad):
+    """Sum over rows of logsumexp(z_r) - z_r[label_r]; with want_grad also
+    gl = (softmax(z) - onehot) * scale.  Stable: each row shifted by its max."""
+    total = 0.0
+    for r in range(z.shape[0]):
+        row = z[r]
+        m = row[0]
+        for j in range(1, row.size):
+            if row[j] > m:
+                m = row[j]
+        s = 0.0
+        for j in range(row.size):
+            s += math.exp(row[j] - m)
+        lse = math.log(s)
+        total += lse - (row[labels[r]] - m)
+        if want_grad:
+            out = gl[r]
+            inv = scale / s
+            for j in range(row.size):
+                out[j] = math.exp(row[j] - m) * inv
+            out[labels[r]] -= scale
+    return total
+
+
+def _xent_dense(z, t, gl, gt, scale, want_grad, want_gt):
+    """Sum over rows of lse(z_r) sum_c t_rc - sum_c t_rc (z_rc - max); with want_grad
+    gl = (softmax(z) sum(t) - t) scale and, if want_gt, gt = (lse - z) scale."""
+    total = 0.0
+    for r in range(z.shape[0]):
+        row = z[r]
+        tr = t[r]
+        m = row[0]
+        for j in range(1, row.size):
+            if row[j] > m:
+                m = row[j]
+        s = 0.0
+        tsum = 0.0
+        tz = 0.0
+        for j in range(row.size):
+            s += math.exp(row[j] - m)
+            tsum += tr[j]
+            tz += tr[j] * (row[j] - m)
+        lse = math.log(s)
+        total += lse * tsum - tz
+        if want_grad:
+            out = gl[r]
+            k = tsum / s
+            for j in range(row.size):
+                out[j] = (math.exp(row[j] - m) * k - tr[j]) * scale
+            if want_gt:
+                o2 = gt[r]
+                for j in range(row.size):
+                    o2[j] = (lse - (row[j] - m)) * scale
+    return total
+
+
+def _bce(z, t, gz, gt, scale, want_grad, want_gt):
+    """Sum of max(z,0) - z t + log1p(exp(-|z|)); with want_grad gz = (sigmoid(z) - t) scale
+    and, if want_gt, gt = -z scale."""
+    total = 0.0
+    for i in range(z.size):
+        v = z[i]
+        total += max(v, 0.0) - v * t[i] + math.log1p(math.exp(-abs(v)))
+        if want_grad:
+            gz[i] = (0.5 * (1.0 + math.tanh(0.5 * v)) - t[i]) * scale
+            if want_gt:
+                gt[i] = -v * scale
+    return total
+
+
+xent_sparse = _jit(_xent_sparse)
+xent_dense = _jit(_xent_dense)
+bce = _jit(_bce)
+
+
+# ----------------------------------------------------------------------------- optimizers
+def _sgd_update(p, g, v, lr, momentum, nesterov, weight_decay):
+    """In place, 1-d: g' = g + wd p;  v = mu v + g';  p -= lr (g' + mu v if nesterov else v)."""
+    for i in range(p.size):
+        gi = g[i] + weight_decay * p[i] if weight_decay != 0.0 else g[i]
+        if momentum != 0.0:
+            vi = momentum * v[i] + gi
+            v[i] = vi
+            gi = gi + momentum * vi if nesterov else vi
+        p[i] -= lr * gi
+
+
+def _adam_update(p, g, m, v, lr, beta_1, beta_2, epsilon, weight_decay, decoupled, bc1, bc2):
+    """In place, 1-d: Adam / AdamW (see optim.adam_update_np); bc1, bc2 = 1 - beta^step."""
+    for i in range(p.size):
+        pi = p[i]
+        gi = g[i]
+        if weight_decay != 0.0:
+            if decoupled:
+                pi -= (lr * weight_decay) * pi
+            else:
+                gi = gi + weight_decay * pi
+        mi = beta_1 * m[i] + (1.0 - beta_1) * gi
+        vi = beta_2 * v[i] + (1.0 - beta_2) * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        p[i] = pi - lr * (mi / bc1) / (math.sqrt(vi / bc2) + epsilon)
+
+
+def _rmsprop_update(p, g, v, lr, rho, epsilon, weight_decay):
+    """In place, 1-d: g' = g + wd p;  v = rho v + (1 - rho) g'^2;  p -= lr g' / (sqrt(v) + eps)."""
+    for i in range(p.size):
+        gi = g[i] + weight_decay * p[i] if weight_decay != 0.0 else g[i]
+        vi = rho * v[i] + (1.0 - rho) * (gi * gi)
+        v[i] = vi
+        p[i] -= lr * gi / (math.sqrt(vi) + epsilon)
+
+
+sgd_update = _jit(_sgd_update)
+adam_update = _jit(_adam_update)
+rmsprop_update = _jit(_rmsprop_update)

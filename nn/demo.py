@@ -1,0 +1,54 @@
+"""The main demo: an MLP learns the 8x8 handwritten digits shipped with nn.
+
+Run: ``python -m nn.demo`` (options: ``--epochs``, ``--seed``, ``--verbose``).  Splits the
+1797 digits 80/20 with a fixed seed, trains 64-128-64-10 with Adam and a sparse
+cross-entropy on logits, and prints the held-out test accuracy (about 98% in a few seconds).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import nn
+
+
+def build_model() -> nn.Sequential:
+    return nn.Sequential([
+        nn.layers.Dense(128, activation="relu", input_dim=64),
+        nn.layers.Dense(64, activation="relu"),
+        nn.layers.Dense(10),  # logits: the loss applies softmax itself, exactly
+    ], name="digits_mlp")
+
+
+def main(epochs: int = 30, seed: int = 0, verbose: int = 1) -> float:
+    """Train and return the test accuracy."""
+    nn.set_seed(seed)
+    x, y = nn.datasets.load_digits()
+    x = x / 16.0  # pixel counts 0..16 -> [0, 1]
+    x_train, x_test, y_train, y_test = nn.datasets.train_test_split(x, y, test_size=0.2, seed=seed)
+    model = build_model()
+    if verbose:
+        model.summary()
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.003),
+                  loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    t0 = time.perf_counter()
+    model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=verbose,
+              validation_split=0.0)
+    seconds = time.perf_counter() - t0
+    loss, acc = model.evaluate(x_test, y_test, verbose=0)
+    print(f"test accuracy: {acc:.4f} ({int(round(acc * len(y_test)))}/{len(y_test)} held-out "
+          f"digits), test loss {loss:.4f}; trained {epochs} epochs on {len(y_train)} digits "
+          f"in {seconds:.2f} s")
+    return acc
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    args = ap.parse_args()
+    main(args.epochs, args.seed, args.verbose)

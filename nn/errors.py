@@ -1,0 +1,23 @@
+"""Errors the nn package adds; each is an ``autograd.AutogradError`` and a builtin exception."""
+from __future__ import annotations
+
+from autograd.errors import AutogradError, DTypeError
+
+__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError"]
+
+
+class WeightsMismatchError(AutogradError, ValueError):
+    """Saved weights that do not fit the model (missing or extra name, wrong shape or dtype)."""
+
+
+class NonNumericError(DTypeError, ValueError):
+    """Data that is not numbers (strings, objects); a ValueError and a TypeError."""
+
+
+class NonFiniteLossError(AutogradError, FloatingPointError):
+    """Training met a NaN or inf loss (or gradient); the weights are those of the last
+    finite step."""
+
+
+class NotCompiledError(AutogradError, RuntimeError):
+    """fit/evaluate called before compile()."""

@@ -1,0 +1,152 @@
+"""Weight initializers, by name or as objects, all drawing from a seedable generator.
+
+Each initializer is called as ``init(shape, dtype='float32')`` and returns a new ndarray.
+Random ones draw from the generator that ``nn.set_seed`` seeds, or from their own
+``np.random.default_rng(seed)`` when given ``seed=`` (then every call gives the same values).
+
+fan_in / fan_out of a shape-(in, units) kernel are ``in`` and ``units``.
+
+=================  ==================================================================
+glorot_uniform     U(-L, L),  L = sqrt(6 / (fan_in + fan_out))
+glorot_normal      N(0, s) truncated at 2 s,  s = sqrt(2 / (fan_in + fan_out)) / 0.8796
+he_uniform         U(-L, L),  L = sqrt(6 / fan_in)
+he_normal          N(0, s) truncated at 2 s,  s = sqrt(2 / fan_in) / 0.8796
+zeros, ones        constants
+=================  ==================================================================
+
+The truncated normals are rescaled by 0.8796 (the standard deviation of a unit normal
+truncated to [-2, 2]) so the variance is the intended one, as in Keras.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _random
+
+__all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
+           "Ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones",
+           "get"]
+
+_TRUNC_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
+
+
+def _fans(shape: tuple) -> tuple[int, int]:
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _truncated_normal(rng: np.random.Generator, std: float, shape: tuple) -> np.ndarray:
+    """N(0, std) redrawn until every value is inside [-2 std, 2 std]."""
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return out * std
+
+
+class Initializer:
+    """Base class: ``init(shape, dtype='float32') -> ndarray``."""
+
+    def __init__(self, seed: Optional[int] = None) -> None:
+        self.seed = seed
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed) if self.seed is not None else _random.get_rng()
+
+    def __call__(self, shape: Any, dtype: Any = "float32") -> np.ndarray:
+        shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        return np.asarray(self.sample(shape), dtype=np.dtype(dtype))
+
+    def sample(self, shape: tuple) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed!r})"
+
+
+class GlorotUniform(Initializer):
+    """U(-L, L), L = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+
+    def sample(self, shape):
+        fan_in, fan_out = _fans(shape)
+        lim = math.sqrt(6.0 / max(fan_in + fan_out, 1))
+        return self._rng().uniform(-lim, lim, shape)
+
+
+class GlorotNormal(Initializer):
+    """Truncated N(0, s), s = sqrt(2 / (fan_in + fan_out)) / 0.8796."""
+
+    def sample(self, shape):
+        fan_in, fan_out = _fans(shape)
+        return _truncated_normal(self._rng(), math.sqrt(2.0 / max(fan_in + fan_out, 1)) / _TRUNC_STD,
+                                 shape)
+
+
+class HeUniform(Initializer):
+    """U(-L, L), L = sqrt(6 / fan_in) (He et al. 2015)."""
+
+    def sample(self, shape):
+        fan_in, _ = _fans(shape)
+        lim = math.sqrt(6.0 / max(fan_in, 1))
+        return self._rng().uniform(-lim, lim, shape)
+
+
+class HeNormal(Initializer):
+    """Truncated N(0, s), s = sqrt(2 / fan_in) / 0.8796."""
+
+    def sample(self, shape):
+        fan_in, _ = _fans(shape)
+        return _truncated_normal(self._rng(), math.sqrt(2.0 / max(fan_in, 1)) / _TRUNC_STD, shape)
+
+
+class Zeros(Initializer):
+    """All zeros."""
+
+    def sample(self, shape):
+        return np.zeros(shape)
+
+
+class Ones(Initializer):
+    """All ones."""
+
+    def sample(self, shape):
+        return np.ones(shape)
+
+
+def _function(cls: type) -> Callable:
+    def init(shape: Any, dtype: Any = "float32", seed: Optional[int] = None) -> np.ndarray:
+        return cls(seed=seed)(shape, dtype)
+    init.__doc__ = f"``{cls.__name__}(seed=seed)(shape, dtype)``: {cls.__doc__}"
+    return init
+
+
+glorot_uniform = _function(GlorotUniform)
+glorot_normal = _function(GlorotNormal)
+he_uniform = _function(HeUniform)
+he_normal = _function(HeNormal)
+zeros = _function(Zeros)
+ones = _function(Ones)
+
+_BY_NAME = {"glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+            "he_uniform": HeUniform, "he_normal": HeNormal, "zeros": Zeros, "ones": Ones}
+
+
+def get(identifier: Union[str, Callable]) -> Callable:
+    """An initializer from a name ('glorot_uniform', ...), an Initializer, or a callable
+    ``f(shape, dtype) -> array``."""
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"unknown initializer {identifier!r}; one of {sorted(_BY_NAME)}")
+        return _BY_NAME[key]()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"an initializer must be a name or a callable, got {identifier!r}")

@@ -1,0 +1,213 @@
+"""Losses, called Keras-style: ``loss(y_true, y_pred)`` -> a 0-d Tensor, the mean over the batch.
+
+``y_pred`` is the model's output (a Tensor); ``y_true`` is data (array or Tensor, no
+gradient needed).  Probability inputs are clipped to [EPSILON, 1 - EPSILON] with
+EPSILON = 1e-7, as Keras does, so log never sees 0; the ``from_logits=True`` paths go through
+log-sum-exp (the fused ``autograd.softmax_cross_entropy`` / ``sigmoid_binary_cross_entropy``
+nodes) and are exact and stable for any logits.  For speed and accuracy prefer a linear last
+layer with ``from_logits=True``; a 'softmax'/'sigmoid' last layer with a probability loss is
+computed exactly as written (clip, then log), never silently rewritten.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Union
+
+import numpy as np
+
+import autograd as ag
+
+from .errors import NonNumericError
+
+__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "EPSILON"]
+
+EPSILON = 1e-7
+
+
+def _pred(y_pred: Any) -> ag.Tensor:
+    if isinstance(y_pred, ag.Tensor):
+        return y_pred
+    arr = np.asarray(y_pred)
+    if arr.dtype.kind not in "biuf":
+        raise NonNumericError(f"y_pred must be numeric, got dtype {arr.dtype}")
+    return ag.Tensor(arr if arr.dtype.kind == "f" else arr.astype(np.float64))
+
+
+def _true(y_true: Any, like: ag.Tensor, name: str) -> np.ndarray:
+    """y_true as an array of y_pred's float dtype and shape ((N,) is accepted for (N, 1))."""
+    t = y_true.data if isinstance(y_true, ag.Tensor) else np.asarray(y_true)
+    if t.dtype.kind not in "biuf":
+        raise NonNumericError(f"{name}: y_true must be numeric, got dtype {t.dtype}")
+    t = t.astype(like.dtype, copy=False)
+    if t.shape != like.shape:
+        if t.size == like.size and t.ndim + 1 == like.ndim and like.shape[-1] == 1:
+            t = t.reshape(like.shape)
+        elif t.size == like.size and t.ndim == like.ndim + 1 and t.shape[-1] == 1:
+            t = t.reshape(like.shape)
+        else:
+            raise ag.ShapeError(f"{name}: y_true of shape {t.shape} does not match y_pred of "
+                                f"shape {like.shape}")
+    return t
+
+
+class Loss:
+    """Base class: ``loss(y_true, y_pred)`` -> 0-d Tensor (mean over the batch)."""
+
+    name = "loss"
+
+    def __call__(self, y_true: Any, y_pred: Any) -> ag.Tensor:
+        return self.call(y_true, _pred(y_pred))
+
+    def call(self, y_true: Any, y_pred: ag.Tensor) -> ag.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MeanSquaredError(Loss):
+    """``mean((y_pred - y_true)**2)`` over every element (the batch mean of the per-sample
+    mean over the last axis)."""
+
+    name = "mean_squared_error"
+
+    def call(self, y_true, y_pred):
+        d = y_pred - _true(y_true, y_pred, "MeanSquaredError")
+        return ag.mean(d * d)
+
+
+class MeanAbsoluteError(Loss):
+    """``mean(|y_pred - y_true|)`` over every element."""
+
+    name = "mean_absolute_error"
+
+    def call(self, y_true, y_pred):
+        return ag.mean(ag.abs(y_pred - _true(y_true, y_pred, "MeanAbsoluteError")))
+
+
+class BinaryCrossentropy(Loss):
+    """``mean(-(t log p + (1 - t) log(1 - p)))`` over every element.
+
+    from_logits=False: p = clip(y_pred, 1e-7, 1 - 1e-7).
+    from_logits=True: p = sigmoid(y_pred), computed as
+    ``max(z, 0) - z t + log(1 + exp(-|z|))`` (exact, stable).
+    y_true : 0/1 labels (or probabilities) of y_pred's shape ((N,) accepted for (N, 1)).
+    """
+
+    name = "binary_crossentropy"
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        t = _true(y_true, y_pred, "BinaryCrossentropy")
+        if self.from_logits:
+            return ag.sigmoid_binary_cross_entropy(y_pred, t)
+        p = ag.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        return -ag.mean(t * ag.log(p) + (1.0 - t) * ag.log(1.0 - p))
+
+    def __repr__(self):
+        return f"BinaryCrossentropy(from_logits={self.from_logits})"
+
+
+def _check_2d(name: str, y_pred: ag.Tensor) -> None:
+    if y_pred.ndim != 2:
+        raise ag.ShapeError(f"{name}: y_pred must be 2-d (batch, classes), got shape {y_pred.shape}")
+
+
+class CategoricalCrossentropy(Loss):
+    """``mean_n(-sum_c t_nc log p_nc)`` for one-hot (or probability) targets t.
+
+    from_logits=False: p = clip(y / sum_c y, 1e-7, 1 - 1e-7), y = y_pred (Keras first rescales
+    each row to sum to 1, then clips).
+    from_logits=True: log p = y_pred - logsumexp(y_pred) (exact, stable).
+    y_true, y_pred : shape-(N, C).
+    """
+
+    name = "categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        _check_2d("CategoricalCrossentropy", y_pred)
+        t = _true(y_true, y_pred, "CategoricalCrossentropy")
+        if self.from_logits:
+            return ag.softmax_cross_entropy(y_pred, t)
+        p = ag.clip(y_pred / ag.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
+        return -ag.mean(ag.sum(t * ag.log(p), axis=-1))
+
+    def __repr__(self):
+        return f"CategoricalCrossentropy(from_logits={self.from_logits})"
+
+
+def sparse_labels(y_true: Any, n: int, classes: int, name: str) -> np.ndarray:
+    """Integer class labels of shape (n,) in [0, classes) from (n,) or (n, 1) data; a
+    ValueError otherwise (float labels must hold whole numbers)."""
+    t = y_true.data if isinstance(y_true, ag.Tensor) else np.asarray(y_true)
+    if t.dtype.kind not in "biuf":
+        raise NonNumericError(f"{name}: labels must be integers, got dtype {t.dtype}")
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t.reshape(-1)
+    if t.shape != (n,):
+        raise ag.ShapeError(f"{name}: labels of shape {t.shape} do not match predictions for "
+                            f"{n} samples; expected ({n},) integer class indices")
+    if t.dtype.kind == "f":
+        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise ag.InvalidValueError(f"{name}: labels must be whole numbers (class indices)")
+    ti = t.astype(np.int64, copy=False)
+    if ti.size and (ti.min() < 0 or ti.max() >= classes):
+        raise ag.InvalidValueError(f"{name}: labels must be in [0, {classes}) for {classes} "
+                                   f"classes, got values in [{ti.min()}, {ti.max()}]")
+    return ti
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """``mean_n(-log p[n, y_n])`` for integer labels y in [0, C).
+
+    from_logits=False: p = clip(y / sum_c y, 1e-7, 1 - 1e-7), as CategoricalCrossentropy.
+    from_logits=True: -log p[n, y_n] = logsumexp(z_n) - z[n, y_n] (exact, stable).
+    y_true : shape-(N,) or (N, 1) integers; y_pred : shape-(N, C).
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        _check_2d("SparseCategoricalCrossentropy", y_pred)
+        n, c = y_pred.shape
+        labels = sparse_labels(y_true, n, c, "SparseCategoricalCrossentropy")
+        if self.from_logits:
+            return ag.softmax_cross_entropy(y_pred, labels)
+        p = ag.clip(y_pred / ag.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
+        picked = ag.getitem(p, (np.arange(n), labels))
+        return -ag.mean(ag.log(picked))
+
+    def __repr__(self):
+        return f"SparseCategoricalCrossentropy(from_logits={self.from_logits})"
+
+
+_BY_NAME: dict[str, Callable[[], Loss]] = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def get(identifier: Union[str, Loss, Callable]) -> Callable:
+    """A loss from a name ('mse', 'binary_crossentropy', ...), a Loss, or a callable
+    ``f(y_true, y_pred) -> 0-d Tensor``."""
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"unknown loss {identifier!r}; one of {sorted(_BY_NAME)}")
+        return _BY_NAME[key]()
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"a loss must be a name, a Loss or a callable, got {identifier!r}")

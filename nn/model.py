@@ -1,0 +1,553 @@
+"""Model (Keras-style compile/fit/evaluate/predict on top of Module) and Sequential.
+
+One training step is: forward -> loss -> finite check -> backward -> finite check ->
+optimizer step.  A NaN or inf loss (or gradient) stops before the step is applied, so the
+weights stay those of the last finite step.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+import zipfile
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+import autograd as ag
+
+from . import _random, losses as _losses, metrics as _metrics, optimizers as _optimizers
+from .callbacks import Callback, History
+from .errors import NonFiniteLossError, NonNumericError, NotCompiledError, WeightsMismatchError
+from .layers import _auto_name
+from .module import Module, _check_built
+from .progress import Progbar, format_logs
+
+__all__ = ["Model", "Sequential", "History"]
+
+
+def _as_data(a: Any, what: str, where: str) -> np.ndarray:
+    """``a`` as a numeric ndarray with a batch axis, or a clear ValueError."""
+    if isinstance(a, ag.Tensor):
+        a = a.data
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as e:
+        raise NonNumericError(f"{where}: {what} cannot be made into a numeric array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise NonNumericError(f"{where}: {what} must be numeric (int, float or bool), got dtype "
+                              f"{arr.dtype}")
+    if arr.ndim == 0:
+        raise ag.ShapeError(f"{where}: {what} must have a batch axis, got a scalar")
+    return arr
+
+
+def _check_xy(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    x = _as_data(x, "x", where)
+    y = _as_data(y, "y", where)
+    if x.ndim < 2:
+        raise ag.ShapeError(f"{where}: x must be (samples, features...), got shape {x.shape}; "
+                            f"for one feature use x.reshape(-1, 1)")
+    if len(x) != len(y):
+        raise ag.ShapeError(f"{where}: x and y hold different numbers of samples "
+                            f"({len(x)} and {len(y)})")
+    if len(x) == 0:
+        raise ValueError(f"{where}: no samples (x has shape {x.shape})")
+    return x, y
+
+
+def _check_int(name: str, v: Any, low: int) -> int:
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
+    return int(v)
+
+
+def _verbose(v: Any) -> int:
+    if v == "auto":
+        return 1
+    if v not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {v!r}")
+    return int(v)
+
+
+def _prefixed(e: Exception, where: str) -> Exception:
+    """The same error type with ``where`` in front of the message."""
+    msg = str(e)
+    if msg.startswith(where):
+        return e
+    try:
+        return type(e)(f"{where}: {msg}")
+    except Exception:  # pragma: no cover - exotic exception types
+        return e
+
+
+class _CallbackList:
+    def __init__(self, callbacks: Sequence[Callback], model: "Model", params: dict) -> None:
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise ValueError(f"callbacks must be nn.callbacks.Callback instances, got "
+                                 f"{type(cb).__name__}")
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def __getattr__(self, hook: str) -> Callable:
+        def call(*args: Any) -> None:
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+        return call
+
+
+class Model(Module):
+    """A Module you can train: subclass it and define ``call(inputs)`` (or ``forward``), or use
+    :class:`Sequential`.  Then ``compile``, ``fit``, ``evaluate``, ``predict``."""
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        super().__init__()
+        self.name = name or _auto_name(type(self).__name__)
+        self.optimizer: Optional[_optimizers.Optimizer] = None
+        self.loss: Any = None
+        self.metrics: list = []
+        self.stop_training = False
+        self.history: Optional[History] = None
+
+    @property
+    def layers(self) -> list:
+        """The direct sub-layers, in attribute order."""
+        return [m for _, m in self.children()]
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(inputs, np.ndarray):
+            inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
+        shape = getattr(inputs, "shape", None)
+        if shape is not None and len(shape):
+            self._input_shape = (None,) + tuple(shape[1:])
+        return super().__call__(inputs, *args, **kwargs)
+
+    def build(self, input_shape: Sequence) -> None:
+        """Create every lazily built weight by calling the model on zeros of ``input_shape``
+        (``None`` for the batch size is fine)."""
+        shape = tuple(1 if s is None else int(s) for s in input_shape)
+        dt = _first_dtype(self)
+        with ag.no_grad():
+            self(np.zeros(shape, dtype=dt))
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None) -> None:
+        """Set the optimizer (instance or name: 'sgd', 'adam', 'adamw', 'rmsprop'), the loss
+        (instance, name such as 'mse' or 'sparse_categorical_crossentropy', or callable
+        ``f(y_true, y_pred)``) and metrics (names such as 'accuracy', or callables).  Binds the
+        model's parameters to the optimizer (those built later are bound on the first batch).
+        """
+        self.optimizer = _optimizers.get(optimizer)
+        self.loss = _losses.get(loss)
+        if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
+            metrics = [metrics]
+        self.metrics = [_metrics.get(m, loss=self.loss) for m in (metrics or [])]
+        names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"compile: metric names must be distinct, got {names}")
+        self.optimizer.add_params(self.parameters())
+        self.stop_training = False
+
+    def _require_compiled(self, where: str) -> None:
+        if getattr(self, "optimizer", None) is None or getattr(self, "loss", None) is None:
+            raise NotCompiledError(f"{where}: call model.compile(optimizer, loss) first")
+
+    def _probe(self, x: np.ndarray, y: np.ndarray, batch_size: int, where: str) -> None:
+        """Check that x and y fit the model before any step: one forward on the first batch
+        (builds lazy layers), the loss on it, and the whole of y against a sparse loss."""
+        k = min(len(x), batch_size)
+        try:
+            with ag.no_grad():
+                out = self(x[:k])
+                value = self.loss(y[:k], out)
+            if not isinstance(value, ag.Tensor) or value.size != 1:
+                raise ValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
+                                 f"the batch), got {type(value).__name__} of shape "
+                                 f"{getattr(value, 'shape', None)}")
+            if isinstance(self.loss, _losses.SparseCategoricalCrossentropy):
+                _losses.sparse_labels(y, len(y), out.shape[-1], "SparseCategoricalCrossentropy")
+        except ag.AutogradError as e:
+            raise _prefixed(e, where) from None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
+            validation_split: float = 0.0, validation_data: Optional[tuple] = None,
+            shuffle: bool = True, callbacks: Optional[Iterable[Callback]] = None) -> History:
+        """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
+
+        x : shape-(N, ...) numeric; y : shape-(N, ...) targets the loss accepts.
+        validation_split : the last fraction of the samples (taken before shuffling) is held
+        out and evaluated after each epoch ('val_' entries).  validation_data : (x_val, y_val),
+        used instead.  verbose : 0 silent, 1 progress bar (one final line per epoch when
+        stdout is not a terminal), 2 one line per epoch.
+        Returns a History; epoch figures are means over batches weighted by batch size.
+        Raises ValueError subclasses before any step for bad input, and
+        ``nn.NonFiniteLossError`` on a NaN/inf loss (unless a TerminateOnNaN callback turns it
+        into a quiet stop); either way the weights are those of the last finite step.
+        """
+        self._require_compiled("fit")
+        where = "fit"
+        verbose = _verbose(verbose)
+        batch_size = _check_int("fit: batch_size", batch_size, 1)
+        epochs = _check_int("fit: epochs", epochs, 0)
+        x, y = _check_xy(x, y, where)
+        if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        vx = vy = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
+            vx, vy = _check_xy(validation_data[0], validation_data[1], "fit (validation_data)")
+        elif validation_split:
+            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
+            if split_at == 0 or split_at == len(x):
+                raise ValueError(f"fit: validation_split={validation_split} of {len(x)} samples "
+                                 f"leaves no training or no validation samples")
+            x, vx = x[:split_at], x[split_at:]
+            y, vy = y[:split_at], y[split_at:]
+        self._probe(x, y, batch_size, where)
+        if vx is not None:
+            self._probe(vx, vy, batch_size, "fit (validation data)")
+        opt = self.optimizer
+        opt.add_params(self.parameters())  # layers built lazily by the probe
+
+        n = len(x)
+        steps = -(-n // batch_size)
+        history = History()
+        names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
+        cbs = _CallbackList([history] + list(callbacks or []), self,
+                            {"epochs": epochs, "steps": steps, "verbose": verbose,
+                             "batch_size": batch_size, "samples": n,
+                             "metrics": names + (["val_" + k for k in names] if vx is not None
+                                                 else [])})
+        was_training = getattr(self, "training", True)
+        self.train()
+        self.stop_training = False
+        rng = _random.get_rng()
+        out_stream = sys.stdout
+        logs: dict = {}
+        try:
+            cbs.on_train_begin({})
+            for epoch in range(epochs):
+                cbs.on_epoch_begin(epoch, {})
+                t0 = time.perf_counter()
+                bar = None
+                if verbose == 1:
+                    print(f"Epoch {epoch + 1}/{epochs}", file=out_stream)
+                    bar = Progbar(steps, stream=out_stream)
+                order = rng.permutation(n) if shuffle else None
+                sums = dict.fromkeys(names, 0.0)
+                seen = 0
+                done = 0
+                for b in range(steps):
+                    cbs.on_batch_begin(b, {})
+                    sl = order[b * batch_size:(b + 1) * batch_size] if shuffle \
+                        else slice(b * batch_size, (b + 1) * batch_size)
+                    xb, yb = x[sl], y[sl]
+                    loss_value, out = self._train_step(xb, yb, opt)
+                    if not math.isfinite(loss_value):
+                        cbs.on_batch_end(b, {"loss": loss_value})
+                        if bar is not None and bar.live:
+                            out_stream.write("\n")
+                        if self.stop_training:
+                            break
+                        raise NonFiniteLossError(
+                            f"fit: the {'loss' if out is not None else 'gradient'} became "
+                            f"{'non-finite' if out is None else loss_value} at epoch {epoch + 1}, "
+                            f"batch {b + 1}; training stopped and that step was not applied, so "
+                            f"the weights are those of the last finite step (try a lower "
+                            f"learning rate, or a linear last layer with from_logits=True)")
+                    bs = len(xb)
+                    seen += bs
+                    done = b + 1
+                    sums["loss"] += loss_value * bs
+                    for m in self.metrics:
+                        sums[_metrics.metric_name(m)] += float(m(yb, out)) * bs
+                    logs = {k: v / seen for k, v in sums.items()}
+                    cbs.on_batch_end(b, dict(logs))
+                    if bar is not None:
+                        bar.update(done, logs)
+                    if self.stop_training:
+                        break
+                if seen == 0:
+                    break
+                logs = {k: v / seen for k, v in sums.items()}
+                if vx is not None:
+                    val = self._evaluate_arrays(vx, vy, batch_size)
+                    logs.update({"val_" + k: v for k, v in val.items()})
+                    self.train()
+                if bar is not None:
+                    bar.finish(done, logs)
+                elif verbose == 2:
+                    print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - t0:.2f}s - "
+                          f"{format_logs(logs)}", file=out_stream)
+                cbs.on_epoch_end(epoch, dict(logs))
+                if self.stop_training:
+                    break
+            cbs.on_train_end(dict(logs))
+        finally:
+            self.train(was_training)
+        self.history = history
+        return history
+
+    def _train_step(self, xb: np.ndarray, yb: np.ndarray, opt: _optimizers.Optimizer):
+        """(loss, output data) after one step; (non-finite loss, None or output) and no step
+        applied when the loss or a gradient is NaN/inf."""
+        for p in opt.params:
+            p.grad = None
+        out = self(xb)
+        loss = self.loss(yb, out)
+        value = float(loss.data)
+        if not math.isfinite(value):
+            return value, out.data
+        loss.backward()
+        for p in opt.params:
+            g = p.grad
+            if g is not None and not np.isfinite(g).all():
+                return float("nan"), None
+        opt.step()
+        return value, out.data
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, batch_size: int,
+                         bar: Optional[Progbar] = None) -> dict:
+        names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
+        sums = dict.fromkeys(names, 0.0)
+        seen = 0
+        self.eval()
+        with ag.no_grad():
+            for b, start in enumerate(range(0, len(x), batch_size)):
+                xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+                out = self(xb)
+                bs = len(xb)
+                seen += bs
+                sums["loss"] += float(self.loss(yb, out).data) * bs
+                for m in self.metrics:
+                    sums[_metrics.metric_name(m)] += float(m(yb, out.data)) * bs
+                if bar is not None:
+                    bar.update(b + 1, {k: v / seen for k, v in sums.items()})
+        return {k: v / max(seen, 1) for k, v in sums.items()}
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
+                 return_dict: bool = False) -> Union[float, list, dict]:
+        """The loss on (x, y), or ``[loss, metric, ...]`` when metrics were compiled (a dict
+        with ``return_dict=True``); means over batches weighted by batch size.  No graph is
+        recorded.  verbose : 0 silent, 1 or 'auto' a progress bar, 2 one line."""
+        self._require_compiled("evaluate")
+        verbose = _verbose(verbose)
+        batch_size = _check_int("evaluate: batch_size", batch_size, 1)
+        x, y = _check_xy(x, y, "evaluate")
+        self._probe(x, y, batch_size, "evaluate")
+        was_training = getattr(self, "training", True)
+        steps = -(-len(x) // batch_size)
+        bar = Progbar(steps) if verbose == 1 else None
+        try:
+            logs = self._evaluate_arrays(x, y, batch_size, bar)
+        finally:
+            self.train(was_training)
+        if bar is not None:
+            bar.finish(steps, logs)
+        elif verbose == 2:
+            print(format_logs(logs))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
+        """The model's outputs on x, as one ndarray, computed in batches with no graph."""
+        batch_size = _check_int("predict: batch_size", batch_size, 1)
+        x = _as_data(x, "x", "predict")
+        verbose = _verbose(verbose)
+        steps = -(-len(x) // batch_size)
+        bar = Progbar(steps) if verbose == 1 else None
+        was_training = getattr(self, "training", True)
+        outs = []
+        self.eval()
+        try:
+            with ag.no_grad():
+                for b, start in enumerate(range(0, len(x), batch_size)):
+                    outs.append(np.asarray(self(x[start:start + batch_size]).data))
+                    if bar is not None:
+                        bar.update(b + 1, {})
+        finally:
+            self.train(was_training)
+        if bar is not None:
+            bar.finish(steps, {})
+        return np.concatenate(outs, axis=0) if outs else np.zeros((0,))
+
+    # ------------------------------------------------------------------ summary
+    def _known_input_shape(self) -> Optional[tuple]:
+        shape = getattr(self, "_input_shape", None)
+        if shape is None:
+            first = next((m for _, m in self.named_modules() if m is not self
+                          and getattr(m, "input_dim", None)), None)
+            if isinstance(self, Sequential) and first is not None and self.layers \
+                    and first is self.layers[0]:
+                shape = (None, first.input_dim)
+        return shape
+
+    def _maybe_build(self, need_shapes: bool = False) -> None:
+        """Build lazy layers when the input shape is known (the model was called, fitted or
+        built, or a Sequential's first layer has ``input_dim``)."""
+        children = self.children()
+        unknown = any(getattr(m, "built", True) is False for _, m in self.named_modules())
+        if need_shapes:
+            unknown = unknown or any(not hasattr(m, "_output_shape") for _, m in children)
+        if unknown:
+            shape = self._known_input_shape()
+            if shape is not None:
+                self.build(shape)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        self._maybe_build()
+        return super().state_dict()
+
+    state_dict.__doc__ = Module.state_dict.__doc__
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        self._maybe_build()
+        super().load_state_dict(state, strict)
+
+    load_state_dict.__doc__ = Module.load_state_dict.__doc__
+
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
+        """Print each direct sub-layer with its output shape and parameter count, then the
+        totals.  Lazily built layers are built first when the input shape is known (the model
+        was called, fitted or built, or a Sequential's first layer has ``input_dim``)."""
+        print_fn = print_fn or print
+        self._maybe_build(need_shapes=True)
+        children = self.children()
+        try:
+            _check_built(self, "summary")
+        except ValueError:
+            raise ValueError(f"summary: model {type(self).__name__!r} is not built yet; call "
+                             f"model.build((None, n_features)), fit it or call it on a batch "
+                             f"first (or give the first Dense layer input_dim=)") from None
+        rows = []
+        seq = isinstance(self, Sequential)
+        for attr, m in children:
+            label = getattr(m, "name", None) if seq else attr
+            shape = getattr(m, "_output_shape", None)
+            rows.append((f"{label or attr} ({type(m).__name__})",
+                         str(shape) if shape is not None else "?", f"{m.count_params():,}"))
+        in_children = {id(p) for _, m in children for p in m.parameters()}
+        own = [p for p in self.parameters() if id(p) not in in_children]
+        if own:
+            rows.append(("(own parameters)", "", f"{sum(p.size for p in own):,}"))
+        w0 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 3
+        w1 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 3
+        w2 = max([len("Param #")] + [len(r[2]) for r in rows])
+        width = w0 + w1 + w2
+        print_fn(f'Model: "{getattr(self, "name", type(self).__name__.lower())}"')
+        print_fn("_" * width)
+        print_fn(f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>{w2}}")
+        print_fn("=" * width)
+        for i, (a, b, c) in enumerate(rows):
+            print_fn(f"{a:<{w0}}{b:<{w1}}{c:>{w2}}")
+            if i < len(rows) - 1:
+                print_fn("_" * width)
+        print_fn("=" * width)
+        params = self.parameters()
+        total = sum(p.size for p in params)
+        nbytes = sum(p.data.nbytes for p in params)
+        print_fn(f"Total params: {total:,} ({_size(nbytes)})")
+        print_fn(f"Trainable params: {total:,} ({_size(nbytes)})")
+        print_fn("Non-trainable params: 0 (0.00 B)")
+        print_fn("_" * width)
+
+    # ------------------------------------------------------------------ weights
+    def save_weights(self, path: Union[str, os.PathLike]) -> None:
+        """Write every parameter to an ``.npz`` file (no pickle), keyed by
+        ``named_parameters`` names.  The write is atomic: a temporary file in the same
+        directory, then ``os.replace``, so a crash never leaves a half-written file."""
+        state = self.state_dict()
+        _check_built(self, "save_weights")
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights-", suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **state)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load_weights(self, path: Union[str, os.PathLike]) -> None:
+        """Read weights written by ``save_weights`` (``allow_pickle=False``), all or nothing:
+        a file that does not match the model (missing or extra name, wrong shape or dtype)
+        raises ``nn.WeightsMismatchError`` (a ValueError) naming the parameter, and the model
+        is left unchanged."""
+        path = os.fspath(path)
+        state = {}
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                if not isinstance(f, np.lib.npyio.NpzFile):  # pragma: no cover
+                    raise WeightsMismatchError(f"load_weights: {path} is not an .npz file")
+                for k in f.files:
+                    try:
+                        state[k] = f[k]
+                    except ValueError as e:
+                        raise WeightsMismatchError(f"load_weights: entry {k!r} of {path} cannot "
+                                                   f"be read without pickle ({e})") from None
+        except AttributeError:
+            raise WeightsMismatchError(f"load_weights: {path} holds a single array, not an "
+                                       f".npz of named weights") from None
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+            if isinstance(e, (FileNotFoundError, WeightsMismatchError)):
+                raise
+            raise WeightsMismatchError(f"load_weights: {path} is not a valid .npz weights file "
+                                       f"({e})") from None
+        self.load_state_dict(state)
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.2f} {unit}"
+        nbytes /= 1024
+    return ""  # pragma: no cover
+
+
+def _first_dtype(model: Module) -> np.dtype:
+    for _, m in model.named_modules():
+        dt = getattr(m, "dtype", None)
+        if isinstance(dt, np.dtype):
+            return dt
+    return np.dtype("float32")
+
+
+class Sequential(Model):
+    """A Model that runs its ``layers`` one after the other.
+
+    ``Sequential([Dense(64, activation='relu', input_dim=64), Dense(10)])``; ``add(layer)``
+    appends one.  Parameter names are ``layers.<i>.kernel`` / ``layers.<i>.bias``.
+    """
+
+    layers = None  # an instance attribute here (shadows Model.layers)
+
+    def __init__(self, layers: Optional[Iterable[Module]] = None,
+                 name: Optional[str] = None) -> None:
+        super().__init__(name=name)
+        self.layers: list = []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Module) -> None:
+        if not isinstance(layer, Module):
+            raise ValueError(f"Sequential.add: expected a layer (nn.Module), got "
+                             f"{type(layer).__name__}")
+        self.layers.append(layer)
+
+    def call(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x

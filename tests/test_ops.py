@@ -1,0 +1,180 @@
+"""Every primitive on hand-picked shapes: forward against numpy, gradient against central
+finite differences computed here (float64), independently of autograd.gradcheck."""
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Tensor
+
+rng = np.random.default_rng(1234)
+
+
+def U(*shape, lo=-2.0, hi=2.0):
+    return rng.uniform(lo, hi, shape)
+
+
+def away(*shape, gap=0.2):
+    """Values in [-2, 2] at least ``gap`` from 0 (for ops with a kink at 0)."""
+    v = U(*shape)
+    return np.where(np.abs(v) < gap, np.sign(v + 1e-12) * gap + v, v)
+
+
+def fd_check(fn, arrays, eps=1e-6, atol=1e-6, rtol=1e-5):
+    """Compare d<fn(x), v>/dx from backward with central differences, for every input."""
+    ts = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    v = rng.standard_normal(out.shape)
+    out.backward(v)
+    for k, a in enumerate(arrays):
+        num = np.zeros_like(a)
+        for j in np.ndindex(a.shape):
+            plus = [x.copy() for x in arrays]; plus[k][j] += eps
+            minus = [x.copy() for x in arrays]; minus[k][j] -= eps
+            with ag.no_grad():
+                fp = np.sum(fn(*map(Tensor, plus)).data * v)
+                fm = np.sum(fn(*map(Tensor, minus)).data * v)
+            num[j] = (fp - fm) / (2 * eps)
+        assert ts[k].grad.shape == a.shape
+        np.testing.assert_allclose(ts[k].grad, num, atol=atol, rtol=rtol, err_msg=f"input {k}")
+
+
+CASES = {
+    # name: (function of tensors, input arrays, numpy reference of the same function)
+    "add_broadcast": (lambda a, b: a + b, [U(3, 1), U(4)], np.add),
+    "subtract_0d": (lambda a, b: a - b, [U(), U(2, 3)], np.subtract),
+    "multiply_size1": (lambda a, b: a * b, [U(2, 1, 3), U(1, 4, 1)], np.multiply),
+    "divide": (lambda a, b: a / b, [U(3, 4), U(4, lo=0.5, hi=2)], np.divide),
+    "negative": (lambda a: -a, [U(2, 2)], np.negative),
+    "power_tensor_exponent": (lambda a, b: a ** b, [U(3, lo=0.5), U(2, 1)], np.power),
+    "power_const": (lambda a: a ** 3, [U(4)], lambda a: a ** 3),
+    "exp": (ag.exp, [U(2, 3)], np.exp),
+    "log": (ag.log, [U(5, lo=0.3)], np.log),
+    "sqrt": (ag.sqrt, [U(5, lo=0.3)], np.sqrt),
+    "abs": (ag.abs, [away(6)], np.abs),
+    "sin": (ag.sin, [U(3)], np.sin),
+    "cos": (ag.cos, [U(3)], np.cos),
+    "tanh": (ag.tanh, [U(3, 2)], np.tanh),
+    "sigmoid": (ag.sigmoid, [U(4)], lambda x: 1 / (1 + np.exp(-x))),
+    "relu": (ag.relu, [away(7)], lambda x: np.maximum(x, 0)),
+    "leaky_relu": (lambda x: ag.leaky_relu(x, negative_slope=0.2), [away(7)],
+                   lambda x: np.where(x > 0, x, 0.2 * x)),
+    "clip": (lambda x: ag.clip(x, -1.0, 1.0), [np.array([-1.7, -0.5, 0.2, 0.9, 1.5])],
+             lambda x: np.clip(x, -1, 1)),
+    "maximum": (ag.maximum, [np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([0.0, 1.0])], np.maximum),
+    "minimum": (ag.minimum, [np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([0.0, 1.0])], np.minimum),
+    "where": (lambda a, b: ag.where(np.array([True, False, True]), a, b), [U(2, 3), U(3)],
+              lambda a, b: np.where(np.array([True, False, True]), a, b)),
+    "sum_all": (lambda x: x.sum(), [U(2, 3)], np.sum),
+    "sum_neg_axis_keepdims": (lambda x: x.sum(axis=-1, keepdims=True), [U(2, 3)],
+                              lambda x: x.sum(axis=-1, keepdims=True)),
+    "sum_tuple_axis": (lambda x: x.sum(axis=(0, 2)), [U(2, 3, 4)], lambda x: x.sum(axis=(0, 2))),
+    "sum_0d": (lambda x: x.sum(), [U()], np.sum),
+    "mean": (lambda x: x.mean(axis=1), [U(3, 4)], lambda x: x.mean(axis=1)),
+    "mean_keepdims": (lambda x: x.mean(axis=(-1, 0), keepdims=True), [U(2, 3)],
+                      lambda x: x.mean(axis=(-1, 0), keepdims=True)),
+    "max_axis": (lambda x: x.max(axis=0), [U(3, 4)], lambda x: x.max(axis=0)),
+    "min_all": (lambda x: x.min(), [U(3, 4)], np.min),
+    "max_size1_axis": (lambda x: x.max(axis=1, keepdims=True), [U(3, 1)],
+                       lambda x: x.max(axis=1, keepdims=True)),
+    "var": (lambda x: x.var(axis=0), [U(4, 3)], lambda x: x.var(axis=0)),
+    "var_ddof": (lambda x: ag.var(x, axis=-1, ddof=1), [U(2, 5)], lambda x: x.var(axis=-1, ddof=1)),
+    "reshape": (lambda x: x.reshape(3, -1), [U(2, 3, 2)], lambda x: x.reshape(3, -1)),
+    "transpose_axes": (lambda x: x.transpose(1, 2, 0), [U(2, 3, 4)], lambda x: x.transpose(1, 2, 0)),
+    "T": (lambda x: x.T, [U(2, 3)], lambda x: x.T),
+    "expand_dims": (lambda x: ag.expand_dims(x, (0, -1)), [U(3)], lambda x: np.expand_dims(x, (0, -1))),
+    "squeeze": (lambda x: ag.squeeze(x, 1), [U(3, 1, 2)], lambda x: np.squeeze(x, 1)),
+    "broadcast_to": (lambda x: ag.broadcast_to(x, (2, 3, 4)), [U(3, 1)],
+                     lambda x: np.broadcast_to(x, (2, 3, 4))),
+    "getitem_basic": (lambda x: x[1:, None, ..., ::2], [U(3, 4)], lambda x: x[1:, None, ..., ::2]),
+    "getitem_int": (lambda x: x[-1, 2], [U(3, 4)], lambda x: x[-1, 2]),
+    "getitem_repeated_fancy": (lambda x: x[np.array([0, 0, 2, 0])], [U(3, 2)],
+                               lambda x: x[np.array([0, 0, 2, 0])]),
+    "getitem_fancy_2d": (lambda x: x[np.array([1, 1]), np.array([0, 0])], [U(2, 3)],
+                         lambda x: x[np.array([1, 1]), np.array([0, 0])]),
+    "getitem_mask": (lambda x: x[np.array([True, False, True])], [U(3, 2)],
+                     lambda x: x[np.array([True, False, True])]),
+    "concatenate": (lambda a, b: ag.concatenate([a, b], axis=-1), [U(2, 3), U(2, 1)],
+                    lambda a, b: np.concatenate([a, b], axis=-1)),
+    "stack": (lambda a, b: ag.stack([a, b], axis=1), [U(2, 3), U(2, 3)],
+              lambda a, b: np.stack([a, b], axis=1)),
+    "matmul_2d": (ag.matmul, [U(3, 4), U(4, 2)], np.matmul),
+    "matmul_vec_mat": (ag.matmul, [U(4), U(4, 3)], np.matmul),
+    "matmul_mat_vec": (ag.matmul, [U(2, 4), U(4)], np.matmul),
+    "matmul_vec_vec": (ag.matmul, [U(4), U(4)], np.matmul),
+    "matmul_batched_broadcast": (ag.matmul, [U(2, 1, 3, 4), U(5, 4, 2)], np.matmul),
+    "matmul_vec_batched": (ag.matmul, [U(4), U(2, 4, 3)], np.matmul),
+    "softmax": (lambda x: ag.softmax(x), [U(3, 4)],
+                lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
+    "softmax_axis0": (lambda x: ag.softmax(x, axis=0), [U(3, 4)],
+                      lambda x: np.exp(x) / np.exp(x).sum(0, keepdims=True)),
+    "log_softmax": (lambda x: ag.log_softmax(x), [U(2, 5)],
+                    lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True))),
+    "logsumexp_all": (lambda x: ag.logsumexp(x), [U(2, 3)], lambda x: np.log(np.exp(x).sum())),
+    "logsumexp_axis_keepdims": (lambda x: ag.logsumexp(x, axis=0, keepdims=True), [U(2, 3)],
+                                lambda x: np.log(np.exp(x).sum(0, keepdims=True))),
+    "gelu": (ag.gelu, [U(6)],
+             lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_forward_matches_numpy_and_gradient_matches_finite_differences(name):
+    fn, arrays, ref = CASES[name]
+    out = fn(*map(Tensor, arrays))
+    np.testing.assert_allclose(out.data, ref(*arrays), rtol=1e-12, atol=1e-12)
+    fd_check(fn, arrays)
+
+
+def test_every_library_primitive_has_a_hand_picked_case():
+    covered = {"add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt",
+               "abs", "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum",
+               "minimum", "where", "sum", "mean", "max", "min", "var", "reshape", "transpose",
+               "expand_dims", "squeeze", "broadcast_to", "getitem", "concatenate", "stack",
+               "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
+               # covered in their own tests below / in test_fused.py:
+               "scatter_add", "astype", "identity", "dense", "softmax_cross_entropy",
+               "sigmoid_binary_cross_entropy"}
+    lib = {n for n, p in ag.OPS.items() if p.library}
+    assert lib <= covered, f"primitives without a hand-picked test: {sorted(lib - covered)}"
+
+
+def test_scatter_add_astype_identity():
+    fd_check(lambda g: ag.scatter_add(g, np.array([0, 2, 0]), (4,)), [U(3)])
+    z = ag.scatter_add(Tensor(np.ones(3)), np.array([0, 2, 0]), (4,))
+    np.testing.assert_array_equal(z.data, [2, 0, 1, 0])
+    fd_check(lambda x: ag.identity(x) * 2, [U(3)])
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = x.astype(np.float32)
+    assert y.dtype == np.float32
+    (y * 2).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, [2, 2])
+
+
+@pytest.mark.parametrize("fn", [ag.softmax, ag.log_softmax, lambda x: ag.logsumexp(x, axis=-1)])
+def test_softmax_family_is_stable_at_1000(fn):
+    x = Tensor(np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -1000.0]]), requires_grad=True)
+    out = fn(x)
+    assert np.all(np.isfinite(out.data))
+    out.backward(np.ones(out.shape))
+    assert np.all(np.isfinite(x.grad))
+    np.testing.assert_allclose(ag.logsumexp(Tensor([1000.0, 1000.0])).item(), 1000 + np.log(2))
+
+
+def test_max_ties_split_the_gradient():
+    x = Tensor([1.0, 3.0, 3.0], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad, [0, 0.5, 0.5])
+
+
+def test_relu_gradient_at_zero_is_zero():
+    x = Tensor([0.0], requires_grad=True)
+    ag.relu(x).sum().backward()
+    assert x.grad[0] == 0.0
+
+
+def test_ops_accept_plain_arrays_and_return_arrays():
+    # the same functions run on ndarrays (this is how vjps are written)
+    out = ag.exp(np.array([0.0, 1.0]))
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, np.exp([0.0, 1.0]))
