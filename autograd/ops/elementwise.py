@@ -49,7 +49,8 @@ def _safe_log_abs(x):
 def _power_dx(g, out, x, y):
     # d(x**y)/dx = y * x**(y-1); taken as 0 at x == y == 0 (where it reads 0 * inf).
     # Only there: elsewhere y == 0 still has d/dy (y x**(y-1)) = 1/x, needed by grad of grad.
-    return where((data_of(y) == 0) & (data_of(x) == 0), 0.0, g * y * power(x, y - 1))
+    zero = (data_of(y) == 0) & (data_of(x) == 0)
+    return where(zero, 0.0, g * y * power(where(zero, 1.0, x), y - 1))
 
 
 def _power_dy(g, out, x, y):
