@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 import autograd as ag
 from autograd import OPS, gradcheck, gradgradcheck
@@ -20,12 +20,16 @@ from autograd.testing import OP_STRATEGIES, op_strategy
 ALL_OPS = sorted(OPS)
 HIGHER = sorted(n for n in ALL_OPS if OPS[n].higher_order)
 
+# The sweep is the library's main gradient test: twice the active profile's examples
+# (ci: 50 per op and order, about 40 s on one core).
+SWEEP = settings(max_examples=2 * settings().max_examples)
 
-def test_registry_is_complete():
-    """Every primitive declares a vjp, a domain (one entry per tensor input; None entries
-    mean unbounded) and has an input strategy."""
+
+def registry_problems(names):
+    """What each named primitive lacks: a vjp, a declared domain (one entry per tensor
+    input; None entries mean unbounded), or an input strategy."""
     problems = []
-    for name in ALL_OPS:
+    for name in names:
         op = OPS[name]
         if op.vjp is None and op.vjps is None:
             problems.append(f"{name}: no vjp (declare one with @{name}.defvjp)")
@@ -36,7 +40,27 @@ def test_registry_is_complete():
             problems.append(f"{name}: domain {op.domain} does not match nin={op.nin}")
         if name not in OP_STRATEGIES:
             problems.append(f"{name}: no input strategy (autograd.testing.register_op_strategy)")
+    return problems
+
+
+def test_registry_is_complete():
+    problems = registry_problems(ALL_OPS)
     assert not problems, "\n".join(problems)
+
+
+def test_completeness_check_catches_a_bare_primitive():
+    bare = ag.primitive(lambda x: x * 2.0, name="_test_bare")
+    try:
+        assert registry_problems(["_test_bare"]) == [
+            "_test_bare: no vjp (declare one with @_test_bare.defvjp)",
+            "_test_bare: no declared domain (use domain=[None, ...] for unbounded inputs)",
+            "_test_bare: no input strategy (autograd.testing.register_op_strategy)"]
+        bare.defvjp(lambda g, out, x: g * 2.0)
+        bare.domain = (None,)
+        assert registry_problems(["_test_bare"]) == [
+            "_test_bare: no input strategy (autograd.testing.register_op_strategy)"]
+    finally:
+        OPS.pop("_test_bare", None)
 
 
 def test_library_has_the_expected_primitives():
@@ -48,6 +72,7 @@ def test_library_has_the_expected_primitives():
 
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_first_order(name):
+    @SWEEP
     @given(case=op_strategy(name))
     def check(case):
         assert gradcheck(case.fn, *case.args)
@@ -56,6 +81,7 @@ def test_first_order(name):
 
 @pytest.mark.parametrize("name", HIGHER)
 def test_second_order(name):
+    @SWEEP
     @given(case=op_strategy(name))
     def check(case):
         assert gradgradcheck(case.fn, *case.args)
