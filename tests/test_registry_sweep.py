@@ -6,7 +6,6 @@ with broadcasting, size-1 and 0-d, values from the op's declared domain, away fr
 The completeness test fails when a primitive lacks a vjp, a declared domain or a strategy,
 so no op can exist untested.
 """
-import math
 
 import numpy as np
 import pytest
