@@ -33,7 +33,7 @@ import math
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 try:
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import Phase, given, settings, strategies as st
     from hypothesis.extra import numpy as hnp
 except ImportError as _e:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
@@ -374,6 +374,7 @@ def property_gradcheck(fn: Union[Callable, str, Primitive], *input_strategies: s
     when the op declares ``higher_order``.
 
     max_examples : overrides the active hypothesis profile's value (default: keep it).
+        Other settings come from the active profile, minus hypothesis' 'explain' phase.
     Assign the result to a module-level name starting with ``test_``::
 
         test_my_fn = property_gradcheck(my_fn, tensors(), tensors(shape=(3,)))
@@ -405,8 +406,12 @@ def property_gradcheck(fn: Union[Callable, str, Primitive], *input_strategies: s
             gradgradcheck(example.fn, *example.args, **tol)
 
     test = given(example=examples)(check)
+    # The active profile's settings, without the 'explain' phase: on a failure it would
+    # point at gradcheck's raise line (not useful here) and costs seconds per failing test.
+    kw: dict = {"phases": tuple(ph for ph in settings().phases if ph is not Phase.explain)}
     if max_examples is not None:
-        test = settings(max_examples=max_examples)(test)
+        kw["max_examples"] = max_examples
+    test = settings(settings(), **kw)(test)
     test.__name__ = f"test_gradcheck_{name}"
     test.__qualname__ = test.__name__
     return test
