@@ -2,6 +2,9 @@
 
 Run: ``python -m autograd.demo``.  Everything here is Tensor ops and ``backward()``; the
 ``nn`` package wraps the same steps in layers, losses and optimizers.
+
+``python -m autograd.demo --draw graph.png`` instead draws a neuron-sized scalar expression
+after backward (the picture in the README), with Graphviz when it is installed.
 """
 from __future__ import annotations
 
@@ -49,5 +52,25 @@ def main(steps: int = 300, seed: int = 0) -> float:
     return acc
 
 
+def draw_example(path: str) -> str:
+    """A neuron, micrograd style: tanh(x1 w1 + x2 w2 + b), drawn after backward."""
+    x1 = ag.Value(2.0); x1.name = "x1"
+    x2 = ag.Value(0.0); x2.name = "x2"
+    w1 = ag.Value(-3.0); w1.name = "w1"
+    w2 = ag.Value(1.0); w2.name = "w2"
+    b = ag.Value(6.8813735870195432); b.name = "b"
+    o = ag.tanh(x1 * w1 + x2 * w2 + b)
+    o.backward()
+    return ag.draw(o, path)
+
+
 if __name__ == "__main__":
-    main()
+    import argparse
+    ap = argparse.ArgumentParser(description="autograd alone: train a small MLP, or draw a graph")
+    ap.add_argument("--draw", metavar="PATH", help="draw the example expression to PATH instead")
+    ap.add_argument("--steps", type=int, default=300)
+    args = ap.parse_args()
+    if args.draw:
+        print("wrote", draw_example(args.draw))
+    else:
+        main(args.steps)

@@ -154,7 +154,7 @@ class Node:
     """
 
     __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "shape",
-                 "dtype", "grad", "retained",
+                 "dtype", "grad", "aux", "retained",
                  "site", "__weakref__")
 
     def __init__(self, prim, args, kwargs, parents, out, saved):
@@ -169,6 +169,7 @@ class Node:
         self.dtype = out.dtype
         self.retained = None
         self.grad = None
+        self.aux = None
         self.site = None
 
     @property
@@ -180,7 +181,7 @@ class Node:
         return self.args is None
 
     def release(self) -> None:
-        self.args = self.kwargs = self.saved = self.versions = None
+        self.args = self.kwargs = self.saved = self.versions = self.aux = None
         if self.out is not None and self.out.size > 4:  # tiny outputs stay, for drawing
             self.out = None
 
@@ -313,7 +314,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     args[i] = Tensor._make(p.out, p) if type(p) is Node else p
                 gs = prim.call_vjp(g, out, args, kw, parents, higher=True)
             else:
-                gs = prim.call_vjp(g, node.out, node.args, kw, parents, higher=False)
+                gs = prim.call_vjp(g, node.out, node.args, kw, parents, False, node.aux)
             if anomaly:
                 check_finite(prim.name, [gs[i] for i, _ in parents],
                              f"backward (output created at {node.site})")

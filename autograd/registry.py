@@ -118,13 +118,16 @@ class Primitive:
     differentiable : tuple  input indices that get gradients
     higher_order : bool     whether the vjp is itself differentiable (grad of grad)
     reference : callable | None  numpy reference for the forward (tests)
+    aux : bool              the forward takes ``want_aux`` and returns ``(out, aux)``: something
+                            it computed anyway that the fast vjp reuses (``vjp_fast(...,
+                            aux=...)``), e.g. the softmax-cross-entropy gradient
     """
 
     def __init__(self, fwd: Callable, *, name: Optional[str] = None, nin: Optional[int] = None,
                  domain: Optional[Sequence] = None, kinks: Optional[Callable] = None,
                  differentiable: Optional[Sequence[int]] = None, higher_order: bool = True,
                  reference: Optional[Callable] = None, library: bool = False,
-                 register: bool = True) -> None:
+                 register: bool = True, aux: bool = False) -> None:
         self.fwd = fwd
         self.name = name or fwd.__name__
         if nin is None:
@@ -144,6 +147,7 @@ class Primitive:
         self.kinks = kinks
         self.differentiable = tuple(differentiable) if differentiable is not None else None
         self.higher_order = higher_order
+        self.aux = aux
         if reference is None and library:
             reference = getattr(np, self.name, None)
         self.reference = reference
@@ -183,8 +187,10 @@ class Primitive:
         self.fast_needs = needs
         return fn
 
-    def call_vjp(self, g, out, args, kw, parents, higher: bool):
+    def call_vjp(self, g, out, args, kw, parents, higher: bool, aux=None):
         if not higher and self.vjp_fast is not None:
+            if self.aux:
+                kw = dict(kw, aux=aux)
             if self.fast_needs:
                 needs = [False] * len(args)
                 for i, _ in parents:
@@ -238,6 +244,8 @@ class Primitive:
                 convert = True
         if datas is None:
             # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
+            if self.aux:
+                return self.fwd(*args, want_aux=False, **kwargs)[0]
             return self.fwd(*args, **kwargs)
         if convert:
             for i in range(nin):
@@ -245,7 +253,10 @@ class Primitive:
                 if not isinstance(a, T):
                     datas[i] = _to_array(self.name, a)
         try:
-            out = self.fwd(*datas, **kwargs)
+            if self.aux:
+                out, aux = self.fwd(*datas, want_aux=parents is not None, **kwargs)
+            else:
+                out = self.fwd(*datas, **kwargs)
         except AutogradError:
             raise
         except (ValueError, TypeError, IndexError) as e:
@@ -257,6 +268,8 @@ class Primitive:
         if parents is None or out.dtype.kind != "f":
             return T._make(out)
         node = Node(self, datas, kwargs, parents, out, tens)
+        if self.aux:
+            node.aux = aux
         if MODE.anomaly:
             node.site = user_frame()
         return T._make(out, node)

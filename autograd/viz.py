@@ -160,3 +160,4 @@ def draw(tensor: Tensor, path: Union[str, os.PathLike], max_nodes: int = 500) ->
         return out
     subprocess.run([dot, f"-T{fmt}", "-o", path], input=src.encode(), check=True)
     return path
+

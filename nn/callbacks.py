@@ -58,6 +58,43 @@ class History(Callback):
     def __repr__(self) -> str:
         return f"History({self.history!r})"
 
+    def plot(self, path=None, keys=None):
+        """Draw each quantity per epoch, training and validation ('val_') on one panel each.
+
+        path : where to save the figure (.png, .svg, .pdf); None shows it with pyplot.
+        keys : the quantities to draw (default: 'loss' and every metric).
+        Returns the matplotlib Figure.  matplotlib is optional: without it this raises
+        ImportError saying how to install it (``pip install matplotlib``).
+        """
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise ImportError("History.plot needs matplotlib, which is optional: "
+                              "pip install matplotlib (or pip install 'autograd-nn[plot]')") from None
+        if not self.history:
+            raise ValueError("History.plot: nothing to draw yet (fit the model first)")
+        keys = list(keys) if keys is not None else [k for k in self.history if not k.startswith("val_")]
+        fig = Figure(figsize=(4.2 * len(keys), 3.2), layout="constrained")
+        axes = fig.subplots(1, len(keys), squeeze=False)[0]
+        epochs = [e + 1 for e in (self.epoch or range(len(self.history[keys[0]])))]
+        for ax, key in zip(axes, keys):
+            ax.plot(epochs, self.history[key], marker="o", ms=3, label="training")
+            if "val_" + key in self.history:
+                ax.plot(epochs, self.history["val_" + key], marker="o", ms=3, label="validation")
+            ax.set_title(key)
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+            ax.legend()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        else:
+            import matplotlib.pyplot as plt
+            managed = plt.figure(figsize=fig.get_size_inches())
+            plt.close(managed)
+            fig.set_canvas(managed.canvas)
+            plt.show()
+        return fig
+
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``

@@ -122,6 +122,8 @@ class Dense(Layer):
         self.kernel = Parameter(self.kernel_initializer((n_in, self.units), self.dtype))
         if self.use_bias:
             self.bias = Parameter(self.bias_initializer((self.units,), self.dtype))
+        if not self.trainable:                  # frozen before it was built
+            self.trainable = False
         self.input_dim = n_in
         self.built = True
 

@@ -435,8 +435,8 @@ class Model(Module):
             shape = getattr(m, "_output_shape", None)
             rows.append((f"{label or attr} ({type(m).__name__})",
                          str(shape) if shape is not None else "?", f"{m.count_params():,}"))
-        in_children = {id(p) for _, m in children for p in m.parameters()}
-        own = [p for p in self.parameters() if id(p) not in in_children]
+        in_children = {id(p) for _, m in children for p in m.weights()}
+        own = [p for p in self.weights() if id(p) not in in_children]
         if own:
             rows.append(("(own parameters)", "", f"{sum(p.size for p in own):,}"))
         w0 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 3
@@ -452,18 +452,21 @@ class Model(Module):
             if i < len(rows) - 1:
                 print_fn("_" * width)
         print_fn("=" * width)
-        params = self.parameters()
-        total = sum(p.size for p in params)
-        nbytes = sum(p.data.nbytes for p in params)
-        print_fn(f"Total params: {total:,} ({_size(nbytes)})")
-        print_fn(f"Trainable params: {total:,} ({_size(nbytes)})")
-        print_fn("Non-trainable params: 0 (0.00 B)")
+        weights = self.weights()
+        train = [w for w in weights if w.requires_grad]
+        frozen = [w for w in weights if not w.requires_grad]
+
+        def tally(ws):
+            return f"{sum(w.size for w in ws):,} ({_size(sum(w.data.nbytes for w in ws))})"
+        print_fn(f"Total params: {tally(weights)}")
+        print_fn(f"Trainable params: {tally(train)}")
+        print_fn(f"Non-trainable params: {tally(frozen)}")
         print_fn("_" * width)
 
     # ------------------------------------------------------------------ weights
     def save_weights(self, path: Union[str, os.PathLike]) -> None:
         """Write every parameter to an ``.npz`` file (no pickle), keyed by
-        ``named_parameters`` names.  The write is atomic: a temporary file in the same
+        ``named_weights`` names (frozen weights too).  The write is atomic: a temporary file in the same
         directory, then ``os.replace``, so a crash never leaves a half-written file."""
         state = self.state_dict()
         _check_built(self, "save_weights")

@@ -4,6 +4,11 @@ Parameters are found by walking the module's attributes in the order they were s
 nested modules, lists, tuples and dicts.  A parameter is an :class:`autograd.Tensor` that is a
 leaf and requires grad (``nn.Parameter`` makes one).  Names are attribute paths:
 ``dense1.kernel``, ``layers.0.bias``, ``blocks.head.kernel``.
+
+Freezing, Keras style: ``module.trainable = False`` turns ``requires_grad`` off for the
+weights below it.  Frozen weights are still weights (``weights()``, ``state_dict``,
+``save_weights``, the summary's "Non-trainable params"), but not ``parameters()``, so
+optimizers leave them alone.
 """
 from __future__ import annotations
 
@@ -21,26 +26,29 @@ def Parameter(data: Any, dtype: Any = None) -> ag.Tensor:
     return ag.Tensor(data, requires_grad=True, dtype=dtype)
 
 
-def _is_param(v: Any) -> bool:
-    return isinstance(v, ag.Tensor) and v.requires_grad and v.is_leaf
+def _is_weight(v: Any, frozen: bool) -> bool:
+    """A leaf tensor that requires grad, or any leaf float tensor of a frozen module."""
+    return isinstance(v, ag.Tensor) and v.is_leaf and (
+        v.requires_grad or (frozen and v.dtype.kind == "f"))
 
 
-def _walk(value: Any, prefix: str, seen: set) -> Iterator[tuple[str, Any]]:
-    """(name, tensor or module) pairs below ``value``; each object once."""
-    if isinstance(value, Module) or _is_param(value):
+def _walk(value: Any, prefix: str, seen: set, frozen: bool = False) -> Iterator[tuple[str, Any]]:
+    """(name, weight tensor or module) pairs below ``value``; each object once."""
+    if isinstance(value, Module) or _is_weight(value, frozen):
         if id(value) in seen:
             return
         seen.add(id(value))
         yield prefix, value
         if isinstance(value, Module):
+            frozen = frozen or not value.__dict__.get("_trainable", True)
             for k, v in vars(value).items():
-                yield from _walk(v, f"{prefix}.{k}" if prefix else k, seen)
+                yield from _walk(v, f"{prefix}.{k}" if prefix else k, seen, frozen)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _walk(v, f"{prefix}.{i}" if prefix else str(i), seen)
+            yield from _walk(v, f"{prefix}.{i}" if prefix else str(i), seen, frozen)
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk(v, f"{prefix}.{k}" if prefix else str(k), seen)
+            yield from _walk(v, f"{prefix}.{k}" if prefix else str(k), seen, frozen)
 
 
 class Module:
@@ -66,15 +74,40 @@ class Module:
         return out
 
     # ------------------------------------------------------------------ parameters
-    def named_parameters(self) -> Iterator[tuple[str, ag.Tensor]]:
-        """(attribute path, parameter) pairs, each parameter once, in attribute order."""
+    def named_weights(self) -> Iterator[tuple[str, ag.Tensor]]:
+        """(attribute path, weight) pairs: trainable parameters and frozen weights."""
         for name, v in _walk(self, "", set()):
             if not isinstance(v, Module):
                 yield name, v
 
+    def weights(self) -> list[ag.Tensor]:
+        """Every weight below this module, trainable or frozen."""
+        return [w for _, w in self.named_weights()]
+
+    def named_parameters(self) -> Iterator[tuple[str, ag.Tensor]]:
+        """(attribute path, parameter) pairs, each trainable parameter once, in attribute order."""
+        for name, v in self.named_weights():
+            if v.requires_grad:
+                yield name, v
+
     def parameters(self) -> list[ag.Tensor]:
-        """Every parameter tensor (leaf, requires grad) below this module."""
+        """Every trainable parameter tensor (leaf, requires grad) below this module."""
         return [p for _, p in self.named_parameters()]
+
+    @property
+    def trainable(self) -> bool:
+        """False after ``module.trainable = False`` (Keras): its weights stop requiring grad."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, flag: bool) -> None:
+        flag = bool(flag)
+        for _, m in self.named_modules():
+            m.__dict__["_trainable"] = flag
+        for _, w in self.named_weights():
+            w.requires_grad = flag
+            if not flag:
+                w.grad = None
 
     def named_modules(self) -> Iterator[tuple[str, "Module"]]:
         """(path, module) pairs, this module first (path '')."""
@@ -93,7 +126,8 @@ class Module:
         return out
 
     def count_params(self) -> int:
-        return int(sum(p.size for p in self.parameters()))
+        """Number of weight elements, trainable and frozen (as Keras counts)."""
+        return int(sum(p.size for p in self.weights()))
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``)."""
@@ -110,8 +144,8 @@ class Module:
         return self.train(False)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{name: copy of the parameter's array}, in ``named_parameters`` order."""
-        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        """{name: copy of the weight's array}, in ``named_weights`` order (frozen ones too)."""
+        return {name: np.array(p.data, copy=True) for name, p in self.named_weights()}
 
     def load_state_dict(self, state: Any, strict: bool = True) -> None:
         """Set parameters from ``{name: array}``, all or nothing.
@@ -121,7 +155,7 @@ class Module:
         unchanged.  ``strict=False`` ignores names missing on either side.
         """
         from .errors import WeightsMismatchError
-        params = dict(self.named_parameters())
+        params = dict(self.named_weights())
         _check_built(self, "load_state_dict")
         keys = list(state.keys())
         if strict:

@@ -77,18 +77,19 @@ def test_long_chain_has_no_recursion_limit():
 
 
 def test_backward_time_is_linear_in_chain_length():
+    # CPU time of this process (not wall time: the machine may be shared), best of 3.
     def run(n):
         x = Tensor(1.0, requires_grad=True)
         y = x
         for _ in range(n):
             y = y + 0.0
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         y.backward()
-        return time.perf_counter() - t0
+        return time.process_time() - t0
     run(1000)
-    small = min(run(5_000) for _ in range(3))
-    big = min(run(50_000) for _ in range(2))
-    assert big / small < 10 * 3   # linear would be 10x; quadratic would be 100x
+    small = min(run(10_000) for _ in range(3))
+    big = min(run(100_000) for _ in range(3))
+    assert big / small < 30   # linear is 10x; quadratic would be 100x
 
 
 def test_graph_is_released_after_backward():

@@ -233,7 +233,7 @@ def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
         _load().dense_grad_z(g2, a2, gz, gb, want_gb, kind, float(slope))
         return gz, (gb if want_gb else None)
     g2, a2 = g.reshape(rows, units), a.reshape(rows, units)
-    gz = np.empty(g2.shape, np.result_type(g.dtype, dt))
+    gz = np.empty(g2.shape, dt if g.dtype == dt else np.result_type(g.dtype, dt))
     gb = np.empty(units, gz.dtype) if want_gb else None
     dense_grad_z_np(g2, a2, gz, gb, want_gb, kind, slope)
     return gz, gb

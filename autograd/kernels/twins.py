@@ -74,7 +74,7 @@ def dense_grad_z_np(g, a, gz, gb, want_gb, kind, slope):
     """gz = g * act'(a); gb = column sums of gz if want_gb."""
     activation_grad_np(g, a, gz, kind, slope)
     if want_gb:
-        np.sum(gz, axis=0, out=gb)
+        np.add.reduce(gz, axis=0, out=gb)
 
 
 def gemm_np(a, b, c):

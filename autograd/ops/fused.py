@@ -32,17 +32,20 @@ ACTIVATIONS = (None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 def _check_dense(x, kernel, bias, activation):
     if activation not in ACTIVATIONS:
         raise ValueError(f"dense: unknown activation {activation!r}; one of {ACTIVATIONS}")
-    for nm, a in (("x", x), ("kernel", kernel), ("bias", bias)):
-        if a is not None and a.dtype.kind != "f":
-            raise DTypeError(f"dense: {nm} must be float, got {a.dtype} (shape {a.shape})")
-    if kernel.ndim != 2:
-        raise ShapeError(f"dense: kernel must be 2-d (in, units), got shape {kernel.shape}")
-    if x.ndim < 1 or x.shape[-1] != kernel.shape[0]:
-        raise ShapeError(f"dense: shapes {x.shape} and {kernel.shape} are not aligned "
-                         f"({x.shape[-1] if x.ndim else '0-d'} != {kernel.shape[0]})")
-    if bias is not None and bias.shape != (kernel.shape[1],):
-        raise ShapeError(f"dense: bias shape {bias.shape} does not match kernel {kernel.shape}; "
-                         f"expected ({kernel.shape[1]},)")
+    if x.dtype.kind != "f" or kernel.dtype.kind != "f" or (bias is not None and bias.dtype.kind != "f"):
+        for nm, a in (("x", x), ("kernel", kernel), ("bias", bias)):
+            if a is not None and a.dtype.kind != "f":
+                raise DTypeError(f"dense: {nm} must be float, got {a.dtype} (shape {a.shape})")
+    ks = kernel.shape
+    if len(ks) != 2:
+        raise ShapeError(f"dense: kernel must be 2-d (in, units), got shape {ks}")
+    xs = x.shape
+    if not xs or xs[-1] != ks[0]:
+        raise ShapeError(f"dense: shapes {xs} and {ks} are not aligned "
+                         f"({xs[-1] if xs else '0-d'} != {ks[0]})")
+    if bias is not None and bias.shape != (ks[1],):
+        raise ShapeError(f"dense: bias shape {bias.shape} does not match kernel {ks}; "
+                         f"expected ({ks[1]},)")
 
 
 def _activate(z, activation, negative_slope):
@@ -157,23 +160,27 @@ def _check_logits(op, logits):
 
 def _labels(op, logits, labels):
     """Integer labels checked against the logits: shape (N,) for logits (N, C), in [0, C)."""
-    _check_logits(op, logits)
-    if logits.ndim != 2:
-        raise ShapeError(f"{op}: logits must be 2-d (batch, classes), got shape {logits.shape}")
-    if labels.dtype.kind in "iu":
-        if labels.shape != logits.shape[:1]:
+    if logits.dtype.kind != "f":
+        _check_logits(op, logits)
+    ls = logits.shape
+    if len(ls) != 2:
+        raise ShapeError(f"{op}: logits must be 2-d (batch, classes), got shape {ls}")
+    kind = labels.dtype.kind
+    if kind == "i" or kind == "u":
+        if labels.shape != ls[:1]:
             raise ShapeError(f"{op}: integer labels of shape {labels.shape} do not match logits "
-                             f"{logits.shape}; expected ({logits.shape[0]},)")
-        if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-            raise InvalidValueError(f"{op}: labels must be in [0, {logits.shape[1]}), got values in "
-                                    f"[{labels.min()}, {labels.max()}]")
+                             f"{ls}; expected ({ls[0]},)")
+        if labels.size:
+            lo, hi = labels.min(), labels.max()
+            if lo < 0 or hi >= ls[1]:
+                raise InvalidValueError(f"{op}: labels must be in [0, {ls[1]}), got values in "
+                                        f"[{lo}, {hi}]")
         return True
-    if labels.dtype.kind != "f":
+    if kind != "f":
         raise DTypeError(f"{op}: labels must be integer class indices or float targets, got "
                          f"{labels.dtype}")
-    if labels.shape != logits.shape:
-        raise ShapeError(f"{op}: float targets of shape {labels.shape} do not match logits "
-                         f"{logits.shape}")
+    if labels.shape != ls:
+        raise ShapeError(f"{op}: float targets of shape {labels.shape} do not match logits {ls}")
     return False
 
 
@@ -187,31 +194,33 @@ def _xent_ref(logits, labels):
     return -np.mean(np.sum(labels * logp, axis=1))
 
 
-@primitive(library=True, reference=_xent_ref, differentiable=(0, 1), domain=[None, None])
-def softmax_cross_entropy(logits, labels):
+@primitive(library=True, reference=_xent_ref, differentiable=(0, 1), aux=True,
+           domain=[None, None])
+def softmax_cross_entropy(logits, labels, want_aux=False):
     """Mean over the batch of ``-sum_c t_c log softmax(logits)_c``.
 
     logits : shape-(N, C), float.
     labels : shape-(N,) integer class indices in [0, C), or shape-(N, C) float targets
              (one-hot or probabilities; these may require grad).
     Returns a 0-d array.  Stable for logits of any size (log-sum-exp).
+    When recorded, the gradient for a seed of 1 is computed in the same pass per row and
+    kept for the backward (``aux``), so the softmax is computed once per step.
     """
     sparse = _labels("softmax_cross_entropy", logits, labels)
     n = max(logits.shape[0], 1)
     if sparse:
-        total, _ = K.xent_sparse(logits, labels, 0.0, False)
-        return np.asarray(total / n, dtype=logits.dtype)
-    total, _, _ = K.xent_dense(logits, labels, 0.0, False, False)
-    return np.asarray(total / n, dtype=np.result_type(logits, labels))
+        total, gl = K.xent_sparse(logits, labels, 1.0 / n, want_aux)
+        return np.asarray(total / n, dtype=logits.dtype), gl
+    total, gl, gt = K.xent_dense(logits, labels, 1.0 / n, want_aux, want_aux)
+    return np.asarray(total / n, dtype=np.result_type(logits, labels)), (gl, gt)
 
 
-def _xent_fast(g, out, logits, labels, needs=None):
-    # d/dz = (softmax(z) sum(t) - t) / n;  d/dt = (lse - z) / n  (one pass per row, fused)
-    scale = float(g) / max(logits.shape[0], 1)
+def _xent_fast(g, out, logits, labels, needs=None, aux=None):
+    # d/dz = (softmax(z) sum(t) - t) / n;  d/dt = (lse - z) / n, computed by the forward (aux)
     if labels.dtype.kind in "iu":
-        return K.xent_sparse(logits, labels, scale, True)[1], None
-    _, gl, gt = K.xent_dense(logits, labels, scale, True, needs is None or needs[1])
-    return gl, gt
+        return aux * g, None
+    gl, gt = aux
+    return gl * g, (gt * g if needs is None or needs[1] else None)
 
 
 def _xent_vjp(g, out, logits, labels):
