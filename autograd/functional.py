@@ -1,11 +1,13 @@
 """Functional API: ``grad``, ``value_and_grad``, ``hvp``.
 
-``grad(f)`` returns a function computing df/dx.  Nesting works (``grad(grad(f))``): when an
-argument already requires grad (we are inside an outer ``grad``), the inner backward is
-recorded (``create_graph``) so the outer one can differentiate it.
+``grad(f)`` returns a function computing df/dx.  Nesting works (``grad(grad(f))``): when a
+grad-function is called while an outer one evaluates its function (so the outer variable
+may reach it as an argument or through a closure), or an argument already requires grad,
+the inner backward is recorded (``create_graph``) so the outer one can differentiate it.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
@@ -18,14 +20,25 @@ from .ops.shape import identity
 __all__ = ["grad", "value_and_grad", "hvp"]
 
 
+class _Nesting(threading.local):
+    depth = 0   # how many grad-functions are evaluating their ``fun`` in this thread
+
+
+_NESTING = _Nesting()
+
+
 def _prepare(args: list, argnums: tuple) -> tuple[list, list, bool]:
-    targets, nested = [], False
+    # Nested when called while an outer grad evaluates its function (the outer variable may
+    # reach us as another argument or through a closure), or when a differentiated argument
+    # already requires grad: then the inner backward is recorded for the outer one.
+    targets = []
+    nested = _graph.MODE.grad and (_NESTING.depth > 0 or any(
+        isinstance(a, Tensor) and a._rg for a in args))
     for k in argnums:
         if not -len(args) <= k < len(args):
             raise IndexError(f"grad: argnum {k} out of range for {len(args)} arguments")
         a = args[k]
         if isinstance(a, Tensor) and a._rg and _graph.MODE.grad:
-            nested = True
             leaf = a
         else:
             data = a._data if isinstance(a, Tensor) else np.asarray(a)
@@ -53,8 +66,12 @@ def value_and_grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Call
 
     def wrapped(*args: Any, **kwargs: Any):
         args_l, targets, nested = _prepare(list(args), argnums)
-        with _graph.enable_grad():
-            out = fun(*args_l, **kwargs)
+        _NESTING.depth += 1
+        try:
+            with _graph.enable_grad():
+                out = fun(*args_l, **kwargs)
+        finally:
+            _NESTING.depth -= 1
         if not isinstance(out, Tensor):
             out = Tensor(out)
         if out.size != 1:

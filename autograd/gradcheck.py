@@ -1,14 +1,23 @@
 """Finite-difference gradient checks, public: ``gradcheck`` and ``gradgradcheck``.
 
-Non-scalar outputs are reduced by a random projection: with ``v`` a fixed-seed normal
-vector of the output's shape, the analytic side is one backward with seed ``v`` and the
-numeric side is the central difference of ``<f(x), v>`` for every input element.  The
-probability that a wrong Jacobian passes under a random ``v`` is zero in exact arithmetic;
-a second projection is drawn as well to make near-cancellations harmless.
+How a check works, for an input ``x`` of n elements and an output ``y = fn(x)`` of m:
+
+- numeric side: for each element ``x_j``, the central difference
+  ``(fn(x + eps e_j) - fn(x - eps e_j)) / (2 eps)``, which is column j of the Jacobian
+  (2n calls of ``fn``, the unavoidable cost);
+- analytic side: one backward pass per *random projection* ``v`` (a fixed-seed normal array
+  of the output's shape) gives ``J^T v`` for every input at once.
+
+The two are compared as ``J^T v``: element j of the analytic vjp against the numeric column
+j dotted with ``v``.  Two projections are checked.  A wrong Jacobian passes a random
+projection only on a set of measure zero, so projections find the same bugs as a full
+Jacobian while the analytic side costs two backward passes instead of m.  The difference
+is taken *before* projecting, so an output element that does not depend on ``x_j`` adds
+exactly zero to column j (no rounding noise from large unrelated outputs).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -18,122 +27,190 @@ from .tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "numeric_grad"]
 
+_PROJECTIONS = 2
+
 
 def _as64(a: Any) -> Any:
+    """A float64 copy of a float Tensor/ndarray (same requires_grad); anything else as is."""
     if isinstance(a, Tensor):
         d = a._data
         if d.dtype.kind == "f":
-            return Tensor(np.array(d, dtype=np.float64), requires_grad=a._rg)
+            t = Tensor(np.array(d, dtype=np.float64), requires_grad=a._rg)
+            t.name = a.name
+            return t
         return a
     if isinstance(a, np.ndarray) and a.dtype.kind == "f":
         return np.array(a, dtype=np.float64)
     return a
 
 
-def _project(out: Any, v: np.ndarray) -> float:
-    d = out._data if isinstance(out, Tensor) else np.asarray(out)
-    return float(np.sum(d.astype(np.float64) * v))
+def _out_data(out: Any) -> np.ndarray:
+    """A float64 *copy*: an output may share memory with the input being perturbed (a view,
+    ``identity``, ``astype`` to the same dtype), and the next perturbation must not move it."""
+    d = out._data if isinstance(out, Tensor) else out
+    return np.array(d, dtype=np.float64, copy=True)
 
 
-def numeric_grad(fn: Callable, inputs: list, i: int, v: np.ndarray, eps: float) -> np.ndarray:
-    """Central differences of ``<fn(*inputs), v>`` w.r.t. every element of ``inputs[i]``."""
-    x = inputs[i]
-    data = x._data
-    num = np.zeros(data.shape, dtype=np.float64)
-    flat = data.reshape(-1)  # data is a fresh float64 copy, so this is a view
-    for j in range(flat.size):
-        old = flat[j]
-        flat[j] = old + eps
-        fp = _project(fn(*inputs), v)
-        flat[j] = old - eps
-        fm = _project(fn(*inputs), v)
-        flat[j] = old
-        num.reshape(-1)[j] = (fp - fm) / (2 * eps)
-    return num
+def numeric_grad(fn: Callable, inputs: list, i: int, vs: Sequence[np.ndarray],
+                 eps: float) -> list[np.ndarray]:
+    """Central differences of ``<fn(*inputs), v>`` w.r.t. every element of ``inputs[i]``.
+
+    inputs[i] : a Tensor holding a float64 array that may be perturbed in place (it is
+        restored).  vs : projections, each of fn's output shape.  Returns one array of
+        ``inputs[i]``'s shape per projection.  ``fn`` runs under ``no_grad``.
+    """
+    data = inputs[i]._data
+    nums = [np.zeros(data.shape, dtype=np.float64) for _ in vs]
+    flat = data.reshape(-1)  # a view: data is a contiguous float64 copy
+    vflat = [np.asarray(v, dtype=np.float64).reshape(-1) for v in vs]
+    with _graph.no_grad():
+        for j in range(flat.size):
+            old = flat[j]
+            flat[j] = old + eps
+            fp = _out_data(fn(*inputs))
+            flat[j] = old - eps
+            fm = _out_data(fn(*inputs))
+            flat[j] = old
+            col = ((fp - fm) / (2 * eps)).reshape(-1)  # column j of the Jacobian
+            for num, v in zip(nums, vflat):
+                num.reshape(-1)[j] = col @ v
+    return nums
+
+
+def _label(xs: list, i: int, labels: Optional[dict]) -> str:
+    if labels and i in labels:
+        return labels[i]
+    name = getattr(xs[i], "name", None)
+    return f"input {i}" + (f" ({name!r})" if name else "")
+
+
+def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: float,
+           raise_exception: bool, seed: int, what: str, noun: str = "gradient",
+           labels: Optional[dict] = None) -> bool:
+    from .ops.shape import identity
+
+    rng = np.random.default_rng(seed)
+    with _graph.enable_grad():
+        args = list(xs)
+        marks = []
+        for i in check:
+            args[i] = identity(xs[i])  # non-leaf handle: backward(inputs=...) keeps .grad alone
+            marks.append(args[i])
+        out = fn(*args)
+        if not isinstance(out, Tensor):
+            raise GraphError(f"{what}: fn must return a Tensor, got {type(out).__name__}")
+        vs = [rng.standard_normal(out.shape) for _ in range(_PROJECTIONS)]
+        analytic = []
+        for v in vs:
+            if out._rg and out.dtype.kind == "f":
+                gs = _graph.backward(out, v.astype(out.dtype), retain_graph=True, inputs=marks)
+            else:  # the output does not depend on any checked input
+                gs = [None] * len(marks)
+            analytic.append([np.zeros(xs[i].shape) if g is None else
+                             np.asarray(getattr(g, "_data", g), dtype=np.float64)
+                             for i, g in zip(check, gs)])
+    for k, i in enumerate(check):
+        nums = numeric_grad(fn, xs, i, vs, eps)
+        for p, (n, a) in enumerate(zip(nums, (an[k] for an in analytic))):
+            if a.shape != n.shape:
+                msg = (f"{what}: the {noun} w.r.t. {_label(xs, i, labels)} has shape {a.shape}, "
+                       f"expected {n.shape}")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+            err = np.abs(a - n)
+            bad = ~(err <= atol + rtol * np.abs(n))  # NaN anywhere counts as bad
+            if bad.any():
+                err = np.where(np.isnan(err), np.inf, err)
+                flat = int(np.argmax(np.where(bad, err, -1.0)))
+                j = tuple(int(t) for t in np.unravel_index(flat, n.shape)) if n.ndim else ()
+                msg = (f"{what}: the {noun} w.r.t. {_label(xs, i, labels)} (shape {n.shape}) "
+                       f"is wrong at index {j}: analytic {float(a[j])!r}, numeric "
+                       f"{float(n[j])!r}; largest error {err.max():.3g} over {int(bad.sum())} "
+                       f"bad element(s) (projection {p + 1} of {len(vs)}; atol={atol}, "
+                       f"rtol={rtol}, eps={eps})")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def _prepare(what: str, inputs: tuple) -> tuple[list, list]:
+    xs = [_as64(a) for a in inputs]
+    check = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a._rg]
+    if not check:
+        raise GraphError(f"{what}: no input requires grad; pass Tensor(..., requires_grad=True)")
+    return xs, check
 
 
 def gradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
     """Check ``fn``'s analytic gradients against central finite differences, in float64.
 
-    fn : callable taking ``*inputs`` and returning a Tensor (any shape).
-    inputs : Tensors (those with ``requires_grad=True`` are checked) and other arguments.
-        Float inputs are checked in float64 copies: a float32 function is checked at
-        float64 precision (finite differences in float32 would be mostly rounding noise),
-        so this tests the math, not float32 rounding.
-    Passes when ``|analytic - numeric| <= atol + rtol * |numeric|`` for every element.
-    Returns True, or raises GradcheckError naming the input, the element, both values and
-    the largest error (returns False instead with ``raise_exception=False``).
+    fn : callable taking ``*inputs`` and returning a Tensor of any shape.
+    inputs : Tensors (every one with ``requires_grad=True`` is checked) and other arguments
+        (arrays, scalars, static parameters), passed through unchanged.
+    eps : finite-difference step.  atol, rtol : an element passes when
+        ``|analytic - numeric| <= atol + rtol * |numeric|``; NaN never passes.
+    seed : seed of the random projections (see the module docstring: a non-scalar output
+        is checked through two random projections ``J^T v``, not a full Jacobian).
+
+    **float32 inputs are checked in float64 copies**: every float Tensor or ndarray input is
+    copied to float64 before the check, so ``fn`` computes in float64 (finite differences in
+    float32 would be mostly rounding noise).  This checks the math of the gradient, not
+    float32 rounding.  The caller's tensors are not modified and their ``.grad`` is left
+    alone; float32 constants captured inside ``fn`` stay float32.
+
+    Returns True.  On a mismatch raises :class:`GradcheckError` naming the input, the element
+    index, the analytic and numeric values and the largest error; with
+    ``raise_exception=False`` returns False instead.
     """
-    xs = [_as64(a) for a in inputs]
-    check = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a._rg]
-    if not check:
-        raise GraphError("gradcheck: no input requires grad; pass Tensor(..., requires_grad=True)")
-    rng = np.random.default_rng(seed)
-    with _graph.enable_grad():
-        out = fn(*xs)
-        if not isinstance(out, Tensor):
-            raise GraphError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-        for _ in range(2):
-            v = rng.standard_normal(out.shape)
-            for i in check:
-                xs[i].grad = None
-            if out._node is not None:
-                out.backward(v.astype(out.dtype) if out.dtype.kind == "f" else v, retain_graph=True)
-            for i in check:
-                a = xs[i].grad
-                a = np.zeros(xs[i].shape) if a is None else np.asarray(a._data if isinstance(a, Tensor) else a)
-                n = numeric_grad(fn, xs, i, v, eps)
-                err = np.abs(a - n)
-                bad = err > atol + rtol * np.abs(n)
-                if bad.any():
-                    j = np.unravel_index(int(np.argmax(np.where(bad, err, -1))), n.shape) if n.ndim else ()
-                    msg = (f"gradcheck: gradient of input {i} (shape {n.shape}) is wrong at index "
-                           f"{tuple(int(k) for k in j)}: analytic {a[j]!r}, numeric {n[j]!r}; largest "
-                           f"error {err.max():.3g} (atol={atol}, rtol={rtol})")
-                    if raise_exception:
-                        raise GradcheckError(msg)
-                    return False
-    return True
+    xs, check = _prepare("gradcheck", inputs)
+    return _check(fn, xs, check, eps, atol, rtol, raise_exception, seed, "gradcheck")
 
 
 def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
                   rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
-    """Check second derivatives: ``gradcheck`` of ``x -> <d<fn(x), v>/dx, u>``.
+    """Check second derivatives of ``fn`` against finite differences of its gradients.
 
-    ``v`` (output-shaped) and ``u`` (input-shaped) are fixed-seed random; the first gradient
-    is taken with ``create_graph=True``, so this checks that every vjp on the way is itself
-    correctly differentiable.  Same tolerances and float64 note as ``gradcheck``.
+    With ``v`` a random array of the output's shape, the first gradients
+    ``g_i(x, v) = d<fn(x), v>/dx_i`` are computed with a recorded backward
+    (``create_graph=True``) and the function ``(x, v) -> (g_1, g_2, ...)`` (flattened and
+    joined) is gradchecked with respect to every checked input **and** to ``v``.  So both
+    halves of the second-order graph are verified: how each vjp depends on the forward
+    inputs (Hessian-vector products) and on its incoming gradient (a vjp must be
+    differentiable in ``g`` too, or Hessian-vector products of compositions go wrong).
+
+    Same arguments, tolerances, return value and errors as :func:`gradcheck`, and the same
+    note: float32 inputs are checked in float64 copies.
     """
-    from .ops.shape import identity
-    from .ops.reduce import sum as _sum
+    from .ops.shape import identity, reshape, concatenate
 
-    xs = [_as64(a) for a in inputs]
-    check = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a._rg]
-    if not check:
-        raise GraphError("gradgradcheck: no input requires grad")
+    xs, check = _prepare("gradgradcheck", inputs)
     rng = np.random.default_rng(seed + 1)
     with _graph.enable_grad():
-        shape_out = fn(*xs).shape
-    v = rng.standard_normal(shape_out)
-    us = {i: rng.standard_normal(xs[i].shape) for i in check}
+        out0 = fn(*xs)
+    if not isinstance(out0, Tensor):
+        raise GraphError(f"gradgradcheck: fn must return a Tensor, got {type(out0).__name__}")
+    v = Tensor(rng.standard_normal(out0.shape), requires_grad=True)
 
-    def first_grads_dot_u(*args):
-        args = list(args)
-        marks = []
-        for i in check:
-            args[i] = identity(args[i])
-            marks.append(args[i])
-        out = fn(*args)
-        s = _sum(out * v)
-        gs = _graph.backward(s, None, retain_graph=True, create_graph=True, inputs=marks)
-        total = None
-        for i, g in zip(check, gs):
-            if g is None:
-                continue
-            term = _sum(g * us[i])
-            total = term if total is None else total + term
-        return total if total is not None else Tensor(0.0)
+    def first_grads(*args):
+        *args, vt = args
+        with _graph.enable_grad():
+            marks = []
+            for i in check:
+                args[i] = identity(args[i])
+                marks.append(args[i])
+            out = fn(*args)
+            seed_v = vt if out.dtype == vt.dtype else vt.astype(out.dtype)
+            s = (out * seed_v).sum()
+            gs = (_graph.backward(s, None, retain_graph=True, create_graph=True, inputs=marks)
+                  if s._rg else [None] * len(marks))
+            parts = [np.zeros(xs[i].size) if g is None else reshape(g, (-1,))
+                     for i, g in zip(check, gs)]
+            res = concatenate(parts) if parts else np.zeros(0)
+            return res if isinstance(res, Tensor) else Tensor(res)
 
-    return gradcheck(first_grads_dot_u, *xs, eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception, seed=seed + 2)
+    labels = {len(xs): "the output seed v (how the vjps depend on their incoming gradient)"}
+    return _check(first_grads, xs + [v], check + [len(xs)], eps, atol, rtol,
+                  raise_exception, seed + 2, "gradgradcheck", "second-order gradient", labels)

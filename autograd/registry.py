@@ -77,6 +77,23 @@ def _to_array(name: str, a: Any) -> Any:
     return arr
 
 
+def _check_domain(name: str, domain: Optional[Sequence], nin: int) -> Optional[tuple]:
+    """``domain`` as a tuple of ``None`` / ``(low, high)`` entries, one per tensor input."""
+    if domain is None:
+        return None
+    domain = tuple(None if d is None else tuple(d) for d in domain)
+    want = nin if nin >= 0 else 1
+    if len(domain) != want:
+        raise ValueError(f"primitive {name}: domain has {len(domain)} entries for {want} "
+                         f"tensor input(s); give one None or (low, high) per input")
+    for d in domain:
+        if d is not None and (len(d) != 2 or (d[0] is not None and d[1] is not None
+                                               and not d[0] < d[1])):
+            raise ValueError(f"primitive {name}: domain entry {d!r} is not (low, high) with "
+                             f"low < high")
+    return domain
+
+
 class Primitive:
     """A differentiable primitive: forward, vjp(s) and what tests need to sample it.
 
@@ -88,7 +105,14 @@ class Primitive:
     vjp : callable | None   ``vjp(g, out, *args, **kwargs) -> gradient per input``
     vjps : tuple | None     per-input vjps (only the needed ones are called)
     vjp_fast : callable | None  numpy-only first-order vjp (preferred when not recording)
-    domain : tuple          per input ``(low, high)`` open bounds, None for unbounded
+    domain : tuple | None   where tests sample each tensor input: one entry per input, each
+                            ``None`` (unbounded: any finite value) or ``(low, high)`` (open
+                            bounds, either may be None); for varargs primitives (``nin=-1``)
+                            one entry that applies to every input.  ``domain=None`` (the
+                            default) means *not declared*: ``autograd.testing`` then samples
+                            unbounded values, but the library's completeness test requires
+                            every library primitive to declare it, unbounded ones included
+                            (``domain=[None]``).
     kinks : callable | None ``kinks(*inputs, **params) -> distance`` to the nearest point of
                             non-differentiability (tests keep samples away from them)
     differentiable : tuple  input indices that get gradients
@@ -119,7 +143,7 @@ class Primitive:
         self.vjps: Optional[tuple] = None
         self.vjp_fast: Optional[Callable] = None
         self.fast_needs = False
-        self.domain = tuple(domain) if domain is not None else None
+        self.domain = _check_domain(self.name, domain, nin)
         self.kinks = kinks
         self.differentiable = tuple(differentiable) if differentiable is not None else None
         self.higher_order = higher_order

@@ -28,7 +28,7 @@ def _ref_lse(x, axis=None, keepdims=False):
     return r if keepdims else np.squeeze(r, axis=axis)
 
 
-@primitive(library=True, reference=_ref_lse)
+@primitive(library=True, domain=[None], reference=_ref_lse)
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, shifted by the max: finite for logits of +-1000."""
     normalize_axis("logsumexp", axis, x.ndim)
@@ -45,7 +45,8 @@ def _lse_vjp(g, out, x, axis=None, keepdims=False):
 logsumexp.defvjp(_lse_vjp)
 
 
-@primitive(library=True, reference=lambda x, axis=-1: np.exp(x - _ref_lse(x, axis, True)))
+@primitive(library=True, domain=[None],
+           reference=lambda x, axis=-1: np.exp(x - _ref_lse(x, axis, True)))
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max, so stable)."""
     normalize_axis("softmax", axis, x.ndim)
@@ -59,7 +60,7 @@ softmax.defvjp(lambda g, out, x, axis=-1:          # J^T g = s * (g - <g, s>)
                out * (g - sum(g * out, axis=axis, keepdims=True)))
 
 
-@primitive(library=True, reference=lambda x, axis=-1: x - _ref_lse(x, axis, True))
+@primitive(library=True, domain=[None], reference=lambda x, axis=-1: x - _ref_lse(x, axis, True))
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis`` (stable)."""
     normalize_axis("log_softmax", axis, x.ndim)
@@ -80,7 +81,7 @@ def _ref_gelu(x):
     return 0.5 * x * (1.0 + np.tanh(_C * (x + _A * x ** 3)))
 
 
-@primitive(library=True, reference=_ref_gelu)
+@primitive(library=True, domain=[None], reference=_ref_gelu)
 def gelu(x):
     """GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 

@@ -16,17 +16,19 @@ __all__ = ["add", "subtract", "multiply", "divide", "negative", "power", "exp", 
            "minimum", "where", "square"]
 
 _POS = [(0.0, None)]
+_ANY1 = [None]          # one input, unbounded
+_ANY2 = [None, None]    # two inputs, unbounded
 
 # ----------------------------------------------------------------------------- arithmetic
-add = primitive(np.add, name="add", library=True)
+add = primitive(np.add, name="add", library=True, domain=_ANY2)
 add.defvjp(lambda g, out, x, y: g,                 # d(x + y) = dx + dy
            lambda g, out, x, y: g)
 
-subtract = primitive(np.subtract, name="subtract", library=True)
+subtract = primitive(np.subtract, name="subtract", library=True, domain=_ANY2)
 subtract.defvjp(lambda g, out, x, y: g,            # d(x - y) = dx - dy
                 lambda g, out, x, y: negative(g))
 
-multiply = primitive(np.multiply, name="multiply", library=True)
+multiply = primitive(np.multiply, name="multiply", library=True, domain=_ANY2)
 multiply.defvjp(lambda g, out, x, y: g * y,        # d(xy) = y dx + x dy
                 lambda g, out, x, y: g * x)
 
@@ -34,7 +36,7 @@ divide = primitive(np.divide, name="divide", library=True, domain=[None, (0.0, N
 divide.defvjp(lambda g, out, x, y: g / y,          # d(x/y) = dx/y - x dy/y^2
               lambda g, out, x, y: negative(g) * x / (y * y))
 
-negative = primitive(np.negative, name="negative", library=True)
+negative = primitive(np.negative, name="negative", library=True, domain=_ANY1)
 negative.defvjp(lambda g, out, x: negative(g))
 
 
@@ -45,9 +47,10 @@ def _safe_log_abs(x):
 
 
 def _power_dx(g, out, x, y):
-    # d(x**y)/dx = y * x**(y-1); taken as 0 where y == 0 (x**0 is constant, also at x = 0)
-    yd = data_of(y)
-    return where(yd == 0, 0.0, g * y * power(x, y - 1))
+    # d(x**y)/dx = y * x**(y-1); taken as 0 at x == y == 0 (where it reads 0 * inf).
+    # Only there: elsewhere y == 0 still has d/dy (y x**(y-1)) = 1/x, needed by grad of grad.
+    zero = (data_of(y) == 0) & (data_of(x) == 0)
+    return where(zero, 0.0, g * y * power(where(zero, 1.0, x), y - 1))
 
 
 def _power_dy(g, out, x, y):
@@ -74,13 +77,13 @@ log.defvjp(lambda g, out, x: g / x)                # d log(x) = dx / x
 sqrt = primitive(np.sqrt, name="sqrt", library=True, domain=_POS)
 sqrt.defvjp(lambda g, out, x: g / (2.0 * out))     # d sqrt(x) = dx / (2 sqrt(x))
 
-sin = primitive(np.sin, name="sin", library=True)
+sin = primitive(np.sin, name="sin", library=True, domain=_ANY1)
 sin.defvjp(lambda g, out, x: g * cos(x))
 
-cos = primitive(np.cos, name="cos", library=True)
+cos = primitive(np.cos, name="cos", library=True, domain=_ANY1)
 cos.defvjp(lambda g, out, x: negative(g * sin(x)))
 
-tanh = primitive(np.tanh, name="tanh", library=True)
+tanh = primitive(np.tanh, name="tanh", library=True, domain=_ANY1)
 tanh.defvjp(lambda g, out, x: g * (1.0 - out * out))   # d tanh = (1 - tanh^2) dx
 tanh.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 3))
 
@@ -89,7 +92,7 @@ def _float_array(x):
     return type(x) is np.ndarray and x.dtype.kind == "f"
 
 
-@primitive(library=True, reference=lambda x: 1.0 / (1.0 + np.exp(-x)))
+@primitive(library=True, domain=_ANY1, reference=lambda x: 1.0 / (1.0 + np.exp(-x)))
 def sigmoid(x):
     """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2: stable for any x.
 
@@ -108,11 +111,11 @@ sigmoid.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 2))
 
 
 # ----------------------------------------------------------------------------- kinked unary
-abs = primitive(np.abs, name="abs", library=True, kinks=at_points(0.0))
+abs = primitive(np.abs, name="abs", library=True, domain=_ANY1, kinks=at_points(0.0))
 abs.defvjp(lambda g, out, x: g * np.sign(data_of(x)))     # d|x| = sign(x) dx (0 at 0)
 
 
-@primitive(library=True, kinks=at_points(0.0), reference=lambda x: np.maximum(x, 0))
+@primitive(library=True, domain=_ANY1, kinks=at_points(0.0), reference=lambda x: np.maximum(x, 0))
 def relu(x):
     """max(x, 0); its gradient at 0 is taken as 0 (as PyTorch and micrograd)."""
     return K.activation(x, 1) if _float_array(x) else np.maximum(x, 0)
@@ -122,7 +125,7 @@ relu.defvjp(lambda g, out, x: g * (data_of(x) > 0))
 relu.defvjp_fast(lambda g, out, x: K.activation_grad(g, x, 1))
 
 
-@primitive(library=True, kinks=at_points(0.0),
+@primitive(library=True, domain=_ANY1, kinks=at_points(0.0),
            reference=lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope))
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, ``negative_slope * x`` otherwise."""
@@ -146,7 +149,7 @@ def _clip_distance(x, a_min=None, a_max=None):
     return d
 
 
-@primitive(library=True, kinks=_clip_distance,
+@primitive(library=True, domain=_ANY1, kinks=_clip_distance,
            reference=lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max))
 def clip(x, a_min=None, a_max=None):
     """x limited to [a_min, a_max] (either may be None); bounds are constants, not tensors.
@@ -181,16 +184,17 @@ def _pick(first, other, strict):
     return strict(a, b) + 0.5 * (a == b)
 
 
-maximum = primitive(np.maximum, name="maximum", library=True, kinks=_tie_distance)
+maximum = primitive(np.maximum, name="maximum", library=True, domain=_ANY2, kinks=_tie_distance)
 maximum.defvjp(lambda g, out, x, y: g * _pick(x, y, np.greater),
                lambda g, out, x, y: g * _pick(y, x, np.greater))
 
-minimum = primitive(np.minimum, name="minimum", library=True, kinks=_tie_distance)
+minimum = primitive(np.minimum, name="minimum", library=True, domain=_ANY2, kinks=_tie_distance)
 minimum.defvjp(lambda g, out, x, y: g * _pick(x, y, np.less),
                lambda g, out, x, y: g * _pick(y, x, np.less))
 
 
-@primitive(library=True, nin=3, differentiable=(1, 2), reference=np.where)
+@primitive(library=True, nin=3, differentiable=(1, 2), domain=[None, None, None],
+           reference=np.where)
 def where(condition, x, y):
     """x where condition is true, y elsewhere (condition: bool, not differentiated)."""
     return np.where(condition, x, y)

@@ -70,7 +70,15 @@ def _dense_ref(x, kernel, bias=None, activation=None, negative_slope=0.01):
     return _activate(np.array(z), activation, negative_slope)
 
 
-@primitive(library=True, name="dense", nin=3, reference=_dense_ref)
+def _dense_kinks(x, kernel, bias=None, activation=None, negative_slope=0.01):
+    """Distance of the pre-activation from relu/leaky_relu's kink at 0 (inf otherwise)."""
+    if activation not in ("relu", "leaky_relu"):
+        return np.inf
+    return np.abs(_dense_ref(x, kernel, bias))
+
+
+@primitive(library=True, name="dense", nin=3, reference=_dense_ref, domain=[None, None, None],
+           kinks=_dense_kinks)
 def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
     _check_dense(x, kernel, bias, activation)
     if x.ndim == 2 and x.dtype == kernel.dtype:
@@ -186,7 +194,8 @@ def _xent_ref(logits, labels):
     return -np.mean(np.sum(labels * logp, axis=1))
 
 
-@primitive(library=True, reference=_xent_ref, differentiable=(0, 1), aux=True)
+@primitive(library=True, reference=_xent_ref, differentiable=(0, 1), aux=True,
+           domain=[None, None])
 def softmax_cross_entropy(logits, labels, want_aux=False):
     """Mean over the batch of ``-sum_c t_c log softmax(logits)_c``.
 
@@ -249,7 +258,7 @@ def _bce_ref(logits, targets):
     return np.mean(np.maximum(z, 0) - z * targets + np.log1p(np.exp(-np.abs(z))))
 
 
-@primitive(library=True, reference=_bce_ref)
+@primitive(library=True, reference=_bce_ref, domain=[None, None])
 def sigmoid_binary_cross_entropy(logits, targets):
     """Mean of ``-(t log s(z) + (1 - t) log(1 - s(z)))``, s = sigmoid, computed as
     ``max(z, 0) - z t + log(1 + exp(-|z|))`` (exact and stable for any z).

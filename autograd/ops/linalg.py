@@ -28,7 +28,7 @@ def _check(a, b):
                              f"broadcast") from None
 
 
-@primitive(library=True, reference=np.matmul)
+@primitive(library=True, domain=[None, None], reference=np.matmul)
 def matmul(a, b):
     """a @ b.  a : shape-(..., M, K) or (K,);  b : shape-(..., K, N) or (K,).
 

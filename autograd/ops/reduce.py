@@ -40,7 +40,7 @@ def _count(x, axis) -> int:
     return n
 
 
-@primitive(library=True, reference=np.sum)
+@primitive(library=True, domain=[None], reference=np.sum)
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis``.  x : shape-(*S).  Gradient: ones (g broadcast back)."""
     if axis is not None:
@@ -51,7 +51,7 @@ def sum(x, axis=None, keepdims=False):
 sum.defvjp(lambda g, out, x, axis=None, keepdims=False: expand_reduced(g, x, axis, keepdims))
 
 
-@primitive(library=True, reference=np.mean)
+@primitive(library=True, domain=[None], reference=np.mean)
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis``.  Gradient: 1/N for each of the N elements averaged."""
     if axis is not None:
@@ -73,7 +73,8 @@ def _extreme_vjp(g, out, x, axis=None, keepdims=False):
     return expand_reduced(g, x, axis, keepdims) * share.astype(xd.dtype)
 
 
-@primitive(library=True, reference=np.max, kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
+@primitive(library=True, domain=[None], reference=np.max,
+           kinks=lambda x, axis=None, keepdims=False: _gap(x, axis))
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``; the gradient is split evenly between tied maxima."""
     if axis is not None:
@@ -81,7 +82,8 @@ def max(x, axis=None, keepdims=False):
     return x.max(axis=axis, keepdims=keepdims)
 
 
-@primitive(library=True, reference=np.min, kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
+@primitive(library=True, domain=[None], reference=np.min,
+           kinks=lambda x, axis=None, keepdims=False: _gap(-np.asarray(x), axis))
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``; the gradient is split evenly between tied minima."""
     if axis is not None:
@@ -108,7 +110,7 @@ max.defvjp(_extreme_vjp)
 min.defvjp(_extreme_vjp)
 
 
-@primitive(library=True, reference=np.var)
+@primitive(library=True, domain=[None], reference=np.var)
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis`` with ``ddof`` (numpy's meaning: divide by N - ddof)."""
     if axis is not None:

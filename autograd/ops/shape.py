@@ -13,7 +13,7 @@ __all__ = ["reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "ge
            "scatter_add", "concatenate", "stack", "astype", "identity"]
 
 
-@primitive(library=True, nin=1, reference=np.reshape)
+@primitive(library=True, nin=1, domain=[None], reference=np.reshape)
 def reshape(x, shape):
     """x with a new shape of the same size (one entry may be -1)."""
     return x.reshape(shape)
@@ -22,7 +22,7 @@ def reshape(x, shape):
 reshape.defvjp(lambda g, out, x, shape: reshape(g, x.shape))
 
 
-@primitive(library=True, nin=1, reference=np.transpose)
+@primitive(library=True, nin=1, domain=[None], reference=np.transpose)
 def transpose(x, axes=None):
     """Permute axes (reverse them when ``axes`` is None)."""
     if axes is not None and len(axes) != x.ndim:
@@ -39,7 +39,7 @@ def _transpose_vjp(g, out, x, axes=None):
 transpose.defvjp(_transpose_vjp)
 
 
-@primitive(library=True, nin=1, reference=np.expand_dims)
+@primitive(library=True, nin=1, domain=[None], reference=np.expand_dims)
 def expand_dims(x, axis):
     """Insert size-1 axes at ``axis`` (int or tuple)."""
     return np.expand_dims(x, axis)
@@ -48,7 +48,7 @@ def expand_dims(x, axis):
 expand_dims.defvjp(lambda g, out, x, axis: reshape(g, x.shape))
 
 
-@primitive(library=True, nin=1, reference=np.squeeze)
+@primitive(library=True, nin=1, domain=[None], reference=np.squeeze)
 def squeeze(x, axis=None):
     """Remove size-1 axes (all of them, or those in ``axis``)."""
     return np.squeeze(x, axis)
@@ -57,7 +57,7 @@ def squeeze(x, axis=None):
 squeeze.defvjp(lambda g, out, x, axis=None: reshape(g, x.shape))
 
 
-@primitive(library=True, nin=1, reference=np.broadcast_to)
+@primitive(library=True, nin=1, domain=[None], reference=np.broadcast_to)
 def broadcast_to(x, shape):
     """x broadcast to ``shape`` (numpy rules); the gradient sums back over the copies."""
     return np.broadcast_to(x, shape)
@@ -84,7 +84,7 @@ def _is_advanced_int(idx: Any) -> bool:
     return any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
 
 
-@primitive(library=True, nin=1, reference=lambda x, idx: x[idx])
+@primitive(library=True, nin=1, domain=[None], reference=lambda x, idx: x[idx])
 def getitem(x, idx):
     """``x[idx]``: ints, slices, None, Ellipsis, boolean masks, integer arrays.
 
@@ -96,7 +96,7 @@ def getitem(x, idx):
 getitem.defvjp(lambda g, out, x, idx: scatter_add(g, idx, x.shape))
 
 
-@primitive(library=True, nin=1, reference=None)
+@primitive(library=True, nin=1, domain=[None], reference=None)
 def scatter_add(g, idx, shape):
     """A zero array of ``shape`` with ``g`` added at ``[idx]`` (repeated indices accumulate).
 
@@ -125,7 +125,7 @@ def _concatenate_vjp(g, out, *xs, axis=0):
     return tuple(grads)
 
 
-@primitive(library=True, name="concatenate", nin=-1,
+@primitive(library=True, name="concatenate", nin=-1, domain=[None],
            reference=lambda *xs, axis=0: np.concatenate(xs, axis=axis))
 def _concatenate(*xs, axis=0):
     if not xs:
@@ -146,7 +146,7 @@ def _stack_vjp(g, out, *xs, axis=0):
     return tuple(getitem(g, (slice(None),) * ax + (i,)) for i in range(len(xs)))
 
 
-@primitive(library=True, name="stack", nin=-1,
+@primitive(library=True, name="stack", nin=-1, domain=[None],
            reference=lambda *xs, axis=0: np.stack(xs, axis=axis))
 def _stack(*xs, axis=0):
     if not xs:
@@ -163,7 +163,8 @@ def stack(tensors: Sequence, axis: int = 0):
 
 
 # ----------------------------------------------------------------------------- dtype, identity
-@primitive(library=True, nin=1, reference=lambda x, dtype: np.asarray(x).astype(dtype))
+@primitive(library=True, nin=1, domain=[None],
+           reference=lambda x, dtype: np.asarray(x).astype(dtype))
 def astype(x, dtype):
     """x cast to ``dtype``; the gradient is cast back to x's dtype."""
     return x.astype(dtype, copy=False)
@@ -172,7 +173,7 @@ def astype(x, dtype):
 astype.defvjp(lambda g, out, x, dtype: g)          # the engine casts g to x's dtype
 
 
-@primitive(library=True, reference=lambda x: x)
+@primitive(library=True, domain=[None], reference=lambda x: x)
 def identity(x):
     """x itself, as a new graph node (used to mark where a gradient is wanted)."""
     return x
