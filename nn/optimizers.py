@@ -14,6 +14,8 @@ Two ways of use::
 """
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any, Iterable, Optional, Union
 
 import numpy as np
@@ -36,6 +38,35 @@ def _unit(name: str, value: float) -> float:
     if not 0.0 <= v < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return v
+
+
+class _HoldInterrupt:
+    """``with _HoldInterrupt():`` a SIGINT (Ctrl-C) during the block is delivered when it ends.
+
+    Only the main thread receives signals, so elsewhere (or when Python does not own the
+    SIGINT handler) this does nothing.  Costs two ``signal.signal`` calls."""
+
+    __slots__ = ("prev", "caught")
+
+    def __enter__(self) -> None:
+        self.prev = self.caught = None
+        if threading.current_thread() is threading.main_thread():
+            prev = signal.getsignal(signal.SIGINT)
+            if prev is not None and prev != signal.SIG_IGN:
+                self.prev = signal.signal(signal.SIGINT, self._hold)
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.caught = (signum, frame)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.prev is None:
+            return
+        signal.signal(signal.SIGINT, self.prev)
+        if self.caught is not None:
+            if callable(self.prev):
+                self.prev(*self.caught)             # the default handler raises KeyboardInterrupt
+            else:
+                signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
 
 
 class Optimizer:
@@ -76,8 +107,12 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Apply one update to every bound parameter that has a gradient."""
-        self.iterations += 1
+        """Apply one update to every bound parameter that has a gradient.
+
+        Whole or not at all: every gradient is checked before any parameter changes, and a
+        Ctrl-C (SIGINT) arriving during the updates is held back until they are done, so an
+        interrupted ``fit`` never leaves a model half-stepped."""
+        todo = []
         for p in self.params:
             g = p.grad
             if g is None:
@@ -87,15 +122,18 @@ class Optimizer:
             if g.shape != p.shape:
                 raise ag.ShapeError(f"{type(self).__name__}: gradient of shape {g.shape} for a "
                                     f"parameter of shape {p.shape}")
-            data = p.data
-            if not (data.flags.c_contiguous and data.flags.writeable):
-                p.data = data = np.ascontiguousarray(data).copy()
-            g = np.ascontiguousarray(g, dtype=data.dtype)
-            st = self.state.get(id(p))
-            if st is None:
-                st = self.state[id(p)] = self._init_state(data)
-            self._update(data, g, st)
-            p._version += 1
+            todo.append((p, np.ascontiguousarray(g, dtype=p.dtype)))
+        with _HoldInterrupt():
+            self.iterations += 1
+            for p, g in todo:
+                data = p.data
+                if not (data.flags.c_contiguous and data.flags.writeable):
+                    p.data = data = np.ascontiguousarray(data).copy()
+                st = self.state.get(id(p))
+                if st is None:
+                    st = self.state[id(p)] = self._init_state(data)
+                self._update(data, g, st)
+                p._version += 1
 
     def _init_state(self, data: np.ndarray) -> dict[str, Any]:
         return {}
@@ -175,10 +213,10 @@ class Adam(Optimizer):
         return {"m": np.zeros_like(data), "v": np.zeros_like(data), "t": 0}
 
     def _update(self, data, grad, st):
-        st["t"] += 1
-        kernels.adam_update(data, grad, st["m"], st["v"], st["t"], self.learning_rate,
+        kernels.adam_update(data, grad, st["m"], st["v"], st["t"] + 1, self.learning_rate,
                             self.beta_1, self.beta_2, self.epsilon, self.weight_decay,
                             self._decoupled)
+        st["t"] += 1                            # counted once m and v hold step t
 
 
 class AdamW(Adam):
