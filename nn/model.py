@@ -489,9 +489,10 @@ class Model(Module):
         path = os.fspath(path)
         state = {}
         try:
-            with np.load(path, allow_pickle=False) as f:
-                if not isinstance(f, np.lib.npyio.NpzFile):  # pragma: no cover
-                    raise WeightsMismatchError(f"load_weights: {path} is not an .npz file")
+            f = np.load(path, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy: one array, no names
+                raise AttributeError
+            with f:
                 for k in f.files:
                     try:
                         state[k] = f[k]
