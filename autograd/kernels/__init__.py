@@ -211,7 +211,7 @@ def activation(x, kind: int, slope: float = 0.01):
             J = _load()
             f = J.activation_par if xc.size >= ACT_PAR_MIN else J.activation
             f(xc.reshape(-1), y.reshape(-1), kind, float(slope))
-        return y
+        return y.reshape(x.shape)       # ascontiguousarray makes a 0-d array 1-d
     y = np.empty(x.shape, x.dtype)
     activation_np(x, y, kind, slope)
     return y
@@ -235,7 +235,7 @@ def activation_grad(g, a, kind: int, slope: float = 0.01):
             J = _load()
             f = J.activation_grad_par if ac.size >= ACT_PAR_MIN else J.activation_grad
             f(gc.reshape(-1), ac.reshape(-1), gx.reshape(-1), kind, float(slope))
-        return gx
+        return gx.reshape(a.shape)      # ascontiguousarray makes a 0-d array 1-d
     gx = np.empty(np.broadcast_shapes(g.shape, a.shape), dt)
     activation_grad_np(g, a, gx, kind, slope)
     return gx
