@@ -54,7 +54,7 @@ def _check_xy(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise ag.ShapeError(f"{where}: x and y hold different numbers of samples "
                             f"({len(x)} and {len(y)})")
     if len(x) == 0:
-        raise ValueError(f"{where}: no samples (x has shape {x.shape})")
+        raise ag.InvalidValueError(f"{where}: no samples (x has shape {x.shape})")
     return x, y
 
 
