@@ -66,3 +66,45 @@ def test_kernel_entry_points_refuse_bad_data_with_library_errors(mode, call, exc
     builtin = {ag.ShapeError: ValueError, ag.DTypeError: TypeError,
                ag.InvalidValueError: ValueError}[exc]
     assert isinstance(e, builtin)
+
+
+@pytest.mark.parametrize("mode", ["numba", "numpy"])
+@pytest.mark.parametrize("op", ["relu", "sigmoid", "tanh", "gelu", "leaky_relu"])
+def test_activations_keep_a_0d_shape_on_both_kernel_paths(mode, op):
+    # The numba path returned shape (1,) for a 0-d input (np.ascontiguousarray is >= 1-d).
+    with K.forced(mode):
+        x = ag.Tensor(np.float32(0.5), requires_grad=True)
+        y = getattr(ag, op)(x)
+        y.backward()
+    assert y.shape == () and x.grad.shape == ()
+    np.testing.assert_allclose(y.data, ag.OPS[op].reference(np.float32(0.5)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["numba", "numpy"])
+def test_relu_of_minus_inf_is_zero_and_nan_stays_nan(mode):
+    # The numba relu computed 0 * x for x <= 0, which is NaN at -inf (np.maximum gives 0).
+    x = np.array([-np.inf, np.nan, -1.0, 0.0, 2.0, np.inf], np.float32)
+    with K.forced(mode):
+        y = ag.relu(ag.Tensor(x)).data
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+@pytest.mark.parametrize("x_shape, k_shape", [((0, 0), (0, 2)), ((2, 0), (0, 3)), ((3, 2, 0), (0, 1))])
+def test_dense_backward_with_no_input_features(x_shape, k_shape):
+    # Was: ValueError 'cannot reshape array of size 0 into shape (0)' out of backward.
+    x = ag.Tensor(np.zeros(x_shape), requires_grad=True)
+    k = ag.Tensor(np.zeros(k_shape), requires_grad=True)
+    b = ag.Tensor(np.ones(k_shape[1]), requires_grad=True)
+    out = ag.dense(x, k, b, activation="tanh")
+    out.backward(np.ones(out.shape))
+    assert x.grad.shape == x_shape and k.grad.shape == k_shape and b.grad.shape == b.shape
+
+
+def test_var_backward_with_ddof_at_least_n_is_nan_like_forward():
+    # Was: ZeroDivisionError out of the vjp.
+    x = ag.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with np.errstate(all="ignore"):
+        v = ag.var(x, ddof=2)
+        v.backward()
+    assert np.isinf(v.data) or np.isnan(v.data)
+    assert x.grad.shape == (2,) and not np.all(np.isfinite(x.grad))
