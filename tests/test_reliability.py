@@ -108,3 +108,44 @@ def test_var_backward_with_ddof_at_least_n_is_nan_like_forward():
         v.backward()
     assert np.isinf(v.data) or np.isnan(v.data)
     assert x.grad.shape == (2,) and not np.all(np.isfinite(x.grad))
+
+
+# --------------------------------------------------------------------------- numba cache
+_KERNELS = ("import warnings, numpy as np\n"
+            "warnings.simplefilter('always')\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    import autograd as ag\n"
+            "    from autograd import kernels as K\n"
+            "    p = np.ones(4); K.sgd_update(p, np.ones(4), None, 0.5)\n"
+            "    y = ag.relu(ag.Tensor(np.array([-1.0, 2.0]))).data\n"
+            "print(K.loaded(), p.tolist(), y.tolist(),"
+            " sum('numba cache' in str(x.message) for x in w))\n")
+
+
+def _run_numba(code, cwd, **env):
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTHON"))}
+    e.update(env, AUTOGRAD_KERNELS="numba", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(cwd))
+    return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
+                          cwd=str(cwd), timeout=300)
+
+
+def test_numba_without_any_writable_cache_location_works_and_says_so_once(tmp_path):
+    # Really unwritable, even for root: every cache location lies under a regular file.
+    import shutil
+    shutil.copytree(os.path.join(ROOT, "autograd"), tmp_path / "autograd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "autograd" / "kernels" / "__pycache__").write_text("a file, not a folder")
+    (tmp_path / "blocker").write_text("")
+    blocked = str(tmp_path / "blocker")
+    r = _run_numba(_KERNELS, tmp_path, NUMBA_CACHE_DIR=blocked + "/numba",
+                   HOME=blocked + "/home", XDG_CACHE_HOME=blocked + "/xdg")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "[0.5,", "0.5,", "0.5,", "0.5]", "[0.0,", "2.0]", "1"]
+
+
+def test_numba_with_a_missing_cache_dir_creates_it_and_says_nothing(tmp_path):
+    cache = tmp_path / "not" / "yet" / "there"
+    r = _run_numba(_KERNELS, ROOT, NUMBA_CACHE_DIR=str(cache))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-1] == "0" and r.stdout.split()[0] == "True"
+    assert any(cache.rglob("*.nbi"))
