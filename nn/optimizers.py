@@ -29,14 +29,14 @@ __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "get"]
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+        raise ag.InvalidValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return v
 
 
 def _unit(name: str, value: float) -> float:
     v = float(value)
     if not 0.0 <= v < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise ag.InvalidValueError(f"{name} must be in [0, 1), got {value!r}")
     return v
 
 
@@ -93,10 +93,10 @@ class Optimizer:
             params = params.parameters()
         for p in params:
             if not isinstance(p, ag.Tensor):
-                raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got "
+                raise ag.ArgumentTypeError(f"{type(self).__name__}: parameters must be Tensors, got "
                                 f"{type(p).__name__}")
             if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: a parameter must require grad "
+                raise ag.InvalidValueError(f"{type(self).__name__}: a parameter must require grad "
                                  f"(shape {p.shape})")
             if id(p) not in self._ids:
                 self._ids.add(id(p))
@@ -160,7 +160,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
         if self.nesterov and not self.momentum:
-            raise ValueError("SGD: nesterov=True needs momentum > 0")
+            raise ag.InvalidValueError("SGD: nesterov=True needs momentum > 0")
 
     def _init_state(self, data):
         return {"velocity": np.zeros_like(data) if self.momentum else None}
@@ -243,8 +243,8 @@ def get(identifier: Union[str, Optimizer]) -> Optimizer:
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _BY_NAME:
-            raise ValueError(f"unknown optimizer {identifier!r}; one of {sorted(_BY_NAME)}")
+            raise ag.InvalidValueError(f"unknown optimizer {identifier!r}; one of {sorted(_BY_NAME)}")
         return _BY_NAME[key]()
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
-    raise ValueError(f"an optimizer must be a name or an Optimizer, got {identifier!r}")
+    raise ag.InvalidValueError(f"an optimizer must be a name or an Optimizer, got {identifier!r}")

@@ -149,3 +149,48 @@ def test_numba_with_a_missing_cache_dir_creates_it_and_says_nothing(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[-1] == "0" and r.stdout.split()[0] == "True"
     assert any(cache.rglob("*.nbi"))
+
+
+# --------------------------------------------------------------------------- error audit
+def test_no_bare_builtin_errors_are_raised_by_the_library():
+    """Every raise in autograd/ and nn/ uses a library error (an AutogradError that is also
+    the builtin), so ``except ag.AutogradError`` catches everything the library says."""
+    import re
+    bare = re.compile(r"raise (ValueError|TypeError|IndexError|KeyError|RuntimeError|"
+                      r"FloatingPointError|AssertionError)\(")
+    found = []
+    for pkg in ("autograd", "nn"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, pkg)):
+            for f in files:
+                if f.endswith(".py"):
+                    path = os.path.join(dirpath, f)
+                    with open(path) as fh:
+                        for i, line in enumerate(fh, 1):
+                            if bare.search(line):
+                                found.append(f"{os.path.relpath(path, ROOT)}:{i}")
+    assert not found, found
+
+
+@pytest.mark.parametrize("call, builtin", [
+    (lambda: len(ag.Tensor(1.0)), TypeError),
+    (lambda: [1, 2][ag.Tensor(0.5)], TypeError),
+    (lambda: ag.dense(np.ones((1, 2)), ag.Tensor(np.ones((2, 2))), activation="swish"), ValueError),
+])
+def test_misuse_of_the_tensor_api_is_a_library_error(call, builtin):
+    with pytest.raises(ag.AutogradError) as info:
+        call()
+    assert isinstance(info.value, builtin)
+
+
+def test_nn_argument_errors_are_library_errors():
+    import nn
+    for call in (lambda: nn.layers.Dense(0), lambda: nn.optimizers.SGD(learning_rate=-1),
+                 lambda: nn.optimizers.get("nope"), lambda: nn.losses.get("nope"),
+                 lambda: nn.metrics.get("nope"), lambda: nn.set_seed(-1),
+                 lambda: nn.callbacks.EarlyStopping(patience=-1),
+                 lambda: nn.datasets.make_moons(0)):
+        with pytest.raises(ag.AutogradError) as info:
+            call()
+        assert isinstance(info.value, ValueError)
+    with pytest.raises(ag.ArgumentTypeError):
+        nn.optimizers.SGD([np.ones(3)])

@@ -46,7 +46,7 @@ __all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad",
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
-    raise ValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
+    raise InvalidValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
 
 #: Activation names to kernel codes.
 KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "gelu": 5}
@@ -142,7 +142,7 @@ def forced(mode: str):
     """``with forced('numba'):`` override ``MODE`` (tests and benchmarks)."""
     global MODE
     if mode not in ("auto", "numpy", "numba"):
-        raise ValueError(f"mode must be auto, numpy or numba, got {mode!r}")
+        raise InvalidValueError(f"mode must be auto, numpy or numba, got {mode!r}")
     prev, MODE = MODE, mode
     try:
         yield

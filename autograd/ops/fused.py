@@ -33,7 +33,7 @@ ACTIVATIONS = (None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 # ----------------------------------------------------------------------------- dense
 def _check_dense(x, kernel, bias, activation):
     if activation not in ACTIVATIONS:
-        raise ValueError(f"dense: unknown activation {activation!r}; one of {ACTIVATIONS}")
+        raise InvalidValueError(f"dense: unknown activation {activation!r}; one of {ACTIVATIONS}")
     for nm, a in (("x", x), ("kernel", kernel), ("bias", bias)):
         if a is not None and a.dtype.kind != "f":
             raise DTypeError(f"dense: {nm} must be float, got {a.dtype} (shape {a.shape})")
