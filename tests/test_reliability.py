@@ -194,3 +194,25 @@ def test_nn_argument_errors_are_library_errors():
         assert isinstance(info.value, ValueError)
     with pytest.raises(ag.ArgumentTypeError):
         nn.optimizers.SGD([np.ones(3)])
+
+
+# --------------------------------------------------------------------------- anomaly, off
+def test_anomaly_checks_never_run_when_off(monkeypatch):
+    """Off (the default), no primitive call or backward step scans its arrays for NaN/inf or
+    looks up the caller's frame: the only cost is one attribute test."""
+    from autograd import graph, registry
+
+    def boom(*a, **k):
+        raise AssertionError("an anomaly check ran while detect_anomaly was off")
+    for mod in (graph, registry):
+        monkeypatch.setattr(mod, "check_finite", boom)
+        monkeypatch.setattr(mod, "user_frame", boom)
+    w = ag.Tensor(np.ones((3, 2)), requires_grad=True)
+    loss = ag.softmax_cross_entropy(ag.dense(np.ones((4, 3)), w, activation="relu"),
+                                    np.array([0, 1, 0, 1]))
+    loss = loss + ag.log(ag.Tensor(np.zeros(1))).sum() * 0.0      # a NaN passes silently
+    loss.backward()
+    assert np.isnan(loss.data) and w.grad is not None
+    with pytest.raises(ag.AnomalyError), ag.detect_anomaly():
+        monkeypatch.undo()
+        ag.log(ag.Tensor(np.zeros(1)))
