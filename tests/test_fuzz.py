@@ -6,9 +6,15 @@ input a gradient of its own shape and dtype.
 
 Runs alone, with the numba kernels exercised and bounds-checked::
 
-    NUMBA_BOUNDSCHECK=1 AUTOGRAD_KERNELS=numba AUTOGRAD_HYPOTHESIS_PROFILE=ci \
-        python -m pytest tests/test_fuzz.py
+    NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR="$(mktemp -d)" AUTOGRAD_KERNELS=numba \
+        AUTOGRAD_HYPOTHESIS_PROFILE=ci python -m pytest tests/test_fuzz.py
+
+The fresh cache directory matters: numba's on-disk cache does not key on NUMBA_BOUNDSCHECK, so
+kernels cached by an ordinary run would be loaded unchecked (``test_bounds_checking_is_on``
+fails then).
 """
+import os
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
@@ -17,6 +23,7 @@ from hypothesis.extra import numpy as hnp
 import autograd as ag
 import nn
 from autograd import Tensor
+from autograd import kernels as K
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's, on NaN/inf/overflow
 
@@ -310,3 +317,15 @@ def test_fit_on_wild_arrays_raises_a_library_error_or_takes_the_numpy_step(data)
     for k in w:
         assert np.all(np.isfinite(w[k])), k
         _same(w[k], want[k], 2e-3 if dt == np.float32 else 1e-9, 1e-5, k)
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_BOUNDSCHECK") != "1",
+                    reason="only in the bounds-checked run (NUMBA_BOUNDSCHECK=1)")
+def test_bounds_checking_is_on():
+    """The kernels this run uses were compiled with bounds checks (not loaded from a cache
+    an unchecked run wrote): a kernel called behind the dispatcher's back with a label out of
+    range raises IndexError instead of reading past the row."""
+    J = K._load()
+    z = np.zeros((2, 3))
+    with pytest.raises(IndexError):
+        J.xent_sparse(z, np.array([0, 7]), np.empty_like(z), 1.0, True)
