@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AutogradError", "ShapeError", "DTypeError", "AxisError", "IndexOutOfRangeError",
-    "InvalidValueError",
+    "InvalidValueError", "ArgumentTypeError",
     "GraphError", "InPlaceError", "GradcheckError", "AnomalyError", "describe",
 ]
 
@@ -35,6 +35,10 @@ class IndexOutOfRangeError(AutogradError, IndexError):
 
 class InvalidValueError(AutogradError, ValueError):
     """A value outside what the operation accepts (e.g. a class label >= the number of classes)."""
+
+
+class ArgumentTypeError(AutogradError, TypeError):
+    """An argument of the wrong kind: not a Tensor where one is needed, len() of a 0-d tensor."""
 
 
 class GraphError(AutogradError, RuntimeError):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from . import graph as _graph
-from .errors import GraphError
+from .errors import GraphError, IndexOutOfRangeError
 from .tensor import Tensor
 from .ops.shape import identity
 
@@ -36,7 +36,7 @@ def _prepare(args: list, argnums: tuple) -> tuple[list, list, bool]:
         isinstance(a, Tensor) and a._rg for a in args))
     for k in argnums:
         if not -len(args) <= k < len(args):
-            raise IndexError(f"grad: argnum {k} out of range for {len(args)} arguments")
+            raise IndexOutOfRangeError(f"grad: argnum {k} out of range for {len(args)} arguments")
         a = args[k]
         if isinstance(a, Tensor) and a._rg and _graph.MODE.grad:
             leaf = a

@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import AutogradError, DTypeError, ShapeError, GraphError, AxisError, \
-    IndexOutOfRangeError, describe
+    IndexOutOfRangeError, InvalidValueError, describe
 from .graph import MODE, Node, check_finite, user_frame
 
 __all__ = ["Primitive", "primitive", "OPS", "at_points"]
@@ -156,7 +156,7 @@ class Primitive:
         if register:
             old = OPS.get(self.name)
             if old is not None and old.library and not library:
-                raise ValueError(f"primitive: the name {self.name!r} belongs to a library "
+                raise InvalidValueError(f"primitive: the name {self.name!r} belongs to a library "
                                  f"primitive; pass name=... to @primitive")
             OPS[self.name] = self
 
@@ -169,7 +169,7 @@ class Primitive:
             self.vjps = None
             return fns[0]
         if self.nin >= 0 and len(fns) != self.nin:
-            raise ValueError(f"{self.name}.defvjp: {len(fns)} vjps for {self.nin} inputs")
+            raise InvalidValueError(f"{self.name}.defvjp: {len(fns)} vjps for {self.nin} inputs")
         self.vjps = tuple(fns)
         self.vjp = None
         return fns[0]

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from . import graph as _graph
-from .errors import DTypeError, InPlaceError, ShapeError, GraphError
+from .errors import DTypeError, InPlaceError, ShapeError, GraphError, ArgumentTypeError
 from . import registry as _registry
 
 __all__ = ["Tensor", "Value", "tensor"]
@@ -179,12 +179,12 @@ class Tensor:
     # ------------------------------------------------------------------ python protocol
     def __len__(self) -> int:
         if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentTypeError("len() of a 0-d tensor")
         return len(self._data)
 
     def __iter__(self):
         if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise ArgumentTypeError("iteration over a 0-d tensor")
         for i in range(len(self._data)):
             yield self[i]
 
@@ -205,7 +205,7 @@ class Tensor:
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub":
-            raise TypeError(f"only integer tensors can be used as an index, not {self._data.dtype}")
+            raise ArgumentTypeError(f"only integer tensors can be used as an index, not {self._data.dtype}")
         return int(self._data)
 
     def __format__(self, spec: str) -> str:

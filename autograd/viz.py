@@ -19,6 +19,7 @@ import numpy as np
 
 from .graph import Node, toposort
 from .tensor import Tensor
+from .errors import InvalidValueError
 
 __all__ = ["to_dot", "draw"]
 
@@ -145,7 +146,7 @@ def draw(tensor: Tensor, path: Union[str, os.PathLike], max_nodes: int = 500) ->
     base, ext = os.path.splitext(path)
     fmt = ext.lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot"):
-        raise ValueError(f"draw: unsupported suffix {ext!r}; use .svg, .png, .pdf or .dot")
+        raise InvalidValueError(f"draw: unsupported suffix {ext!r}; use .svg, .png, .pdf or .dot")
     src = to_dot(tensor, max_nodes=max_nodes)
     dot = shutil.which("dot")
     if fmt == "dot" or dot is None:

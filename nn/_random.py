@@ -9,6 +9,7 @@ import random as _pyrandom
 from typing import Optional
 
 import numpy as np
+from autograd.errors import InvalidValueError
 
 __all__ = ["set_seed", "get_rng"]
 
@@ -25,7 +26,7 @@ def set_seed(seed: Optional[int]) -> None:
     global _RNG
     if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)
                              or seed < 0):
-        raise ValueError(f"set_seed: seed must be a non-negative int or None, got {seed!r}")
+        raise InvalidValueError(f"set_seed: seed must be a non-negative int or None, got {seed!r}")
     _RNG = np.random.default_rng(seed)
     if seed is not None:
         np.random.seed(int(seed) % 2**32)

@@ -12,6 +12,7 @@ import sys
 from typing import Any, Optional
 
 import numpy as np
+from autograd.errors import InvalidValueError
 
 __all__ = ["Callback", "History", "EarlyStopping", "TerminateOnNaN"]
 
@@ -106,9 +107,9 @@ class EarlyStopping(Callback):
                  mode: str = "auto", restore_best_weights: bool = False, verbose: int = 0) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+            raise InvalidValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience!r}")
+            raise InvalidValueError(f"EarlyStopping: patience must be >= 0, got {patience!r}")
         self.monitor = monitor
         self.min_delta = abs(float(min_delta))
         self.patience = int(patience)
@@ -127,7 +128,7 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         known = self.params.get("metrics")
         if known is not None and self.monitor not in known:
-            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logged "
+            raise InvalidValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logged "
                              f"values {known} (val_ values need validation data)")
         self.wait = 0
         self.best: Optional[float] = None
@@ -138,7 +139,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logged "
+            raise InvalidValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logged "
                              f"values {sorted(logs)}")
         value = float(logs[self.monitor])
         if self.best is None or self._better(value, self.best):

@@ -16,6 +16,7 @@ from typing import Optional, Union
 import numpy as np
 
 from . import _random
+from autograd.errors import InvalidValueError
 
 __all__ = ["load_digits", "load_mnist", "read_idx", "make_moons", "make_blobs",
            "train_test_split"]
@@ -46,14 +47,14 @@ def read_idx(path: Union[str, os.PathLike]) -> np.ndarray:
     with opener(path, "rb") as f:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number)")
+        raise InvalidValueError(f"read_idx: {path} is not an IDX file (bad magic number)")
     ndim = data[3]
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[data[2]])
     offset = 4 + 4 * ndim
     count = int(np.prod(dims)) if dims else 1
     if len(data) - offset != count * dtype.itemsize:
-        raise ValueError(f"read_idx: {path} holds {len(data) - offset} data bytes, the header "
+        raise InvalidValueError(f"read_idx: {path} holds {len(data) - offset} data bytes, the header "
                          f"{dims} of {dtype} asks for {count * dtype.itemsize}")
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
@@ -82,7 +83,7 @@ def load_mnist(path: Union[str, os.PathLike]):
         out[key] = read_idx(found)
     for split in ("train", "test"):
         if len(out["x_" + split]) != len(out["y_" + split]):
-            raise ValueError(f"load_mnist: {split} images and labels differ in number")
+            raise InvalidValueError(f"load_mnist: {split} images and labels differ in number")
     return (out["x_train"], out["y_train"]), (out["x_test"], out["y_test"])
 
 
@@ -97,7 +98,7 @@ def make_moons(n: int = 100, noise: float = 0.0, seed: Optional[int] = None):
     Gaussian noise of std ``noise``.  ``seed`` (or the nn generator when None).
     """
     if n < 1:
-        raise ValueError(f"make_moons: n must be >= 1, got {n}")
+        raise InvalidValueError(f"make_moons: n must be >= 1, got {n}")
     rng = _rng(seed)
     n0 = n // 2
     n1 = n - n0
@@ -120,14 +121,14 @@ def make_blobs(n: int = 100, centers: Union[int, np.ndarray] = 3, n_features: in
     shape-(k, n_features).  Samples are split as evenly as possible between the centers.
     """
     if n < 1:
-        raise ValueError(f"make_blobs: n must be >= 1, got {n}")
+        raise InvalidValueError(f"make_blobs: n must be >= 1, got {n}")
     rng = _rng(seed)
     if np.isscalar(centers):
         c = rng.uniform(-10.0, 10.0, (int(centers), n_features))
     else:
         c = np.asarray(centers, dtype=np.float64)
         if c.ndim != 2:
-            raise ValueError(f"make_blobs: centers must be an int or shape-(k, d), got {c.shape}")
+            raise InvalidValueError(f"make_blobs: centers must be an int or shape-(k, d), got {c.shape}")
     k = len(c)
     y = np.arange(n) % k
     rng.shuffle(y)
@@ -141,9 +142,9 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.2,
     ``round(test_size * n)`` samples."""
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
-        raise ValueError(f"train_test_split: x and y lengths differ ({len(x)} and {len(y)})")
+        raise InvalidValueError(f"train_test_split: x and y lengths differ ({len(x)} and {len(y)})")
     if not 0.0 < test_size < 1.0:
-        raise ValueError(f"train_test_split: test_size must be in (0, 1), got {test_size}")
+        raise InvalidValueError(f"train_test_split: test_size must be in (0, 1), got {test_size}")
     order = _rng(seed).permutation(len(x))
     k = int(round(test_size * len(x)))
     test, train = order[:k], order[k:]

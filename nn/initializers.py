@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from . import _random
+from autograd.errors import InvalidValueError
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
            "Ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones",
@@ -145,8 +146,8 @@ def get(identifier: Union[str, Callable]) -> Callable:
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _BY_NAME:
-            raise ValueError(f"unknown initializer {identifier!r}; one of {sorted(_BY_NAME)}")
+            raise InvalidValueError(f"unknown initializer {identifier!r}; one of {sorted(_BY_NAME)}")
         return _BY_NAME[key]()
     if callable(identifier):
         return identifier
-    raise ValueError(f"an initializer must be a name or a callable, got {identifier!r}")
+    raise InvalidValueError(f"an initializer must be a name or a callable, got {identifier!r}")

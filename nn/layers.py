@@ -41,7 +41,7 @@ def get_activation(activation: Union[None, str, Callable]) -> Callable:
     if activation in _FUSED:
         fn = getattr(ag, activation)
         return lambda x: fn(x)
-    raise ValueError(f"unknown activation {activation!r}; one of {ACTIVATIONS} or a callable")
+    raise ag.InvalidValueError(f"unknown activation {activation!r}; one of {ACTIVATIONS} or a callable")
 
 
 def as_input(x: Any, dtype: np.dtype) -> ag.Tensor:
@@ -64,7 +64,7 @@ class Layer(Module):
         self.name = name or _auto_name(type(self).__name__)
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
-            raise ValueError(f"{type(self).__name__}: dtype must be a float dtype, got {self.dtype}")
+            raise ag.InvalidValueError(f"{type(self).__name__}: dtype must be a float dtype, got {self.dtype}")
         self.built = False
 
     def build(self, input_shape: tuple) -> None:
@@ -96,9 +96,9 @@ class Dense(Layer):
                  dtype: Any = "float32", name: Optional[str] = None) -> None:
         super().__init__(name=name, dtype=dtype)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"Dense: units must be a positive int, got {units!r}")
+            raise ag.InvalidValueError(f"Dense: units must be a positive int, got {units!r}")
         if not (activation is None or callable(activation) or activation in ACTIVATIONS):
-            raise ValueError(f"Dense: unknown activation {activation!r}; one of {ACTIVATIONS} "
+            raise ag.InvalidValueError(f"Dense: unknown activation {activation!r}; one of {ACTIVATIONS} "
                              f"or a callable")
         self.units = int(units)
         self.activation = activation
@@ -110,7 +110,7 @@ class Dense(Layer):
         self.input_dim = input_dim
         if input_dim is not None:
             if not isinstance(input_dim, (int, np.integer)) or input_dim < 1:
-                raise ValueError(f"Dense: input_dim must be a positive int, got {input_dim!r}")
+                raise ag.InvalidValueError(f"Dense: input_dim must be a positive int, got {input_dim!r}")
             self.build((None, int(input_dim)))
             self.built = True
 

@@ -204,10 +204,10 @@ def get(identifier: Union[str, Loss, Callable]) -> Callable:
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _BY_NAME:
-            raise ValueError(f"unknown loss {identifier!r}; one of {sorted(_BY_NAME)}")
+            raise ag.InvalidValueError(f"unknown loss {identifier!r}; one of {sorted(_BY_NAME)}")
         return _BY_NAME[key]()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
         return identifier
-    raise ValueError(f"a loss must be a name, a Loss or a callable, got {identifier!r}")
+    raise ag.InvalidValueError(f"a loss must be a name, a Loss or a callable, got {identifier!r}")

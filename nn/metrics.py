@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
+from autograd.errors import InvalidValueError
 
 __all__ = ["Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
            "Accuracy", "get"]
@@ -120,14 +121,14 @@ def get(identifier: Union[str, Metric, Callable], loss: Any = None) -> Callable:
         if key in ("accuracy", "acc"):
             return Accuracy(name=identifier, loss=loss)
         if key not in _BY_NAME:
-            raise ValueError(f"unknown metric {identifier!r}; one of "
+            raise InvalidValueError(f"unknown metric {identifier!r}; one of "
                              f"{['accuracy'] + sorted(_BY_NAME)} or a callable")
         return _BY_NAME[key]()
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):
         return identifier
-    raise ValueError(f"a metric must be a name or a callable, got {identifier!r}")
+    raise InvalidValueError(f"a metric must be a name or a callable, got {identifier!r}")
 
 
 def metric_name(m: Any) -> str:

@@ -54,13 +54,13 @@ def _check_xy(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise ag.ShapeError(f"{where}: x and y hold different numbers of samples "
                             f"({len(x)} and {len(y)})")
     if len(x) == 0:
-        raise ValueError(f"{where}: no samples (x has shape {x.shape})")
+        raise ag.InvalidValueError(f"{where}: no samples (x has shape {x.shape})")
     return x, y
 
 
 def _check_int(name: str, v: Any, low: int) -> int:
     if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
+        raise ag.InvalidValueError(f"{name} must be an int >= {low}, got {v!r}")
     return int(v)
 
 
@@ -68,7 +68,7 @@ def _verbose(v: Any) -> int:
     if v == "auto":
         return 1
     if v not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {v!r}")
+        raise ag.InvalidValueError(f"verbose must be 0, 1, 2 or 'auto', got {v!r}")
     return int(v)
 
 
@@ -88,7 +88,7 @@ class _CallbackList:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
-                raise ValueError(f"callbacks must be nn.callbacks.Callback instances, got "
+                raise ag.InvalidValueError(f"callbacks must be nn.callbacks.Callback instances, got "
                                  f"{type(cb).__name__}")
             cb.set_model(model)
             cb.set_params(params)
@@ -148,7 +148,7 @@ class Model(Module):
         self.metrics = [_metrics.get(m, loss=self.loss) for m in (metrics or [])]
         names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
         if len(set(names)) != len(names):
-            raise ValueError(f"compile: metric names must be distinct, got {names}")
+            raise ag.InvalidValueError(f"compile: metric names must be distinct, got {names}")
         self.optimizer.add_params(self.parameters())
         self.stop_training = False
 
@@ -165,7 +165,7 @@ class Model(Module):
                 out = self(x[:k])
                 value = self.loss(y[:k], out)
             if not isinstance(value, ag.Tensor) or value.size != 1:
-                raise ValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
+                raise ag.InvalidValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
                                  f"the batch), got {type(value).__name__} of shape "
                                  f"{getattr(value, 'shape', None)}")
             if isinstance(self.loss, _losses.SparseCategoricalCrossentropy):
@@ -196,16 +196,16 @@ class Model(Module):
         epochs = _check_int("fit: epochs", epochs, 0)
         x, y = _check_xy(x, y, where)
         if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+            raise ag.InvalidValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
         vx = vy = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
+                raise ag.InvalidValueError("fit: validation_data must be a tuple (x_val, y_val)")
             vx, vy = _check_xy(validation_data[0], validation_data[1], "fit (validation_data)")
         elif validation_split:
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
             if split_at == 0 or split_at == len(x):
-                raise ValueError(f"fit: validation_split={validation_split} of {len(x)} samples "
+                raise ag.InvalidValueError(f"fit: validation_split={validation_split} of {len(x)} samples "
                                  f"leaves no training or no validation samples")
             x, vx = x[:split_at], x[split_at:]
             y, vy = y[:split_at], y[split_at:]
@@ -425,7 +425,7 @@ class Model(Module):
         try:
             _check_built(self, "summary")
         except ValueError:
-            raise ValueError(f"summary: model {type(self).__name__!r} is not built yet; call "
+            raise ag.InvalidValueError(f"summary: model {type(self).__name__!r} is not built yet; call "
                              f"model.build((None, n_features)), fit it or call it on a batch "
                              f"first (or give the first Dense layer input_dim=)") from None
         rows = []
@@ -492,9 +492,10 @@ class Model(Module):
         path = os.fspath(path)
         state = {}
         try:
-            with np.load(path, allow_pickle=False) as f:
-                if not isinstance(f, np.lib.npyio.NpzFile):  # pragma: no cover
-                    raise WeightsMismatchError(f"load_weights: {path} is not an .npz file")
+            f = np.load(path, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy: one array, no names
+                raise AttributeError
+            with f:
                 for k in f.files:
                     try:
                         state[k] = f[k]
@@ -546,7 +547,7 @@ class Sequential(Model):
 
     def add(self, layer: Module) -> None:
         if not isinstance(layer, Module):
-            raise ValueError(f"Sequential.add: expected a layer (nn.Module), got "
+            raise ag.InvalidValueError(f"Sequential.add: expected a layer (nn.Module), got "
                              f"{type(layer).__name__}")
         self.layers.append(layer)
 

@@ -189,6 +189,6 @@ class Module:
 def _check_built(module: Module, what: str) -> None:
     for name, m in module.named_modules():
         if getattr(m, "built", True) is False:
-            raise ValueError(f"{what}: layer {name or type(m).__name__!r} is not built yet (its "
+            raise ag.InvalidValueError(f"{what}: layer {name or type(m).__name__!r} is not built yet (its "
                              f"weights are created on the first call); call the model on a batch "
                              f"or model.build(input_shape) first")

@@ -14,6 +14,8 @@ Two ways of use::
 """
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any, Iterable, Optional, Union
 
 import numpy as np
@@ -27,15 +29,44 @@ __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "get"]
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+        raise ag.InvalidValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return v
 
 
 def _unit(name: str, value: float) -> float:
     v = float(value)
     if not 0.0 <= v < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise ag.InvalidValueError(f"{name} must be in [0, 1), got {value!r}")
     return v
+
+
+class _HoldInterrupt:
+    """``with _HoldInterrupt():`` a SIGINT (Ctrl-C) during the block is delivered when it ends.
+
+    Only the main thread receives signals, so elsewhere (or when Python does not own the
+    SIGINT handler) this does nothing.  Costs two ``signal.signal`` calls."""
+
+    __slots__ = ("prev", "caught")
+
+    def __enter__(self) -> None:
+        self.prev = self.caught = None
+        if threading.current_thread() is threading.main_thread():
+            prev = signal.getsignal(signal.SIGINT)
+            if prev is not None and prev != signal.SIG_IGN:
+                self.prev = signal.signal(signal.SIGINT, self._hold)
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.caught = (signum, frame)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.prev is None:
+            return
+        signal.signal(signal.SIGINT, self.prev)
+        if self.caught is not None:
+            if callable(self.prev):
+                self.prev(*self.caught)             # the default handler raises KeyboardInterrupt
+            else:
+                signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
 
 
 class Optimizer:
@@ -62,10 +93,10 @@ class Optimizer:
             params = params.parameters()
         for p in params:
             if not isinstance(p, ag.Tensor):
-                raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got "
+                raise ag.ArgumentTypeError(f"{type(self).__name__}: parameters must be Tensors, got "
                                 f"{type(p).__name__}")
             if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: a parameter must require grad "
+                raise ag.InvalidValueError(f"{type(self).__name__}: a parameter must require grad "
                                  f"(shape {p.shape})")
             if id(p) not in self._ids:
                 self._ids.add(id(p))
@@ -76,8 +107,12 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Apply one update to every bound parameter that has a gradient."""
-        self.iterations += 1
+        """Apply one update to every bound parameter that has a gradient.
+
+        Whole or not at all: every gradient is checked before any parameter changes, and a
+        Ctrl-C (SIGINT) arriving during the updates is held back until they are done, so an
+        interrupted ``fit`` never leaves a model half-stepped."""
+        todo = []
         for p in self.params:
             g = p.grad
             if g is None:
@@ -87,15 +122,18 @@ class Optimizer:
             if g.shape != p.shape:
                 raise ag.ShapeError(f"{type(self).__name__}: gradient of shape {g.shape} for a "
                                     f"parameter of shape {p.shape}")
-            data = p.data
-            if not (data.flags.c_contiguous and data.flags.writeable):
-                p.data = data = np.ascontiguousarray(data).copy()
-            g = np.ascontiguousarray(g, dtype=data.dtype)
-            st = self.state.get(id(p))
-            if st is None:
-                st = self.state[id(p)] = self._init_state(data)
-            self._update(data, g, st)
-            p._version += 1
+            todo.append((p, np.ascontiguousarray(g, dtype=p.dtype)))
+        with _HoldInterrupt():
+            self.iterations += 1
+            for p, g in todo:
+                data = p.data
+                if not (data.flags.c_contiguous and data.flags.writeable):
+                    p.data = data = np.ascontiguousarray(data).copy()
+                st = self.state.get(id(p))
+                if st is None:
+                    st = self.state[id(p)] = self._init_state(data)
+                self._update(data, g, st)
+                p._version += 1
 
     def _init_state(self, data: np.ndarray) -> dict[str, Any]:
         return {}
@@ -122,7 +160,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
         if self.nesterov and not self.momentum:
-            raise ValueError("SGD: nesterov=True needs momentum > 0")
+            raise ag.InvalidValueError("SGD: nesterov=True needs momentum > 0")
 
     def _init_state(self, data):
         return {"velocity": np.zeros_like(data) if self.momentum else None}
@@ -175,10 +213,10 @@ class Adam(Optimizer):
         return {"m": np.zeros_like(data), "v": np.zeros_like(data), "t": 0}
 
     def _update(self, data, grad, st):
-        st["t"] += 1
-        kernels.adam_update(data, grad, st["m"], st["v"], st["t"], self.learning_rate,
+        kernels.adam_update(data, grad, st["m"], st["v"], st["t"] + 1, self.learning_rate,
                             self.beta_1, self.beta_2, self.epsilon, self.weight_decay,
                             self._decoupled)
+        st["t"] += 1                            # counted once m and v hold step t
 
 
 class AdamW(Adam):
@@ -205,8 +243,8 @@ def get(identifier: Union[str, Optimizer]) -> Optimizer:
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _BY_NAME:
-            raise ValueError(f"unknown optimizer {identifier!r}; one of {sorted(_BY_NAME)}")
+            raise ag.InvalidValueError(f"unknown optimizer {identifier!r}; one of {sorted(_BY_NAME)}")
         return _BY_NAME[key]()
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
-    raise ValueError(f"an optimizer must be a name or an Optimizer, got {identifier!r}")
+    raise ag.InvalidValueError(f"an optimizer must be a name or an Optimizer, got {identifier!r}")

@@ -8,7 +8,11 @@ imports numba, and numba is imported only when a numba kernel is first needed: w
 a small model never imports it at all.
 
 Callers (ops/fused.py, ops/elementwise.py, ops/linalg.py, nn's optimizers) validate shapes
-and dtypes before calling; the functions here only convert layouts.
+and dtypes before calling with messages in their own words.  Each entry point here checks
+again, cheaply (shapes, dtypes, label range; no pass over float data), and raises the
+library's errors (``ShapeError``, ``DTypeError``, ``InvalidValueError``) for anything a
+kernel could not take: a numba kernel never sees data it would mis-type or read out of
+bounds, whoever calls it.
 
 Optimizer updates (in place; they record no graph):
 
@@ -31,6 +35,7 @@ import warnings
 
 import numpy as np
 
+from ..errors import ShapeError, DTypeError, InvalidValueError
 from .optim import sgd_update_np, adam_update_np, rmsprop_update_np
 from .twins import (activation_np, activation_grad_np, bias_act_np, dense_grad_z_np, gemm_np,
                     xent_sparse_np, xent_dense_np, bce_np)
@@ -41,7 +46,7 @@ __all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad",
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
-    raise ValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
+    raise InvalidValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
 
 #: Activation names to kernel codes.
 KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "gelu": 5}
@@ -137,7 +142,7 @@ def forced(mode: str):
     """``with forced('numba'):`` override ``MODE`` (tests and benchmarks)."""
     global MODE
     if mode not in ("auto", "numpy", "numba"):
-        raise ValueError(f"mode must be auto, numpy or numba, got {mode!r}")
+        raise InvalidValueError(f"mode must be auto, numpy or numba, got {mode!r}")
     prev, MODE = MODE, mode
     try:
         yield
@@ -156,9 +161,49 @@ def _c(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+# ----------------------------------------------------------------------------- validation
+def _arr(op: str, name: str, a, kinds: str = "f"):
+    """``a`` must be an ndarray of one of the dtype kinds (default float)."""
+    if not isinstance(a, np.ndarray):
+        raise DTypeError(f"kernels.{op}: {name} must be a numpy array, got {type(a).__name__}")
+    if a.dtype.kind not in kinds:
+        want = {"f": "float", "iu": "integer"}.get(kinds, "numeric")
+        raise DTypeError(f"kernels.{op}: {name} must be {want}, got {a.dtype} (shape {a.shape})")
+
+
+def _same(op: str, a, b, na: str, nb: str):
+    if a.shape != b.shape:
+        raise ShapeError(f"kernels.{op}: {nb} of shape {b.shape} does not match {na} of shape "
+                         f"{a.shape} (dtypes {a.dtype} and {b.dtype})")
+
+
+def _kind(op: str, kind):
+    if kind not in _CODES:
+        raise InvalidValueError(f"kernels.{op}: unknown activation code {kind!r}; one of "
+                                f"{sorted(_CODES)}")
+
+
+def _writable(op: str, name: str, a):
+    _arr(op, name, a)
+    if not a.flags.writeable:
+        raise InvalidValueError(f"kernels.{op}: {name} (shape {a.shape}, dtype {a.dtype}) is "
+                                f"read-only; it is updated in place")
+
+
+def _logits(op: str, z):
+    _arr(op, "logits", z)
+    if z.ndim != 2:
+        raise ShapeError(f"kernels.{op}: logits must be 2-d (batch, classes), got shape {z.shape}")
+
+
+_CODES = frozenset(KINDS.values())
+
+
 # ----------------------------------------------------------------------------- activations
 def activation(x, kind: int, slope: float = 0.01):
     """act(x) as a new array (x: float array, any layout)."""
+    _arr("activation", "x", x)
+    _kind("activation", kind)
     if _numba(x.size, ACT_MIN[kind], x.dtype):
         xc = _c(x, x.dtype)
         y = np.empty_like(xc)
@@ -166,7 +211,7 @@ def activation(x, kind: int, slope: float = 0.01):
             J = _load()
             f = J.activation_par if xc.size >= ACT_PAR_MIN else J.activation
             f(xc.reshape(-1), y.reshape(-1), kind, float(slope))
-        return y
+        return y.reshape(x.shape)       # ascontiguousarray makes a 0-d array 1-d
     y = np.empty(x.shape, x.dtype)
     activation_np(x, y, kind, slope)
     return y
@@ -174,6 +219,14 @@ def activation(x, kind: int, slope: float = 0.01):
 
 def activation_grad(g, a, kind: int, slope: float = 0.01):
     """g * act'(.), ``a`` the input (relu, leaky_relu, gelu) or output (sigmoid, tanh)."""
+    _arr("activation_grad", "g", g)
+    _arr("activation_grad", "a", a)
+    _kind("activation_grad", kind)
+    try:
+        np.broadcast_shapes(g.shape, a.shape)
+    except ValueError:
+        raise ShapeError(f"kernels.activation_grad: shapes {g.shape} and {a.shape} do not "
+                         f"broadcast (dtypes {g.dtype} and {a.dtype})") from None
     dt = np.result_type(g.dtype, a.dtype)
     if g.shape == a.shape and _numba(a.size, ACT_GRAD_MIN[kind], dt):
         gc, ac = _c(g, dt), _c(a, dt)
@@ -182,7 +235,7 @@ def activation_grad(g, a, kind: int, slope: float = 0.01):
             J = _load()
             f = J.activation_grad_par if ac.size >= ACT_PAR_MIN else J.activation_grad
             f(gc.reshape(-1), ac.reshape(-1), gx.reshape(-1), kind, float(slope))
-        return gx
+        return gx.reshape(a.shape)      # ascontiguousarray makes a 0-d array 1-d
     gx = np.empty(np.broadcast_shapes(g.shape, a.shape), dt)
     activation_grad_np(g, a, gx, kind, slope)
     return gx
@@ -191,6 +244,11 @@ def activation_grad(g, a, kind: int, slope: float = 0.01):
 # ----------------------------------------------------------------------------- matmul
 def matmul(a, b):
     """a @ b for 2-d float arrays of one dtype: numba GEMM for small sizes, BLAS above."""
+    _arr("matmul", "a", a, "biuf")
+    _arr("matmul", "b", b, "biuf")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ShapeError(f"kernels.matmul: shapes {a.shape} and {b.shape} are not aligned 2-d "
+                         f"matrices (dtypes {a.dtype} and {b.dtype})")
     m, k = a.shape
     n = b.shape[1]
     work = m * k * n
@@ -208,6 +266,13 @@ def matmul(a, b):
 # ----------------------------------------------------------------------------- dense
 def bias_act(z, bias, kind: int, slope: float = 0.01):
     """In place on the C-contiguous float z (..., units): z = act(z + bias); returns z."""
+    _writable("bias_act", "z", z)
+    _kind("bias_act", kind)
+    if bias is not None:
+        _arr("bias_act", "bias", bias)
+        if z.ndim == 0 or bias.shape != (z.shape[-1],):
+            raise ShapeError(f"kernels.bias_act: bias of shape {bias.shape} does not fit z of "
+                             f"shape {z.shape} (dtypes {z.dtype} and {bias.dtype})")
     units = z.shape[-1] if z.ndim else 1
     has_bias = bias is not None
     if z.flags.c_contiguous and _numba(z.size, BIAS_ACT_MIN[kind], z.dtype) and z.size:
@@ -223,6 +288,12 @@ def bias_act(z, bias, kind: int, slope: float = 0.01):
 def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
     """(gz, gb): gz = g * act'(a) shaped (rows, units), gb its column sums (or None).
     ``a`` is the layer's output (the pre-activation for gelu)."""
+    _arr("dense_grad_z", "g", g)
+    _arr("dense_grad_z", "a", a)
+    _kind("dense_grad_z", kind)
+    _same("dense_grad_z", a, g, "a", "g")
+    if a.ndim == 0:
+        raise ShapeError(f"kernels.dense_grad_z: a must have a units axis, got shape {a.shape}")
     units = a.shape[-1]
     rows = a.size // units if units else math.prod(a.shape[:-1])
     dt = a.dtype
@@ -242,6 +313,14 @@ def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
 # ----------------------------------------------------------------------------- losses
 def xent_sparse(z, labels, scale: float, want_grad: bool):
     """(sum of per-row losses, gradient or None) for logits z (N, C), integer labels (N,)."""
+    _logits("xent_sparse", z)
+    _arr("xent_sparse", "labels", labels, "iu")
+    if labels.shape != z.shape[:1]:
+        raise ShapeError(f"kernels.xent_sparse: labels of shape {labels.shape} do not match "
+                         f"logits {z.shape}; expected ({z.shape[0]},)")
+    if labels.size and (labels.min() < 0 or labels.max() >= z.shape[1]):
+        raise InvalidValueError(f"kernels.xent_sparse: labels must be in [0, {z.shape[1]}), got "
+                                f"values in [{labels.min()}, {labels.max()}]")
     if _numba(z.size, XENT_MIN, z.dtype) and 0 < z.shape[1] and (
             MODE == "numba" or z.shape[1] <= XENT_MAX_CLASSES):
         zc = _c(z, z.dtype)
@@ -255,6 +334,9 @@ def xent_sparse(z, labels, scale: float, want_grad: bool):
 
 def xent_dense(z, t, scale: float, want_grad: bool, want_gt: bool):
     """(sum, grad wrt logits or None, grad wrt targets or None) for float targets t (N, C)."""
+    _logits("xent_dense", z)
+    _arr("xent_dense", "targets", t)
+    _same("xent_dense", z, t, "logits", "targets")
     dt = np.result_type(z.dtype, t.dtype)
     if _numba(z.size, XENT_MIN, dt) and 0 < z.shape[1] and (
             MODE == "numba" or z.shape[1] <= XENT_MAX_CLASSES):
@@ -271,6 +353,9 @@ def xent_dense(z, t, scale: float, want_grad: bool, want_gt: bool):
 
 def bce(z, t, scale: float, want_grad: bool, want_gt: bool):
     """(sum, grad wrt logits or None, grad wrt targets or None); t already of z's dtype."""
+    _arr("bce", "logits", z)
+    _arr("bce", "targets", t)
+    _same("bce", z, t, "logits", "targets")
     dt = z.dtype
     if t.dtype == dt and _numba(z.size, BCE_MIN, dt):
         zc, tc = _c(z, dt).reshape(-1), _c(t, dt).reshape(-1)
@@ -287,6 +372,21 @@ def bce(z, t, scale: float, want_grad: bool, want_gt: bool):
 
 
 # ----------------------------------------------------------------------------- optimizers
+def _check_update(op: str, param, grad, hyper, **state):
+    for h in hyper:
+        try:
+            float(h)
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"kernels.{op}: hyperparameters must be numbers, got "
+                                    f"{h!r}") from None
+    _writable(op, "param", param)
+    _arr(op, "grad", grad, "biuf")
+    _same(op, param, grad, "param", "grad")
+    for name, s in state.items():
+        _writable(op, name, s)
+        _same(op, param, s, "param", name)
+
+
 def _inplace_ok(p, *state):
     """numba updates in place only C-contiguous arrays of one dtype."""
     if not p.flags.c_contiguous or not p.flags.writeable:
@@ -299,6 +399,7 @@ def _inplace_ok(p, *state):
 
 def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
+    _check_update("sgd_update", param, grad, (lr, momentum, weight_decay), **({"velocity": velocity} if momentum else {}))
     if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
         v = velocity.reshape(-1) if momentum else param.reshape(-1)
         _load().sgd_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v, float(lr),
@@ -310,6 +411,8 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_d
 def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,
                 decoupled=False):
     """In place: Adam / AdamW (see ``optim.adam_update_np``)."""
+    _check_update("adam_update", param, grad, (step, lr, beta_1, beta_2, epsilon, weight_decay),
+                  m=m, v=v)
     if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v):
         _load().adam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
                             v.reshape(-1), float(lr), float(beta_1), float(beta_2),
@@ -321,6 +424,7 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
 
 def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
     """In place: RMSprop (see ``optim.rmsprop_update_np``)."""
+    _check_update("rmsprop_update", param, grad, (lr, rho, epsilon, weight_decay), v=v)
     if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v):
         _load().rmsprop_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v.reshape(-1),
                                float(lr), float(rho), float(epsilon), float(weight_decay))

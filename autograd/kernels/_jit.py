@@ -29,7 +29,7 @@ def _act(x, y, kind, slope, lo, hi):
     if kind == 1:
         for i in range(lo, hi):
             v = x[i]
-            y[i] = v if v > 0 else 0.0 * v
+            y[i] = v if v > 0 or v != v else 0.0     # NaN stays NaN; -inf gives 0 (np.maximum)
     elif kind == 2:
         for i in range(lo, hi):
             y[i] = 0.5 * (1.0 + math.tanh(0.5 * x[i]))

@@ -31,7 +31,7 @@ def activation_np(x, y, kind, slope):
     elif kind == 4:
         np.multiply(x, np.where(x > 0, 1.0, slope).astype(x.dtype), out=y)
     elif kind == 5:                                   # 0.5 x (1 + tanh(C (x + A x^3)))
-        t = np.multiply(x, x, out=np.empty(x.shape, x.dtype))   # an array even when x is 0-d
+        t = np.multiply(x, x, out=np.empty(np.shape(x), y.dtype))   # an array even when 0-d
         t *= _A
         t += 1.0
         t *= x

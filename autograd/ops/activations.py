@@ -24,6 +24,7 @@ def _shifted(x, axis):
 def _ref_lse(x, axis=None, keepdims=False):
     x = np.asarray(x, dtype=np.float64)
     m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)      # a row of -inf has logsumexp -inf, not NaN
     r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return r if keepdims else np.squeeze(r, axis=axis)
 
@@ -45,8 +46,24 @@ def _lse_vjp(g, out, x, axis=None, keepdims=False):
 logsumexp.defvjp(_lse_vjp)
 
 
-@primitive(library=True, domain=[None],
-           reference=lambda x, axis=-1: np.exp(x - _ref_lse(x, axis, True)))
+def _ref_shifted(x, axis):
+    """float64 x - max(x) (finite maxima only): no cancellation against a huge lse."""
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    return x - np.where(np.isfinite(m), m, 0.0)
+
+
+def _ref_softmax(x, axis=-1):
+    e = np.exp(_ref_shifted(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _ref_log_softmax(x, axis=-1):
+    z = _ref_shifted(x, axis)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+@primitive(library=True, domain=[None], reference=_ref_softmax)
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis`` (shifted by the max, so stable)."""
     normalize_axis("softmax", axis, x.ndim)
@@ -60,7 +77,7 @@ softmax.defvjp(lambda g, out, x, axis=-1:          # J^T g = s * (g - <g, s>)
                out * (g - sum(g * out, axis=axis, keepdims=True)))
 
 
-@primitive(library=True, domain=[None], reference=lambda x, axis=-1: x - _ref_lse(x, axis, True))
+@primitive(library=True, domain=[None], reference=_ref_log_softmax)
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis`` (stable)."""
     normalize_axis("log_softmax", axis, x.ndim)

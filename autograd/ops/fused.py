@@ -10,6 +10,8 @@ before any kernel sees them.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError, DTypeError, InvalidValueError
@@ -31,7 +33,7 @@ ACTIVATIONS = (None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 # ----------------------------------------------------------------------------- dense
 def _check_dense(x, kernel, bias, activation):
     if activation not in ACTIVATIONS:
-        raise ValueError(f"dense: unknown activation {activation!r}; one of {ACTIVATIONS}")
+        raise InvalidValueError(f"dense: unknown activation {activation!r}; one of {ACTIVATIONS}")
     if x.dtype.kind != "f" or kernel.dtype.kind != "f" or (bias is not None and bias.dtype.kind != "f"):
         for nm, a in (("x", x), ("kernel", kernel), ("bias", bias)):
             if a is not None and a.dtype.kind != "f":
@@ -109,7 +111,7 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
     if needs is None or needs[0]:
         gx = _mm(gz, kernel.T).reshape(x.shape[:-1] + (k_in,))
     if needs is None or needs[1]:
-        gk = _mm(x.reshape(-1, k_in).T, gz)
+        gk = _mm(x.reshape(gz.shape[0], k_in).T, gz)   # rows given: -1 is ambiguous at size 0
     return gx, gk, gb
 
 
@@ -131,9 +133,10 @@ def _dense_vjp(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
             z = z + bias
         gz = gelu.vjp(g, None, z)
     k_in, units = kernel.shape
-    gz2 = reshape(gz, (-1, units))
+    rows = math.prod(data_of(x).shape[:-1])      # not -1: ambiguous when the size is 0
+    gz2 = reshape(gz, (rows, units))
     gx = matmul(gz, transpose(kernel))
-    gk = matmul(transpose(reshape(x, (-1, k_in))), gz2)
+    gk = matmul(transpose(reshape(x, (rows, k_in))), gz2)
     gb = _sum(gz2, axis=0) if bias is not None else None
     return gx, gk, gb
 
@@ -186,9 +189,10 @@ def _labels(op, logits, labels):
 
 def _xent_ref(logits, labels):
     logits = np.asarray(logits, dtype=np.float64)
-    m = logits.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(logits - m).sum(axis=1, keepdims=True)) + m
-    logp = logits - lse
+    if logits.shape[0] == 0:
+        return 0.0                              # an empty batch: the op divides by max(N, 1)
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))   # no cancellation at huge logits
     if np.asarray(labels).dtype.kind in "iu":
         return -np.mean(logp[np.arange(len(labels)), labels])
     return -np.mean(np.sum(labels * logp, axis=1))
@@ -255,6 +259,8 @@ def _bce_check(logits, targets):
 
 def _bce_ref(logits, targets):
     z = np.asarray(logits, dtype=np.float64)
+    if z.size == 0:
+        return 0.0                              # an empty batch: the op divides by max(n, 1)
     return np.mean(np.maximum(z, 0) - z * targets + np.log1p(np.exp(-np.abs(z))))
 
 

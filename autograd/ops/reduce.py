@@ -121,8 +121,9 @@ def var(x, axis=None, keepdims=False, ddof=0):
 def _var_vjp(g, out, x, axis=None, keepdims=False, ddof=0):
     # d var = 2 (x - mean) / (N - ddof) dx
     n = _count(x, axis) - ddof
+    n = n if n > 0 else 0                       # numpy's divisor; 0 gives inf/nan, as forward
     centered = x - mean(x, axis=axis, keepdims=True)
-    return expand_reduced(g, x, axis, keepdims) * centered * (2.0 / n)
+    return expand_reduced(g, x, axis, keepdims) * centered * np.divide(2.0, n)
 
 
 var.defvjp(_var_vjp)
