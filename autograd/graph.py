@@ -329,7 +329,12 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     if gi.shape != p.shape or gi.dtype != p.dtype:
                         gi = _as_grad(gi, p.shape, p.dtype)
                     prev = grads.get(p)
-                    grads[p] = gi if prev is None else prev + gi
+                    if prev is None:
+                        grads[p] = gi
+                    else:
+                        gi = prev + gi
+                        # numpy turns 0-d + 0-d into a scalar; vjps get arrays
+                        grads[p] = gi if isinstance(gi, (np.ndarray, Tensor)) else np.asarray(gi)
                 elif want is None:
                     d = p._data
                     if gi.shape != d.shape or gi.dtype != d.dtype:

@@ -205,3 +205,12 @@ def test_create_graph_makes_grad_differentiable():
     x.grad = None
     gx.backward()
     assert x.grad.item() == pytest.approx(6 * 1.5)
+
+
+def test_accumulated_scalar_gradient_stays_an_array_for_kernels():
+    # a 0-d node used twice: numpy's 0-d + 0-d is a scalar; relu's fast vjp needs an array
+    x = ag.Value(1.5)
+    h = ag.relu(x * 2.0)
+    y = h * 1.0 + h              # relu's output used twice: its gradient is accumulated
+    y.backward()
+    assert isinstance(x.grad, np.ndarray) and x.grad == pytest.approx(4.0)
