@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import AutogradError, DTypeError, ShapeError, GraphError, AxisError, \
-    IndexOutOfRangeError, InvalidValueError, describe
+    IndexOutOfRangeError, InvalidValueError, ArgumentTypeError, describe
 from .graph import MODE, Node, check_finite, user_frame
 
 __all__ = ["Primitive", "primitive", "OPS", "at_points"]
@@ -84,12 +84,12 @@ def _check_domain(name: str, domain: Optional[Sequence], nin: int) -> Optional[t
     domain = tuple(None if d is None else tuple(d) for d in domain)
     want = nin if nin >= 0 else 1
     if len(domain) != want:
-        raise ValueError(f"primitive {name}: domain has {len(domain)} entries for {want} "
+        raise InvalidValueError(f"primitive {name}: domain has {len(domain)} entries for {want} "
                          f"tensor input(s); give one None or (low, high) per input")
     for d in domain:
         if d is not None and (len(d) != 2 or (d[0] is not None and d[1] is not None
                                                and not d[0] < d[1])):
-            raise ValueError(f"primitive {name}: domain entry {d!r} is not (low, high) with "
+            raise InvalidValueError(f"primitive {name}: domain entry {d!r} is not (low, high) with "
                              f"low < high")
     return domain
 

@@ -45,6 +45,7 @@ import numpy as np
 from .gradcheck import gradcheck, gradgradcheck
 from .registry import OPS, Primitive
 from .tensor import Tensor
+from .errors import InvalidValueError, ArgumentTypeError
 
 __all__ = ["tensors", "shapes", "broadcastable_shapes", "valid_axes", "domain_tensors",
            "OpCase", "op_strategy", "register_op_strategy", "OP_STRATEGIES",
@@ -89,7 +90,7 @@ def valid_axes(ndim: int, allow_none: bool = True, allow_int: bool = True,
     if allow_tuple and min_size <= ndim:
         options.append(hnp.valid_tuple_axes(ndim, min_size=min_size))
     if not options:
-        raise ValueError(f"valid_axes: no axis of the requested kinds fits {ndim} dims")
+        raise InvalidValueError(f"valid_axes: no axis of the requested kinds fits {ndim} dims")
     return st.one_of(*options)
 
 
@@ -108,7 +109,7 @@ def _bounds(dtype: np.dtype, min_value: float, max_value: float, domain: Optiona
         lo = float(lo32 if lo32 >= lo else np.nextafter(lo32, np.float32(np.inf)))
         hi = float(hi32 if hi32 <= hi else np.nextafter(hi32, np.float32(-np.inf)))
     if not lo <= hi:
-        raise ValueError(f"tensors: empty value range: [{min_value}, {max_value}] within "
+        raise InvalidValueError(f"tensors: empty value range: [{min_value}, {max_value}] within "
                          f"domain {domain} (margin {margin})")
     return lo, hi
 
@@ -167,7 +168,7 @@ def tensors(shape: Union[None, int, tuple, st.SearchStrategy] = None, dtype: Any
         if pts:
             elements = elements.map(_pusher(pts, margin, lo, hi, dt))
     else:
-        raise ValueError(f"tensors: unsupported dtype {dt}; use float64, float32, ints or bool")
+        raise InvalidValueError(f"tensors: unsupported dtype {dt}; use float64, float32, ints or bool")
     return hnp.arrays(dt, shape, elements=elements, unique=unique).map(
         lambda a: Tensor(a, requires_grad=requires_grad))
 
@@ -184,7 +185,7 @@ def _op(op: Union[str, Primitive]) -> Primitive:
     try:
         return OPS[op]
     except KeyError:
-        raise KeyError(f"no primitive named {op!r} in autograd.OPS") from None
+        raise InvalidValueError(f"no primitive named {op!r} in autograd.OPS") from None
 
 
 def domain_tensors(op: Union[str, Primitive], index: int = 0, shape: Any = None,
@@ -214,7 +215,7 @@ class OpCase:
     @property
     def fn(self) -> Callable:
         if self.op is None:
-            raise ValueError("OpCase.fn: this case is not bound to a primitive (use op_strategy)")
+            raise InvalidValueError("OpCase.fn: this case is not bound to a primitive (use op_strategy)")
         return functools.partial(self.op, **self.kwargs)
 
     def datas(self) -> list:
@@ -251,7 +252,7 @@ def register_op_strategy(name: str, strategy: Any = None):
     if strategy is None:
         return lambda s: register_op_strategy(name, s)
     if not (isinstance(strategy, st.SearchStrategy) or callable(strategy)):
-        raise TypeError(f"register_op_strategy: {name}: expected a strategy or a callable "
+        raise ArgumentTypeError(f"register_op_strategy: {name}: expected a strategy or a callable "
                         f"returning one, got {type(strategy).__name__}")
     OP_STRATEGIES[name] = strategy
     return strategy
@@ -336,7 +337,7 @@ def op_strategy(op: Union[str, Primitive], margin: float = MARGIN) -> st.SearchS
     try:
         s = OP_STRATEGIES[prim.name]
     except KeyError:
-        raise KeyError(f"no input strategy registered for primitive {prim.name!r}; declare one "
+        raise InvalidValueError(f"no input strategy registered for primitive {prim.name!r}; declare one "
                        f"with autograd.testing.register_op_strategy") from None
     if not isinstance(s, st.SearchStrategy):
         s = s()
@@ -380,7 +381,7 @@ def property_gradcheck(fn: Union[Callable, str, Primitive], *input_strategies: s
         test_my_fn = property_gradcheck(my_fn, tensors(), tensors(shape=(3,)))
     """
     if order not in (1, 2):
-        raise ValueError(f"property_gradcheck: order must be 1 or 2, got {order!r}")
+        raise InvalidValueError(f"property_gradcheck: order must be 1 or 2, got {order!r}")
     tol = dict(eps=eps, atol=atol, rtol=rtol)
     second = order == 2
     if not input_strategies and isinstance(fn, (str, Primitive)):
@@ -390,10 +391,10 @@ def property_gradcheck(fn: Union[Callable, str, Primitive], *input_strategies: s
         examples = op_strategy(prim).map(lambda c: _Example(c.fn, c.args, repr(c)))
     else:
         if not input_strategies:
-            raise ValueError("property_gradcheck: give one input strategy per argument of fn "
+            raise InvalidValueError("property_gradcheck: give one input strategy per argument of fn "
                              "(e.g. autograd.testing.tensors()), or a registered primitive")
         if not callable(fn):
-            raise TypeError(f"property_gradcheck: fn must be callable, got {type(fn).__name__}")
+            raise ArgumentTypeError(f"property_gradcheck: fn must be callable, got {type(fn).__name__}")
         name = getattr(fn, "__name__", "fn").replace("<lambda>", "lambda")
 
         def example(args: tuple) -> _Example:

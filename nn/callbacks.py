@@ -73,7 +73,7 @@ class History(Callback):
             raise ImportError("History.plot needs matplotlib, which is optional: "
                               "pip install matplotlib (or pip install 'autograd-nn[plot]')") from None
         if not self.history:
-            raise ValueError("History.plot: nothing to draw yet (fit the model first)")
+            raise InvalidValueError("History.plot: nothing to draw yet (fit the model first)")
         keys = list(keys) if keys is not None else [k for k in self.history if not k.startswith("val_")]
         fig = Figure(figsize=(4.2 * len(keys), 3.2), layout="constrained")
         axes = fig.subplots(1, len(keys), squeeze=False)[0]

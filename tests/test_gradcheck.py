@@ -281,5 +281,5 @@ def test_property_gradcheck_argument_errors():
         property_gradcheck(lambda x: x)
     with pytest.raises(ValueError, match="order"):
         property_gradcheck(lambda x: x, tensors(), order=3)
-    with pytest.raises(KeyError, match="no input strategy registered"):
+    with pytest.raises(ag.InvalidValueError, match="no input strategy registered"):
         op_strategy(ag.primitive(lambda x: x, name="_test_unregistered", register=False))

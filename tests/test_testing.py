@@ -118,7 +118,7 @@ def test_register_op_strategy_checks_its_argument():
     with pytest.raises(TypeError, match="expected a strategy"):
         register_op_strategy("_test_nothing", 42)
     assert "_test_nothing" not in OP_STRATEGIES
-    with pytest.raises(KeyError, match="no primitive named"):
+    with pytest.raises(ag.InvalidValueError, match="no primitive named"):
         op_strategy("_test_no_such_op")
 
 
