@@ -211,3 +211,13 @@ def test_importing_nn_does_not_start_mpi():
     rc, stdout, stderr, _ = _run([sys.executable, "-c", code], timeout=60)
     assert rc == 0, stderr
     assert stdout.strip() == "False"
+
+
+@needs_mpi
+def test_distributed_benchmark_runs():
+    rc, stdout, stderr, _ = _run([sys.executable, "-m", "benchmarks.distributed", "--quick",
+                                  "--batch", "16", "--sizes", "20,16,4"], timeout=120)
+    assert rc == 0, stderr
+    assert "| setup | ranks | global batch | per rank | step time, median (IQR) |" in stdout
+    assert "| fit(distributed=True), strong scaling | 2 | 16 | 8 |" in stdout
+    assert "| fit(distributed=True), weak scaling | 2 | 32 | 16 |" in stdout
