@@ -373,7 +373,9 @@ class DataParallel:
                             v[...] = g.data if isinstance(g, ag.Tensor) else g
                             buf[self.n_grad + i] = 1
         except BaseException:
-            _abort()
+            if self.size > 1:  # the other ranks are (or will be) waiting in the Allreduce
+                _abort()
+            raise
         t0 = time.perf_counter()
         self.comm.Allreduce(_MPI.IN_PLACE, buf, op=_MPI.SUM)
         self.comm_seconds += time.perf_counter() - t0
@@ -405,7 +407,9 @@ class DataParallel:
                 logs = self.model._evaluate_arrays(x[lo:hi], y[lo:hi], batch_size)
                 sums[:] = [logs[k] * (hi - lo) for k in names]
         except BaseException:
-            _abort()
+            if self.size > 1:
+                _abort()
+            raise
         self.comm.Allreduce(_MPI.IN_PLACE, sums, op=_MPI.SUM)
         return {k: float(v) / n for k, v in zip(names, sums)}
 

@@ -4,6 +4,7 @@ equiv     fit(distributed=True) for SGD and Adam, batch sizes 8 and 7 (last batc
           samples, so one rank's shard is empty once), and a PyTorch-style loop; rank 0 then
           trains the same models in one process and writes both to OUT/equiv.npz + .json.
 mismatch  rank 1 builds a wider layer, then passes other data; both ranks catch the error.
+          Then a NaN in the data: both ranks raise NonFiniteLossError at the same batch.
 abort_step    rank 1's loss raises at its third call, inside fit.
 abort_before  rank 1 raises before it uses MPI at all, while rank 0 is already in fit.
 """
@@ -109,6 +110,18 @@ def mismatch(out):
         except dist.RankMismatchError as e:
             sys.stdout.write(f"MISMATCH {what} rank {r}: {e}|\n")  # one write: no interleaving
             sys.stdout.flush()
+    # a NaN in one sample: both ranks see it in the reduced loss and raise the same error
+    xn = x.copy()
+    xn[13, 2] = np.nan
+    nn.set_seed(SEED)
+    m = model()
+    before = m.state_dict()
+    try:
+        m.fit(xn, y, batch_size=4, epochs=1, verbose=0, shuffle=False, distributed=True)
+    except nn.NonFiniteLossError as e:
+        same = all(np.array_equal(v, m.state_dict()[k]) for k, v in before.items())
+        sys.stdout.write(f"NONFINITE rank {r} changed={not same}: {e}|\n")
+        sys.stdout.flush()
 
 
 def abort_step(out):

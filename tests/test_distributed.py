@@ -134,7 +134,7 @@ def test_only_rank_0_prints_and_writes(equiv):
 
 # ---------------------------------------------------------------------- failures
 @needs_mpi
-def test_model_or_data_mismatch_is_caught_on_every_rank(tmp_path):
+def test_mismatch_and_nan_are_raised_on_every_rank_alike(tmp_path):
     rc, stdout, stderr, _ = _mpirun("mismatch", tmp_path, timeout=30)
     assert rc == 0, stderr
     for r in (0, 1):  # the ranks' lines may interleave: take each message up to its '|'
@@ -144,6 +144,10 @@ def test_model_or_data_mismatch_is_caught_on_every_rank(tmp_path):
         assert "parameter 'layers.0.kernel': shape (5, 8)" in model[0]
         assert "shape (5, 9) dtype float64 on rank 1" in model[0]
         assert "x: (20, 5) float64" in data[0]
+        nonfinite = re.findall(rf"NONFINITE rank {r} changed=(\w+): ([^|]*)\|", stdout)
+        assert len(nonfinite) == 1, stdout
+        assert nonfinite[0][0] == "True"  # 3 finite steps were applied before batch 4
+        assert "at epoch 1, batch 4" in nonfinite[0][1]
 
 
 @needs_mpi
