@@ -2,7 +2,8 @@
 
 The MPI tests spawn ``mpiexec -n 2 python tests/distributed_worker.py CASE OUT`` (skipped with
 the reason when mpi4py or mpiexec is missing), each under a timeout, in a process group that
-is killed if it hangs.  The tests of the one-rank fallback run everywhere.
+is killed if it hangs; ``NN_DISTRIBUTED_REQUIRED=1`` (CI) turns that skip into an error.
+The tests of the one-rank fallback run everywhere.
 """
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ _WHY_NOT = ("mpi4py is not installed (pip install -e '.[distributed]')"
             if importlib.util.find_spec("mpi4py") is None
             else "no mpiexec on PATH or beside the Python executable" if _mpiexec() is None
             else None)
+if _WHY_NOT is not None and os.environ.get("NN_DISTRIBUTED_REQUIRED") == "1":
+    # CI sets this, so a broken install of the extra fails instead of skipping quietly
+    raise RuntimeError(f"NN_DISTRIBUTED_REQUIRED=1 but the MPI tests cannot run: {_WHY_NOT}")
 needs_mpi = pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or "")
 
 
