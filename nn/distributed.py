@@ -34,7 +34,7 @@ import sys
 import time
 import traceback
 import zlib
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
