@@ -19,6 +19,7 @@ compose autograd primitives, optimizers update ``p.data`` in place through
 from __future__ import annotations
 
 from . import initializers, layers, losses, metrics, optimizers, callbacks, datasets
+from . import distributed
 from ._random import set_seed
 from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, NotCompiledError
 from .module import Module, Parameter
@@ -28,4 +29,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Module", "Parameter", "Model", "Sequential", "History", "set_seed", "layers",
            "initializers", "losses", "metrics", "optimizers", "callbacks", "datasets",
-           "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError"]
+           "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
+           "distributed"]

@@ -24,6 +24,7 @@ from .errors import NonFiniteLossError, NonNumericError, NotCompiledError, Weigh
 from .layers import _auto_name
 from .module import Module, _check_built
 from .progress import Progbar, format_logs
+from . import distributed as _distributed
 
 __all__ = ["Model", "Sequential", "History"]
 
@@ -176,7 +177,8 @@ class Model(Module):
     # ------------------------------------------------------------------ fit
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
             validation_split: float = 0.0, validation_data: Optional[tuple] = None,
-            shuffle: bool = True, callbacks: Optional[Iterable[Callback]] = None) -> History:
+            shuffle: bool = True, callbacks: Optional[Iterable[Callback]] = None,
+            distributed: bool = False) -> History:
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
 
         x : shape-(N, ...) numeric; y : shape-(N, ...) targets the loss accepts.
@@ -188,10 +190,14 @@ class Model(Module):
         Raises ValueError subclasses before any step for bad input, and
         ``nn.NonFiniteLossError`` on a NaN/inf loss (unless a TerminateOnNaN callback turns it
         into a quiet stop); either way the weights are those of the last finite step.
+        distributed : data-parallel over the ranks of an ``mpiexec`` job, every rank passing
+        the same full arrays; batch_size is the global batch.  See ``nn.distributed``.
         """
         self._require_compiled("fit")
         where = "fit"
         verbose = _verbose(verbose)
+        if distributed:  # distributed hook: needs mpi4py; only rank 0 shows progress
+            verbose = _distributed.begin_fit(verbose)
         batch_size = _check_int("fit: batch_size", batch_size, 1)
         epochs = _check_int("fit: epochs", epochs, 0)
         x, y = _check_xy(x, y, where)
@@ -214,6 +220,9 @@ class Model(Module):
             self._probe(vx, vy, batch_size, "fit (validation data)")
         opt = self.optimizer
         opt.add_params(self.parameters())  # layers built lazily by the probe
+        # distributed hook: ranks agree, rank 0's weights broadcast; see nn/distributed.py
+        dp = _distributed.DataParallel(self, x, y, batch_size, epochs, shuffle, vx, vy) \
+            if distributed else None
 
         n = len(x)
         steps = -(-n // batch_size)
@@ -240,6 +249,8 @@ class Model(Module):
                     print(f"Epoch {epoch + 1}/{epochs}", file=out_stream)
                     bar = Progbar(steps, stream=out_stream)
                 order = rng.permutation(n) if shuffle else None
+                if dp is not None and shuffle:  # distributed hook: rank 0's order everywhere
+                    order = dp.same_order(order)
                 sums = dict.fromkeys(names, 0.0)
                 seen = 0
                 done = 0
@@ -248,7 +259,8 @@ class Model(Module):
                     sl = order[b * batch_size:(b + 1) * batch_size] if shuffle \
                         else slice(b * batch_size, (b + 1) * batch_size)
                     xb, yb = x[sl], y[sl]
-                    loss_value, out = self._train_step(xb, yb, opt)
+                    loss_value, out = self._train_step(xb, yb, opt) if dp is None \
+                        else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                     if not math.isfinite(loss_value):
                         cbs.on_batch_end(b, {"loss": loss_value})
                         if bar is not None and bar.live:
@@ -266,7 +278,8 @@ class Model(Module):
                     done = b + 1
                     sums["loss"] += loss_value * bs
                     for m in self.metrics:
-                        sums[_metrics.metric_name(m)] += float(m(yb, out)) * bs
+                        sums[_metrics.metric_name(m)] += (float(m(yb, out)) if dp is None
+                                                          else dp.metric(m)) * bs
                     logs = {k: v / seen for k, v in sums.items()}
                     cbs.on_batch_end(b, dict(logs))
                     if bar is not None:
@@ -277,7 +290,8 @@ class Model(Module):
                     break
                 logs = {k: v / seen for k, v in sums.items()}
                 if vx is not None:
-                    val = self._evaluate_arrays(vx, vy, batch_size)
+                    val = self._evaluate_arrays(vx, vy, batch_size) if dp is None \
+                        else dp.evaluate(vx, vy, batch_size)  # distributed hook: sharded
                     logs.update({"val_" + k: v for k, v in val.items()})
                     self.train()
                 if bar is not None:
@@ -466,8 +480,11 @@ class Model(Module):
     # ------------------------------------------------------------------ weights
     def save_weights(self, path: Union[str, os.PathLike]) -> None:
         """Write every parameter to an ``.npz`` file (no pickle), keyed by
-        ``named_weights`` names (frozen weights too).  The write is atomic: a temporary file in the same
-        directory, then ``os.replace``, so a crash never leaves a half-written file."""
+        ``named_weights`` names (frozen weights too).  The write is atomic: a temporary file
+        in the same directory, then ``os.replace``, so a crash never leaves a half-written file.
+        In an MPI job only rank 0 writes; the other ranks return at once."""
+        if not _distributed._writes_files():  # distributed hook: rank 0 writes
+            return
         state = self.state_dict()
         _check_built(self, "save_weights")
         path = os.fspath(path)

@@ -1,0 +1,419 @@
+"""Data-parallel training on MPI (through mpi4py): the parts, and the engine of
+``fit(distributed=True)``.
+
+Start the same script on every rank, each holding the same full arrays::
+
+    mpiexec -n 4 python train.py          # train.py calls model.fit(..., distributed=True)
+
+Every global batch of ``batch_size`` samples is cut into one contiguous shard per rank; each
+rank computes the gradient of its shard, and one ``Allreduce`` per step (every gradient, the
+loss and the metrics packed in one buffer) sums them, so every rank applies the same update.
+
+Why the result equals one process with the same batch size (to rounding): nn losses are means
+over the batch.  A rank holding k of the B samples of a batch seeds its backward with k / B
+instead of 1, so its gradient is (sum of its k per-sample gradients) / B, and the sum over
+ranks is the gradient of the mean over all B samples, also for an uneven last batch (a rank
+whose shard is empty contributes zeros).  Loss and metrics are reduced the same way, as
+shard-size-weighted sums divided by B.  Rank 0's permutation of the samples is broadcast every
+epoch and rank 0's initial weights before the first step, so all ranks start and stay
+identical.  Every decision (non-finite loss, parameters without gradient) is taken from the
+reduced buffer, which is the same on every rank, so the ranks never disagree about control
+flow.
+
+Without mpi4py (or outside ``mpiexec``) this is one rank: ``rank() == 0``, ``size() == 1``,
+and the collective functions do nothing.  Under ``mpiexec`` with several ranks, importing
+``nn`` makes an uncaught exception on any rank print its traceback and call ``MPI.Abort``
+(through ``sys.excepthook``), so the others do not wait forever in a collective call; an
+exception inside a distributed ``fit`` step aborts at once, even if the script catches it.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+import zlib
+from typing import Any, Optional
+
+import numpy as np
+
+import autograd as ag
+
+__all__ = ["rank", "size", "is_root", "shard", "barrier", "broadcast_parameters",
+           "allreduce_gradients", "RankMismatchError", "INSTALL_HINT"]
+
+INSTALL_HINT = ('pip install "autograd-nn[distributed]" (mpi4py and the mpich wheel; no system '
+                'packages needed), or pip install mpi4py built against a system MPI')
+
+_UNSET = object()
+_MPI: Any = _UNSET          # the mpi4py.MPI module, None when unavailable, _UNSET before a look
+_MPI_ERROR = ""
+_HOOKED = False
+
+
+class RankMismatchError(ag.AutogradError, ValueError):
+    """The ranks of a job disagree on the model (parameter names, shapes, dtypes) or on the
+    data and settings given to ``fit``; raised on every rank alike."""
+
+
+# ---------------------------------------------------------------------- the communicator
+def _mpi() -> Any:
+    """mpi4py.MPI, or None when it cannot be imported.  Imported on first use only, since
+    importing it initializes MPI."""
+    global _MPI, _MPI_ERROR
+    if _MPI is _UNSET:
+        try:
+            from mpi4py import MPI
+        except (ImportError, RuntimeError, OSError) as e:  # not installed, or no MPI library
+            MPI, _MPI_ERROR = None, f"{type(e).__name__}: {e}"
+        _MPI = MPI
+        if MPI is not None and MPI.COMM_WORLD.Get_size() > 1:
+            _install_abort_hook()
+    return _MPI
+
+
+def _comm() -> Any:
+    MPI = _mpi()
+    return None if MPI is None else MPI.COMM_WORLD
+
+
+def _require(where: str) -> Any:
+    """COMM_WORLD, or an ImportError saying how to install the extra."""
+    comm = _comm()
+    if comm is None:
+        raise ImportError(f"{where} needs mpi4py and an MPI library ({_MPI_ERROR}); install "
+                          f"them with: {INSTALL_HINT}")
+    return comm
+
+
+def rank() -> int:
+    """This process's rank in ``MPI.COMM_WORLD`` (0 without MPI)."""
+    comm = _comm()
+    return 0 if comm is None else comm.Get_rank()
+
+
+def size() -> int:
+    """The number of ranks in ``MPI.COMM_WORLD`` (1 without MPI)."""
+    comm = _comm()
+    return 1 if comm is None else comm.Get_size()
+
+
+def is_root() -> bool:
+    """True on rank 0, the one that prints and writes files (always True without MPI)."""
+    return rank() == 0
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (nothing without MPI), e.g. before other ranks read a
+    file rank 0 wrote."""
+    comm = _comm()
+    if comm is not None and comm.Get_size() > 1:
+        comm.Barrier()
+
+
+def _bounds(n: int, r: int, s: int) -> tuple[int, int]:
+    return (r * n) // s, ((r + 1) * n) // s
+
+
+def shard(n: int) -> slice:
+    """This rank's contiguous part of ``range(n)``: rank r of s gets ``[r*n//s, (r+1)*n//s)``
+    (sizes differ by at most one; a part may be empty when n < s)."""
+    return slice(*_bounds(int(n), rank(), size()))
+
+
+def _writes_files() -> bool:
+    """False only on a non-root rank of a running MPI job.  Never imports mpi4py, so plain
+    scripts do not start MPI by saving weights."""
+    MPI = sys.modules.get("mpi4py.MPI")
+    if MPI is None or not MPI.Is_initialized() or MPI.Is_finalized():
+        return True
+    return MPI.COMM_WORLD.Get_rank() == 0
+
+
+# ---------------------------------------------------------------------- failing loudly
+def _abort(exc_info: Optional[tuple] = None) -> None:
+    """Print the current (or given) exception with this rank's number, then MPI Abort."""
+    tb = "".join(traceback.format_exception(*(exc_info or sys.exc_info())))
+    MPI = _mpi()
+    comm = None if MPI is None else MPI.COMM_WORLD
+    try:
+        sys.stdout.flush()
+        who = "?" if comm is None else f"{comm.Get_rank()} of {comm.Get_size()}"
+        sys.stderr.write(f"nn.distributed: rank {who} raised an exception; aborting every rank "
+                         f"(MPI Abort)\n{tb}")
+        sys.stderr.flush()
+        time.sleep(0.5)  # let the launcher forward the message before Abort kills the job
+    finally:
+        if comm is not None:
+            comm.Abort(1)
+        os._exit(1)
+
+
+def _excepthook(tp: type, value: BaseException, tb: Any) -> None:
+    _abort((tp, value, tb))
+
+
+def _install_abort_hook() -> None:
+    global _HOOKED
+    if not _HOOKED:
+        _HOOKED = True
+        sys.excepthook = _excepthook
+
+
+def _launched_size() -> int:
+    """The job size an MPI launcher announces in the environment (MPICH/hydra and Intel MPI:
+    PMI_SIZE; Open MPI: OMPI_COMM_WORLD_SIZE), 1 when there is none.  Read without MPI."""
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        try:
+            return int(os.environ[var])
+        except (KeyError, ValueError):
+            pass
+    return 1
+
+
+# Under a launcher with several ranks, arm the abort hook at import: a rank that fails before
+# it ever touches MPI (say, reading its data) must still end the job, not leave it hanging.
+if _launched_size() > 1:
+    _install_abort_hook()
+
+
+# ---------------------------------------------------------------------- agreement checks
+def _check_same(comm: Any, signature: list, what: str) -> None:
+    """Allgather ``signature`` (a list of (label, value)) and raise RankMismatchError on every
+    rank when some rank's differs from rank 0's, naming the first difference."""
+    every = comm.allgather(signature)
+    ref = every[0]
+    for r, sig in enumerate(every):
+        if sig == ref:
+            continue
+        for (k0, v0), (k1, v1) in zip(ref, sig):
+            if (k0, v0) != (k1, v1):
+                detail = (f"{k0}: {v0} on rank 0, but {k1}: {v1} on rank {r}" if k0 != k1
+                          else f"{k0}: {v0} on rank 0 but {v1} on rank {r}")
+                break
+        else:
+            detail = f"rank 0 has {len(ref)} entries, rank {r} has {len(sig)}"
+        raise RankMismatchError(f"nn.distributed: the {what} differs between ranks: {detail}. "
+                                f"Every rank must build the same model and pass the same data "
+                                f"and settings.")
+
+
+def _named(params: Any) -> list[tuple[str, ag.Tensor]]:
+    if hasattr(params, "named_parameters") and callable(params.named_parameters):
+        return list(params.named_parameters())
+    if hasattr(params, "parameters") and callable(params.parameters):
+        params = params.parameters()
+    return [(f"parameter {i}", p) for i, p in enumerate(params)]
+
+
+def _param_signature(named: list) -> list:
+    return [(f"parameter {name!r}" if not name.startswith("parameter ") else name,
+             f"shape {tuple(p.shape)} dtype {np.dtype(p.dtype).name}") for name, p in named]
+
+
+def _fingerprint(a: np.ndarray) -> str:
+    """Shape, dtype and a CRC of up to 64 evenly spaced samples: cheap, and enough to catch
+    ranks that loaded or shuffled their data differently."""
+    idx = np.unique(np.linspace(0, len(a) - 1, min(len(a), 64)).astype(np.int64))
+    return f"{a.shape} {a.dtype.name} crc {zlib.crc32(np.ascontiguousarray(a[idx]).tobytes()):08x}"
+
+
+# ---------------------------------------------------------------------- PyTorch-style parts
+def _pack_dtype(params: list) -> np.dtype:
+    return np.result_type(*[p.dtype for p in params]) if params else np.dtype(np.float64)
+
+
+def broadcast_parameters(params: Any, root: int = 0) -> None:
+    """Overwrite every parameter with ``root``'s values (one ``Bcast`` of one packed buffer).
+
+    params : a Module (names are used in errors) or an iterable of parameter Tensors, in the
+    same order on every rank.  First checks that all ranks hold the same parameter names,
+    shapes and dtypes, raising ``RankMismatchError`` on every rank otherwise.  Lazily built
+    layers must be built first (``model.build((None, n_features))``), or a ValueError says
+    so.  Nothing happens on one rank.
+    """
+    comm = _comm()
+    if comm is None or comm.Get_size() == 1:
+        return
+    if hasattr(params, "named_modules"):
+        from .module import _check_built
+        _check_built(params, "broadcast_parameters")
+    named = _named(params)
+    _check_same(comm, _param_signature(named), "model")
+    plist = [p for _, p in named]
+    buf = np.empty(sum(p.size for p in plist), dtype=_pack_dtype(plist))
+    at = 0
+    for p in plist:
+        buf[at:at + p.size] = np.ravel(p.data)
+        at += p.size
+    comm.Bcast(buf, root=root)
+    if comm.Get_rank() != root:
+        at = 0
+        for p in plist:
+            p.data = buf[at:at + p.size].reshape(p.shape).astype(p.dtype, copy=True)
+            at += p.size
+
+
+def allreduce_gradients(params: Any, average: bool = True) -> None:
+    """Sum every parameter's ``grad`` over the ranks in one ``Allreduce`` of one packed buffer;
+    ``average=True`` then divides by the number of ranks.
+
+    A ``grad`` of None counts as zeros and stays None only if it is None on every rank.
+    Averaging is exact for the mean loss over the global batch when every rank's batch has the
+    same size; for unequal shards, seed each rank's backward with ``k / B`` (its shard size over
+    the global batch size), ``loss.backward(np.asarray(k / B))``, and use ``average=False``, as
+    ``fit(distributed=True)`` does.  Nothing happens on one rank.
+    """
+    comm = _comm()
+    if comm is None or comm.Get_size() == 1:
+        return
+    plist = [p for _, p in _named(params)]
+    n = sum(p.size for p in plist)
+    buf = np.zeros(n + len(plist), dtype=_pack_dtype(plist))
+    at = 0
+    for i, p in enumerate(plist):
+        g = p.grad
+        if g is not None:
+            buf[at:at + p.size] = np.ravel(g.data if isinstance(g, ag.Tensor) else g)
+            buf[n + i] = 1
+        at += p.size
+    comm.Allreduce(_MPI.IN_PLACE, buf, op=_MPI.SUM)
+    if average:
+        buf[:n] /= comm.Get_size()
+    at = 0
+    for i, p in enumerate(plist):
+        p.grad = buf[at:at + p.size].reshape(p.shape).astype(p.dtype, copy=True) \
+            if buf[n + i] > 0 else None
+        at += p.size
+
+
+# ---------------------------------------------------------------------- fit(distributed=True)
+def begin_fit(verbose: int) -> int:
+    """fit's first hook: MPI is required (ImportError with the install line otherwise); only
+    rank 0 shows progress, so the verbosity is 0 elsewhere."""
+    comm = _require("fit(distributed=True)")
+    return verbose if comm.Get_rank() == 0 else 0
+
+
+class DataParallel:
+    """The per-fit state of data-parallel training: made by ``fit(distributed=True)`` after
+    its input checks; checks that the ranks agree, broadcasts rank 0's weights, then runs the
+    steps.  ``comm_seconds`` adds up the time spent in the step's Allreduce (including waiting
+    for the slowest rank)."""
+
+    def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int,
+                 shuffle: bool, vx: Optional[np.ndarray] = None,
+                 vy: Optional[np.ndarray] = None) -> None:
+        self.comm = comm = _require("fit(distributed=True)")
+        self.rank, self.size = comm.Get_rank(), comm.Get_size()
+        self.model, self.opt = model, model.optimizer
+        self.params = list(self.opt.params)
+        settings = [("batch_size", batch_size), ("epochs", epochs), ("shuffle", bool(shuffle)),
+                    ("x", _fingerprint(x)), ("y", _fingerprint(y)),
+                    ("validation x", None if vx is None else _fingerprint(vx)),
+                    ("validation y", None if vy is None else _fingerprint(vy)),
+                    ("loss", type(model.loss).__name__),
+                    ("metrics", [type(m).__name__ for m in model.metrics]),
+                    ("optimizer", repr(self.opt))]
+        _check_same(comm, _param_signature(_named(model)), "model")
+        _check_same(comm, settings + _param_signature(_named(self.params)),
+                    "fit data or settings")
+        broadcast_parameters(self.params)
+        n = sum(p.size for p in self.params)
+        nm = len(model.metrics)
+        # layout: [gradients | one has-grad flag per parameter | loss sum | metric sums]
+        self.buf = np.zeros(n + len(self.params) + 1 + nm, dtype=_pack_dtype(self.params))
+        self.views = []
+        at = 0
+        for p in self.params:
+            self.views.append(self.buf[at:at + p.size].reshape(p.shape))
+            at += p.size
+        self.n_grad, self.i_loss = n, n + len(self.params)
+        self.metric_index = {id(m): self.i_loss + 1 + i for i, m in enumerate(model.metrics)}
+        self.comm_seconds = 0.0
+        self.steps = 0
+        self.last_batch = 1
+
+    def same_order(self, order: np.ndarray) -> np.ndarray:
+        """Rank 0's permutation of the samples, on every rank."""
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        self.comm.Bcast(order, root=0)
+        return order
+
+    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Any]:
+        """One step on this rank's shard of the global batch (xb, yb); returns what
+        ``Model._train_step`` returns, for the global batch: (mean loss, output marker), with
+        (non-finite loss, None or marker) and no update when the loss or a gradient is NaN/inf.
+        An exception on this rank's side of the step aborts the job."""
+        model, buf = self.model, self.buf
+        bs = len(xb)
+        lo, hi = _bounds(bs, self.rank, self.size)
+        k = hi - lo
+        buf.fill(0)
+        out_data: Any = np.empty((0,))
+        try:
+            for p in self.params:
+                p.grad = None
+            if k:
+                xs, ys = xb[lo:hi], yb[lo:hi]
+                out = model(xs)
+                loss = model.loss(ys, out)
+                value = float(loss.data)
+                out_data = out.data
+                buf[self.i_loss] = value * k
+                if math.isfinite(value):
+                    # d(k/B * shard mean)/dw = (sum over the shard)/B: ranks sum to the batch mean
+                    loss.backward(np.asarray(k / bs, dtype=loss.dtype))
+                    for m in model.metrics:
+                        buf[self.metric_index[id(m)]] = float(m(ys, out_data)) * k
+                    for i, (p, v) in enumerate(zip(self.params, self.views)):
+                        g = p.grad
+                        if g is not None:
+                            v[...] = g.data if isinstance(g, ag.Tensor) else g
+                            buf[self.n_grad + i] = 1
+        except BaseException:
+            if self.size > 1:  # the other ranks are (or will be) waiting in the Allreduce
+                _abort()
+            raise
+        t0 = time.perf_counter()
+        self.comm.Allreduce(_MPI.IN_PLACE, buf, op=_MPI.SUM)
+        self.comm_seconds += time.perf_counter() - t0
+        self.steps += 1
+        self.last_batch = bs
+        value = float(buf[self.i_loss]) / bs
+        if not math.isfinite(value):
+            return value, out_data
+        if not np.isfinite(buf[:self.n_grad]).all():
+            return float("nan"), None
+        for i, (p, v) in enumerate(zip(self.params, self.views)):
+            p.grad = v if buf[self.n_grad + i] > 0 else None
+        self.opt.step()
+        return value, out_data
+
+    def metric(self, m: Any) -> float:
+        """The metric's mean over the last global batch."""
+        return float(self.buf[self.metric_index[id(m)]]) / self.last_batch
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
+        """``Model._evaluate_arrays`` over (x, y) with each rank taking a contiguous shard;
+        the figures are sample-weighted sums reduced over the ranks, divided by len(x)."""
+        n = len(x)
+        lo, hi = _bounds(n, self.rank, self.size)
+        names = ["loss"] + [_metric_name(m) for m in self.model.metrics]
+        sums = np.zeros(len(names))
+        try:
+            if hi > lo:
+                logs = self.model._evaluate_arrays(x[lo:hi], y[lo:hi], batch_size)
+                sums[:] = [logs[k] * (hi - lo) for k in names]
+        except BaseException:
+            if self.size > 1:
+                _abort()
+            raise
+        self.comm.Allreduce(_MPI.IN_PLACE, sums, op=_MPI.SUM)
+        return {k: float(v) / n for k, v in zip(names, sums)}
+
+
+def _metric_name(m: Any) -> str:
+    from .metrics import metric_name
+    return metric_name(m)
