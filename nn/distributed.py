@@ -200,6 +200,8 @@ def _check_same(comm: Any, signature: list, what: str) -> None:
 
 
 def _named(params: Any) -> list[tuple[str, ag.Tensor]]:
+    if hasattr(params, "named_weights") and callable(params.named_weights):
+        return list(params.named_weights())     # a model: frozen weights too
     if hasattr(params, "named_parameters") and callable(params.named_parameters):
         return list(params.named_parameters())
     if hasattr(params, "parameters") and callable(params.parameters):
@@ -319,7 +321,7 @@ class DataParallel:
         _check_same(comm, _param_signature(_named(model)), "model")
         _check_same(comm, settings + _param_signature(_named(self.params)),
                     "fit data or settings")
-        broadcast_parameters(self.params)
+        broadcast_parameters(model)             # every weight, frozen ones included
         n = sum(p.size for p in self.params)
         nm = len(model.metrics)
         # layout: [gradients | one has-grad flag per parameter | loss sum | metric sums]
