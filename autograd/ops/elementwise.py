@@ -85,11 +85,21 @@ cos.defvjp(lambda g, out, x: negative(g * sin(x)))
 
 tanh = primitive(np.tanh, name="tanh", library=True, domain=_ANY1)
 tanh.defvjp(lambda g, out, x: g * (1.0 - out * out))   # d tanh = (1 - tanh^2) dx
-tanh.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 3))
 
 
-def _float_array(x):
-    return type(x) is np.ndarray and x.dtype.kind == "f"
+def _kernel(x) -> bool:
+    """Whether the kernels dispatcher should see this array: numba forced, or big enough for
+    numba to win.  Below that the inline numpy below is what the dispatcher would pick anyway,
+    minus its per-call checks (this is what keeps 0-d scalar work cheap)."""
+    return type(x) is np.ndarray and x.dtype.kind == "f" and (
+        K.MODE == "numba" or x.size >= K.SMALL)
+
+
+def _tanh_fast(g, out, x):
+    return K.activation_grad(g, out, 3) if _kernel(out) else g * (1.0 - out * out)
+
+
+tanh.defvjp_fast(_tanh_fast)
 
 
 @primitive(library=True, domain=_ANY1, reference=lambda x: 1.0 / (1.0 + np.exp(-x)))
@@ -98,7 +108,7 @@ def sigmoid(x):
 
     x : any shape, float.  Returns the same shape and dtype.
     """
-    if _float_array(x):
+    if _kernel(x):
         return K.activation(x, 2)
     out = np.tanh(np.multiply(x, 0.5))
     out += 1.0
@@ -107,7 +117,8 @@ def sigmoid(x):
 
 
 sigmoid.defvjp(lambda g, out, x: g * out * (1.0 - out))   # s' = s (1 - s)
-sigmoid.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 2))
+sigmoid.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 2) if _kernel(out)
+                    else g * (out * (1.0 - out)))
 
 
 # ----------------------------------------------------------------------------- kinked unary
@@ -118,18 +129,18 @@ abs.defvjp(lambda g, out, x: g * np.sign(data_of(x)))     # d|x| = sign(x) dx (0
 @primitive(library=True, domain=_ANY1, kinks=at_points(0.0), reference=lambda x: np.maximum(x, 0))
 def relu(x):
     """max(x, 0); its gradient at 0 is taken as 0 (as PyTorch and micrograd)."""
-    return K.activation(x, 1) if _float_array(x) else np.maximum(x, 0)
+    return K.activation(x, 1) if _kernel(x) else np.maximum(x, 0)
 
 
 relu.defvjp(lambda g, out, x: g * (data_of(x) > 0))
-relu.defvjp_fast(lambda g, out, x: K.activation_grad(g, x, 1))
+relu.defvjp_fast(lambda g, out, x: K.activation_grad(g, x, 1) if _kernel(x) else g * (x > 0))
 
 
 @primitive(library=True, domain=_ANY1, kinks=at_points(0.0),
            reference=lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope))
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, ``negative_slope * x`` otherwise."""
-    if _float_array(x) and isinstance(negative_slope, (float, int)):
+    if _kernel(x) and isinstance(negative_slope, (float, int)):
         return K.activation(x, 4, negative_slope)
     return np.where(x > 0, x, x * negative_slope)
 
@@ -137,7 +148,8 @@ def leaky_relu(x, negative_slope=0.01):
 leaky_relu.defvjp(lambda g, out, x, negative_slope=0.01:
                   g * np.where(data_of(x) > 0, 1.0, negative_slope).astype(data_of(x).dtype))
 leaky_relu.defvjp_fast(lambda g, out, x, negative_slope=0.01:
-                       K.activation_grad(g, x, 4, negative_slope))
+                       K.activation_grad(g, x, 4, negative_slope) if _kernel(x)
+                       else g * np.where(x > 0, 1.0, negative_slope).astype(x.dtype))
 
 
 def _clip_distance(x, a_min=None, a_max=None):
