@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import ShapeError, DTypeError, InvalidValueError
 from ..registry import primitive
 from .. import kernels as K
+from ..kernels.twins import bias_act_np, dense_grad_z_np, xent_sparse_np
 from ._util import data_of
 from .elementwise import where, exp, tanh, sigmoid, relu, leaky_relu
 from .activations import gelu, softmax, logsumexp
@@ -83,6 +84,11 @@ def _dense_kinks(x, kernel, bias=None, activation=None, negative_slope=0.01):
            kinks=_dense_kinks)
 def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
     _check_dense(x, kernel, bias, activation)
+    kind = K.KINDS[activation]
+    if _plain(x.size, K.BIAS_ACT_MIN[kind]) and K.GEMM_MIN == K.NEVER:
+        z = np.matmul(x, kernel)                # what the dispatcher picks here, minus its checks
+        bias_act_np(z, bias, bias is not None, kind, negative_slope)
+        return z
     if x.ndim == 2 and x.dtype == kernel.dtype:
         z = K.matmul(x, kernel)                 # numba GEMM for small sizes, BLAS above
     else:
@@ -92,6 +98,15 @@ def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
 
 def _mm(a, b):
     return K.matmul(a, b) if a.dtype == b.dtype else np.matmul(a, b)
+
+
+def _plain(size, threshold) -> bool:
+    """True where the dispatcher would pick numpy anyway (numpy forced, or auto below the
+    measured threshold): the fused ops then call the numpy twins directly, skipping the
+    dispatcher's argument checks (they validated their inputs already).  Small models spend
+    most of their time in such per-call overhead."""
+    mode = K.MODE
+    return mode == "numpy" or (mode == "auto" and size < threshold)
 
 
 def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.01, needs=None):
@@ -106,12 +121,22 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
     else:
         a = out
     want_b = bias is not None and (needs is None or needs[2])
-    gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b)
+    mm = _mm
+    if _plain(a.size, K.DENSE_GRAD_MIN[kind]) and g.shape == a.shape and g.dtype == a.dtype \
+            and K.GEMM_MIN == K.NEVER:
+        rows = a.size // units if units else math.prod(a.shape[:-1])
+        gz = np.empty((rows, units), a.dtype)
+        gb = np.empty(units, a.dtype) if want_b else None
+        dense_grad_z_np(g.reshape(rows, units), a.reshape(rows, units), gz, gb, want_b, kind,
+                        negative_slope)
+        mm = np.matmul
+    else:
+        gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b)
     gx = gk = None
     if needs is None or needs[0]:
-        gx = _mm(gz, kernel.T).reshape(x.shape[:-1] + (k_in,))
+        gx = mm(gz, kernel.T).reshape(x.shape[:-1] + (k_in,))
     if needs is None or needs[1]:
-        gk = _mm(x.reshape(gz.shape[0], k_in).T, gz)   # rows given: -1 is ambiguous at size 0
+        gk = mm(x.reshape(gz.shape[0], k_in).T, gz)   # rows given: -1 is ambiguous at size 0
     return gx, gk, gb
 
 
@@ -213,7 +238,11 @@ def softmax_cross_entropy(logits, labels, want_aux=False):
     sparse = _labels("softmax_cross_entropy", logits, labels)
     n = max(logits.shape[0], 1)
     if sparse:
-        total, gl = K.xent_sparse(logits, labels, 1.0 / n, want_aux)
+        if _plain(logits.size, K.XENT_MIN):
+            gl = np.empty(logits.shape, logits.dtype) if want_aux else None
+            total = xent_sparse_np(logits, labels, gl, 1.0 / n, want_aux)
+        else:
+            total, gl = K.xent_sparse(logits, labels, 1.0 / n, want_aux)
         return np.asarray(total / n, dtype=logits.dtype), gl
     total, gl, gt = K.xent_dense(logits, labels, 1.0 / n, want_aux, want_aux)
     return np.asarray(total / n, dtype=np.result_type(logits, labels)), (gl, gt)
