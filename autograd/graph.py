@@ -141,7 +141,7 @@ class Node:
 
     prim:     the Primitive
     args:     the positional arguments as data (ndarrays where tensors were given)
-    kwargs:   static keyword parameters (or None)
+    kwargs:   static keyword parameters (a dict, possibly empty)
     parents:  ((index, parent), ...) for the inputs that require grad, where parent is the
               input's Node, or the input tensor itself when it is a leaf.  Nodes never hold
               intermediate tensors after backward, so activations are freed as soon as the
@@ -163,7 +163,7 @@ class Node:
         self.kwargs = kwargs
         self.parents = parents
         self.saved = saved
-        self.versions = [t._version for t in saved] if len(saved) != 1 else [saved[0]._version]
+        self.versions = [t._version for t in saved]
         self.out = out
         self.shape = out.shape
         self.dtype = out.dtype

@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import AutogradError, DTypeError, ShapeError, GraphError, AxisError, \
-    IndexOutOfRangeError, InvalidValueError, ArgumentTypeError, describe
+    IndexOutOfRangeError, InvalidValueError, describe
 from .graph import MODE, Node, check_finite, user_frame
 
 __all__ = ["Primitive", "primitive", "OPS", "at_points"]

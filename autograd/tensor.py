@@ -7,7 +7,7 @@ scalars and lists follow numpy: float64).  Operators and methods call the primit
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional
 
 import numpy as np
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 

@@ -11,7 +11,6 @@ import math
 import sys
 from typing import Any, Optional
 
-import numpy as np
 from autograd.errors import InvalidValueError
 
 __all__ = ["Callback", "History", "EarlyStopping", "TerminateOnNaN"]

@@ -23,7 +23,7 @@ from .elementwise import where, exp, tanh, sigmoid, relu, leaky_relu
 from .activations import gelu, softmax, logsumexp
 from .linalg import matmul
 from .reduce import sum as _sum
-from .shape import reshape, transpose, getitem
+from .shape import reshape, transpose
 
 __all__ = ["dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "ACTIVATIONS"]
 
@@ -322,13 +322,8 @@ def _bce_vjp(g, out, logits, targets):
     # d/dz = (s(z) - t) / n,  d/dt = -z / n
     n = max(data_of(logits).size, 1)
     scale = g * (1.0 / n)
-    return (sigmoid(logits) - targets) * scale, negative_or_none(logits, targets, scale)
-
-
-def negative_or_none(logits, targets, scale):
-    if data_of(targets).dtype.kind != "f":
-        return None
-    return -(logits * scale)
+    gt = -(logits * scale) if data_of(targets).dtype.kind == "f" else None  # int targets: none
+    return (sigmoid(logits) - targets) * scale, gt
 
 
 sigmoid_binary_cross_entropy.defvjp(_bce_vjp)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..registry import primitive
 from ..errors import ShapeError
-from ._util import data_of, normalize_axis
+from ._util import normalize_axis
 
 __all__ = ["reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "getitem",
            "scatter_add", "concatenate", "stack", "astype", "identity"]
