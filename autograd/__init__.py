@@ -17,6 +17,7 @@ from __future__ import annotations
 from .errors import (AutogradError, ShapeError, DTypeError, AxisError, IndexOutOfRangeError,
                      GraphError, InPlaceError, GradcheckError, AnomalyError,
                      InvalidValueError, ArgumentTypeError)
+from .errors import AllocationError
 from .graph import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
 from .tensor import Tensor, Value, tensor
 from .registry import OPS, Primitive, primitive, at_points
@@ -44,5 +45,5 @@ __all__ = [
     "expand_dims", "squeeze", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack",
     "astype", "identity", "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
     "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
-    "ArgumentTypeError",
+    "ArgumentTypeError", "AllocationError",
 ]
