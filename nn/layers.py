@@ -119,6 +119,7 @@ class Dense(Layer):
             raise ag.ShapeError(f"Dense {self.name!r}: needs inputs of shape (..., features), "
                                 f"got a scalar")
         n_in = int(input_shape[-1])
+        ag.errors.check_allocation(f"Dense {self.name!r} kernel", (n_in, self.units), self.dtype)
         self.kernel = Parameter(self.kernel_initializer((n_in, self.units), self.dtype))
         if self.use_bias:
             self.bias = Parameter(self.bias_initializer((self.units,), self.dtype))

@@ -120,6 +120,7 @@ def _load():
     import numba
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = THREADING_LAYER
+    _guard_cache()
     try:
         from . import _jit
     except RuntimeError as e:
@@ -135,6 +136,45 @@ def _load():
         from . import _jit
     _J = _jit
     return _J
+
+
+_CACHE_GUARDED = False
+
+
+def _guard_cache() -> None:
+    """A damaged numba cache entry for one of our kernels (a truncated or corrupt index or
+    data file) gives one RuntimeWarning and a recompile, never an UnpicklingError with a
+    numba traceback.  Wraps numba's ``IndexDataCacheFile.load`` for files of this package's
+    ``_jit`` module only; the damaged index is removed so the fresh compile is saved."""
+    global _CACHE_GUARDED
+    if _CACHE_GUARDED:
+        return
+    try:
+        from numba.core import caching
+        cls = caching.IndexDataCacheFile
+        orig = cls.load
+    except (ImportError, AttributeError):   # another numba layout: its own behaviour
+        return
+    warned = []
+
+    def load(self, key):
+        try:
+            return orig(self, key)
+        except Exception as e:  # noqa: BLE001 - any damage in our cache files: recompile
+            index = getattr(self, "_index_path", "")
+            if not os.path.basename(index).startswith("_jit."):
+                raise
+            if not warned:
+                warned.append(index)
+                warnings.warn(f"autograd.kernels: the numba cache entry {index} is damaged "
+                              f"({type(e).__name__}: {e}); recompiling", RuntimeWarning,
+                              stacklevel=2)
+            with contextlib.suppress(OSError):
+                os.unlink(index)
+            return None
+
+    cls.load = load
+    _CACHE_GUARDED = True
 
 
 @contextlib.contextmanager
