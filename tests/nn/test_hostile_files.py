@@ -248,3 +248,23 @@ def test_read_idx_still_reads_good_files(tmp_path):
         path = tmp_path / f"ok{gz}"
         path.write_bytes(gzip.compress(content) if gz else content)
         np.testing.assert_array_equal(nn.datasets.read_idx(path), a)
+
+
+# --------------------------------------------------------------------------- huge allocations
+def _phys():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+@pytest.mark.skipif(_phys() > 60 * 2**30, reason="an 80 GB array might fit on this machine")
+def test_a_huge_outer_product_is_the_library_s_memory_error():
+    x = ag.Tensor(np.ones(100_000), requires_grad=True)
+    with pytest.raises(ag.AllocationError, match=r"multiply: .*\(100000, 100000\).*80,000,000,000 bytes") as info:
+        x[:, None] * x[None, :]
+    assert isinstance(info.value, MemoryError)
+
+
+def test_a_huge_dense_layer_is_refused_before_allocating():
+    t0 = time.perf_counter()
+    with pytest.raises(ag.AllocationError, match=r"Dense 'dense\w*' kernel.*\(1000000, 1000000\).*4,000,000,000,000 bytes") as info:
+        nn.layers.Dense(10**6, input_dim=10**6)
+    assert isinstance(info.value, MemoryError) and time.perf_counter() - t0 < 1
