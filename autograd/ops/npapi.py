@@ -245,3 +245,53 @@ FRONTS: dict[str, Callable] = {
 }
 FRONTS.update(true_divide=FRONTS["divide"], absolute=FRONTS["abs"], max=amax, min=amin,
               asanyarray=asarray)
+
+
+# ----------------------------------------------------------------------------- more elementwise
+def round(a, decimals=0, out=None):
+    """numpy's ``round`` (``around``): zero gradient."""
+    refuse("round", out)
+    return E.round(arg(a), decimals)
+
+
+def fix(x, out=None):
+    """numpy's ``fix``: round towards zero; zero gradient."""
+    refuse("fix", out)
+    return E.fix(arg(x))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """numpy's ``nan_to_num`` (always returns a new array); the gradient passes where x is
+    finite."""
+    return E.nan_to_num(arg(x), nan=nan, posinf=posinf, neginf=neginf)
+
+
+def sinc(x):
+    """numpy's ``sinc``: sin(pi x) / (pi x), with a gradient that stays exact near 0."""
+    return E.sinc(arg(x))
+
+
+def positive(x, out=None, **kw):
+    """numpy's ``positive``: x itself (a new node)."""
+    refuse("positive", out, **{k: True for k in kw})
+    return S.identity(arg(x))
+
+
+def float_power(x1, x2, out=None, **kw):
+    """numpy's ``float_power``: ``power`` computed in float64."""
+    refuse("float_power", out, **{k: True for k in kw})
+    return E.power(_cast(x1, np.float64), _cast(x2, np.float64))
+
+
+for _name in ("tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+              "arctanh", "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt",
+              "rad2deg", "deg2rad", "sign", "floor", "ceil", "trunc", "rint"):
+    FRONTS[_name] = ufunc(getattr(E, _name), 1, _name)
+for _name in ("arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"):
+    FRONTS[_name] = ufunc(getattr(E, _name), 2, _name)
+FRONTS.update(round=round, around=round, fix=fix, nan_to_num=nan_to_num, sinc=sinc,
+              positive=positive, float_power=float_power, fabs=FRONTS["abs"],
+              remainder=FRONTS["mod"], radians=FRONTS["deg2rad"], degrees=FRONTS["rad2deg"],
+              asin=FRONTS["arcsin"], acos=FRONTS["arccos"], atan=FRONTS["arctan"],
+              asinh=FRONTS["arcsinh"], acosh=FRONTS["arccosh"], atanh=FRONTS["arctanh"],
+              atan2=FRONTS["arctan2"], pow=FRONTS["power"])
