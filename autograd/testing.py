@@ -755,3 +755,20 @@ def _nan_to_num_cases(draw):
     x = draw(domain_tensors("nan_to_num", 0, _shape()))
     kw = {k: draw(st.none() | st.floats(-5.0, 5.0)) for k in ("posinf", "neginf")}
     return OpCase((x,), dict(kw, nan=draw(st.floats(-5.0, 5.0))))
+
+
+# ------------------------------------------------------------------ autograd.numpy: reductions
+register_op_strategy("prod", _reduction("prod"))
+
+
+def _cumulative(name: str):
+    @st.composite
+    def cases(draw):
+        shape = draw(_shape())
+        x = draw(domain_tensors(name, 0, shape, min_value=-3.0, max_value=3.0))
+        return OpCase((x,), {"axis": draw(valid_axes(len(shape), allow_tuple=False))})
+    return cases
+
+
+register_op_strategy("cumsum", _cumulative("cumsum"))
+register_op_strategy("cumprod", _cumulative("cumprod"))

@@ -87,6 +87,7 @@ REDUCE = ["sum", "mean", "max", "min", "var", "logsumexp"]
 UNARY += ["tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
           "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt", "rad2deg", "deg2rad",
           "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint"]
+REDUCE += ["prod"]
 BINARY += ["arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"]
 
 
@@ -97,6 +98,9 @@ def case(draw, name):
         return [draw(wild())], {}
     if name == "leaky_relu":
         return [draw(wild())], {"negative_slope": draw(st.floats(0, 1))}
+    if name in ("cumsum", "cumprod"):
+        x = draw(wild())
+        return [x], {"axis": _axis(draw, x.ndim, allow_tuple=False)}
     if name == "round":
         return [draw(wild())], {"decimals": draw(st.integers(-1, 3))}
     if name == "nan_to_num":

@@ -295,3 +295,23 @@ FRONTS.update(round=round, around=round, fix=fix, nan_to_num=nan_to_num, sinc=si
               asin=FRONTS["arcsin"], acos=FRONTS["arccos"], atan=FRONTS["arctan"],
               asinh=FRONTS["arcsinh"], acosh=FRONTS["arccosh"], atanh=FRONTS["arctanh"],
               atan2=FRONTS["arctan2"], pow=FRONTS["power"])
+
+
+# ----------------------------------------------------------------------------- products
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NoValue, where=NoValue):
+    """numpy's ``prod`` (``initial``/``where`` refused); gradient exact where a has zeros."""
+    refuse("prod", out, initial=initial is not NoValue, where=where is not NoValue)
+    return R.prod(_cast(a, dtype), axis=axis, keepdims=bool(keepdims))
+
+
+def _cumulative(prim, name):
+    def front(a, axis=None, dtype=None, out=None):
+        refuse(name, out)
+        return prim(_cast(a, dtype), axis=axis)
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"numpy's ``{name}`` (flattened when axis is None)."
+    return front
+
+
+FRONTS.update(prod=prod, cumsum=_cumulative(R.cumsum, "cumsum"),
+              cumprod=_cumulative(R.cumprod, "cumprod"))

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..registry import primitive
 from ._util import data_of, normalize_axis
-from .shape import reshape, broadcast_to
+from .shape import reshape, broadcast_to, transpose, expand_dims, getitem, concatenate
+from .elementwise import where
 
 __all__ = ["sum", "mean", "max", "min", "var", "expand_reduced"]
 
@@ -127,3 +128,149 @@ def _var_vjp(g, out, x, axis=None, keepdims=False, ddof=0):
 
 
 var.defvjp(_var_vjp)
+
+
+# ============================================================================= numpy's products
+# and cumulative reductions (autograd.numpy)
+def _to_last(x, axis):
+    """x with the reduced axes moved last and merged: shape-(..., n), and how to undo it."""
+    shape = tuple(x.shape)
+    axes = normalize_axis("prod", axis, len(shape))
+    rest = tuple(i for i in range(len(shape)) if i not in axes)
+    perm = rest + axes
+    moved = transpose(x, perm) if perm != tuple(range(len(shape))) else x
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    flat = reshape(moved, tuple(shape[i] for i in rest) + (n,))
+
+    def back(y):
+        y = reshape(y, tuple(shape[i] for i in perm))
+        return transpose(y, tuple(np.argsort(perm))) if perm != tuple(range(len(shape))) else y
+    return flat, back
+
+
+def _prod_others(x, axis):
+    """prod over ``axis`` of x without each element itself, shaped like x; exact with zeros
+    (no division): the running products from the left and from the right, multiplied."""
+    flat, back = _to_last(x, axis)
+    n = flat.shape[-1]
+    ones = np.ones(tuple(flat.shape[:-1]) + (1,), dtype=data_of(flat).dtype)
+    left = cumprod(concatenate([ones, getitem(flat, (Ellipsis, slice(0, n - 1)))], axis=-1),
+                   axis=-1)
+    rev = getitem(flat, (Ellipsis, slice(n - 1, 0, -1)))
+    right = cumprod(concatenate([ones, rev], axis=-1), axis=-1)
+    return back(left * getitem(right, (Ellipsis, slice(None, None, -1))))
+
+
+def _prod_others_fast(x, axis):
+    """numpy-only ``_prod_others``: products of everything left and right of each element."""
+    xd = np.asarray(x)
+    flat, back = _to_last(xd, axis)
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return back(left * right)
+
+
+@primitive(library=True, domain=[None], reference=np.prod)
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis``.  Gradient: the product of the other elements of each group
+    (exact where x has zeros: at a single zero it is the product of the rest)."""
+    if axis is not None:
+        normalize_axis("prod", axis, x.ndim)
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+def _divisible(x) -> bool:
+    """Whether dividing by every element of x (and its higher powers, for higher-order
+    gradients) stays finite: no zeros, nothing near underflow."""
+    xd = data_of(x)
+    return bool(np.all(np.abs(xd) > np.finfo(xd.dtype).tiny ** 0.25)) if xd.dtype.kind == "f" \
+        else bool(np.all(xd != 0))
+
+
+def _prod_vjp(g, out, x, axis=None, keepdims=False):
+    # d prod = sum_i (prod_{j != i} x_j) dx_i
+    return expand_reduced(g, x, axis, keepdims) * _prod_others(x, axis)
+
+
+def _prod_fast(g, out, x, axis=None, keepdims=False):
+    # first order: out / x_i where that is safe, the left/right products otherwise
+    ge = expand_reduced(g, x, axis, keepdims)
+    if _divisible(x):
+        return ge * expand_reduced(out, x, axis, keepdims) / x
+    return ge * _prod_others_fast(x, axis)
+
+
+prod.defvjp(_prod_vjp)
+prod.defvjp_fast(_prod_fast)
+
+
+def _flipped(x, axis):
+    return getitem(x, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+@primitive(library=True, nin=1, domain=[None], reference=np.cumsum)
+def cumsum(x, axis=None):
+    """Running sum along ``axis`` (numpy: over the flattened array when axis is None)."""
+    if axis is not None:
+        normalize_axis("cumsum", axis, x.ndim)
+    return np.cumsum(x, axis=axis)
+
+
+def _cumsum_vjp(g, out, x, axis=None):
+    # dx_i = sum_{k >= i} g_k: a reversed running sum
+    ax = 0 if axis is None else normalize_axis("cumsum", axis, len(x.shape))[0]
+    r = _flipped(cumsum(_flipped(g, ax), axis=ax), ax)
+    return reshape(r, x.shape) if axis is None else r
+
+
+cumsum.defvjp(_cumsum_vjp)
+
+
+@primitive(library=True, nin=1, domain=[None], reference=np.cumprod)
+def cumprod(x, axis=None):
+    """Running product along ``axis`` (flattened when axis is None)."""
+    if axis is not None:
+        normalize_axis("cumprod", axis, x.ndim)
+    return np.cumprod(x, axis=axis)
+
+
+def _cumprod_vjp(g, out, x, axis=None):
+    # dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j: exact with zeros, no division (a
+    # masked running product, O(n^2) per line; the first-order backward uses _cumprod_fast)
+    if axis is None:
+        return reshape(_cumprod_vjp(g, out, reshape(x, (-1,)), 0), x.shape)
+    ax = normalize_axis("cumprod", axis, len(x.shape))[0]
+    xl, gl = moveaxis_(x, ax), moveaxis_(g, ax)             # the running axis last: (..., n)
+    n = xl.shape[-1]
+    eye = np.eye(n, dtype=bool)
+    rows = cumprod(where(eye, 1.0, expand_dims(xl, -2)), axis=-1)   # [i, k]: prod_{j<=k, j!=i}
+    upper = np.triu(np.ones((n, n), dtype=bool))                     # k >= i
+    d = sum(where(upper, rows, 0.0) * expand_dims(gl, -2), axis=-1)
+    return moveaxis_(d, -1, ax)
+
+
+def _cumprod_fast(g, out, x, axis=None):
+    # without zeros: dx_i = (sum_{k >= i} g_k out_k) / x_i, a reversed running sum
+    if not _divisible(x):
+        return _cumprod_vjp(g, out, x, axis)
+    if axis is None:
+        return (np.cumsum((g * out)[::-1])[::-1] / x.reshape(-1)).reshape(x.shape)
+    ax = normalize_axis("cumprod", axis, x.ndim)[0]
+    return np.flip(np.cumsum(np.flip(g * out, ax), axis=ax), ax) / x
+
+
+def moveaxis_(x, src, dst=-1):
+    """x with axis ``src`` moved to ``dst`` (a transpose)."""
+    nd = len(x.shape)
+    order = [i for i in range(nd) if i != src % nd]
+    order.insert(dst % nd, src % nd)
+    return transpose(x, tuple(order))
+
+
+cumprod.defvjp(_cumprod_vjp)
+cumprod.defvjp_fast(_cumprod_fast)
+
+__all__ += ["prod", "cumsum", "cumprod"]
