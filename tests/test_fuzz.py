@@ -98,6 +98,14 @@ def case(draw, name):
         return [draw(wild())], {}
     if name == "leaky_relu":
         return [draw(wild())], {"negative_slope": draw(st.floats(0, 1))}
+    if name == "einsum":
+        m, k, n = (draw(st.integers(0, 3)) for _ in range(3))
+        dt = draw(st.sampled_from(FLOATS))
+        subs, shapes = draw(st.sampled_from([("ij,jk->ik", [(m, k), (k, n)]),
+                                             ("ii->i", [(m, m)]), ("ij,ij->", [(m, k), (m, k)]),
+                                             ("ij,jk->ik", [(m, k), (k + 1, n)]),
+                                             ("aij,ajk->aik", [(2, m, k), (1, k, n)])]))
+        return [draw(wild(s, dt)) for s in shapes], {"subscripts": subs}
     if name in ("cumsum", "cumprod"):
         x = draw(wild())
         return [x], {"axis": _axis(draw, x.ndim, allow_tuple=False)}

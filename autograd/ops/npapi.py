@@ -315,3 +315,82 @@ def _cumulative(prim, name):
 
 FRONTS.update(prod=prod, cumsum=_cumulative(R.cumsum, "cumsum"),
               cumprod=_cumulative(R.cumprod, "cumprod"))
+
+
+# ----------------------------------------------------------------------------- compositions
+# numpy-signature compositions written in the families (shape, reduce, linalg): mapped as
+# they are.
+for _mod, _names in (
+        (S, ("flip", "flipud", "fliplr", "rot90", "roll", "repeat", "tile", "take",
+             "take_along_axis", "diagonal", "split", "array_split", "vsplit", "hsplit", "dsplit",
+             "diag", "diagflat", "triu", "tril", "ravel", "swapaxes", "moveaxis", "rollaxis",
+             "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack",
+             "column_stack", "append", "pad", "sort", "partition", "select", "full_like",
+             "full")),
+        (R, ("std", "ptp", "average", "nansum", "nanmean", "quantile", "percentile", "median",
+             "diff", "gradient", "trace")),
+        (L, ("einsum", "tensordot", "dot", "inner", "outer", "vdot", "kron", "cross"))):
+    for _name in _names:
+        FRONTS[_name] = getattr(_mod, _name)
+FRONTS.update(row_stack=S.vstack, concat=concatenate, permute_dims=transpose)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+             device=None):
+    """numpy's ``linspace``; tensor endpoints give a differentiable result,
+    start + (stop - start) * t with t = i / (num - 1) (or i / num without the endpoint)."""
+    if not (hasattr(start, "_data") or hasattr(stop, "_data")):
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    num = int(num)
+    if num < 0:
+        raise ArgumentTypeError(f"autograd.numpy.linspace: number of samples, {num}, must be "
+                                f"non-negative")
+    div = (num - 1) if endpoint else num
+    t = np.arange(num, dtype=np.float64) / (div if div > 0 else 1)
+    start, stop = arg(start), arg(stop)
+    shape = np.broadcast_shapes(np.shape(getattr(start, "_data", start)),
+                                np.shape(getattr(stop, "_data", stop)))
+    t = t.reshape((num,) + (1,) * len(shape))
+    delta = E.subtract(stop, start)
+    out = E.add(E.multiply(S.expand_dims(delta, 0) if len(shape) else delta, t),
+                S.expand_dims(start, 0) if np.ndim(getattr(start, "_data", start)) else start)
+    if endpoint and num > 1:     # the last sample is stop exactly, as numpy's
+        last = np.zeros((num,) + (1,) * len(shape), dtype=bool)
+        last[-1] = True
+        out = E.where(last, S.broadcast_to(stop, shape) if len(shape) else stop, out)
+    if axis != 0:
+        out = S.moveaxis(out, 0, axis)
+    if dtype is not None:
+        out = S.astype(out, dtype)
+    step = delta / div if div > 0 else np.nan
+    return (out, step) if retstep else out
+
+
+class _Concatenator:
+    """``r_`` / ``c_`` for plain arrays, scalars, lists and tensors (the slice syntax
+    ``r_[0:5]`` and the string directives work for constants, as numpy's)."""
+
+    def __init__(self, npobj, name: str):
+        self._np, self._name = npobj, name
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        if not _has_tensor(list(items)):
+            return self._np[key]
+        if items and isinstance(items[0], str):
+            raise ArgumentTypeError(f"autograd.numpy.{self._name}: string directives are not "
+                                    f"supported with tensors; use concatenate/stack")
+        parts = [np.asarray(self._np[it]) if isinstance(it, slice) else arg(it) for it in items]
+        if self._name == "r_":
+            return S.concatenate([S.atleast_1d(p) for p in parts], axis=0)
+        cols = []
+        for p in parts:      # c_: 1-d (and 0-d) arrays become columns, along the last axis
+            nd = len(np.shape(getattr(p, "_data", p)))
+            cols.append(S.reshape(p, (-1, 1)) if nd < 2 else p)
+        return S.concatenate(cols, axis=-1)
+
+    def __len__(self):
+        return 0
+
+
+FRONTS.update(linspace=linspace, r_=_Concatenator(np.r_, "r_"), c_=_Concatenator(np.c_, "c_"))

@@ -274,3 +274,218 @@ cumprod.defvjp(_cumprod_vjp)
 cumprod.defvjp_fast(_cumprod_fast)
 
 __all__ += ["prod", "cumsum", "cumprod"]
+
+
+# ============================================================================= numpy's other
+# reductions (autograd.numpy): compositions of the primitives above and of ``shape``'s
+# rearrangements, exact (no approximation) and twice differentiable.  Given no tensor they
+# are numpy's own functions.
+from .shape import numpy_for_arrays, _as_tensor_like, _data, sort as _sort, take as _take
+from .elementwise import sqrt as _sqrt, subtract as _subtract, multiply as _multiply
+from ..errors import InvalidValueError as _InvalidValueError
+
+
+@numpy_for_arrays(np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=np._NoValue,
+        mean=np._NoValue, correction=np._NoValue):
+    """numpy's ``std``: sqrt(var); its gradient is infinite where the spread is 0."""
+    from .npapi import var as _var
+    return _sqrt(_var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      where=where, mean=mean, correction=correction))
+
+
+@numpy_for_arrays(np.ptp)
+def ptp(a, axis=None, out=None, keepdims=False):
+    """numpy's ``ptp``: max - min (each gradient split between ties)."""
+    from .npapi import refuse
+    refuse("ptp", out)
+    a = _as_tensor_like(a)
+    return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
+
+
+@numpy_for_arrays(np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """numpy's ``average``: sum(a w) / sum(w) over ``axis``, differentiable in a and w (a 1-d
+    ``weights`` lies along the single ``axis``, as numpy's)."""
+    a = _as_tensor_like(a)
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        if not returned:
+            return avg
+        n = _count(_data(a), axis)
+        return avg, np.full(np.shape(_data(avg)), float(n))
+    w = _as_tensor_like(weights)
+    if tuple(w.shape) != tuple(a.shape):
+        if axis is None or not isinstance(axis, (int, np.integer)) or len(w.shape) != 1 \
+                or w.shape[0] != a.shape[axis]:
+            raise _InvalidValueError(f"average: weights of shape {tuple(w.shape)} do not fit "
+                                     f"a of shape {tuple(a.shape)} along axis {axis}")
+        ax = normalize_axis("average", axis, len(a.shape))[0]
+        w = reshape(w, tuple(-1 if i == ax else 1 for i in range(len(a.shape))))
+        w = broadcast_to(w, tuple(a.shape))
+    total = sum(w, axis=axis, keepdims=keepdims)
+    avg = sum(_multiply(a, w), axis=axis, keepdims=keepdims) / total
+    return (avg, total) if returned else avg
+
+
+def _nan_free(a):
+    from .elementwise import where
+    a = _as_tensor_like(a)
+    return a, where(np.isnan(_data(a)), 0.0, a)
+
+
+@numpy_for_arrays(np.nansum)
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
+           where=np._NoValue):
+    """numpy's ``nansum``: NaNs count as 0 (and get no gradient)."""
+    from .npapi import sum as _sum
+    return _sum(_nan_free(a)[1], axis=axis, dtype=dtype, out=out, keepdims=keepdims,
+                initial=initial, where=where)
+
+
+@numpy_for_arrays(np.nanmean)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=np._NoValue):
+    """numpy's ``nanmean``: the mean of the non-NaN elements."""
+    from .npapi import sum as _sum
+    a, clean = _nan_free(a)
+    count = np.sum(~np.isnan(_data(a)), axis=axis, keepdims=keepdims)
+    return _sum(clean, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where) / count
+
+
+def _quantile(a, q, axis, keepdims, method, name):
+    if method != "linear":
+        raise _InvalidValueError(f"{name}: method {method!r} is not supported for tensors; "
+                                 f"use 'linear' (numpy's default)")
+    q = np.asarray(_data(q), dtype=np.float64)
+    if np.any((q < 0) | (q > 1)) or np.any(np.isnan(q)):
+        raise _InvalidValueError(f"{name}: quantiles must be in [0, 1] (percentiles in [0, 100])")
+    a = _as_tensor_like(a)
+    nd = len(a.shape)
+    axes = normalize_axis(name, axis, nd)
+    if not axes:
+        raise _InvalidValueError(f"{name}: needs at least one axis to reduce")
+    rest = tuple(i for i in range(nd) if i not in axes)
+    moved = transpose(a, axes + rest)                      # reduced axes first, then merged
+    flat = reshape(moved, (-1,) + tuple(a.shape[i] for i in rest))
+    n = flat.shape[0]
+    if n == 0:
+        raise _InvalidValueError(f"{name}: cannot take a quantile of an empty axis")
+    s = _sort(flat, axis=0)
+    pos = q * (n - 1)                                      # linear: virtual index q (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = (pos - lo).reshape(q.shape + (1,) * len(rest))
+    out = _take(s, lo, axis=0) * (1.0 - frac) + _take(s, hi, axis=0) * frac
+    if keepdims:
+        kept = tuple(1 if i in axes else a.shape[i] for i in range(nd))
+        out = reshape(out, q.shape + kept)
+    return out
+
+
+@numpy_for_arrays(np.quantile)
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None, interpolation=None):
+    """numpy's ``quantile`` with linear interpolation (numpy's default method): the gradient
+    goes to the two order statistics around each quantile, weighted as interpolated."""
+    from .npapi import refuse
+    refuse("quantile", out, weights=weights is not None, interpolation=interpolation is not None)
+    return _quantile(a, q, axis, keepdims, method, "quantile")
+
+
+@numpy_for_arrays(np.percentile)
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False, *, weights=None, interpolation=None):
+    """numpy's ``percentile`` (linear interpolation): ``quantile`` at q / 100."""
+    from .npapi import refuse
+    refuse("percentile", out, weights=weights is not None, interpolation=interpolation is not None)
+    return _quantile(a, np.asarray(_data(q), dtype=np.float64) / 100.0, axis, keepdims, method,
+                     "percentile")
+
+
+@numpy_for_arrays(np.median)
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """numpy's ``median``: the middle element, or the mean of the two middle ones."""
+    from .npapi import refuse
+    refuse("median", out)
+    return _quantile(a, 0.5, axis, keepdims, "linear", "median")
+
+
+@numpy_for_arrays(np.diff)
+def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """numpy's ``diff``: n-th differences along ``axis`` (``prepend``/``append`` joined
+    first, broadcast as numpy does)."""
+    a = _as_tensor_like(a)
+    nd = len(a.shape)
+    if nd == 0:
+        raise _InvalidValueError("diff: requires input that is at least one dimensional")
+    ax = normalize_axis("diff", axis, nd)[0]
+    if n == 0:
+        return a
+    parts = []
+    for extra in (prepend, None, append):
+        if extra is None:
+            parts.append(a)
+        elif extra is not np._NoValue:
+            e = _as_tensor_like(extra)
+            if len(e.shape) == 0:
+                e = broadcast_to(e, tuple(1 if i == ax else a.shape[i] for i in range(nd)))
+            parts.append(e)
+    x = concatenate(parts, axis=ax) if len(parts) > 1 else a
+    lead = (slice(None),) * ax
+    for _ in range(int(n)):
+        x = _subtract(getitem(x, lead + (slice(1, None),)), getitem(x, lead + (slice(None, -1),)))
+    return x
+
+
+def _gradient_1(f, ax, h, edge_order):
+    lead = (slice(None),) * ax
+    at = lambda sl: getitem(f, lead + (sl,))              # noqa: E731
+    n = f.shape[ax]
+    if n < edge_order + 1:
+        raise _InvalidValueError(f"gradient: an axis of length {n} needs at least "
+                                 f"{edge_order + 1} points for edge_order={edge_order}")
+    inner = (at(slice(2, None)) - at(slice(None, -2))) / (2.0 * h)
+    if edge_order == 1:
+        first = (at(slice(1, 2)) - at(slice(0, 1))) / h
+        last = (at(slice(n - 1, n)) - at(slice(n - 2, n - 1))) / h
+    else:
+        first = (at(slice(0, 1)) * -1.5 + at(slice(1, 2)) * 2.0 - at(slice(2, 3)) * 0.5) / h
+        last = (at(slice(n - 3, n - 2)) * 0.5 - at(slice(n - 2, n - 1)) * 2.0
+                + at(slice(n - 1, n)) * 1.5) / h
+    return concatenate([first, inner, last], axis=ax)
+
+
+@numpy_for_arrays(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """numpy's ``gradient`` with scalar spacings: central differences inside, first or
+    second order one-sided differences at the edges (linear in f, so exact)."""
+    f = _as_tensor_like(f)
+    nd = len(f.shape)
+    axes = tuple(range(nd)) if axis is None else \
+        tuple(normalize_axis("gradient", a, nd)[0] for a in
+              (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    if edge_order not in (1, 2):
+        raise _InvalidValueError("gradient: edge_order must be 1 or 2")
+    hs = list(varargs)
+    if len(hs) == 0:
+        hs = [1.0] * len(axes)
+    elif len(hs) == 1:
+        hs = hs * len(axes)
+    if len(hs) != len(axes) or builtins.any(np.ndim(_data(h)) != 0 or hasattr(h, "_data")
+                                             for h in hs):
+        raise _InvalidValueError("gradient: only constant scalar spacings are supported for "
+                                 "tensors (one, or one per axis)")
+    outs = [_gradient_1(f, ax, float(h), edge_order) for ax, h in zip(axes, hs)]
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+@numpy_for_arrays(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """numpy's ``trace``: the sum of a diagonal."""
+    from .shape import diagonal
+    from .npapi import sum as _sum
+    return _sum(diagonal(_as_tensor_like(a), offset, axis1, axis2), axis=-1, dtype=dtype, out=out)
+
+
+__all__ += ["std", "ptp", "average", "nansum", "nanmean", "quantile", "percentile", "median",
+            "diff", "gradient", "trace"]
