@@ -731,3 +731,7 @@ def _bce_cases(draw):
         targets = draw(hnp.arrays(np.int64 if kind == "int" else np.bool_, shape,
                                   elements=st.integers(0, 1) if kind == "int" else None))
     return OpCase((logits, targets))
+
+
+# convolution and pooling strategies live beside (registered on import)
+from . import _conv_strategies  # noqa: E402,F401
