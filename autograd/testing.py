@@ -755,3 +755,7 @@ def _nan_to_num_cases(draw):
     x = draw(domain_tensors("nan_to_num", 0, _shape()))
     kw = {k: draw(st.none() | st.floats(-5.0, 5.0)) for k in ("posinf", "neginf")}
     return OpCase((x,), dict(kw, nan=draw(st.floats(-5.0, 5.0))))
+
+
+# convolution and pooling strategies live beside (registered on import)
+from . import _conv_strategies  # noqa: E402,F401
