@@ -799,3 +799,7 @@ def _einsum_cases(draw):
                                         *[a._data for a in args]))
     return OpCase(_some_const(draw, args) if n > 1 else args,
                   {"subscripts": f"{ins}->{outs}", "optimize": draw(st.booleans())})
+
+
+# convolution and pooling strategies live beside (registered on import)
+from . import _conv_strategies  # noqa: E402,F401
