@@ -121,3 +121,32 @@ def test_cumsum_flattens_without_axis():
     np.sum(np.cumsum(x) * numpy.arange(6.0)).backward()
     # d/dx_i sum_k k * cumsum_k = sum_{k >= i} k
     numpy.testing.assert_allclose(x.grad.ravel(), [15.0, 15.0, 14.0, 12.0, 9.0, 5.0])
+
+
+# ----------------------------------------------------------------------------- HIPS extras
+def test_std_gradient_is_zero_without_spread_and_exact_with_it():
+    assert grad_of(np.std, 3.5) == 0.0
+    x = numpy.array([1.0, 2.0, 4.0])
+    numpy.testing.assert_allclose(grad_of(np.std, x), numeric(lambda v: numpy.std(v), x), rtol=1e-7)
+
+
+def test_make_diagonal_is_the_inverse_of_diagonal():
+    d = Tensor(numpy.arange(6.0).reshape(2, 3), requires_grad=True)
+    m = np.make_diagonal(d, axis1=-1, axis2=-2)
+    want = numpy.zeros((2, 3, 3))
+    for i in range(2):
+        want[i] = numpy.diag(numpy.arange(6.0).reshape(2, 3)[i])
+    numpy.testing.assert_array_equal(m.data, want)
+    np.sum(m * numpy.arange(9.0).reshape(3, 3)).backward()
+    numpy.testing.assert_array_equal(d.grad, [[0.0, 4.0, 8.0]] * 2)
+
+
+def test_real_input_complex_helpers():
+    x = Tensor([-1.0, 2.0], requires_grad=True)
+    np.sum(np.real(x) * 2 + np.conj(x) + np.imag(x) + np.angle(x)).backward()
+    numpy.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    numpy.testing.assert_array_equal(np.angle(x).data, [numpy.pi, 0.0])
+
+
+def test_reductions_of_python_scalars_and_bools():
+    assert np.sum(True) == 1 and np.mean(3.0) == 3.0

@@ -288,10 +288,14 @@ from ..errors import InvalidValueError as _InvalidValueError
 @numpy_for_arrays(np.std)
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=np._NoValue,
         mean=np._NoValue, correction=np._NoValue):
-    """numpy's ``std``: sqrt(var); its gradient is infinite where the spread is 0."""
+    """numpy's ``std``: sqrt(var).  Where the spread is exactly 0 (a single element, or all
+    equal) its gradient is taken as 0 (for one element it is exactly 0)."""
     from .npapi import var as _var
-    return _sqrt(_var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                      where=where, mean=mean, correction=correction))
+    from .elementwise import where as _where
+    v = _var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+             mean=mean, correction=correction)
+    pos = np.asarray(_data(v)) > 0
+    return _where(pos, _sqrt(_where(pos, v, 1.0)), 0.0)
 
 
 @numpy_for_arrays(np.ptp)
