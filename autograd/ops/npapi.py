@@ -46,8 +46,6 @@ def arg(x: Any) -> Any:
     tensor (graph kept); anything else is left to the primitive."""
     if type(x) in _SEQ and _has_tensor(x):
         return array(x)
-    if type(x) is bool:                         # numpy reads a Python bool as a 0-d array
-        return np.asarray(x)
     return x
 
 
@@ -110,6 +108,8 @@ def ufunc(prim: Callable, nin: int, name: str) -> Callable:
 # ----------------------------------------------------------------------------- reductions
 def _cast(x: Any, dtype: Any) -> Any:
     x = arg(x)
+    if not hasattr(x, "_data") and type(x) is not np.ndarray:
+        x = np.asarray(x)                       # Python scalars: the reductions use methods
     if dtype is None:
         return x
     return S.astype(x, dtype) if hasattr(x, "_data") else np.asarray(x, dtype=dtype)
@@ -130,7 +130,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=NoValue):
 def _extreme(prim: Primitive, name: str) -> Callable:
     def front(a, axis=None, out=None, keepdims=False, initial=NoValue, where=NoValue):
         refuse(name, out, initial=initial is not NoValue, where=where is not NoValue)
-        return prim(arg(a), axis=axis, keepdims=bool(keepdims))
+        return prim(_cast(a, None), axis=axis, keepdims=bool(keepdims))
     front.__name__ = front.__qualname__ = name
     front.__doc__ = f"numpy's ``{name}`` (``initial``/``where`` refused); the gradient is " \
                     f"split evenly between ties."
