@@ -102,7 +102,22 @@ def ufunc(prim: Callable, nin: int, name: str) -> Callable:
     front.__doc__ = f"numpy's ``{name}`` (ufunc arguments: ``out=`` refused), differentiable:" \
                     f" {prim.__doc__ or ''}"
     front.primitive = prim  # type: ignore[attr-defined]
+    uf = getattr(np, name, None)
+    if isinstance(uf, np.ufunc):                # np.add.reduce & co: numpy's, for arrays only
+        for method in ("reduce", "accumulate", "reduceat", "outer", "at"):
+            setattr(front, method, _array_only(getattr(uf, method), f"{name}.{method}"))
     return front
+
+
+def _array_only(fn: Callable, name: str) -> Callable:
+    """numpy's ``fn``, refusing tensors (it has no gradient here)."""
+    def only(*args: Any, **kwargs: Any):
+        if _has_tensor(list(args)) or _has_tensor(list(kwargs.values())):
+            raise ArgumentTypeError(f"autograd.numpy.{name}: not differentiable here; use the "
+                                    f"function form (e.g. sum, cumsum, outer) on tensors")
+        return fn(*args, **kwargs)
+    only.__name__ = only.__qualname__ = name.rsplit(".", 1)[-1]
+    return only
 
 
 # ----------------------------------------------------------------------------- reductions

@@ -8,7 +8,7 @@ import numpy as np
 from ..registry import primitive
 from ..errors import ShapeError
 from ._util import normalize_axis
-from ..errors import AxisError
+from ..errors import AxisError, ArgumentTypeError
 
 __all__ = ["reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "getitem",
            "scatter_add", "concatenate", "stack", "astype", "identity"]
@@ -242,6 +242,9 @@ def rearranging(npfn, name: str):
     list result (``split``) becomes a list of gathers."""
     @numpy_for_arrays(npfn)
     def f(a, *args, **kwargs):
+        if kwargs.get("out") is not None:
+            raise ArgumentTypeError(f"autograd.numpy.{name}: out= is not supported with tensors (results are new "
+                             f"tensors); use the return value")
         if _builtins.any(_has_tensor(v) for v in args) or \
                 _builtins.any(_has_tensor(v) for v in kwargs.values()):
             args = tuple(_data(v) for v in args)
