@@ -46,3 +46,19 @@ __all__ = [
     "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
     "ArgumentTypeError",
 ]
+
+# HIPS-autograd / JAX transforms and the errors HIPS users catch (autograd/transforms.py)
+from .errors import OutputError, NoVJPError, UnsupportedFunctionError, NotSupportedError
+from .transforms import (grad_and_aux, elementwise_grad, deriv, jacobian, hessian,
+                         hessian_tensor_product, hessian_vector_product, make_hvp, make_vjp,
+                         make_jvp, make_ggnvp, tensor_jacobian_product,
+                         vector_jacobian_product, multigrad_dict, checkpoint,
+                         holomorphic_grad, jvp, vjp, jacfwd, jacrev)
+
+__all__ += [
+    "OutputError", "NoVJPError", "UnsupportedFunctionError", "NotSupportedError",
+    "grad_and_aux", "elementwise_grad", "deriv", "jacobian", "hessian",
+    "hessian_tensor_product", "hessian_vector_product", "make_hvp", "make_vjp", "make_jvp",
+    "make_ggnvp", "tensor_jacobian_product", "vector_jacobian_product", "multigrad_dict",
+    "checkpoint", "holomorphic_grad", "jvp", "vjp", "jacfwd", "jacrev",
+]
