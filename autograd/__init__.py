@@ -68,3 +68,7 @@ __all__ += [
     "make_ggnvp", "tensor_jacobian_product", "vector_jacobian_product", "multigrad_dict",
     "checkpoint", "holomorphic_grad", "jvp", "vjp", "jacfwd", "jacrev",
 ]
+
+# HIPS exports its container helpers at the top level (not in __all__: a star import must
+# not shadow the builtins)
+from .builtins import list, tuple, dict, isinstance, type  # noqa: E402,A004

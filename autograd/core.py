@@ -135,6 +135,26 @@ class HipsPrimitive(Primitive):
             gs[i] = _densify(maker(out, *args, **kw)(g))
         return gs
 
+    # HIPS's deprecated methods (still in HIPS 1.9, with a DeprecationWarning)
+    def defvjp(self, vjpfun: Callable, argnum: int = 0) -> Callable:  # type: ignore[override]
+        """Deprecated HIPS form: ``vjpfun(g, ans, vs, gvs, *args)``; use ``defvjp(fun, ...)``."""
+        _deprecated("defvjp")
+        self.makers[argnum] = lambda ans, *args, **kw: (
+            lambda g: vjpfun(g, ans, vspace(ans), vspace(args[argnum]), *args, **kw))
+        return vjpfun
+
+    def defgrad(self, gradmaker: Callable, argnum: int = 0) -> Callable:
+        """Deprecated HIPS form: ``gradmaker(ans, *args) -> (g -> gradient)``."""
+        _deprecated("defgrad")
+        self.makers[argnum] = gradmaker
+        return gradmaker
+
+    def defvjp_is_zero(self, argnums: Any = (0,)) -> None:
+        """Deprecated HIPS form: zero gradients for ``argnums``."""
+        _deprecated("defvjp_is_zero")
+        for i in argnums:
+            self.makers[i] = None
+
     def _vjp_from_jvp(self, i: int) -> Callable:
         """A vjp maker from a declared jvp by transposing it column by column (one jvp per
         element of the input: right for small inputs, slow for large)."""
@@ -165,6 +185,12 @@ class HipsPrimitive(Primitive):
 
 
 _MISSING = object()
+
+
+def _deprecated(name: str) -> None:
+    import warnings
+    warnings.warn(f"{name} as a method of a primitive is deprecated (as in HIPS autograd); use "
+                  f"autograd.extend.defvjp(fun, ...)", DeprecationWarning, stacklevel=3)
 
 
 def _float(x: Any):

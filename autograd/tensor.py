@@ -245,6 +245,8 @@ class Tensor:
     def __pos__(self): return self
     def __abs__(self): return F.abs(self)
     def __getitem__(self, idx): return F.getitem(self, idx)
+    def __mod__(self, o): return F.mod(self, o)
+    def __rmod__(self, o): return F.mod(o, self)
 
     # comparisons: elementwise, bool tensors that never require grad
     def _cmp(self, o, fn):

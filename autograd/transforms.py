@@ -275,8 +275,8 @@ class _Traced:
 
 
 def _number_list(x: Any) -> bool:
-    """A (nested) list/tuple of python numbers only (not a namedtuple)."""
-    if type(x) is not list and type(x) is not tuple:
+    """A (nested) list of python numbers only (tuples stay pytrees, as in HIPS/JAX)."""
+    if type(x) is not list:
         return False
     if not x:
         return False
@@ -317,18 +317,15 @@ def _name(op: str, fun: Callable) -> str:
     return f"{op}({getattr(fun, '__name__', 'fun')})"
 
 
-def _wraps(fun: Callable, op: str):
+def _wraps(fun: Callable, op: str, argnum: Any = 0):
+    """Name the returned function as HIPS does: ``grad_of_f_wrt_argnum_0``."""
     def deco(wrapped):
-        try:
-            functools.update_wrapper(wrapped, fun)
-        except (AttributeError, TypeError):
-            pass
-        wrapped.__name__ = _name(op, fun)
+        fname = getattr(fun, "__name__", "[unknown name]")
+        wrapped.__name__ = f"{op}_of_{fname}_wrt_argnum_{argnum}"
         wrapped.__qualname__ = wrapped.__name__
-        try:
-            del wrapped.__wrapped__      # keep the transform's own signature visible
-        except AttributeError:
-            pass
+        wrapped.__doc__ = (f"    {op} of function {fname} with respect to argument number "
+                           f"{argnum}. Takes the\n    same arguments as {fname} but returns "
+                           f"the {op}.\n    ")
         return wrapped
     return deco
 
@@ -342,7 +339,7 @@ def _scalar_seed(tr: _Traced, op: str, aux: bool):
     shape = np.shape(o._data if isinstance(o, Tensor) else o)
     size = int(np.prod(shape))
     dt = (o._data if isinstance(o, Tensor) else np.asarray(o)).dtype
-    if size != 1 or dt.kind not in "fbiu":
+    if size != 1 or dt.kind not in "fiu":
         raise OutputError(f"{op}: the function must return a single value (real scalar "
                           f"output), got shape "
                           f"{shape}, dtype {dt}; try jacobian, elementwise_grad or "
@@ -365,7 +362,7 @@ def value_and_grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0, *,
     """
     op = "value_and_grad"
 
-    @_wraps(fun, op)
+    @_wraps(fun, op, argnum if argnums is None else argnums)
     def wrapped(*args: Any, **kwargs: Any):
         nums, multi = _argnums(argnum, argnums, len(args), op)
         f = fun
@@ -390,8 +387,11 @@ def value_and_grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0, *,
 
 def grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0, *, argnums: Any = None,
          has_aux: bool = False) -> Callable:
-    """The gradient function of scalar ``fun`` w.r.t. argument ``argnum`` (int or tuple;
-    JAX's ``argnums``/``has_aux`` accepted: with ``has_aux`` it returns ``(grad, aux)``).
+    """
+    Returns a function which computes the gradient of scalar ``fun`` with respect to
+    positional argument number ``argnum`` (int or tuple; JAX's ``argnums``/``has_aux``
+    accepted: with ``has_aux`` it returns ``(grad, aux)``).  The returned function takes the
+    same arguments as ``fun``; a pytree argument gets a gradient of the same structure.
 
     >>> import autograd as ag
     >>> ag.grad(lambda x: (x ** 3).sum())(2.0)        # 3 x^2
@@ -401,7 +401,7 @@ def grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0, *, argnums: Any =
     """
     vg = value_and_grad(fun, argnum, argnums=argnums, has_aux=has_aux)
 
-    @_wraps(fun, "grad")
+    @_wraps(fun, "grad", argnum if argnums is None else argnums)
     def wrapped(*args: Any, **kwargs: Any):
         v, g = vg(*args, **kwargs)
         return (g, v[1]) if has_aux else g
@@ -424,7 +424,7 @@ def elementwise_grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Ca
     derivative at each element (``elementwise_grad(np.tanh)(x) = 1 - tanh(x)**2``)."""
     op = "elementwise_grad"
 
-    @_wraps(fun, op)
+    @_wraps(fun, op, argnum)
     def wrapped(*args: Any, **kwargs: Any):
         nums, multi = _argnums(argnum, None, len(args), op)
         tr = _Traced(fun, args, kwargs, nums, op)
@@ -445,7 +445,7 @@ def make_vjp(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
     gradient of <fun(x), g> w.r.t. x), callable many times on one forward pass."""
     op = "make_vjp"
 
-    @_wraps(fun, op)
+    @_wraps(fun, op, argnum)
     def wrapped(*args: Any, **kwargs: Any):
         nums, multi = _argnums(argnum, None, len(args), op)
         tr = _Traced(fun, args, kwargs, nums, op)
@@ -500,7 +500,7 @@ def make_jvp(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
     """
     op = "make_jvp"
 
-    @_wraps(fun, op)
+    @_wraps(fun, op, argnum)
     def wrapped(*args: Any, **kwargs: Any):
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
 
@@ -551,7 +551,7 @@ def jacobian(fun: Callable, argnum: Union[int, Sequence[int]] = 0, *,
     (a tuple of them for a tuple ``argnum``), one reverse pass per output element."""
     op = "jacobian"
 
-    @_wraps(fun, op)
+    @_wraps(fun, op, argnum if argnums is None else argnums)
     def wrapped(*args: Any, **kwargs: Any):
         nums, multi = _argnums(argnum, argnums, len(args), op)
         tr = _Traced(fun, args, kwargs, nums, op)
