@@ -52,3 +52,23 @@ __all__ = [
     "avg_pool1d", "avg_pool2d", "global_avg_pool1d", "global_avg_pool2d", "global_max_pool1d",
     "global_max_pool2d",
 ]
+
+# HIPS-autograd / JAX transforms and the errors HIPS users catch (autograd/transforms.py)
+from .errors import OutputError, NoVJPError, UnsupportedFunctionError, NotSupportedError
+from .transforms import (grad_and_aux, elementwise_grad, deriv, jacobian, hessian,
+                         hessian_tensor_product, hessian_vector_product, make_hvp, make_vjp,
+                         make_jvp, make_ggnvp, tensor_jacobian_product,
+                         vector_jacobian_product, multigrad_dict, checkpoint,
+                         holomorphic_grad, jvp, vjp, jacfwd, jacrev)
+
+__all__ += [
+    "OutputError", "NoVJPError", "UnsupportedFunctionError", "NotSupportedError",
+    "grad_and_aux", "elementwise_grad", "deriv", "jacobian", "hessian",
+    "hessian_tensor_product", "hessian_vector_product", "make_hvp", "make_vjp", "make_jvp",
+    "make_ggnvp", "tensor_jacobian_product", "vector_jacobian_product", "multigrad_dict",
+    "checkpoint", "holomorphic_grad", "jvp", "vjp", "jacfwd", "jacrev",
+]
+
+# HIPS exports its container helpers at the top level (not in __all__: a star import must
+# not shadow the builtins)
+from .builtins import list, tuple, dict, isinstance, type  # noqa: E402,A004
