@@ -403,6 +403,9 @@ class Model(Module):
             if isinstance(self, Sequential) and first is not None and self.layers \
                     and first is self.layers[0]:
                 shape = (None, first.input_dim)
+            head = self.layers[0] if isinstance(self, Sequential) and self.layers else None
+            if shape is None and getattr(head, "input_shape", None) is not None:
+                shape = (None,) + tuple(head.input_shape)      # Keras' input_shape= (conv layers)
         return shape
 
     def _maybe_build(self, need_shapes: bool = False) -> None:

@@ -46,15 +46,20 @@ def _elements(dtype):
 
 
 @st.composite
-def wild(draw, shape=None, dtype=None, min_dims=0, max_dims=3):
-    """An array of ``shape`` in a drawn layout: C, Fortran, strided view, reversed, read-only."""
+def wild(draw, shape=None, dtype=None, min_dims=0, max_dims=3, tame=False):
+    """An array of ``shape`` in a drawn layout: C, Fortran, strided view, reversed, read-only.
+    ``tame``: finite values are small integers (sums of products are then exact in any
+    order, so ops that sum in a different order from their reference still compare exactly),
+    NaN, inf and -inf still drawn."""
     if dtype is None:
         dtype = draw(st.sampled_from(FLOATS))
     if shape is None:
         shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=4))
     layout = draw(st.sampled_from(["C", "F", "strided", "reversed", "readonly"]))
     big = tuple(shape[:-1]) + (2 * shape[-1],) if (layout == "strided" and shape) else shape
-    a = draw(hnp.arrays(dtype, big, elements=_elements(dtype)))
+    elements = (st.integers(-3, 3).map(float) | st.sampled_from([np.nan, np.inf, -np.inf, -0.0])
+                if tame else _elements(dtype))
+    a = draw(hnp.arrays(dtype, big, elements=elements))
     if layout == "F":
         a = np.array(a, order="F")
     elif layout == "strided" and shape:
@@ -204,7 +209,64 @@ def case(draw, name):
         logits = draw(wild())
         shape = logits.shape if draw(st.integers(0, 5)) else logits.shape + (1,)
         return [logits, draw(wild(shape, logits.dtype))], {}
+    if name in CONV:
+        return draw(_conv_case(name))
     raise AssertionError(f"no fuzz case for primitive {name!r}: add one to tests/test_fuzz.py")
+
+
+CONV = ["conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d",
+        "max_pool2d", "avg_pool1d", "avg_pool2d"]
+
+
+@st.composite
+def _conv_case(draw, name):
+    """Convolution and pooling: small consistent shapes (empty sides included) with drawn
+    parameters, one of them made invalid one time in four; tame values (see ``wild``)."""
+    dims = 1 if name.endswith("1d") else 2
+    dt = draw(st.sampled_from(FLOATS))
+    bad = draw(st.sampled_from([None, None, None, "x", "pad", "strides", "fmt", "k", "g"]))
+    fmt = "nchw" if bad == "fmt" else draw(st.sampled_from(["channels_last", "channels_first"]))
+    ks = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    groups = draw(st.sampled_from([1, 2]))
+    cg, og = draw(st.integers(0, 2)), draw(st.integers(1, 2))
+    c = groups * cg
+    sp = tuple(k + draw(st.integers(0, 2)) for k in ks)
+    n = draw(st.integers(0, 2))
+    xs = (n,) + sp + (c,) if fmt != "channels_first" else (n, c) + sp
+    if bad == "x":
+        xs = xs[:-1]
+    x = draw(wild(xs, dt, tame=True))
+    pads = ["valid", "same"] + (["causal", 1, (1, 0)] if name == "conv1d" else
+                                [] if "pool" in name else [1, (1, 0), ((0, 1), (1, 0))])
+    pad = draw(st.sampled_from(["full", -1, (1, 2, 3)] if bad == "pad" else pads))
+    strides = draw(st.sampled_from([0, (1, 2, 3), -1] if bad == "strides" else
+                                   [1, 2] + ([(1, 2)] if dims == 2 else [])))
+    if "pool" in name:
+        return [x], {"pool_size": ks if dims == 2 or draw(st.booleans()) else ks[0],
+                     "strides": None if draw(st.booleans()) else strides,
+                     "padding": pad, "data_format": fmt}
+    kshape = ks + (cg, groups * og)
+    if name == "conv2d_transpose":
+        kshape = ks + (og, c)
+    if bad == "k":
+        kshape = kshape[:-1] + (kshape[-1] + 1,)
+    k = draw(wild(kshape, dt, tame=True))
+    kw = {"strides": strides, "padding": pad, "dilation": draw(st.sampled_from([1, 2])),
+          "groups": 0 if bad == "g" else groups, "data_format": fmt}
+    if name == "conv2d_kernel_grad":
+        from autograd.ops.conv import _conv_geometry
+        try:
+            out = _conv_geometry("conv2d", np.zeros(xs), np.zeros(kshape), **kw)[-1]
+        except ag.AutogradError:
+            out = (1, 1)
+        gs = (n,) + out + (kshape[-1],)
+        g = draw(wild(gs if fmt != "channels_first" else (n, gs[-1]) + out, dt, tame=True))
+        return [x, g], dict(kw, kernel_shape=k.shape)
+    bias = draw(st.none() | wild((kshape[-1] if name != "conv2d_transpose" else og * groups,),
+                                 dt, tame=True))
+    if name == "conv2d_transpose":
+        kw["output_padding"] = draw(st.sampled_from([None, None, 0, 1, (1, 0), 5]))
+    return [x, k, bias], kw
 
 
 def _tensor(a):

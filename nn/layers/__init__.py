@@ -1,7 +1,9 @@
 """Layers, one module per family; ``nn.layers.X`` is the public spelling.
 
 A layer builds its weights lazily from the first input it sees.  Families:
-``core`` (Dense, Activation, Flatten).
+``core`` (Dense, Activation, Flatten); ``convolutional`` (Conv1D, Conv2D, Conv2DTranspose,
+DepthwiseConv2D, SeparableConv2D); ``pooling`` (Max/AveragePooling1D/2D, Global
+Average/MaxPooling1D/2D); ``reshaping`` (ZeroPadding2D, UpSampling2D).
 """
 from __future__ import annotations
 
@@ -9,8 +11,18 @@ from typing import Any
 
 from .base import Layer, _auto_name, as_input
 from .core import ACTIVATIONS, Activation, Dense, Flatten, get_activation
+from .convolutional import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from .pooling import (MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
+                      GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
+                      GlobalMaxPooling2D)
+from .reshaping import ZeroPadding2D, UpSampling2D
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "get_activation"]
+__all__ += ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+__all__ += ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+            "GlobalMaxPooling2D"]
+__all__ += ["ZeroPadding2D", "UpSampling2D"]
 
 
 def __getattr__(name: str) -> Any:
