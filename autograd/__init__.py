@@ -26,6 +26,8 @@ from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sq
                   broadcast_to, getitem, scatter_add, concatenate, stack, astype, identity,
                   matmul, softmax, log_softmax, logsumexp, gelu, dense,
                   softmax_cross_entropy, sigmoid_binary_cross_entropy)
+from .ops import (dropout, batch_norm, layer_norm, embedding, lstm, gru, simple_rnn,
+                  lstm_cell, gru_cell, rnn_cell)
 from .functional import grad, value_and_grad, hvp
 from .gradcheck import gradcheck, gradgradcheck
 from .viz import to_dot, draw
@@ -45,4 +47,6 @@ __all__ = [
     "astype", "identity", "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
     "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
     "ArgumentTypeError",
+    "dropout", "batch_norm", "layer_norm", "embedding", "lstm", "gru", "simple_rnn",
+    "lstm_cell", "gru_cell", "rnn_cell",
 ]

@@ -430,3 +430,6 @@ def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return
     rmsprop_update_np(param, grad, v, lr, rho, epsilon, weight_decay)
+
+# Families with their own modules (numpy twins, dispatch; numba forms imported on first use).
+from . import norm, rnn  # noqa: E402,F401
