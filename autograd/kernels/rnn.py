@@ -173,7 +173,7 @@ def lstm_bwd(dstates, states, gates, tc, h0, c0, rk):
         c_prev = states[t - 1, :, u:] if t else c0
         step(gates[t], c_prev, tc[t], dh, dc, dz[t])
         np.matmul(dz[t], rkt, out=dh)
-    hprev = np.concatenate([h0[None], states[:-1, :, :u]], axis=0).reshape(t_len * n, u)
+    hprev = np.concatenate([h0[None], states[:-1, :, :u]], axis=0)[:t_len].reshape(t_len * n, u)
     drk = hprev.T @ dz.reshape(t_len * n, g4)
     return dz, dh, dc, drk
 
@@ -214,7 +214,7 @@ def gru_bwd(dstates, states, cache, h0, rk):
         dh += dstates[t]
         step(cache[t], states[t - 1] if t else h0, dh, dzx[t], drh[t])
         dh += drh[t] @ rkt
-    hprev = np.concatenate([h0[None], states[:-1]], axis=0).reshape(t_len * n, u)
+    hprev = np.concatenate([h0[None], states[:-1]], axis=0)[:t_len].reshape(t_len * n, u)
     drk = hprev.T @ drh.reshape(t_len * n, 3 * u)
     return dzx, drh, dh, drk
 
@@ -244,5 +244,5 @@ def rnn_bwd(dstates, states, h0, rk):
         dh += dstates[t]
         np.multiply(dh, 1.0 - states[t] * states[t], out=dz[t])
         np.matmul(dz[t], rkt, out=dh)
-    hprev = np.concatenate([h0[None], states[:-1]], axis=0).reshape(t_len * n, u)
+    hprev = np.concatenate([h0[None], states[:-1]], axis=0)[:t_len].reshape(t_len * n, u)
     return dz, dh, hprev.T @ dz.reshape(t_len * n, u)

@@ -83,9 +83,10 @@ def _input_grads(dz, xt, kernel, x, needs_x, needs_k):
     dz2 = dz.reshape(t * n, g)
     dx = dk = None
     if needs_x:
-        dx = (dz2 @ kernel.T.astype(dz.dtype, copy=False)).reshape(t, n, -1).transpose(1, 0, 2)
+        f = kernel.shape[0]
+        dx = (dz2 @ kernel.T.astype(dz.dtype, copy=False)).reshape(t, n, f).transpose(1, 0, 2)
     if needs_k:
-        dk = xt.reshape(t * n, -1).T @ dz2
+        dk = xt.reshape(t * n, xt.shape[2]).T @ dz2
     return dx, dk
 
 
