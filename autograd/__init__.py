@@ -26,6 +26,9 @@ from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sq
                   broadcast_to, getitem, scatter_add, concatenate, stack, astype, identity,
                   matmul, softmax, log_softmax, logsumexp, gelu, dense,
                   softmax_cross_entropy, sigmoid_binary_cross_entropy)
+from .ops import (conv1d, conv2d, conv2d_transpose, conv2d_kernel_grad, max_pool1d,
+                  max_pool2d, avg_pool1d, avg_pool2d, global_avg_pool1d, global_avg_pool2d,
+                  global_max_pool1d, global_max_pool2d)
 from .ops import (dropout, batch_norm, layer_norm, embedding, lstm, gru, simple_rnn,
                   lstm_cell, gru_cell, rnn_cell)
 from .functional import grad, value_and_grad, hvp
@@ -47,6 +50,9 @@ __all__ = [
     "astype", "identity", "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
     "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
     "ArgumentTypeError",
+    "conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d", "max_pool2d",
+    "avg_pool1d", "avg_pool2d", "global_avg_pool1d", "global_avg_pool2d", "global_max_pool1d",
+    "global_max_pool2d",
     "dropout", "batch_norm", "layer_norm", "embedding", "lstm", "gru", "simple_rnn",
     "lstm_cell", "gru_cell", "rnn_cell",
 ]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from autograd.errors import AutogradError, DTypeError
 
-__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError"]
+__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
+           "UnknownLayerError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -21,3 +22,7 @@ class NonFiniteLossError(AutogradError, FloatingPointError):
 
 class NotCompiledError(AutogradError, RuntimeError):
     """fit/evaluate called before compile()."""
+
+
+class UnknownLayerError(AutogradError, AttributeError):
+    """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""
