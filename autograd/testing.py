@@ -837,7 +837,10 @@ def _rnn_case(name: str, gates: int, cell: bool, cell_state: bool):
         rk = draw(domain_tensors(name, k + 1, (u, gates * u), **small))
         bshape = (2, gates * u) if gates == 3 else (gates * u,)
         bias = draw(st.none() | domain_tensors(name, k + 2, bshape, **small))
-        return OpCase([x] + states + [kernel, rk, bias])
+        kw = {}
+        if not cell and draw(st.booleans()):          # skipped (masked) time steps
+            kw["mask"] = draw(hnp.arrays(np.bool_, (n, t)))
+        return OpCase([x] + states + [kernel, rk, bias], kw)
     return cases
 
 

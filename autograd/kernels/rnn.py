@@ -131,8 +131,9 @@ def gru_step_bwd_np(cache, h_prev, dh, dzx, drh):
 
 
 # ----------------------------------------------------------------------------- sequences
-def lstm_fwd(xw, h0, c0, rk):
-    """xw (T, N, 4U), h0, c0 (N, U), rk (U, 4U), one float dtype, C-contiguous.
+def lstm_fwd(xw, h0, c0, rk, mask=None):
+    """xw (T, N, 4U), h0, c0 (N, U), rk (U, 4U), one float dtype, C-contiguous; mask (T, N)
+    bool or None (where False, the step keeps the previous state).
     Returns (states (T, N, 2U) = [h | c] per step, gates (T, N, 4U), tc (T, N, U))."""
     _check("lstm_fwd", xw, 4, rk, h0, c0)
     t_len, n, g4 = xw.shape
@@ -151,11 +152,15 @@ def lstm_fwd(xw, h0, c0, rk):
         z += tmp
         hv, cv = states[t, :, :u], states[t, :, u:]
         step(z, c, cv, hv, tc[t])
+        if mask is not None and not mask[t].all():
+            skip = ~mask[t]
+            hv[skip] = h[skip]
+            cv[skip] = c[skip]
         h, c = hv, cv
     return states, gates, tc
 
 
-def lstm_bwd(dstates, states, gates, tc, h0, c0, rk):
+def lstm_bwd(dstates, states, gates, tc, h0, c0, rk, mask=None):
     """Gradients (dz (T, N, 4U), dh0, dc0, drk) from dstates (T, N, 2U) (gradients of every
     step's [h | c])."""
     t_len, n, g4 = gates.shape
@@ -171,14 +176,22 @@ def lstm_bwd(dstates, states, gates, tc, h0, c0, rk):
         dh += dstates[t, :, :u]
         dc += dstates[t, :, u:]
         c_prev = states[t - 1, :, u:] if t else c0
+        skip = None if mask is None or mask[t].all() else ~mask[t]
+        if skip is not None:                 # skipped rows: the gradient passes straight on
+            dh_pass, dc_pass = dh[skip], dc[skip]
+            dh[skip] = 0.0
+            dc[skip] = 0.0
         step(gates[t], c_prev, tc[t], dh, dc, dz[t])
         np.matmul(dz[t], rkt, out=dh)
+        if skip is not None:
+            dh[skip] += dh_pass
+            dc[skip] += dc_pass
     hprev = np.concatenate([h0[None], states[:-1, :, :u]], axis=0)[:t_len].reshape(t_len * n, u)
     drk = hprev.T @ dz.reshape(t_len * n, g4)
     return dz, dh, dc, drk
 
 
-def gru_fwd(xw, h0, rk, brec):
+def gru_fwd(xw, h0, rk, brec, mask=None):
     """xw (T, N, 3U) = x W + b_in; h0 (N, U); rk (U, 3U); brec (3U,) or None.
     Returns (states (T, N, U), cache (T, N, 4U) = [z, r, hh, rh_h])."""
     _check("gru_fwd", xw, 3, rk, h0)
@@ -196,11 +209,13 @@ def gru_fwd(xw, h0, rk, brec):
         if brec is not None:
             rh += brec
         step(xw[t], rh, h, cache[t], states[t])
+        if mask is not None and not mask[t].all():
+            states[t][~mask[t]] = h[~mask[t]]
         h = states[t]
     return states, cache
 
 
-def gru_bwd(dstates, states, cache, h0, rk):
+def gru_bwd(dstates, states, cache, h0, rk, mask=None):
     """(dzx (T, N, 3U), drh (T, N, 3U), dh0, drk) from dstates (T, N, U)."""
     t_len, n, u = states.shape
     dt = states.dtype
@@ -212,14 +227,20 @@ def gru_bwd(dstates, states, cache, h0, rk):
     rkt = np.ascontiguousarray(rk.T)
     for t in range(t_len - 1, -1, -1):
         dh += dstates[t]
+        skip = None if mask is None or mask[t].all() else ~mask[t]
+        if skip is not None:
+            dh_pass = dh[skip]
+            dh[skip] = 0.0
         step(cache[t], states[t - 1] if t else h0, dh, dzx[t], drh[t])
         dh += drh[t] @ rkt
+        if skip is not None:
+            dh[skip] += dh_pass
     hprev = np.concatenate([h0[None], states[:-1]], axis=0)[:t_len].reshape(t_len * n, u)
     drk = hprev.T @ drh.reshape(t_len * n, 3 * u)
     return dzx, drh, dh, drk
 
 
-def rnn_fwd(xw, h0, rk):
+def rnn_fwd(xw, h0, rk, mask=None):
     """Simple tanh RNN: states (T, N, U), h_t = tanh(xw_t + h_{t-1} rk)."""
     _check("rnn_fwd", xw, 1, rk, h0)
     t_len, n, u = xw.shape
@@ -230,11 +251,13 @@ def rnn_fwd(xw, h0, rk):
         np.matmul(h, rk, out=z)
         z += xw[t]
         np.tanh(z, out=z)
+        if mask is not None and not mask[t].all():
+            z[~mask[t]] = h[~mask[t]]
         h = z
     return states
 
 
-def rnn_bwd(dstates, states, h0, rk):
+def rnn_bwd(dstates, states, h0, rk, mask=None):
     """(dz (T, N, U), dh0, drk)."""
     t_len, n, u = states.shape
     dz = np.empty_like(states)
@@ -243,6 +266,12 @@ def rnn_bwd(dstates, states, h0, rk):
     for t in range(t_len - 1, -1, -1):
         dh += dstates[t]
         np.multiply(dh, 1.0 - states[t] * states[t], out=dz[t])
+        skip = None if mask is None or mask[t].all() else ~mask[t]
+        if skip is not None:
+            dh_pass = dh[skip]
+            dz[t][skip] = 0.0
         np.matmul(dz[t], rkt, out=dh)
+        if skip is not None:
+            dh[skip] += dh_pass
     hprev = np.concatenate([h0[None], states[:-1]], axis=0)[:t_len].reshape(t_len * n, u)
     return dz, dh, hprev.T @ dz.reshape(t_len * n, u)

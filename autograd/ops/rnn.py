@@ -90,12 +90,29 @@ def _input_grads(dz, xt, kernel, x, needs_x, needs_k):
     return dx, dk
 
 
+def _mask(op, mask, n, t):
+    """The (N, T) step mask as a time-major (T, N) bool array, or None."""
+    if mask is None:
+        return None
+    m = np.asarray(getattr(mask, "_data", mask))
+    if m.shape != (n, t):
+        raise ShapeError(f"{op}: mask of shape {m.shape} does not match (batch, time) = {(n, t)}")
+    if m.dtype.kind not in "biu":
+        raise DTypeError(f"{op}: mask must be bool (or 0/1 integers), got {m.dtype}")
+    return np.ascontiguousarray(m.astype(bool, copy=False).T)
+
+
+def _mask_col(mask, s, dt):
+    """Step s of the (N, T) mask as a float (N, 1) column (for the differentiable vjps)."""
+    return np.asarray(getattr(mask, "_data", mask))[:, s, None].astype(dt)
+
+
 def _time_major(g, dt):
     return np.ascontiguousarray(np.asarray(g).transpose(1, 0, 2), dtype=dt)
 
 
 # ----------------------------------------------------------------------------- LSTM
-def _lstm_ref(x, h0, c0, kernel, rk, bias):
+def _lstm_ref(x, h0, c0, kernel, rk, bias, mask=None):
     x = np.asarray(x, np.float64)
     n, t, _ = x.shape
     u = rk.shape[0]
@@ -106,35 +123,42 @@ def _lstm_ref(x, h0, c0, kernel, rk, bias):
     for s in range(t):
         z = x[:, s] @ kernel + h @ rk + (0.0 if bias is None else bias)
         i, f, g, o = sg(z[:, :u]), sg(z[:, u:2 * u]), np.tanh(z[:, 2 * u:3 * u]), sg(z[:, 3 * u:])
-        c = f * c + i * g
-        h = o * np.tanh(c)
+        cn = f * c + i * g
+        hn = o * np.tanh(cn)
+        m = 1.0 if mask is None else np.asarray(mask, bool)[:, s, None]
+        h, c = np.where(m, hn, h), np.where(m, cn, c)
         outs.append(np.concatenate([h, c], axis=1))
     return np.stack(outs, axis=1) if outs else np.zeros((n, 0, 2 * u))
 
 
 @primitive(library=True, name="lstm", nin=6, reference=_lstm_ref, aux=True,
            domain=[None] * 6)
-def lstm(x, h0, c0, kernel, recurrent_kernel, bias, want_aux=False):
+def lstm(x, h0, c0, kernel, recurrent_kernel, bias, mask=None, want_aux=False):
     """A whole LSTM sequence: returns (N, T, 2U), every step's [h_t | c_t].
 
-    The last hidden state is ``out[:, -1, :U]``, the last cell state ``out[:, -1, U:]``."""
+    The last hidden state is ``out[:, -1, :U]``, the last cell state ``out[:, -1, U:]``.
+    mask : (N, T) bool or None; where False the step is skipped (the state carries over, as
+    Keras does for masked time steps)."""
     dt, n, t, f, u = _prep("lstm", x, [("h0", h0), ("c0", c0)], kernel, recurrent_kernel, bias)
     xt, xw = _project(x, kernel, bias, dt)
     h, c = _c(h0, dt, (n, u)), _c(c0, dt, (n, u))
     rk = _c(recurrent_kernel, dt)
-    states, gates, tc = KR.lstm_fwd(xw, h, c, rk)
-    return states.transpose(1, 0, 2), (xt, states, gates, tc, h, c, rk)
+    m = _mask("lstm", mask, n, t)
+    states, gates, tc = KR.lstm_fwd(xw, h, c, rk, m)
+    return states.transpose(1, 0, 2), (xt, states, gates, tc, h, c, rk, m)
 
 
-def _lstm_fast(g, out, x, h0, c0, kernel, recurrent_kernel, bias, needs=None, aux=None):
-    xt, states, gates, tc, h, c, rk = aux
-    dz, dh0, dc0, drk = KR.lstm_bwd(_time_major(g, states.dtype), states, gates, tc, h, c, rk)
+def _lstm_fast(g, out, x, h0, c0, kernel, recurrent_kernel, bias, mask=None, needs=None,
+               aux=None):
+    xt, states, gates, tc, h, c, rk, m = aux
+    dz, dh0, dc0, drk = KR.lstm_bwd(_time_major(g, states.dtype), states, gates, tc, h, c, rk,
+                                    m)
     dx, dk = _input_grads(dz, xt, kernel, x, needs[0], needs[3])
     db = dz.sum(axis=(0, 1)) if bias is not None and needs[5] else None
     return dx, dh0, dc0, dk, drk, db
 
 
-def _lstm_vjp(g, out, x, h0, c0, kernel, recurrent_kernel, bias):
+def _lstm_vjp(g, out, x, h0, c0, kernel, recurrent_kernel, bias, mask=None):
     # the unrolled recurrence and its backward, in library ops (differentiable)
     n, t, _ = data_of(x).shape
     u = data_of(recurrent_kernel).shape[0]
@@ -152,13 +176,21 @@ def _lstm_vjp(g, out, x, h0, c0, kernel, recurrent_kernel, bias):
         cn = f * c + i * gg
         tcn = tanh(cn)
         cache.append((xs, h, c, i, f, gg, o, tcn))
-        h, c = o * tcn, cn
+        if mask is None:
+            h, c = o * tcn, cn
+        else:                                  # skipped steps keep the state
+            m = _mask_col(mask, s, dt)
+            h, c = m * (o * tcn) + (1.0 - m) * h, m * cn + (1.0 - m) * c
     dh = dc = np.zeros((n, u), dt)
     dxs, dk, drk, db = [None] * t, 0.0, 0.0, 0.0
     for s in range(t - 1, -1, -1):
         xs, hp, cp, i, f, gg, o, tcn = cache[s]
         dh = dh + g[:, s, :u]
-        dc = dc + g[:, s, u:] + dh * o * (1.0 - tcn * tcn)
+        dc = dc + g[:, s, u:]
+        if mask is not None:
+            m = _mask_col(mask, s, dt)
+            dh_pass, dc_pass, dh, dc = dh * (1.0 - m), dc * (1.0 - m), dh * m, dc * m
+        dc = dc + dh * o * (1.0 - tcn * tcn)
         dz = concatenate([dc * gg * i * (1.0 - i), dc * cp * f * (1.0 - f),
                           dc * i * (1.0 - gg * gg), dh * tcn * o * (1.0 - o)], axis=1)
         dxs[s] = matmul(dz, transpose(kernel))
@@ -167,6 +199,8 @@ def _lstm_vjp(g, out, x, h0, c0, kernel, recurrent_kernel, bias):
         db = db + _sum(dz, axis=0)
         dh = matmul(dz, transpose(recurrent_kernel))
         dc = dc * f
+        if mask is not None:
+            dh, dc = dh + dh_pass, dc + dc_pass
     if t == 0:
         z4 = np.zeros(data_of(kernel).shape, dt)
         return (np.zeros(data_of(x).shape, dt), dh, dc, z4, np.zeros(data_of(recurrent_kernel).shape, dt),
@@ -180,7 +214,7 @@ lstm.defvjp_fast(_lstm_fast, needs=True)
 
 
 # ----------------------------------------------------------------------------- GRU
-def _gru_ref(x, h0, kernel, rk, bias):
+def _gru_ref(x, h0, kernel, rk, bias, mask=None):
     x = np.asarray(x, np.float64)
     n, t, _ = x.shape
     u = rk.shape[0]
@@ -194,26 +228,29 @@ def _gru_ref(x, h0, kernel, rk, bias):
         z = sg(xw[:, :u] + rh[:, :u])
         r = sg(xw[:, u:2 * u] + rh[:, u:2 * u])
         hh = np.tanh(xw[:, 2 * u:] + r * rh[:, 2 * u:])
-        h = z * h + (1.0 - z) * hh
+        hn = z * h + (1.0 - z) * hh
+        h = hn if mask is None else np.where(np.asarray(mask, bool)[:, s, None], hn, h)
         outs.append(h)
     return np.stack(outs, axis=1) if outs else np.zeros((n, 0, u))
 
 
 @primitive(library=True, name="gru", nin=5, reference=_gru_ref, aux=True, domain=[None] * 5)
-def gru(x, h0, kernel, recurrent_kernel, bias, want_aux=False):
-    """A whole GRU sequence (Keras ``reset_after=True``): returns (N, T, U), every h_t."""
+def gru(x, h0, kernel, recurrent_kernel, bias, mask=None, want_aux=False):
+    """A whole GRU sequence (Keras ``reset_after=True``): returns (N, T, U), every h_t.
+    mask : (N, T) bool or None (False: the step keeps the previous state)."""
     dt, n, t, f, u = _prep("gru", x, [("h0", h0)], kernel, recurrent_kernel, bias)
     xt, xw = _project(x, kernel, None if bias is None else bias[0], dt)
     h = _c(h0, dt, (n, u))
     rk = _c(recurrent_kernel, dt)
     brec = None if bias is None else _c(bias[1], dt)
-    states, cache = KR.gru_fwd(xw, h, rk, brec)
-    return states.transpose(1, 0, 2), (xt, states, cache, h, rk)
+    m = _mask("gru", mask, n, t)
+    states, cache = KR.gru_fwd(xw, h, rk, brec, m)
+    return states.transpose(1, 0, 2), (xt, states, cache, h, rk, m)
 
 
-def _gru_fast(g, out, x, h0, kernel, recurrent_kernel, bias, needs=None, aux=None):
-    xt, states, cache, h, rk = aux
-    dzx, drh, dh0, drk = KR.gru_bwd(_time_major(g, states.dtype), states, cache, h, rk)
+def _gru_fast(g, out, x, h0, kernel, recurrent_kernel, bias, mask=None, needs=None, aux=None):
+    xt, states, cache, h, rk, m = aux
+    dzx, drh, dh0, drk = KR.gru_bwd(_time_major(g, states.dtype), states, cache, h, rk, m)
     dx, dk = _input_grads(dzx, xt, kernel, x, needs[0], needs[2])
     db = None
     if bias is not None and needs[4]:
@@ -221,7 +258,7 @@ def _gru_fast(g, out, x, h0, kernel, recurrent_kernel, bias, needs=None, aux=Non
     return dx, dh0, dk, drk, db
 
 
-def _gru_vjp(g, out, x, h0, kernel, recurrent_kernel, bias):
+def _gru_vjp(g, out, x, h0, kernel, recurrent_kernel, bias, mask=None):
     n, t, _ = data_of(x).shape
     u = data_of(recurrent_kernel).shape[0]
     dt = data_of(out).dtype
@@ -237,12 +274,20 @@ def _gru_vjp(g, out, x, h0, kernel, recurrent_kernel, bias):
         rhh = rh[:, 2 * u:]
         hh = tanh(xw[:, 2 * u:] + r * rhh)
         cache.append((xs, h, z, r, hh, rhh))
-        h = hh + z * (h - hh)
+        hn = hh + z * (h - hh)
+        if mask is None:
+            h = hn
+        else:
+            m = _mask_col(mask, s, dt)
+            h = m * hn + (1.0 - m) * h
     dh = np.zeros((n, u), dt)
     dxs, dk, drk, dbi, dbr = [None] * t, 0.0, 0.0, 0.0, 0.0
     for s in range(t - 1, -1, -1):
         xs, hp, z, r, hh, rhh = cache[s]
         dh = dh + g[:, s]
+        if mask is not None:
+            m = _mask_col(mask, s, dt)
+            dh_pass, dh = dh * (1.0 - m), dh * m
         dzp = dh * (hp - hh) * z * (1.0 - z)
         dhp = dh * (1.0 - z) * (1.0 - hh * hh)
         drp = dhp * rhh * r * (1.0 - r)
@@ -253,6 +298,8 @@ def _gru_vjp(g, out, x, h0, kernel, recurrent_kernel, bias):
         drk = drk + matmul(transpose(hp), drh)
         dbi, dbr = dbi + _sum(dzx, axis=0), dbr + _sum(drh, axis=0)
         dh = dh * z + matmul(drh, transpose(recurrent_kernel))
+        if mask is not None:
+            dh = dh + dh_pass
     if t == 0:
         return (np.zeros(data_of(x).shape, dt), dh, np.zeros(data_of(kernel).shape, dt),
                 np.zeros(data_of(recurrent_kernel).shape, dt),
@@ -266,39 +313,42 @@ gru.defvjp_fast(_gru_fast, needs=True)
 
 
 # ----------------------------------------------------------------------------- simple RNN
-def _rnn_ref(x, h0, kernel, rk, bias):
+def _rnn_ref(x, h0, kernel, rk, bias, mask=None):
     x = np.asarray(x, np.float64)
     n, t, _ = x.shape
     u = rk.shape[0]
     h = np.zeros((n, u)) if h0 is None else np.asarray(h0, np.float64)
     outs = []
     for s in range(t):
-        h = np.tanh(x[:, s] @ kernel + h @ rk + (0.0 if bias is None else bias))
+        hn = np.tanh(x[:, s] @ kernel + h @ rk + (0.0 if bias is None else bias))
+        h = hn if mask is None else np.where(np.asarray(mask, bool)[:, s, None], hn, h)
         outs.append(h)
     return np.stack(outs, axis=1) if outs else np.zeros((n, 0, u))
 
 
 @primitive(library=True, name="simple_rnn", nin=5, reference=_rnn_ref, aux=True,
            domain=[None] * 5)
-def simple_rnn(x, h0, kernel, recurrent_kernel, bias, want_aux=False):
-    """A whole simple (Elman) RNN sequence, h_t = tanh(x_t W + h_{t-1} U + b): (N, T, U)."""
+def simple_rnn(x, h0, kernel, recurrent_kernel, bias, mask=None, want_aux=False):
+    """A whole simple (Elman) RNN sequence, h_t = tanh(x_t W + h_{t-1} U + b): (N, T, U).
+    mask : (N, T) bool or None (False: the step keeps the previous state)."""
     dt, n, t, f, u = _prep("simple_rnn", x, [("h0", h0)], kernel, recurrent_kernel, bias)
     xt, xw = _project(x, kernel, bias, dt)
     h = _c(h0, dt, (n, u))
     rk = _c(recurrent_kernel, dt)
-    states = KR.rnn_fwd(xw, h, rk)
-    return states.transpose(1, 0, 2), (xt, states, h, rk)
+    m = _mask("simple_rnn", mask, n, t)
+    states = KR.rnn_fwd(xw, h, rk, m)
+    return states.transpose(1, 0, 2), (xt, states, h, rk, m)
 
 
-def _rnn_fast(g, out, x, h0, kernel, recurrent_kernel, bias, needs=None, aux=None):
-    xt, states, h, rk = aux
-    dz, dh0, drk = KR.rnn_bwd(_time_major(g, states.dtype), states, h, rk)
+def _rnn_fast(g, out, x, h0, kernel, recurrent_kernel, bias, mask=None, needs=None, aux=None):
+    xt, states, h, rk, m = aux
+    dz, dh0, drk = KR.rnn_bwd(_time_major(g, states.dtype), states, h, rk, m)
     dx, dk = _input_grads(dz, xt, kernel, x, needs[0], needs[2])
     db = dz.sum(axis=(0, 1)) if bias is not None and needs[4] else None
     return dx, dh0, dk, drk, db
 
 
-def _rnn_vjp(g, out, x, h0, kernel, recurrent_kernel, bias):
+def _rnn_vjp(g, out, x, h0, kernel, recurrent_kernel, bias, mask=None):
     n, t, _ = data_of(x).shape
     u = data_of(recurrent_kernel).shape[0]
     dt = data_of(out).dtype
@@ -309,17 +359,27 @@ def _rnn_vjp(g, out, x, h0, kernel, recurrent_kernel, bias):
         z = matmul(xs, kernel) + matmul(h, recurrent_kernel)
         hn = tanh(z + bias if bias is not None else z)
         cache.append((xs, h, hn))
-        h = hn
+        if mask is None:
+            h = hn
+        else:
+            m = _mask_col(mask, s, dt)
+            h = m * hn + (1.0 - m) * h
     dh = np.zeros((n, u), dt)
     dxs, dk, drk, db = [None] * t, 0.0, 0.0, 0.0
     for s in range(t - 1, -1, -1):
         xs, hp, hn = cache[s]
-        dz = (dh + g[:, s]) * (1.0 - hn * hn)
+        dh = dh + g[:, s]
+        if mask is not None:
+            m = _mask_col(mask, s, dt)
+            dh_pass, dh = dh * (1.0 - m), dh * m
+        dz = dh * (1.0 - hn * hn)
         dxs[s] = matmul(dz, transpose(kernel))
         dk = dk + matmul(transpose(xs), dz)
         drk = drk + matmul(transpose(hp), dz)
         db = db + _sum(dz, axis=0)
         dh = matmul(dz, transpose(recurrent_kernel))
+        if mask is not None:
+            dh = dh + dh_pass
     if t == 0:
         return (np.zeros(data_of(x).shape, dt), dh, np.zeros(data_of(kernel).shape, dt),
                 np.zeros(data_of(recurrent_kernel).shape, dt),
@@ -351,7 +411,7 @@ def _cell(name, seq, nin, doc):
     ref = (lambda x, *rest: seq.reference(np.asarray(x)[:, None, :], *rest)[:, 0])
 
     def fwd(x, *rest, want_aux=False):
-        out, aux = seq.fwd(_cell_x(name, x), *rest, want_aux=want_aux)
+        out, aux = seq.fwd(_cell_x(name, x), *rest, want_aux=want_aux)   # no mask: one step
         return out[:, 0], aux
 
     def fast(g, out, x, *rest, needs=None, aux=None):
