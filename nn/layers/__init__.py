@@ -1,7 +1,10 @@
 """Layers, one module per family; ``nn.layers.X`` is the public spelling.
 
 A layer builds its weights lazily from the first input it sees.  Families:
-``core`` (Dense, Activation, Flatten).
+``core`` (Dense, Activation, Flatten, Lambda), ``normalization`` (BatchNormalization,
+LayerNormalization), ``regularization`` (Dropout, SpatialDropout2D), ``embedding``,
+``recurrent`` (SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed), ``reshaping``
+(Reshape, Permute).
 """
 from __future__ import annotations
 
@@ -9,8 +12,17 @@ from typing import Any
 
 from .base import Layer, _auto_name, as_input
 from .core import ACTIVATIONS, Activation, Dense, Flatten, get_activation
+from .core import Lambda
+from .normalization import BatchNormalization, LayerNormalization
+from .regularization import Dropout, SpatialDropout2D
+from .embedding import Embedding
+from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed
+from .reshaping import Reshape, Permute
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "get_activation"]
+__all__ += ["Lambda", "BatchNormalization", "LayerNormalization", "Dropout", "SpatialDropout2D",
+            "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+            "Reshape", "Permute"]
 
 
 def __getattr__(name: str) -> Any:
