@@ -139,6 +139,7 @@ def lstm_fwd(xw, h0, c0, rk, mask=None):
     t_len, n, g4 = xw.shape
     u = g4 // 4
     dt = xw.dtype
+    h0, c0, rk = (np.ascontiguousarray(a, dtype=dt) for a in (h0, c0, rk))
     states = np.empty((t_len, n, 2 * u), dt)
     tc = np.empty((t_len, n, u), dt)
     gates = np.array(xw, dtype=dt, copy=True)
@@ -166,6 +167,8 @@ def lstm_bwd(dstates, states, gates, tc, h0, c0, rk, mask=None):
     t_len, n, g4 = gates.shape
     u = g4 // 4
     dt = gates.dtype
+    h0, c0, rk = (np.ascontiguousarray(a, dtype=dt) for a in (h0, c0, rk))
+    dstates = np.ascontiguousarray(dstates, dtype=dt)
     dz = np.empty_like(gates)
     dh = np.zeros((n, u), dt)
     dc = np.zeros((n, u), dt)
@@ -198,6 +201,7 @@ def gru_fwd(xw, h0, rk, brec, mask=None):
     t_len, n, g3 = xw.shape
     u = g3 // 3
     dt = xw.dtype
+    h0, rk = np.ascontiguousarray(h0, dtype=dt), np.ascontiguousarray(rk, dtype=dt)
     states = np.empty((t_len, n, u), dt)
     cache = np.empty((t_len, n, 4 * u), dt)
     rh = np.empty((n, g3), dt)
@@ -219,6 +223,8 @@ def gru_bwd(dstates, states, cache, h0, rk, mask=None):
     """(dzx (T, N, 3U), drh (T, N, 3U), dh0, drk) from dstates (T, N, U)."""
     t_len, n, u = states.shape
     dt = states.dtype
+    h0, rk = np.ascontiguousarray(h0, dtype=dt), np.ascontiguousarray(rk, dtype=dt)
+    dstates = np.ascontiguousarray(dstates, dtype=dt)
     dzx = np.empty((t_len, n, 3 * u), dt)
     drh = np.empty((t_len, n, 3 * u), dt)
     dh = np.zeros((n, u), dt)
