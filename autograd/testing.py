@@ -803,3 +803,92 @@ def _einsum_cases(draw):
 
 # convolution and pooling strategies live beside (registered on import)
 from . import _conv_strategies  # noqa: E402,F401
+
+
+# ----------------------------------------------------------------------------- layers' primitives
+@register_op_strategy("dropout")
+@st.composite
+def _dropout_cases(draw):
+    shape = draw(_shape())
+    x = draw(domain_tensors("dropout", 0, shape))
+    mshape = tuple(1 if draw(st.booleans()) else s for s in shape)   # noise_shape broadcasts
+    rate = draw(st.sampled_from((0.25, 0.5)))
+    keep = (draw(hnp.arrays(np.bool_, mshape)) / (1.0 - rate)).astype(np.float64)
+    return OpCase((x,), {"keep": keep})
+
+
+@register_op_strategy("batch_norm")
+@st.composite
+def _batch_norm_cases(draw):
+    shape = draw(_shape(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    c = shape[axis]
+    x = draw(domain_tensors("batch_norm", 0, shape, min_value=-3.0, max_value=3.0))
+    training = draw(st.booleans())
+    gamma, beta = (draw(st.none() | domain_tensors("batch_norm", i, (c,), min_value=-2.0,
+                                                   max_value=2.0)) for i in (1, 2))
+    if training:          # batch statistics; keep the spread well above eps (conditioning)
+        red = math.prod(shape) // c
+        if red < 2:
+            training = False
+        else:
+            x = Tensor(x._data + np.arange(x._data.size).reshape(shape) % 3, requires_grad=True)
+    if training:
+        mean = var = None
+    else:
+        mean = draw(domain_tensors("batch_norm", 3, (c,), min_value=-2.0, max_value=2.0))
+        var = draw(domain_tensors("batch_norm", 4, (c,), min_value=0.1, max_value=3.0))
+    return OpCase((x, gamma, beta, mean, var), {"eps": 1e-3, "axis": axis,
+                                                "training": training})
+
+
+@register_op_strategy("layer_norm")
+@st.composite
+def _layer_norm_cases(draw):
+    shape = draw(_shape(min_dims=1))
+    axes = draw(valid_axes(len(shape), allow_none=False, min_size=1))
+    axt = _axes_of(axes, len(shape))
+    pshape = tuple(shape[a] for a in sorted(axt))
+    x = draw(domain_tensors("layer_norm", 0, shape, min_value=-3.0, max_value=3.0))
+    if math.prod(pshape) >= 2:   # spread well above eps (conditioning of finite differences)
+        x = Tensor(x._data + np.arange(x._data.size).reshape(shape) % 3, requires_grad=True)
+    gamma, beta = (draw(st.none() | domain_tensors("layer_norm", i, pshape, min_value=-2.0,
+                                                   max_value=2.0)) for i in (1, 2))
+    return OpCase((x, gamma, beta), {"axis": axes, "eps": 1e-3})
+
+
+@register_op_strategy("embedding")
+@st.composite
+def _embedding_cases(draw):
+    v, d = draw(st.integers(1, _SIDE)), draw(st.integers(1, _SIDE))
+    ids = draw(hnp.arrays(np.int64, _shape(max_dims=2), elements=st.integers(0, v - 1)))
+    table = draw(domain_tensors("embedding", 1, (v, d)))
+    return OpCase((Tensor(ids) if draw(st.booleans()) else ids, table))
+
+
+def _rnn_case(name: str, gates: int, cell: bool, cell_state: bool):
+    @st.composite
+    def cases(draw):
+        n, f, u = (draw(st.integers(1, 2)) for _ in range(3))   # small: second order unrolls
+        t = draw(st.integers(1, 2))
+        small = dict(min_value=-1.5, max_value=1.5)
+        x = draw(domain_tensors(name, 0, (n, f) if cell else (n, t, f), **small))
+        states = [draw(st.none() | domain_tensors(name, 1, (n, u), **small))]
+        if cell_state:
+            states.append(draw(st.none() | domain_tensors(name, 2, (n, u), **small)))
+        k = len(states) + 1
+        kernel = draw(domain_tensors(name, k, (f, gates * u), **small))
+        rk = draw(domain_tensors(name, k + 1, (u, gates * u), **small))
+        bshape = (2, gates * u) if gates == 3 else (gates * u,)
+        bias = draw(st.none() | domain_tensors(name, k + 2, bshape, **small))
+        kw = {}
+        if not cell and draw(st.booleans()):          # skipped (masked) time steps
+            kw["mask"] = draw(hnp.arrays(np.bool_, (n, t)))
+        return OpCase([x] + states + [kernel, rk, bias], kw)
+    return cases
+
+
+for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
+                           ("simple_rnn", 1, False, False), ("lstm_cell", 4, True, True),
+                           ("gru_cell", 3, True, False), ("rnn_cell", 1, True, False)):
+    register_op_strategy(_n, _rnn_case(_n, _g, _cell, _cs))

@@ -18,7 +18,8 @@ _COUNTERS: defaultdict = defaultdict(itertools.count)
 
 
 def _auto_name(cls_name: str) -> str:
-    # Keras' snake case: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, Dense -> dense
+    # Keras' snake case: BatchNormalization -> batch_normalization, SimpleRNN -> simple_rnn,
+    # Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, Dense -> dense
     snake = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", cls_name)
     snake = re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower().lstrip("_")
     k = next(_COUNTERS[snake])
