@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from autograd.errors import AutogradError, DTypeError
 
-__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError"]
+__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
+           "MissingStateError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -21,3 +22,7 @@ class NonFiniteLossError(AutogradError, FloatingPointError):
 
 class NotCompiledError(AutogradError, RuntimeError):
     """fit/evaluate called before compile()."""
+
+
+class MissingStateError(AutogradError, KeyError):
+    """An optimizer asked for the state of a parameter it has not stepped (a KeyError)."""
