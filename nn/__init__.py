@@ -21,6 +21,7 @@ from __future__ import annotations
 from . import initializers, layers, losses, metrics, optimizers, callbacks, datasets
 from . import distributed
 from . import utils
+from . import data
 from ._random import set_seed
 from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, NotCompiledError
 from .module import Module, Parameter
@@ -31,4 +32,4 @@ __version__ = "0.1.0"
 __all__ = ["Module", "Parameter", "Model", "Sequential", "History", "set_seed", "layers",
            "initializers", "losses", "metrics", "optimizers", "callbacks", "datasets",
            "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "distributed", "utils"]
+           "distributed", "utils", "data"]
