@@ -142,9 +142,10 @@ class Model(Module):
         (builds lazy layers), the loss on it, and the whole of y against a sparse loss."""
         k = min(len(x), batch_size)
         try:
+            from .training import compute_loss
             with ag.no_grad():
                 out = self(x[:k])
-                value = self.loss(y[:k], out)
+                value = compute_loss(self, y[:k], out, None)
             if not isinstance(value, ag.Tensor) or value.size != 1:
                 raise ag.InvalidValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
                                  f"the batch), got {type(value).__name__} of shape "

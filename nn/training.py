@@ -309,21 +309,33 @@ class Batches:
 # ----------------------------------------------------------------------------- steps
 def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any) -> ag.Tensor:
     """The compiled loss on the batch (weighted when ``swb`` is given) plus the model's
-    regularization penalties (``model.losses``), as Keras reports the training loss."""
+    regularization penalties (``model.losses``), as Keras reports the training loss.  A plain
+    function may return the batch mean, or per-sample losses (then reduced as Keras does:
+    the weighted sum over their number)."""
     loss_fn = model.loss
-    if swb is None:
-        loss = loss_fn(yb, out)
-    elif hasattr(loss_fn, "values") and hasattr(loss_fn, "reduction"):
-        loss = loss_fn(yb, out, sample_weight=swb)
+    if hasattr(loss_fn, "values") and hasattr(loss_fn, "reduction"):
+        loss = loss_fn(yb, out) if swb is None else loss_fn(yb, out, sample_weight=swb)
+        if loss.size != 1:
+            from .losses import reduce_weighted
+            loss = reduce_weighted(loss, None, "sum_over_batch_size")   # reduction='none'
     else:
-        per = loss_fn(yb, out)
-        if not isinstance(per, ag.Tensor) or per.ndim == 0:
+        loss = loss_fn(yb, out)
+        if not isinstance(loss, ag.Tensor):
+            raise ag.InvalidValueError(f"the loss must return a Tensor, got "
+                                       f"{type(loss).__name__}")
+        if swb is not None and loss.size == 1:
             raise ag.InvalidValueError(
                 "sample_weight/class_weight need a loss that can weight each sample: an "
                 "nn.losses.Loss, or a function returning the per-sample losses (shape (N,)); "
                 "this loss function returned a scalar")
-        from .losses import reduce_weighted
-        loss = reduce_weighted(per, swb, "sum_over_batch_size")
+        n = out.shape[0] if getattr(out, "ndim", 0) else None
+        if loss.size != 1 and (loss.ndim == 0 or loss.shape[0] != n):
+            raise ag.InvalidValueError(
+                f"the loss must return a scalar (the batch mean) or per-sample losses of shape "
+                f"({n}, ...), got shape {loss.shape}")
+        if loss.size != 1 or swb is not None:
+            from .losses import reduce_weighted
+            loss = reduce_weighted(loss, swb, "sum_over_batch_size")
     if _has_penalties(model):
         for p in model.losses:
             loss = loss + p
