@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "MissingStateError"]
+           "MissingStateError", "UnknownLayerError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -26,3 +26,7 @@ class NotCompiledError(AutogradError, RuntimeError):
 
 class MissingStateError(AutogradError, KeyError):
     """An optimizer asked for the state of a parameter it has not stepped (a KeyError)."""
+
+
+class UnknownLayerError(AutogradError, AttributeError):
+    """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""

@@ -1,34 +1,24 @@
-"""Layers.  A layer builds its weights lazily from the first input it sees.
+"""Core layers: Dense, Activation, Flatten.
 
 ``Dense`` is one ``autograd.dense`` graph node (matmul, bias and activation fused); only
 'softmax' and callable activations add a second node after it.
 """
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
 import autograd as ag
 
-from . import initializers
-from .module import Module, Parameter
+from .. import initializers
+from ..module import Parameter
+from .base import Layer
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "get_activation"]
+__all__ = ["Dense", "Activation", "Flatten", "get_activation"]
 
 _FUSED = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 ACTIVATIONS = (None, "linear") + _FUSED + ("softmax",)
-
-_COUNTERS: defaultdict = defaultdict(itertools.count)
-
-
-def _auto_name(cls_name: str) -> str:
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in cls_name).lstrip("_")
-    k = next(_COUNTERS[snake])
-    return snake if k == 0 else f"{snake}_{k}"
-
 
 def get_activation(activation: Union[None, str, Callable]) -> Callable:
     """A function Tensor -> Tensor for an activation name or callable."""
@@ -42,85 +32,6 @@ def get_activation(activation: Union[None, str, Callable]) -> Callable:
         fn = getattr(ag, activation)
         return lambda x: fn(x)
     raise ag.InvalidValueError(f"unknown activation {activation!r}; one of {ACTIVATIONS} or a callable")
-
-
-def as_input(x: Any, dtype: np.dtype) -> ag.Tensor:
-    """x as a Tensor of ``dtype`` (a cast is a recorded node if x requires grad)."""
-    if isinstance(x, ag.Tensor):
-        return x if x.dtype == dtype else ag.astype(x, dtype)
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        from .errors import NonNumericError
-        raise NonNumericError(f"layer input must be numeric, got dtype {arr.dtype}")
-    return ag.Tensor(arr.astype(dtype, copy=False))
-
-
-class Layer(Module):
-    """Base class of layers: ``name``, ``dtype``, and ``build(input_shape)`` called once,
-    lazily, before the first ``call``.
-
-    Weights are made in ``build`` with ``add_weight(name, shape, initializer, regularizer=,
-    constraint=)``: the regularizer's penalty joins ``losses`` (and the training loss), the
-    constraint projects the weight after each optimizer step in ``fit``.
-    activity_regularizer : a penalty on the layer's output, taken at each call."""
-
-    def __init__(self, name: Optional[str] = None, dtype: Any = "float32",
-                 activity_regularizer: Any = None) -> None:
-        super().__init__()
-        self.name = name or _auto_name(type(self).__name__)
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ag.InvalidValueError(f"{type(self).__name__}: dtype must be a float dtype, got {self.dtype}")
-        self.built = False
-        from . import regularizers
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-
-    def build(self, input_shape: tuple) -> None:
-        self.built = True
-
-    def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform",
-                   dtype: Any = None, trainable: bool = True, regularizer: Any = None,
-                   constraint: Any = None) -> ag.Tensor:
-        """Make a weight, store it as attribute ``name`` and return it.  ``regularizer``
-        (``nn.regularizers``: a name, an instance or a callable) adds its penalty to
-        ``losses``; ``constraint`` (``nn.constraints``) projects the weight after each
-        optimizer step in ``fit``; ``trainable=False`` makes a weight the optimizer skips."""
-        from . import constraints, regularizers
-        init = initializers.get(initializer)
-        dt = self.dtype if dtype is None else np.dtype(dtype)
-        w = Parameter(init(tuple(int(s) for s in shape), dt))
-        if not trainable:
-            w.requires_grad = False
-        setattr(self, name, w)
-        reg, con = regularizers.get(regularizer), constraints.get(constraint)
-        d = self.__dict__
-        d.setdefault("_regularizers", {}).pop(name, None)
-        d.setdefault("_constraints", {}).pop(name, None)
-        if reg is not None:
-            d["_regularizers"][name] = reg
-        if con is not None:
-            d["_constraints"][name] = con
-        return w
-
-    @property
-    def losses(self) -> list:
-        """The penalties of this layer and those below it: weight regularizers (computed now,
-        with a graph) and activity regularizers (from the last call)."""
-        from .regularizers import collect_losses
-        return collect_losses(self)
-
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        x = as_input(inputs, self.dtype)
-        if not self.built:
-            self.build(tuple(x.shape))
-            self.built = True
-        out = super().__call__(x, *args, **kwargs)
-        if self.__dict__.get("activity_regularizer") is not None:
-            self.__dict__["_activity_loss"] = self.activity_regularizer(out)
-        return out
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}>"
 
 
 class Dense(Layer):
@@ -140,7 +51,7 @@ class Dense(Layer):
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None) -> None:
         super().__init__(name=name, dtype=dtype, activity_regularizer=activity_regularizer)
-        from . import constraints, regularizers
+        from .. import constraints, regularizers
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
