@@ -163,9 +163,6 @@ class _HoldInterrupt:
                 signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
 
 
-_LOW = (np.dtype(np.float16),)   # updated in float32, slots in float32
-
-
 # ----------------------------------------------------------------------------- the base
 class Optimizer:
     """Base class of the optimizers.
@@ -344,11 +341,12 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every gradient (``p.grad = None``), or fill them with zeros."""
-        for p in self.params:
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = np.zeros_like(p.data)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = np.zeros_like(p.data)
 
     # ------------------------------------------------------------------ the step
     def step(self, closure: Optional[Callable] = None) -> Any:
@@ -363,7 +361,6 @@ class Optimizer:
         if closure is not None:
             with ag.enable_grad():
                 loss = closure()
-        where = type(self).__name__
         todo = []
         for gi, group in enumerate(self.param_groups):
             for p in group["params"]:
@@ -372,26 +369,31 @@ class Optimizer:
                     continue
                 if isinstance(g, ag.Tensor):
                     g = g.data
-                if g.shape != p.shape:
-                    raise ag.ShapeError(f"{where}: gradient of shape {g.shape} for a parameter "
-                                        f"of shape {p.shape}")
-                dt = np.float32 if p.dtype in _LOW else p.dtype
-                todo.append((gi, p, np.ascontiguousarray(g, dtype=dt)))
-        if self.clipnorm is not None or self.clipvalue is not None \
-                or self.global_clipnorm is not None:
+                dt = p._data.dtype
+                if g.shape != p._data.shape:
+                    raise ag.ShapeError(f"{type(self).__name__}: gradient of shape {g.shape} for "
+                                        f"a parameter of shape {p.shape}")
+                todo.append((gi, p, np.ascontiguousarray(g, dtype=np.float32 if dt.char == "e"
+                                                         else dt)))
+        d = self.__dict__
+        if d["clipnorm"] is not None or d["clipvalue"] is not None \
+                or d["global_clipnorm"] is not None:
             todo = self._clip(todo)
         hs = [self._resolve(g) for g in self.param_groups]
+        by_id = self.state._by_id
         with _HoldInterrupt():
-            self.iterations += 1
+            d["iterations"] += 1
             for gi, p, g in todo:
-                data = p.data
+                data = p._data
                 if not (data.flags.c_contiguous and data.flags.writeable):
                     p.data = data = np.ascontiguousarray(data).copy()
-                low = data.dtype in _LOW
-                st = self.state.get(p)
-                if st is None:
+                low = data.dtype.char == "e"        # float16: slots and update in float32
+                e = by_id.get(id(p))
+                if e is None or e[0] is not p:
                     st = self._init_state(data.astype(np.float32) if low else data)
-                    self.state[p] = st
+                    by_id[id(p)] = (p, st)
+                else:
+                    st = e[1]
                 if low:
                     w = data.astype(np.float32)
                     self._update(w, g, st, hs[gi])
@@ -402,6 +404,8 @@ class Optimizer:
         return loss
 
     def _resolve(self, group: dict) -> dict:
+        if type(group["lr"]) is float:
+            return group
         h = dict(group)
         h["lr"] = _lr_value(group["lr"], self.iterations)
         return h
