@@ -49,7 +49,9 @@ __all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad",
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
-    raise InvalidValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
+    raise InvalidValueError(f"configuration: the environment variable AUTOGRAD_KERNELS must be "
+                            f"auto, numpy or numba (or unset), got "
+                            f"{os.environ.get('AUTOGRAD_KERNELS')!r}")
 
 #: Activation names to kernel codes.
 KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "gelu": 5}
@@ -120,6 +122,7 @@ def _load():
     global _J, _warned
     if _J is not None:
         return _J
+    _check_numba_env()
     import numba
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = THREADING_LAYER
@@ -139,6 +142,21 @@ def _load():
         from . import _jit
     _J = _jit
     return _J
+
+
+def _check_numba_env() -> None:
+    """Numba's thread count from the environment must be a positive integer: a configuration
+    error naming the variable, before numba's own import-time failure."""
+    v = os.environ.get("NUMBA_NUM_THREADS")
+    if v is None:
+        return
+    try:
+        n = int(v.strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InvalidValueError(f"configuration: NUMBA_NUM_THREADS must be a positive integer "
+                                f"(or unset), got {v!r}")
 
 
 _CACHE_GUARDED = False
