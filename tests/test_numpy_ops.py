@@ -150,3 +150,15 @@ def test_real_input_complex_helpers():
 
 def test_reductions_of_python_scalars_and_bools():
     assert np.sum(True) == 1 and np.mean(3.0) == 3.0
+
+
+# ----------------------------------------------------------------------------- einsum
+def test_einsum_gradient_where_a_letter_broadcasts_from_size_1():
+    a = Tensor(numpy.arange(6.0).reshape(2, 3), requires_grad=True)
+    b = Tensor(numpy.ones((1, 4)), requires_grad=True)       # j: 3 in a, 1 (broadcast) in b
+    out = np.einsum("ij,jk->ik", a, b)
+    numpy.testing.assert_allclose(out.data, numpy.einsum("ij,jk->ik", a.data, b.data))
+    np.sum(out).backward()
+    numpy.testing.assert_allclose(a.grad, numpy.full((2, 3), 4.0))     # sum over k of b
+    numpy.testing.assert_allclose(b.grad, numpy.full((1, 4), 15.0))    # sum over i, j of a
+    assert ag.gradgradcheck(lambda x, y: np.einsum("ij,jk->ik", x, y), a, b)
