@@ -192,6 +192,10 @@ def _drop_none(kwargs: dict, what: str, grad_in: bool) -> dict:
 # --------------------------------------------------------------------------- the protocols
 def array_ufunc(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """``Tensor.__array_ufunc__``: a ufunc (or its ``reduce``...) on tensors."""
+    if not kwargs and method == "__call__":          # the common case, first
+        impl = _TABLE.get(ufunc)
+        if impl is not None:
+            return impl(*inputs)
     grad_in = _needs_grad(inputs, kwargs)
     what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     if method == "__call__":
@@ -213,6 +217,10 @@ def array_ufunc(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any)
 
 def array_function(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
     """``Tensor.__array_function__``: a numpy function called with tensors among its args."""
+    if not kwargs:                                    # the common case, first
+        impl = _TABLE.get(func)
+        if impl is not None:
+            return impl(*args)
     what = f"{getattr(func, '__module__', 'numpy') or 'numpy'}.{func.__name__}"
     impl = lookup(func)
     grad_in = _needs_grad(args, kwargs)
