@@ -219,3 +219,22 @@ def test_builtins_wrap_util_util_and_holomorphic_grad():
     with pytest.warns(DeprecationWarning, match="check_grads"):
         quick_grad_check(lambda x: ag.sum(ag.sin(x)), np.array([0.2, 0.4]), verbose=False)
     assert float(holomorphic_grad(lambda x: x * x)(3.0)) == 6.0
+
+
+def test_const_graph_traces_once_and_replays():
+    from autograd.misc import const_graph
+    calls = []
+
+    def f(x, y, scale):
+        calls.append(1)
+        return ag.sum(ag.sin(x) * y) * scale + grad(lambda a: ag.sum(a * a * x))(y)[0]
+    fc = const_graph(f)
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        x, y = rng.standard_normal(3), rng.standard_normal(3)
+        want = np.sum(np.sin(x) * y) * 2.0 + 2 * y[0] * x[0]
+        np.testing.assert_allclose(fc(x, y, 2.0), want, rtol=1e-12)
+    assert len(calls) == 1                     # traced on the first call only
+    bound = const_graph(lambda a, b: ag.sum(a * b), np.array([1.0, 2.0]))
+    assert float(bound(np.array([3.0, 4.0]))) == 11.0
+    assert float(bound(np.array([1.0, 1.0]))) == 3.0
