@@ -3,6 +3,10 @@
 Run: ``python -m nn.demo`` (options: ``--epochs``, ``--seed``, ``--verbose``, ``--plot FILE``).  Splits the
 1797 digits 80/20 with a fixed seed, trains 64-128-64-10 with Adam and a sparse
 cross-entropy on logits, and prints the held-out test accuracy (about 98% in a few seconds).
+
+``--model cnn``: the same digits as 8x8x1 images through a small CNN
+(Conv 32 3x3 same relu, MaxPool 2, Conv 64 3x3 same relu, MaxPool 2, Flatten, Dense 10).
+``MODELS`` maps each ``--model`` name to (builder, input transform, default epochs).
 """
 from __future__ import annotations
 
@@ -22,13 +26,38 @@ def build_model() -> nn.Sequential:
     ], name="digits_mlp")
 
 
-def main(epochs: int = 30, seed: int = 0, verbose: int = 1, plot: str | None = None) -> float:
+def build_cnn() -> nn.Sequential:
+    L = nn.layers
+    return nn.Sequential([
+        L.Conv2D(32, 3, padding="same", activation="relu", input_shape=(8, 8, 1)),
+        L.MaxPooling2D(),
+        L.Conv2D(64, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(),
+        L.Flatten(),
+        L.Dense(10),
+    ], name="digits_cnn")
+
+
+#: --model name -> (model builder, pixels (N, 64) in [0, 1] -> model input, default epochs)
+MODELS = {
+    "mlp": (build_model, lambda x: x, 30),
+    "cnn": (build_cnn, lambda x: x.reshape(-1, 8, 8, 1).astype("float32"), 15),
+}
+
+
+def main(epochs: int | None = None, seed: int = 0, verbose: int = 1, plot: str | None = None,
+         model: str = "mlp") -> float:
     """Train and return the test accuracy."""
+    if model not in MODELS:
+        raise nn.errors.UnknownModelError(f"nn.demo: unknown model {model!r}; one of "
+                                          f"{sorted(MODELS)}")
+    build, shape, default_epochs = MODELS[model]
+    epochs = default_epochs if epochs is None else epochs
     nn.set_seed(seed)
     x, y = nn.datasets.load_digits()
-    x = x / 16.0  # pixel counts 0..16 -> [0, 1]
+    x = shape(x / 16.0)  # pixel counts 0..16 -> [0, 1]
     x_train, x_test, y_train, y_test = nn.datasets.train_test_split(x, y, test_size=0.2, seed=seed)
-    model = build_model()
+    model = build()
     if verbose:
         model.summary()
     model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.003),
@@ -52,9 +81,10 @@ def main(epochs: int = 30, seed: int = 0, verbose: int = 1, plot: str | None = N
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--model", default="mlp", choices=sorted(MODELS))
+    ap.add_argument("--epochs", type=int, default=None, help="default: 30 (mlp), 15 (cnn)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     ap.add_argument("--plot", default=None, help="write the training curve here (needs matplotlib)")
     args = ap.parse_args()
-    main(args.epochs, args.seed, args.verbose, args.plot)
+    main(args.epochs, args.seed, args.verbose, args.plot, args.model)
