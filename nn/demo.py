@@ -5,8 +5,9 @@ Run: ``python -m nn.demo`` (options: ``--epochs``, ``--seed``, ``--verbose``, ``
 cross-entropy on logits, and prints the held-out test accuracy (about 98% in a few seconds).
 
 ``--model cnn``: the same digits as 8x8x1 images through a small CNN
-(Conv 32 3x3 same relu, MaxPool 2, Conv 64 3x3 same relu, MaxPool 2, Flatten, Dense 10).
-``MODELS`` maps each ``--model`` name to (builder, input transform, default epochs).
+(Conv 32 3x3 same relu, MaxPool 2, Conv 64 3x3 same relu, MaxPool 2, Flatten, Dense 128
+relu, Dense 10), 15 epochs of Adam(0.002): about 98.6% held-out.  ``MODELS`` maps each
+``--model`` name to (builder, input transform, default epochs, Adam learning rate).
 """
 from __future__ import annotations
 
@@ -34,14 +35,16 @@ def build_cnn() -> nn.Sequential:
         L.Conv2D(64, 3, padding="same", activation="relu"),
         L.MaxPooling2D(),
         L.Flatten(),
+        L.Dense(128, activation="relu"),
         L.Dense(10),
     ], name="digits_cnn")
 
 
-#: --model name -> (model builder, pixels (N, 64) in [0, 1] -> model input, default epochs)
+#: --model name -> (model builder, pixels (N, 64) in [0, 1] -> model input, default epochs,
+#: Adam learning rate)
 MODELS = {
-    "mlp": (build_model, lambda x: x, 30),
-    "cnn": (build_cnn, lambda x: x.reshape(-1, 8, 8, 1).astype("float32"), 15),
+    "mlp": (build_model, lambda x: x, 30, 0.003),
+    "cnn": (build_cnn, lambda x: x.reshape(-1, 8, 8, 1).astype("float32"), 15, 0.002),
 }
 
 
@@ -51,7 +54,7 @@ def main(epochs: int | None = None, seed: int = 0, verbose: int = 1, plot: str |
     if model not in MODELS:
         raise nn.errors.UnknownModelError(f"nn.demo: unknown model {model!r}; one of "
                                           f"{sorted(MODELS)}")
-    build, shape, default_epochs = MODELS[model]
+    build, shape, default_epochs, lr = MODELS[model]
     epochs = default_epochs if epochs is None else epochs
     nn.set_seed(seed)
     x, y = nn.datasets.load_digits()
@@ -60,7 +63,7 @@ def main(epochs: int | None = None, seed: int = 0, verbose: int = 1, plot: str |
     model = build()
     if verbose:
         model.summary()
-    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.003),
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=lr),
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     t0 = time.perf_counter()
