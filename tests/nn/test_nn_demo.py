@@ -27,3 +27,11 @@ def test_cnn_demo_reaches_98_5_percent_and_98_3_over_three_seeds():
 def test_unknown_demo_model_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown model 'rnn'"):
         nn.demo.main(model="rnn", verbose=0)
+
+
+@pytest.mark.slow   # ~16 s alone, 40+ s on a loaded machine; .ci/run runs it
+def test_lstm_demo_reaches_97_percent(capsys):
+    """The digits read row by row (8 steps of 8 pixels) by an LSTM (issue 13)."""
+    acc = nn.demo.main(seed=0, verbose=0, model="lstm")
+    assert acc >= 0.97
+    assert "test accuracy" in capsys.readouterr().out
