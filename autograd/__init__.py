@@ -18,7 +18,8 @@ from .errors import (AutogradError, ShapeError, DTypeError, AxisError, IndexOutO
                      GraphError, InPlaceError, GradcheckError, AnomalyError,
                      InvalidValueError, ArgumentTypeError)
 from .graph import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
-from .tensor import Tensor, Value, tensor
+from .tensor import Tensor, tensor
+from .value import Value
 from .registry import OPS, Primitive, primitive, at_points
 from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sqrt, abs, sin,
                   cos, tanh, sigmoid, relu, leaky_relu, clip, maximum, minimum, where, square,
@@ -56,3 +57,23 @@ __all__ = [
     "dropout", "batch_norm", "layer_norm", "embedding", "lstm", "gru", "simple_rnn",
     "lstm_cell", "gru_cell", "rnn_cell",
 ]
+
+# HIPS-autograd / JAX transforms and the errors HIPS users catch (autograd/transforms.py)
+from .errors import OutputError, NoVJPError, UnsupportedFunctionError, NotSupportedError
+from .transforms import (grad_and_aux, elementwise_grad, deriv, jacobian, hessian,
+                         hessian_tensor_product, hessian_vector_product, make_hvp, make_vjp,
+                         make_jvp, make_ggnvp, tensor_jacobian_product,
+                         vector_jacobian_product, multigrad_dict, checkpoint,
+                         holomorphic_grad, jvp, vjp, jacfwd, jacrev)
+
+__all__ += [
+    "OutputError", "NoVJPError", "UnsupportedFunctionError", "NotSupportedError",
+    "grad_and_aux", "elementwise_grad", "deriv", "jacobian", "hessian",
+    "hessian_tensor_product", "hessian_vector_product", "make_hvp", "make_vjp", "make_jvp",
+    "make_ggnvp", "tensor_jacobian_product", "vector_jacobian_product", "multigrad_dict",
+    "checkpoint", "holomorphic_grad", "jvp", "vjp", "jacfwd", "jacrev",
+]
+
+# HIPS exports its container helpers at the top level (not in __all__: a star import must
+# not shadow the builtins)
+from .builtins import list, tuple, dict, isinstance, type  # noqa: E402,A004

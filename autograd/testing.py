@@ -757,6 +757,50 @@ def _nan_to_num_cases(draw):
     return OpCase((x,), dict(kw, nan=draw(st.floats(-5.0, 5.0))))
 
 
+# ------------------------------------------------------------------ autograd.numpy: reductions
+register_op_strategy("prod", _reduction("prod"))
+
+
+def _cumulative(name: str):
+    @st.composite
+    def cases(draw):
+        shape = draw(_shape())
+        x = draw(domain_tensors(name, 0, shape, min_value=-3.0, max_value=3.0))
+        return OpCase((x,), {"axis": draw(valid_axes(len(shape), allow_tuple=False))})
+    return cases
+
+
+register_op_strategy("cumsum", _cumulative("cumsum"))
+register_op_strategy("cumprod", _cumulative("cumprod"))
+
+
+# ------------------------------------------------------------------ autograd.numpy: einsum
+@register_op_strategy("einsum")
+@st.composite
+def _einsum_cases(draw):
+    """1-3 operands over letters a-d (sides 1-3), repeated letters (diagonals) included,
+    an explicit output of distinct letters in any order, sometimes a broadcast ``...``."""
+    sizes = {c: draw(st.integers(1, _SIDE)) for c in "abcd"}
+    n = draw(st.integers(1, 3))
+    dots = draw(st.booleans())
+    batch = draw(broadcastable_shapes(n, max_dims=2, max_side=_SIDE)) if dots else [()] * n
+    terms, args = [], []
+    for i in range(n):
+        word = draw(st.lists(st.sampled_from("abcd"), min_size=0, max_size=3))
+        shape = tuple(batch[i]) + tuple(sizes[c] for c in word)
+        terms.append(("..." if dots else "") + "".join(word))
+        args.append(draw(domain_tensors("einsum", 0, shape, min_value=-3.0, max_value=3.0)))
+    used = sorted(set("".join(terms)) - {"."})
+    out = draw(st.permutations(used).flatmap(lambda p: st.integers(0, len(p)).map(
+        lambda k: "".join(p[:k]))))
+    out = ("..." if dots else "") + out
+    from .ops.linalg import _parse_einsum_input
+    ins, outs, _ = _parse_einsum_input((",".join(terms) + "->" + out,
+                                        *[a._data for a in args]))
+    return OpCase(_some_const(draw, args) if n > 1 else args,
+                  {"subscripts": f"{ins}->{outs}", "optimize": draw(st.booleans())})
+
+
 # convolution and pooling strategies live beside (registered on import)
 from . import _conv_strategies  # noqa: E402,F401
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "UnknownLayerError"]
+           "MissingStateError", "UnknownLayerError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -22,6 +22,10 @@ class NonFiniteLossError(AutogradError, FloatingPointError):
 
 class NotCompiledError(AutogradError, RuntimeError):
     """fit/evaluate called before compile()."""
+
+
+class MissingStateError(AutogradError, KeyError):
+    """An optimizer asked for the state of a parameter it has not stepped (a KeyError)."""
 
 
 class UnknownLayerError(AutogradError, AttributeError):
