@@ -379,7 +379,9 @@ def _probe(model: Any, batches: Batches, where: str) -> None:
     """Check that the data fits the model before any step (builds lazy layers)."""
     xb, yb, swb = batches.first()
     if batches.stream or isinstance(xb, (dict, tuple)):
+        was_training = getattr(model, "training", True)
         try:
+            model.eval()            # a check, not a step: no dropout draw, no moving-stat update
             with ag.no_grad():
                 out = model(xb)
                 value = compute_loss(model, yb, out, swb)
@@ -389,6 +391,8 @@ def _probe(model: Any, batches: Batches, where: str) -> None:
         except ag.AutogradError as e:
             from .model import _prefixed
             raise _prefixed(e, where) from None
+        finally:
+            model.train(was_training)
     else:
         model._probe(batches.x, batches.y, batches.batch_size, where)
 
