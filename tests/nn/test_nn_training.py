@@ -279,3 +279,11 @@ def test_custom_loss_function_with_sample_weight():
         else:
             with pytest.raises(ValueError, match="per-sample"):
                 m.fit(X, yy, sample_weight=np.ones(40), verbose=0)
+
+
+def test_loss_configs_round_trip():
+    for loss in (nn.losses.MeanSquaredError(reduction="sum"),
+                 nn.losses.BinaryCrossentropy(from_logits=True, reduction="none"),
+                 nn.losses.SparseCategoricalCrossentropy(from_logits=True)):
+        back = type(loss).from_config(loss.get_config())
+        assert back.get_config() == loss.get_config()
