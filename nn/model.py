@@ -6,6 +6,8 @@ weights stay those of the last finite step.
 """
 from __future__ import annotations
 
+import inspect
+import math
 import os
 import tempfile
 import zipfile
@@ -112,8 +114,13 @@ class Model(Module):
         (``None`` for the batch size is fine)."""
         shape = tuple(1 if s is None else int(s) for s in input_shape)
         dt = _first_dtype(self)
-        with ag.no_grad():
-            self(np.zeros(shape, dtype=dt))
+        was_training = getattr(self, "training", True)
+        self.eval()                     # building is not a step: no moving-statistics update
+        try:
+            with ag.no_grad():
+                self(np.zeros(shape, dtype=dt))
+        finally:
+            self.train(was_training)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None) -> None:
@@ -141,7 +148,9 @@ class Model(Module):
         """Check that x and y fit the model before any step: one forward on the first batch
         (builds lazy layers), the loss on it, and the whole of y against a sparse loss."""
         k = min(len(x), batch_size)
+        was_training = getattr(self, "training", True)
         try:
+            self.eval()             # a check, not a step: no dropout draw, no moving-stat update
             from .training import compute_loss
             with ag.no_grad():
                 out = self(x[:k])
@@ -154,6 +163,8 @@ class Model(Module):
                 _losses.sparse_labels(y, len(y), out.shape[-1], "SparseCategoricalCrossentropy")
         except ag.AutogradError as e:
             raise _prefixed(e, where) from None
+        finally:
+            self.train(was_training)
 
     # ------------------------------------------------------------------ fit
     def fit(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
@@ -285,6 +296,9 @@ class Model(Module):
             if isinstance(self, Sequential) and first is not None and self.layers \
                     and first is self.layers[0]:
                 shape = (None, first.input_dim)
+            head = self.layers[0] if isinstance(self, Sequential) and self.layers else None
+            if shape is None and getattr(head, "input_shape", None) is not None:
+                shape = (None,) + tuple(head.input_shape)      # Keras' input_shape= (conv layers)
         return shape
 
     def _maybe_build(self, need_shapes: bool = False) -> None:
@@ -450,7 +464,31 @@ class Sequential(Model):
                              f"{type(layer).__name__}")
         self.layers.append(layer)
 
-    def call(self, x: Any) -> Any:
+    def call(self, x: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
+        """Each layer in turn.  ``training`` (None: each layer's own ``training`` flag, set by
+        ``train()``/``eval()``, ``fit`` and ``evaluate``/``predict``) goes to the layers whose
+        ``call`` takes it; a mask made by a layer (``Embedding(mask_zero=True)``) goes on to
+        the layers that take ``mask`` and through those that pass it (``supports_masking``)."""
         for layer in self.layers:
-            x = layer(x)
+            kw = {}
+            if training is not None and _takes(layer, "training"):
+                kw["training"] = training
+            if mask is not None and _takes(layer, "mask"):
+                kw["mask"] = mask
+            out = layer(x, **kw)
+            if hasattr(layer, "compute_mask"):
+                mask = layer.compute_mask(x, mask)
+            elif not getattr(layer, "supports_masking", False):
+                mask = None
+            x = out
         return x
+
+
+def _takes(layer: Module, name: str) -> bool:
+    """Whether ``layer.call`` (or ``forward``) has a parameter ``name`` (or ``**kwargs``)."""
+    fn = getattr(layer, "call", None) or getattr(layer, "forward", None)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
