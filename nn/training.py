@@ -284,9 +284,10 @@ class Batches:
             yield from self._next_iter()
             return
         done = 0
+        fresh = False
         while done < self.steps_given:
             if self._it is None:
-                self._it = self._next_iter()
+                self._it, fresh = self._next_iter(), True
             if self._first is not None:
                 el, self._first = self._first, None
             else:
@@ -294,14 +295,14 @@ class Batches:
                     el = next(self._it)
                 except StopIteration:
                     self._it = None
-                    if self.stream and self.once:
+                    if (self.stream and self.once) or fresh:
                         raise ag.InvalidValueError(
-                            f"{self.where}: the generator ran out of data after {done} of "
-                            f"{self.steps_given} steps of this epoch; make it loop forever "
-                            f"(while True: ...) or lower steps_per_epoch") from None
-                    if done == 0 and not self.stream and self.n == 0:  # pragma: no cover
-                        return
+                            f"{self.where}: the data ran out after {done} of "
+                            f"{self.steps_given} steps of this epoch; a generator must loop "
+                            f"forever (while True: ...) to feed steps_per_epoch steps per epoch, "
+                            f"or lower steps_per_epoch") from None
                     continue
+            fresh = False
             done += 1
             yield el
 
