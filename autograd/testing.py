@@ -731,3 +731,8 @@ def _bce_cases(draw):
         targets = draw(hnp.arrays(np.int64 if kind == "int" else np.bool_, shape,
                                   elements=st.integers(0, 1) if kind == "int" else None))
     return OpCase((logits, targets))
+
+
+# Matrix strategies and the linear-algebra primitives' strategies (autograd.ops.decomp).
+from ._testing_linalg import matrices  # noqa: E402
+__all__.append("matrices")
