@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from autograd.errors import AutogradError, DTypeError
 
-__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError"]
+__all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
+           "MissingStateError", "UnknownLayerError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -21,3 +22,11 @@ class NonFiniteLossError(AutogradError, FloatingPointError):
 
 class NotCompiledError(AutogradError, RuntimeError):
     """fit/evaluate called before compile()."""
+
+
+class MissingStateError(AutogradError, KeyError):
+    """An optimizer asked for the state of a parameter it has not stepped (a KeyError)."""
+
+
+class UnknownLayerError(AutogradError, AttributeError):
+    """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""

@@ -7,9 +7,15 @@ from .shape import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .fused import *  # noqa: F401,F403
-from .decomp import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from . import elementwise, reduce, shape, linalg, activations, fused
-from . import decomp
+from . import conv
+from .norm import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from . import norm, rnn
+from . import decomp   # linear algebra: exported by autograd.numpy.linalg (ops.norm is a module)
 
 import sys as _sys
 

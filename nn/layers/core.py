@@ -1,34 +1,24 @@
-"""Layers.  A layer builds its weights lazily from the first input it sees.
+"""Core layers: Dense, Activation, Flatten.
 
 ``Dense`` is one ``autograd.dense`` graph node (matmul, bias and activation fused); only
 'softmax' and callable activations add a second node after it.
 """
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
 import autograd as ag
 
-from . import initializers
-from .module import Module, Parameter
+from .. import initializers
+from ..module import Parameter
+from .base import Layer
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "get_activation"]
+__all__ = ["Dense", "Activation", "Flatten", "get_activation", "Lambda"]
 
 _FUSED = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 ACTIVATIONS = (None, "linear") + _FUSED + ("softmax",)
-
-_COUNTERS: defaultdict = defaultdict(itertools.count)
-
-
-def _auto_name(cls_name: str) -> str:
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in cls_name).lstrip("_")
-    k = next(_COUNTERS[snake])
-    return snake if k == 0 else f"{snake}_{k}"
-
 
 def get_activation(activation: Union[None, str, Callable]) -> Callable:
     """A function Tensor -> Tensor for an activation name or callable."""
@@ -44,43 +34,6 @@ def get_activation(activation: Union[None, str, Callable]) -> Callable:
     raise ag.InvalidValueError(f"unknown activation {activation!r}; one of {ACTIVATIONS} or a callable")
 
 
-def as_input(x: Any, dtype: np.dtype) -> ag.Tensor:
-    """x as a Tensor of ``dtype`` (a cast is a recorded node if x requires grad)."""
-    if isinstance(x, ag.Tensor):
-        return x if x.dtype == dtype else ag.astype(x, dtype)
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        from .errors import NonNumericError
-        raise NonNumericError(f"layer input must be numeric, got dtype {arr.dtype}")
-    return ag.Tensor(arr.astype(dtype, copy=False))
-
-
-class Layer(Module):
-    """Base class of layers: ``name``, ``dtype``, and ``build(input_shape)`` called once,
-    lazily, before the first ``call``."""
-
-    def __init__(self, name: Optional[str] = None, dtype: Any = "float32") -> None:
-        super().__init__()
-        self.name = name or _auto_name(type(self).__name__)
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ag.InvalidValueError(f"{type(self).__name__}: dtype must be a float dtype, got {self.dtype}")
-        self.built = False
-
-    def build(self, input_shape: tuple) -> None:
-        self.built = True
-
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        x = as_input(inputs, self.dtype)
-        if not self.built:
-            self.build(tuple(x.shape))
-            self.built = True
-        return super().__call__(x, *args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}>"
-
-
 class Dense(Layer):
     """``activation(x @ kernel + bias)``: a fully connected layer, one fused graph node.
 
@@ -93,8 +46,16 @@ class Dense(Layer):
     def __init__(self, units: int, activation: Union[None, str, Callable] = None,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", input_dim: Optional[int] = None,
-                 dtype: Any = "float32", name: Optional[str] = None) -> None:
-        super().__init__(name=name, dtype=dtype)
+                 dtype: Any = "float32", name: Optional[str] = None,
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype, activity_regularizer=activity_regularizer)
+        from .. import constraints, regularizers
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ag.InvalidValueError(f"Dense: units must be a positive int, got {units!r}")
         if not (activation is None or callable(activation) or activation in ACTIVATIONS):
@@ -119,9 +80,11 @@ class Dense(Layer):
             raise ag.ShapeError(f"Dense {self.name!r}: needs inputs of shape (..., features), "
                                 f"got a scalar")
         n_in = int(input_shape[-1])
-        self.kernel = Parameter(self.kernel_initializer((n_in, self.units), self.dtype))
+        self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = Parameter(self.bias_initializer((self.units,), self.dtype))
+            self.add_weight("bias", (self.units,), self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         if not self.trainable:                  # frozen before it was built
             self.trainable = False
         self.input_dim = n_in
@@ -160,3 +123,26 @@ class Flatten(Layer):
 
     def call(self, x: ag.Tensor) -> ag.Tensor:
         return ag.reshape(x, (x.shape[0], -1))
+
+
+class Lambda(Layer):
+    """Keras' Lambda: ``function(inputs, **arguments)`` as a layer (no weights).  The
+    function should compose autograd ops so gradients flow (plain numpy would cut them)."""
+
+    def __init__(self, function: Callable, output_shape: Any = None, arguments: Any = None,
+                 name: Optional[str] = None, dtype: Any = "float32") -> None:
+        super().__init__(name=name, dtype=dtype)
+        if not callable(function):
+            raise ag.InvalidValueError(f"Lambda: function must be callable, got "
+                                       f"{type(function).__name__}")
+        self.function = function
+        self.output_shape = output_shape
+        self.arguments = dict(arguments or {})
+
+    def call(self, x: ag.Tensor) -> Any:
+        out = self.function(x, **self.arguments)
+        if x.requires_grad and not isinstance(out, (ag.Tensor, list, tuple)):
+            raise ag.GraphError(f"Lambda {self.name!r}: the function returned "
+                                f"{type(out).__name__}, not a Tensor, so gradients would stop "
+                                f"here; compose autograd ops (ag.exp, ag.sum, ...) instead")
+        return out
