@@ -74,6 +74,19 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return out
 
 
+def T(x):
+    """The batched matrix transpose (swap the last two axes); HIPS autograd spells it
+    ``autograd.numpy.linalg.T`` (with ``_dot``, a batched matmul), and users' code does too."""
+    x = _in(x)
+    nd = len(_np.shape(x))
+    return _transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _dot(a, b):
+    """Batched matrix product ``...ij,...jk->...ik`` (HIPS's private helper, used by users)."""
+    return _matmul(_in(a), _in(b))
+
+
 def multi_dot(arrays, *, out=None):
     """``a @ b @ c ...`` left to right (numpy picks a cheaper order; the value is the same up
     to rounding).  1-d first/last operands are treated as row/column vectors, as numpy does."""
