@@ -897,3 +897,9 @@ for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
 # Matrix strategies and the linear-algebra primitives' strategies (autograd.ops.decomp).
 from ._testing_linalg import matrices  # noqa: E402
 __all__.append("matrices")
+
+# autograd.scipy's primitives' strategies (when autograd.scipy is imported; it does the same
+# import when it comes second).
+import sys as _sys  # noqa: E402
+if "autograd.scipy" in _sys.modules:
+    from . import _testing_scipy  # noqa: F401

@@ -1,0 +1,62 @@
+"""Input strategies of ``autograd.scipy.special``'s primitives, for the registry sweep.
+Registered when both ``autograd.testing`` and ``autograd.scipy`` are imported (either order).
+Value ranges keep the functions where finite differences resolve them (away from poles and
+from the ends of their domains)."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .testing import register_op_strategy, _elementwise, OpCase, domain_tensors, \
+    broadcastable_shapes, _shape, _SIDE
+
+
+def _r(lo, hi):
+    return dict(min_value=lo, max_value=hi)
+
+
+_UNARY = {
+    "gamma": _r(0.1, 5.0), "gammaln": _r(0.1, 10.0), "digamma": _r(0.2, 10.0),
+    "rgamma": _r(0.1, 5.0), "erf": _r(-3.0, 3.0), "erfc": _r(-3.0, 3.0),
+    "erfinv": _r(-0.9, 0.9), "erfcinv": _r(0.1, 1.9), "ndtr": _r(-5.0, 5.0),
+    "log_ndtr": _r(-10.0, 5.0), "ndtri": _r(0.02, 0.98), "expit": _r(-10.0, 10.0),
+    "logit": _r(0.05, 0.95), "entr": _r(0.05, 5.0),
+}
+for _n, _kw in _UNARY.items():
+    register_op_strategy(_n, _elementwise(_n, 1, _kw))
+register_op_strategy("beta", _elementwise("beta", 2, _r(0.3, 4.0), _r(0.3, 4.0)))
+register_op_strategy("betaln", _elementwise("betaln", 2, _r(0.2, 6.0), _r(0.2, 6.0)))
+register_op_strategy("xlogy", _elementwise("xlogy", 2, _r(-3.0, 3.0), _r(0.1, 5.0)))
+register_op_strategy("xlog1py", _elementwise("xlog1py", 2, _r(-3.0, 3.0), _r(-0.9, 5.0)))
+
+
+def _ordered(name, orders, lo, hi):
+    @st.composite
+    def cases(draw):
+        x = draw(domain_tensors(name, 0, _shape(), **_r(lo, hi)))
+        return OpCase((x,), {("n" if name == "polygamma" else "v"): draw(st.sampled_from(orders))})
+    return cases
+
+
+register_op_strategy("polygamma", _ordered("polygamma", (0, 1, 2), 0.3, 6.0))
+register_op_strategy("iv", _ordered("iv", (0, 1, 2, 0.5, 1.5), 0.1, 5.0))
+register_op_strategy("ive", _ordered("ive", (0, 1, 2, 0.5), 0.1, 5.0))
+register_op_strategy("jv", _ordered("jv", (0, 1, 2, 3), -10.0, 10.0))
+register_op_strategy("yv", _ordered("yv", (0, 1, 2), 0.5, 10.0))
+
+
+def _x_only(name, a_range, x_range, nparams):
+    """Shape parameters as constant arrays, x a tensor (the gradient is in x only)."""
+    @st.composite
+    def cases(draw):
+        shps = draw(broadcastable_shapes(nparams + 1, max_side=_SIDE))
+        consts = [draw(domain_tensors(name, i, s, requires_grad=False, **_r(*a_range)))._data
+                  for i, s in enumerate(shps[:-1])]
+        x = draw(domain_tensors(name, nparams, shps[-1], **_r(*x_range)))
+        return OpCase(tuple(consts) + (x,))
+    return cases
+
+
+register_op_strategy("betainc", _x_only("betainc", (0.8, 5.0), (0.05, 0.95), 2))
+register_op_strategy("gammainc", _x_only("gammainc", (0.8, 5.0), (0.1, 8.0), 1))
+register_op_strategy("gammaincc", _x_only("gammaincc", (0.8, 5.0), (0.1, 8.0), 1))
