@@ -60,3 +60,44 @@ def _x_only(name, a_range, x_range, nparams):
 register_op_strategy("betainc", _x_only("betainc", (0.8, 5.0), (0.05, 0.95), 2))
 register_op_strategy("gammainc", _x_only("gammainc", (0.8, 5.0), (0.1, 8.0), 1))
 register_op_strategy("gammaincc", _x_only("gammaincc", (0.8, 5.0), (0.1, 8.0), 1))
+
+
+# ------------------------------------------------------------------ autograd.scipy.linalg
+from ._testing_linalg import matrices, _entries  # noqa: E402
+from .tensor import Tensor  # noqa: E402
+
+
+@register_op_strategy("solve_triangular")
+@st.composite
+def _solve_triangular_cases(draw):
+    a = draw(matrices("well_conditioned", batch=()))        # its triangles are well conditioned
+    n = a.shape[0]
+    shape = (n,) if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
+    b = Tensor(_entries(draw, shape) * 3, requires_grad=True)
+    kw = {"trans": draw(st.sampled_from((0, 1, "N", "T"))), "lower": draw(st.booleans()),
+          "unit_diagonal": draw(st.booleans())}
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [a, b]), kw)
+
+
+@register_op_strategy("solve_sylvester")
+@st.composite
+def _solve_sylvester_cases(draw):
+    a = draw(matrices("spd", batch=()))                     # spectra of a and -b disjoint
+    b = draw(matrices("spd", batch=()))
+    q = Tensor(_entries(draw, (a.shape[0], b.shape[0])) * 3, requires_grad=True)
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [a, b, q]))
+
+
+@register_op_strategy("sqrtm")
+@st.composite
+def _sqrtm_cases(draw):
+    return OpCase((draw(matrices("spd", batch=())),))
+
+
+@register_op_strategy("expm")
+@st.composite
+def _expm_cases(draw):
+    n = draw(st.integers(1, 3))
+    return OpCase((draw(matrices("general", n=n, m=n, batch=())),))

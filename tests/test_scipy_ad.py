@@ -162,3 +162,46 @@ def test_without_scipy_the_import_error_says_what_to_install():
     r = _run("import sys; sys.modules['scipy'] = None\n"
              "try:\n    import autograd.scipy\nexcept ImportError as e:\n    print(e)")
     assert "autograd.scipy needs scipy" in r.stdout and "pip install" in r.stdout, r.stderr
+
+
+# ------------------------------------------------------------------ autograd.scipy.linalg
+import scipy.linalg as sla  # noqa: E402
+import autograd.scipy.linalg as L  # noqa: E402
+
+RNG = np.random.default_rng(3)
+GA = RNG.normal(size=(3, 3)) + 4 * np.eye(3)
+SPD = GA @ GA.T
+GB = RNG.normal(size=(3, 2))
+
+
+@pytest.mark.parametrize("kw", [{}, {"lower": True}, {"trans": 1}, {"trans": "T", "lower": True,
+                                                                     "unit_diagonal": True}])
+def test_solve_triangular(kw):
+    np.testing.assert_allclose(L.solve_triangular(_t(GA), GB, **kw).data,
+                               sla.solve_triangular(GA, GB, **kw), rtol=1e-12)
+    assert gradcheck(lambda a, b: L.solve_triangular(a, b, **kw), _t(GA), _t(GB))
+    assert gradgradcheck(lambda a, b: L.solve_triangular(a, b, **kw), _t(GA), _t(GB[:, 0]))
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cho_factor_cho_solve(lower):
+    want = sla.cho_solve(sla.cho_factor(SPD, lower), GB)
+    np.testing.assert_allclose(L.cho_solve(L.cho_factor(_t(SPD), lower), GB).data, want,
+                               rtol=1e-12)
+    assert gradcheck(lambda s, b: L.cho_solve(L.cho_factor(s, lower), b), _t(SPD), _t(GB))
+
+
+def test_matrix_functions_and_sylvester_and_block_diag():
+    np.testing.assert_allclose(L.sqrtm(_t(SPD)).data, sla.sqrtm(SPD), rtol=1e-10)
+    np.testing.assert_allclose(L.expm(_t(GA / 4)).data, sla.expm(GA / 4), rtol=1e-12)
+    bs, q = np.array([[2.0, 0.3], [0.1, 1.5]]), RNG.normal(size=(3, 2))
+    np.testing.assert_allclose(L.solve_sylvester(_t(SPD), bs, q).data,
+                               sla.solve_sylvester(SPD, bs, q), rtol=1e-10)
+    assert gradcheck(L.solve_sylvester, _t(SPD), _t(bs), _t(q))
+    assert gradcheck(L.expm, _t(GA / 4)) and gradcheck(L.sqrtm, _t(SPD))
+    parts = (GA, GB, np.array([1.0, 2.0]), 3.0)
+    np.testing.assert_array_equal(L.block_diag(_t(GA), GB, *parts[2:]).data,
+                                  sla.block_diag(*parts))
+    assert gradcheck(lambda a, b: L.block_diag(a, b, np.ones((1, 1))), _t(GA), _t(GB))
+    with pytest.raises(ag.InvalidValueError, match="sqrtm: the square root is complex"):
+        L.sqrtm(_t(-np.eye(2) + np.diag([0.0, 0.5])))
