@@ -101,3 +101,22 @@ def _sqrtm_cases(draw):
 def _expm_cases(draw):
     n = draw(st.integers(1, 3))
     return OpCase((draw(matrices("general", n=n, m=n, batch=())),))
+
+
+# ------------------------------------------------------------------ autograd.scipy.signal
+@register_op_strategy("convolve")
+@st.composite
+def _convolve_cases(draw):
+    nd = draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(("full", "valid", "same")))
+    sa = tuple(draw(st.integers(1, 4)) for _ in range(nd))
+    if mode == "valid":          # one at least as large as the other in every dim
+        sb = tuple(draw(st.integers(1, n)) for n in sa)
+        if draw(st.booleans()):
+            sa, sb = sb, sa
+    else:
+        sb = tuple(draw(st.integers(1, 4)) for _ in range(nd))
+    a = Tensor(_entries(draw, sa) * 3, requires_grad=True)
+    b = Tensor(_entries(draw, sb) * 3, requires_grad=True)
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [a, b]), {"mode": mode})

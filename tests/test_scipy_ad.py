@@ -205,3 +205,25 @@ def test_matrix_functions_and_sylvester_and_block_diag():
     assert gradcheck(lambda a, b: L.block_diag(a, b, np.ones((1, 1))), _t(GA), _t(GB))
     with pytest.raises(ag.InvalidValueError, match="sqrtm: the square root is complex"):
         L.sqrtm(_t(-np.eye(2) + np.diag([0.0, 0.5])))
+
+
+# ------------------------------------------------------------------ autograd.scipy.signal
+import scipy.signal as ssig  # noqa: E402
+import autograd.scipy.signal as SIG  # noqa: E402
+
+
+@pytest.mark.parametrize("sa,sb", [((5,), (3,)), ((3,), (5,)), ((4, 5), (2, 3)),
+                                   ((2, 3), (4, 5)), ((3, 4, 2), (2, 2, 2))])
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+def test_convolve_matches_scipy_and_differentiates(sa, sb, mode):
+    a, b = RNG.normal(size=sa), RNG.normal(size=sb)
+    np.testing.assert_allclose(SIG.convolve(_t(a), b, mode=mode).data,
+                               ssig.convolve(a, b, mode=mode), rtol=1e-10, atol=1e-12)
+    assert gradcheck(lambda x, y: SIG.convolve(x, y, mode=mode), _t(a), _t(b))
+
+
+def test_convolve_errors():
+    with pytest.raises(ag.ShapeError, match="valid"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), mode="valid")
+    with pytest.raises(ag.InvalidValueError, match="mode"):
+        SIG.convolve(_t(np.ones(3)), np.ones(2), mode="circular")

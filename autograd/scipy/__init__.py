@@ -16,9 +16,9 @@ except ImportError as _e:  # pragma: no cover - exercised in a subprocess test
         "autograd.scipy needs scipy, an optional dependency: pip install scipy  (or pip "
         "install -e \".[scipy]\")") from _e
 
-from . import special, stats, linalg  # noqa: E402
+from . import special, stats, linalg, signal  # noqa: E402
 
-__all__ = ["special", "stats", "linalg"]
+__all__ = ["special", "stats", "linalg", "signal"]
 
 if "autograd.testing" in _sys.modules:      # hypothesis strategies for the registry sweep
     from .. import _testing_scipy  # noqa: F401
