@@ -227,3 +227,14 @@ def test_convolve_errors():
         SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), mode="valid")
     with pytest.raises(ag.InvalidValueError, match="mode"):
         SIG.convolve(_t(np.ones(3)), np.ones(2), mode="circular")
+
+
+def test_readme_scientific_computing_scipy_example_runs():
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Scientific computing", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```py\n(.*?)```", section, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README scipy example", "exec"), {"__name__": "__readme__"})
