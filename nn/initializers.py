@@ -26,6 +26,7 @@ import numpy as np
 
 from . import _random
 from autograd.errors import InvalidValueError
+from .config import Configurable
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
            "Ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones",
@@ -53,7 +54,7 @@ def _truncated_normal(rng: np.random.Generator, std: float, shape: tuple) -> np.
     return out * std
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``init(shape, dtype='float32') -> ndarray``."""
 
     def __init__(self, seed: Optional[int] = None) -> None:

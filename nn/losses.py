@@ -17,6 +17,7 @@ import numpy as np
 import autograd as ag
 
 from .errors import NonNumericError
+from .config import Configurable
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "EPSILON"]
@@ -50,7 +51,7 @@ def _true(y_true: Any, like: ag.Tensor, name: str) -> np.ndarray:
     return t
 
 
-class Loss:
+class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred)`` -> 0-d Tensor (mean over the batch)."""
 
     name = "loss"

@@ -25,6 +25,7 @@ from .layers import _auto_name
 from .module import Module, _check_built
 from .progress import Progbar, format_logs
 from . import distributed as _distributed
+from . import functional as _functional
 
 __all__ = ["Model", "Sequential", "History"]
 
@@ -45,7 +46,25 @@ def _as_data(a: Any, what: str, where: str) -> np.ndarray:
     return arr
 
 
-def _check_xy(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _as_struct(a: Any, what: str, where: str) -> Any:
+    """An array, or a list/dict of arrays (several inputs or outputs), each checked."""
+    if isinstance(a, dict):
+        return {k: _as_data(v, f"{what}[{k!r}]", where) for k, v in a.items()}
+    if _functional.is_structured(a):
+        return [_as_data(v, f"{what}[{i}]", where) for i, v in enumerate(a)]
+    return _as_data(a, what, where)
+
+
+def _check_xy(x: Any, y: Any, where: str) -> tuple[Any, Any]:
+    if _functional.is_structured(x) or _functional.is_structured(y):
+        x, y = _as_struct(x, "x", where), _as_struct(y, "y", where)
+        lengths = {len(v) for v in _functional.flatten(x) + _functional.flatten(y)}
+        if len(lengths) > 1:
+            raise ag.ShapeError(f"{where}: the arrays of x and y hold different numbers of "
+                                f"samples ({sorted(lengths)})")
+        if lengths == {0}:
+            raise ag.InvalidValueError(f"{where}: no samples")
+        return x, y
     x = _as_data(x, "x", where)
     y = _as_data(y, "y", where)
     if x.ndim < 2:
@@ -105,6 +124,12 @@ class Model(Module):
     """A Module you can train: subclass it and define ``call(inputs)`` (or ``forward``), or use
     :class:`Sequential`.  Then ``compile``, ``fit``, ``evaluate``, ``predict``."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # nn.Model(inputs, outputs) builds a functional model, as in Keras
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, name: Optional[str] = None) -> None:
         super().__init__()
         self.name = name or _auto_name(type(self).__name__)
@@ -119,7 +144,39 @@ class Model(Module):
         """The direct sub-layers, in attribute order."""
         return [m for _, m in self.children()]
 
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Module:
+        """The layer called ``name``, or the one at ``index`` in ``layers`` (Keras)."""
+        layers = list(self.layers)
+        if (name is None) == (index is None):
+            raise ag.InvalidValueError("get_layer: give exactly one of name= or index=")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(layers) <= index < len(layers):
+                raise ag.IndexOutOfRangeError(f"get_layer: index {index!r} is out of range for "
+                                              f"{len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        raise ag.InvalidValueError(f"get_layer: no layer named {name!r}; the layers are "
+                                   f"{[getattr(m, 'name', type(m).__name__) for m in layers]}")
+
+    def get_weights(self) -> list:
+        self._maybe_build()
+        _check_built(self, "get_weights")
+        return super().get_weights()
+
+    get_weights.__doc__ = Module.get_weights.__doc__
+
+    def set_weights(self, weights: Any) -> None:
+        self._maybe_build()
+        _check_built(self, "set_weights")
+        super().set_weights(weights)
+
+    set_weights.__doc__ = Module.set_weights.__doc__
+
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if _functional.is_symbolic(inputs):  # functional hook: record a node
+            return _functional.symbolic_call(self, inputs, args, kwargs)
         if isinstance(inputs, np.ndarray):
             inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
         shape = getattr(inputs, "shape", None)
@@ -136,17 +193,31 @@ class Model(Module):
             self(np.zeros(shape, dtype=dt))
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None) -> None:
+    def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None,
+                loss_weights: Any = None) -> None:
         """Set the optimizer (instance or name: 'sgd', 'adam', 'adamw', 'rmsprop'), the loss
         (instance, name such as 'mse' or 'sparse_categorical_crossentropy', or callable
         ``f(y_true, y_pred)``) and metrics (names such as 'accuracy', or callables).  Binds the
         model's parameters to the optimizer (those built later are bound on the first batch).
+
+        A model with several outputs takes ``loss``, ``loss_weights`` and ``metrics`` as lists
+        (output order) or dicts keyed by output name (one loss alone applies to every output);
+        the loss minimised is ``sum_k loss_weights[k] * loss_k``, and the logs hold
+        ``<output>_loss`` and ``<output>_<metric>`` besides the total ``loss``.
         """
-        self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
-        if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
-            metrics = [metrics]
-        self.metrics = [_metrics.get(m, loss=self.loss) for m in (metrics or [])]
+        optimizer = _optimizers.get(optimizer)
+        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
+        if _functional.n_outputs(self) > 1 or isinstance(loss, (list, tuple, dict)) \
+                or loss_weights is not None or isinstance(metrics, dict):
+            self.loss, self.metrics = _functional.compile_outputs(
+                self, loss, loss_weights, metrics, _losses.get, _metrics.get,
+                _metrics.metric_name)
+        else:
+            self.loss = _losses.get(loss)
+            if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
+                metrics = [metrics]
+            self.metrics = [_metrics.get(m, loss=self.loss) for m in (metrics or [])]
+        self.optimizer = optimizer
         names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
         if len(set(names)) != len(names):
             raise ag.InvalidValueError(f"compile: metric names must be distinct, got {names}")
@@ -163,13 +234,14 @@ class Model(Module):
         k = min(len(x), batch_size)
         try:
             with ag.no_grad():
-                out = self(x[:k])
-                value = self.loss(y[:k], out)
+                out = self(_functional.take(x, slice(0, k)))
+                value = self.loss(_functional.take(y, slice(0, k)), out)
             if not isinstance(value, ag.Tensor) or value.size != 1:
                 raise ag.InvalidValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
                                  f"the batch), got {type(value).__name__} of shape "
                                  f"{getattr(value, 'shape', None)}")
-            if isinstance(self.loss, _losses.SparseCategoricalCrossentropy):
+            if isinstance(self.loss, _losses.SparseCategoricalCrossentropy) \
+                    and isinstance(y, np.ndarray):
                 _losses.sparse_labels(y, len(y), out.shape[-1], "SparseCategoricalCrossentropy")
         except ag.AutogradError as e:
             raise _prefixed(e, where) from None
@@ -201,6 +273,9 @@ class Model(Module):
         batch_size = _check_int("fit: batch_size", batch_size, 1)
         epochs = _check_int("fit: epochs", epochs, 0)
         x, y = _check_xy(x, y, where)
+        if distributed and (_functional.is_structured(x) or _functional.is_structured(y)):
+            raise ag.InvalidValueError("fit: distributed=True takes one input and one target "
+                                       "array; several inputs or outputs are not supported")
         if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
             raise ag.InvalidValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
         vx = vy = None
@@ -209,12 +284,14 @@ class Model(Module):
                 raise ag.InvalidValueError("fit: validation_data must be a tuple (x_val, y_val)")
             vx, vy = _check_xy(validation_data[0], validation_data[1], "fit (validation_data)")
         elif validation_split:
-            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
-            if split_at == 0 or split_at == len(x):
-                raise ag.InvalidValueError(f"fit: validation_split={validation_split} of {len(x)} samples "
+            n_all = _functional.n_samples(x)
+            split_at = int(math.floor(n_all * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n_all:
+                raise ag.InvalidValueError(f"fit: validation_split={validation_split} of {n_all} samples "
                                  f"leaves no training or no validation samples")
-            x, vx = x[:split_at], x[split_at:]
-            y, vy = y[:split_at], y[split_at:]
+            take = _functional.take
+            x, vx = take(x, slice(None, split_at)), take(x, slice(split_at, None))
+            y, vy = take(y, slice(None, split_at)), take(y, slice(split_at, None))
         self._probe(x, y, batch_size, where)
         if vx is not None:
             self._probe(vx, vy, batch_size, "fit (validation data)")
@@ -224,7 +301,7 @@ class Model(Module):
         dp = _distributed.DataParallel(self, x, y, batch_size, epochs, shuffle, vx, vy) \
             if distributed else None
 
-        n = len(x)
+        n = _functional.n_samples(x)
         steps = -(-n // batch_size)
         history = History()
         names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
@@ -258,7 +335,7 @@ class Model(Module):
                     cbs.on_batch_begin(b, {})
                     sl = order[b * batch_size:(b + 1) * batch_size] if shuffle \
                         else slice(b * batch_size, (b + 1) * batch_size)
-                    xb, yb = x[sl], y[sl]
+                    xb, yb = _functional.take(x, sl), _functional.take(y, sl)
                     loss_value, out = self._train_step(xb, yb, opt) if dp is None \
                         else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                     if not math.isfinite(loss_value):
@@ -273,7 +350,7 @@ class Model(Module):
                             f"batch {b + 1}; training stopped and that step was not applied, so "
                             f"the weights are those of the last finite step (try a lower "
                             f"learning rate, or a linear last layer with from_logits=True)")
-                    bs = len(xb)
+                    bs = _functional.n_samples(xb)
                     seen += bs
                     done = b + 1
                     sums["loss"] += loss_value * bs
@@ -317,14 +394,14 @@ class Model(Module):
         loss = self.loss(yb, out)
         value = float(loss.data)
         if not math.isfinite(value):
-            return value, out.data
+            return value, _functional.data_of(out)
         loss.backward()
         for p in opt.params:
             g = p.grad
             if g is not None and not np.isfinite(g).all():
                 return float("nan"), None
         opt.step()
-        return value, out.data
+        return value, _functional.data_of(out)
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, batch_size: int,
@@ -334,14 +411,16 @@ class Model(Module):
         seen = 0
         self.eval()
         with ag.no_grad():
-            for b, start in enumerate(range(0, len(x), batch_size)):
-                xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            for b, start in enumerate(range(0, _functional.n_samples(x), batch_size)):
+                sl = slice(start, start + batch_size)
+                xb, yb = _functional.take(x, sl), _functional.take(y, sl)
                 out = self(xb)
-                bs = len(xb)
+                bs = _functional.n_samples(xb)
                 seen += bs
                 sums["loss"] += float(self.loss(yb, out).data) * bs
+                data = _functional.data_of(out)
                 for m in self.metrics:
-                    sums[_metrics.metric_name(m)] += float(m(yb, out.data)) * bs
+                    sums[_metrics.metric_name(m)] += float(m(yb, data)) * bs
                 if bar is not None:
                     bar.update(b + 1, {k: v / seen for k, v in sums.items()})
         return {k: v / max(seen, 1) for k, v in sums.items()}
@@ -357,7 +436,7 @@ class Model(Module):
         x, y = _check_xy(x, y, "evaluate")
         self._probe(x, y, batch_size, "evaluate")
         was_training = getattr(self, "training", True)
-        steps = -(-len(x) // batch_size)
+        steps = -(-_functional.n_samples(x) // batch_size)
         bar = Progbar(steps) if verbose == 1 else None
         try:
             logs = self._evaluate_arrays(x, y, batch_size, bar)
@@ -373,30 +452,40 @@ class Model(Module):
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
-        """The model's outputs on x, as one ndarray, computed in batches with no graph."""
+        """The model's outputs on x, as one ndarray (a list or dict of them for several
+        outputs), computed in batches with no graph."""
         batch_size = _check_int("predict: batch_size", batch_size, 1)
-        x = _as_data(x, "x", "predict")
+        x = _as_struct(x, "x", "predict")
         verbose = _verbose(verbose)
-        steps = -(-len(x) // batch_size)
+        n = _functional.n_samples(x)
+        steps = -(-n // batch_size)
         bar = Progbar(steps) if verbose == 1 else None
         was_training = getattr(self, "training", True)
         outs = []
         self.eval()
         try:
             with ag.no_grad():
-                for b, start in enumerate(range(0, len(x), batch_size)):
-                    outs.append(np.asarray(self(x[start:start + batch_size]).data))
+                for b, start in enumerate(range(0, n, batch_size)):
+                    xb = _functional.take(x, slice(start, start + batch_size))
+                    outs.append(_functional.data_of(self(xb)))
                     if bar is not None:
                         bar.update(b + 1, {})
         finally:
             self.train(was_training)
         if bar is not None:
             bar.finish(steps, {})
-        return np.concatenate(outs, axis=0) if outs else np.zeros((0,))
+        if outs and not isinstance(outs[0], np.ndarray):  # several outputs
+            return _functional.pack(outs[0], [np.concatenate(parts, axis=0) for parts in
+                                              zip(*[_functional.flatten(o) for o in outs])])
+        return np.concatenate([np.asarray(o) for o in outs], axis=0) if outs else np.zeros((0,))
 
     # ------------------------------------------------------------------ summary
     def _known_input_shape(self) -> Optional[tuple]:
         shape = getattr(self, "_input_shape", None)
+        if shape is None and isinstance(self, Sequential) and self.layers:
+            declared = getattr(self.layers[0], "_declared_input_shape", None)
+            if declared is not None:
+                shape = declared
         if shape is None:
             first = next((m for _, m in self.named_modules() if m is not self
                           and getattr(m, "input_dim", None)), None)
@@ -444,29 +533,39 @@ class Model(Module):
                              f"first (or give the first Dense layer input_dim=)") from None
         rows = []
         seq = isinstance(self, Sequential)
+        graph = isinstance(self, Functional)
+        if graph:  # every layer of the graph, inputs first, with what feeds it
+            children = [(m.name, m) for m in self.layers]
         for attr, m in children:
-            label = getattr(m, "name", None) if seq else attr
+            label = getattr(m, "name", None) if seq or graph else attr
             shape = getattr(m, "_output_shape", None)
-            rows.append((f"{label or attr} ({type(m).__name__})",
-                         str(shape) if shape is not None else "?", f"{m.count_params():,}"))
-        in_children = {id(p) for _, m in children for p in m.weights()}
-        own = [p for p in self.weights() if id(p) not in in_children]
+            if isinstance(m, _functional.InputLayer):
+                shape = m.output.shape
+            row = (f"{label or attr} ({type(m).__name__})",
+                   str(shape) if shape is not None else "?", f"{m.count_params():,}")
+            rows.append(row + ((", ".join(self.connections(m)),) if graph else ()))
+        in_children = {id(p) for _, m in children for p in m.weights}
+        own = [p for p in self.weights if id(p) not in in_children]
         if own:
-            rows.append(("(own parameters)", "", f"{sum(p.size for p in own):,}"))
+            rows.append(("(own parameters)", "", f"{sum(p.size for p in own):,}")
+                        + (("",) if graph else ()))
         w0 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 3
         w1 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 3
         w2 = max([len("Param #")] + [len(r[2]) for r in rows])
-        width = w0 + w1 + w2
+        w3 = (max([len("Connected to")] + [len(r[3]) for r in rows]) + 3) if graph else 0
+        width = w0 + w1 + w2 + w3
+        last = f"   {'Connected to':<{w3 - 3}}" if graph else ""
         print_fn(f'Model: "{getattr(self, "name", type(self).__name__.lower())}"')
         print_fn("_" * width)
-        print_fn(f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>{w2}}")
+        print_fn(f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>{w2}}{last}")
         print_fn("=" * width)
-        for i, (a, b, c) in enumerate(rows):
-            print_fn(f"{a:<{w0}}{b:<{w1}}{c:>{w2}}")
+        for i, r in enumerate(rows):
+            tail = f"   {r[3]:<{w3 - 3}}" if graph else ""
+            print_fn(f"{r[0]:<{w0}}{r[1]:<{w1}}{r[2]:>{w2}}{tail}".rstrip())
             if i < len(rows) - 1:
                 print_fn("_" * width)
         print_fn("=" * width)
-        weights = self.weights()
+        weights = list(self.weights)
         train = [w for w in weights if w.requires_grad]
         frozen = [w for w in weights if not w.requires_grad]
 
@@ -562,13 +661,53 @@ class Sequential(Model):
         for layer in layers or []:
             self.add(layer)
 
-    def add(self, layer: Module) -> None:
+    def add(self, layer: Any) -> None:
+        """Append a layer; an ``nn.Input(shape)`` (first only) fixes the input shape and
+        builds the layers as they are added."""
+        if isinstance(layer, _functional.SymbolicTensor):
+            if self.layers or getattr(self, "_input_shape", None) is not None:
+                raise ag.InvalidValueError("Sequential.add: nn.Input can only come first")
+            if not _functional._is_input_layer(layer.node.layer):
+                raise ag.InvalidValueError("Sequential.add: a symbolic tensor here must come "
+                                           "straight from nn.Input")
+            self._input_shape = layer.shape
+            self._input_spec = {"shape": list(layer.shape[1:]), "dtype": layer.dtype.name,
+                                "name": layer.node.layer.name}
+            return
         if not isinstance(layer, Module):
             raise ag.InvalidValueError(f"Sequential.add: expected a layer (nn.Module), got "
                              f"{type(layer).__name__}")
         self.layers.append(layer)
+        shape = self._known_input_shape()
+        declared = getattr(self, "_input_spec", None) is not None or getattr(
+            self.layers[0], "_declared_input_shape", None) is not None
+        if declared and shape is not None and all(s is not None for s in shape[1:]) \
+                and not getattr(self, "_building", False):
+            self._building = True
+            try:
+                self.build(shape)
+            finally:
+                self._building = False
+
+    def pop(self) -> Module:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise ag.InvalidValueError("Sequential.pop: the model has no layers")
+        return self.layers.pop()
 
     def call(self, x: Any) -> Any:
         for layer in self.layers:
             x = layer(x)
         return x
+
+
+class Functional(_functional.FunctionalMixin, Model):
+    """A model made from a layer graph: ``nn.Model(inputs, outputs, name=None)`` where
+    inputs come from ``nn.Input`` and outputs from layer calls on them (one tensor, a list,
+    or a dict keyed by name).  ``inputs``/``outputs`` list the symbolic tensors; ``layers``
+    lists every layer once (inputs first); parameter names are ``layers.<i>.<weight>``."""
+
+    def __init__(self, inputs: Any = None, outputs: Any = None,
+                 name: Optional[str] = None) -> None:
+        Model.__init__(self, name=name)
+        self._init_graph(inputs, outputs)

@@ -22,6 +22,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import kernels
+from .config import Configurable
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "get"]
 
@@ -69,11 +70,15 @@ class _HoldInterrupt:
                 signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
 
 
-class Optimizer:
+class Optimizer(Configurable):
     """Base class.  ``params`` : parameters (or a Module); more may be added with
     ``add_params``.  A number in its place is taken as the learning rate, so Keras's
     ``Adam(0.01)`` works.  ``step()`` updates every parameter that has a gradient;
     ``zero_grad()`` sets every ``grad`` to None."""
+
+    _config_exclude = ("params",)          # nn.config: the parameters are not config
+    _config_live = ("learning_rate",)      # callbacks change it: read it back
+
 
     def __init__(self, params: Optional[Iterable] = None, learning_rate: float = 0.01) -> None:
         if isinstance(params, (int, float)) and not isinstance(params, bool):
