@@ -25,10 +25,12 @@ from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, N
 from .module import Module, Parameter
 from .model import Model, Sequential, History, Functional
 from .functional import Input, InputLayer
+from . import config, saving, models
 
 __version__ = "0.1.0"
 
 __all__ = ["Module", "Parameter", "Model", "Sequential", "History", "set_seed", "layers",
            "initializers", "losses", "metrics", "optimizers", "callbacks", "datasets",
            "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "distributed", "Input", "InputLayer", "Functional"]
+           "distributed", "Input", "InputLayer", "Functional",
+           "config", "saving", "models"]

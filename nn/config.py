@@ -323,3 +323,11 @@ def get_registered_object(name: str, custom_objects: Optional[dict] = None) -> A
             return lookup(name)
         except SerializationError:
             return None
+
+
+def check_keys_set(config: dict, allowed: set, what: str) -> None:
+    """A SerializationError for a key of ``config`` outside ``allowed``."""
+    unknown = sorted(k for k in config if k not in allowed)
+    if unknown:
+        raise SerializationError(f"{what}: unknown config key {unknown[0]!r} (allowed: "
+                                 f"{sorted(allowed)})")

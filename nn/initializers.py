@@ -27,6 +27,7 @@ import numpy as np
 from . import _random
 from autograd.errors import InvalidValueError
 from .config import Configurable
+from . import saving as _saving
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
            "Ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones",
@@ -65,6 +66,7 @@ class Initializer(Configurable):
 
     def __call__(self, shape: Any, dtype: Any = "float32") -> np.ndarray:
         shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        _saving.check_allocation(shape, type(self).__name__)  # bounded while loading a file
         return np.asarray(self.sample(shape), dtype=np.dtype(dtype))
 
     def sample(self, shape: tuple) -> np.ndarray:  # pragma: no cover - abstract

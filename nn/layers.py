@@ -271,4 +271,7 @@ class Flatten(Layer):
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum,  # noqa: E402
                       Multiply, Subtract)
 
-__all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"]
+from .lambda_layer import Lambda  # noqa: E402
+
+__all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+            "Lambda"]

@@ -26,6 +26,7 @@ from .module import Module, _check_built
 from .progress import Progbar, format_logs
 from . import distributed as _distributed
 from . import functional as _functional
+from . import config as _config, saving as _saving
 
 __all__ = ["Model", "Sequential", "History"]
 
@@ -575,6 +576,30 @@ class Model(Module):
         print_fn(f"Trainable params: {tally(train)}")
         print_fn(f"Non-trainable params: {tally(frozen)}")
         print_fn("_" * width)
+
+    # ------------------------------------------------------------------ config and saving
+    def get_config(self) -> dict:
+        """The architecture as JSON-ready data (Sequential and functional models).  A
+        subclassed model has none unless it defines ``get_config`` itself (returning its
+        constructor arguments); saving one without it raises ``NotSerializableError``
+        saying to use ``save_weights``."""
+        return _saving.model_get_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Optional[dict] = None) -> "Model":
+        """A new model (fresh weights) from ``get_config()``'s output."""
+        with _config.custom_object_scope(custom_objects):
+            return _saving.model_from_config(cls, config)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON text; ``nn.models.model_from_json`` reads it back."""
+        return _saving.to_json(self, **kwargs)
+
+    def save(self, path: Union[str, os.PathLike], overwrite: bool = True) -> None:
+        """Write the whole model to one ``.keras`` zip: architecture, weights, compile
+        arguments and optimizer state (see ``nn.saving``); ``nn.models.load_model`` reads
+        it back.  Atomic; no pickle."""
+        _saving.save_model(self, path, overwrite=overwrite)
 
     # ------------------------------------------------------------------ weights
     def save_weights(self, path: Union[str, os.PathLike]) -> None:
