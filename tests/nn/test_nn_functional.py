@@ -198,3 +198,21 @@ def test_summary_has_connected_to_column():
     assert cat.rstrip().endswith("ha, hb") and "(None, 8)" in cat
     assert next(l for l in lines if l.startswith("a (InputLayer)")).split()[-1] == "0"
     assert f"Total params: {m.count_params()}" in text
+
+
+def test_plot_model_writes_the_layer_graph(tmp_path, monkeypatch):
+    m = two_input_model()
+    src = nn.utils.model_to_dot(m)
+    for name in ("ha", "hb", "cat", "out1", "out2"):
+        assert f"{name}\\|" in src or f"{name}|" in src
+    ids = {l.name: f"l{i}" for i, l in enumerate(m.layers)}
+    for a, b in [("a", "ha"), ("b", "hb"), ("ha", "cat"), ("hb", "cat"), ("cat", "out1"),
+                 ("cat", "out2")]:
+        assert f"{ids[a]} -> {ids[b]};" in src
+    assert src.count("->") == 6
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.warns(UserWarning, match="Graphviz"):
+        out = nn.utils.plot_model(m, tmp_path / "m.png")
+    assert out.endswith("m.dot") and open(out).read() == src
+    with pytest.raises(ag.InvalidValueError, match="suffix"):
+        nn.utils.plot_model(m, tmp_path / "m.jpg")
