@@ -26,6 +26,9 @@ from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sq
                   broadcast_to, getitem, scatter_add, concatenate, stack, astype, identity,
                   matmul, softmax, log_softmax, logsumexp, gelu, dense,
                   softmax_cross_entropy, sigmoid_binary_cross_entropy)
+from .ops import (conv1d, conv2d, conv2d_transpose, conv2d_kernel_grad, max_pool1d,
+                  max_pool2d, avg_pool1d, avg_pool2d, global_avg_pool1d, global_avg_pool2d,
+                  global_max_pool1d, global_max_pool2d)
 from .functional import grad, value_and_grad, hvp
 from .gradcheck import gradcheck, gradgradcheck
 from .viz import to_dot, draw
@@ -45,4 +48,7 @@ __all__ = [
     "astype", "identity", "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
     "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
     "ArgumentTypeError",
+    "conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d", "max_pool2d",
+    "avg_pool1d", "avg_pool2d", "global_avg_pool1d", "global_avg_pool2d", "global_max_pool1d",
+    "global_max_pool2d",
 ]

@@ -731,3 +731,31 @@ def _bce_cases(draw):
         targets = draw(hnp.arrays(np.int64 if kind == "int" else np.bool_, shape,
                                   elements=st.integers(0, 1) if kind == "int" else None))
     return OpCase((logits, targets))
+
+
+# ------------------------------------------------------------------ autograd.numpy: elementwise
+for _n in ("tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+           "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt", "rad2deg",
+           "deg2rad", "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint"):
+    register_op_strategy(_n, _elementwise(_n, 1))
+for _n in ("arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"):
+    register_op_strategy(_n, _elementwise(_n, 2))
+
+
+@register_op_strategy("round")
+@st.composite
+def _round_cases(draw):
+    x = draw(domain_tensors("round", 0, _shape()))
+    return OpCase((x,), {"decimals": draw(st.integers(0, 2))})
+
+
+@register_op_strategy("nan_to_num")
+@st.composite
+def _nan_to_num_cases(draw):
+    x = draw(domain_tensors("nan_to_num", 0, _shape()))
+    kw = {k: draw(st.none() | st.floats(-5.0, 5.0)) for k in ("posinf", "neginf")}
+    return OpCase((x,), dict(kw, nan=draw(st.floats(-5.0, 5.0))))
+
+
+# convolution and pooling strategies live beside (registered on import)
+from . import _conv_strategies  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "SerializationError", "NotSerializableError", "NotBuiltError"]
+           "UnknownLayerError", "SerializationError", "NotSerializableError", "NotBuiltError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -37,3 +37,7 @@ class NotSerializableError(AutogradError, TypeError):
 
 class NotBuiltError(AutogradError, AttributeError):
     """A layer's ``input_shape``/``output_shape`` asked for before it has seen an input."""
+
+
+class UnknownLayerError(AutogradError, AttributeError):
+    """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""

@@ -21,7 +21,7 @@ import autograd as ag
 from . import _random, losses as _losses, metrics as _metrics, optimizers as _optimizers
 from .callbacks import Callback, History
 from .errors import NonFiniteLossError, NonNumericError, NotCompiledError, WeightsMismatchError
-from .layers import _auto_name
+from .layers.base import _auto_name
 from .module import Module, _check_built
 from .progress import Progbar, format_logs
 from . import distributed as _distributed

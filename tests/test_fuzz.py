@@ -83,6 +83,11 @@ UNARY = ["negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "abs
          "gelu", "identity"]
 BINARY = ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum"]
 REDUCE = ["sum", "mean", "max", "min", "var", "logsumexp"]
+# autograd.numpy's elementwise functions
+UNARY += ["tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+          "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt", "rad2deg", "deg2rad",
+          "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint"]
+BINARY += ["arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"]
 
 
 @st.composite
@@ -92,6 +97,10 @@ def case(draw, name):
         return [draw(wild())], {}
     if name == "leaky_relu":
         return [draw(wild())], {"negative_slope": draw(st.floats(0, 1))}
+    if name == "round":
+        return [draw(wild())], {"decimals": draw(st.integers(-1, 3))}
+    if name == "nan_to_num":
+        return [draw(wild())], {k: draw(st.none() | st.floats(-5, 5)) for k in ("posinf", "neginf")}
     if name == "clip":
         lo = draw(st.none() | st.floats(-5, 5))
         hi = draw(st.none() | st.floats(-5, 5))

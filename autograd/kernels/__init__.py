@@ -430,3 +430,24 @@ def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return
     rmsprop_update_np(param, grad, v, lr, rho, epsilon, weight_decay)
+
+
+# ----------------------------------------------------------------------------- conv, pooling
+_JC = None
+
+
+def _load_conv():
+    """Import the numba convolution/pooling kernels (first use only)."""
+    global _JC
+    if _JC is None:
+        _load()                     # numba set up (threading layer, cache fallback)
+        from . import _jit_conv
+        _JC = _jit_conv
+    return _JC
+
+
+from .conv import (conv_forward, conv_input_grad, conv_kernel_grad,  # noqa: E402
+                   max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward)
+
+__all__ += ["conv_forward", "conv_input_grad", "conv_kernel_grad", "max_pool_forward",
+            "max_pool_backward", "avg_pool_forward", "avg_pool_backward"]

@@ -203,10 +203,10 @@ def _xent_sparse(z, labels, gl, scale, want_grad):
     total = 0.0
     for r in range(z.shape[0]):
         row = z[r]
-        m = row[0]
+        m = np.float64(row[0])      # float64 from here on: z - max overflows float32 near 3e38
         for j in range(1, row.size):
             if row[j] > m:
-                m = row[j]
+                m = np.float64(row[j])
         s = 0.0
         for j in range(row.size):
             s += math.exp(row[j] - m)
@@ -258,7 +258,7 @@ def _bce(z, t, gz, gt, scale, want_grad, want_gt):
     and, if want_gt, gt = -z scale."""
     total = 0.0
     for i in range(z.size):
-        v = z[i]
+        v = np.float64(z[i])        # float64: |z| (1 + |t|) overflows float32 near 3e38
         total += max(v, 0.0) - v * t[i] + math.log1p(math.exp(-abs(v)))
         if want_grad:
             gz[i] = (0.5 * (1.0 + math.tanh(0.5 * v)) - t[i]) * scale

@@ -83,6 +83,7 @@ def gemm_np(a, b, c):
 
 
 def _lse_rows(z):
+    z = z.astype(np.float64, copy=False)    # float32 logits near 3e38: z - max overflows in float32
     m = z.max(axis=1, keepdims=True)
     zs = z - m
     e = np.exp(zs)
@@ -108,6 +109,7 @@ def xent_dense_np(z, t, gl, gt, scale, want_grad, want_gt):
     if z.shape[0] == 0:
         return 0.0
     zs, e, s, lse = _lse_rows(z)
+    t = t.astype(np.float64, copy=False)
     tsum = t.sum(axis=1, keepdims=True)
     total = float((lse * tsum).sum() - (t * zs).sum())
     if want_grad:
@@ -119,7 +121,9 @@ def xent_dense_np(z, t, gl, gt, scale, want_grad, want_gt):
 
 def bce_np(z, t, gz, gt, scale, want_grad, want_gt):
     """Sum of max(z,0) - z t + log1p(exp(-|z|)); gz = (sigmoid(z) - t) scale, gt = -z scale."""
-    total = float((np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).sum())
+    z64, t64 = z.astype(np.float64, copy=False), t.astype(np.float64, copy=False)
+    # the loss in float64: |z| (1 + |t|) overflows float32 for logits near 3e38 (the mean may not)
+    total = float((np.maximum(z64, 0) - z64 * t64 + np.log1p(np.exp(-np.abs(z64)))).sum())
     if want_grad:
         s = np.tanh(z * 0.5)
         s += 1.0

@@ -7,7 +7,9 @@ from .shape import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .fused import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from . import elementwise, reduce, shape, linalg, activations, fused
+from . import conv
 
 import sys as _sys
 

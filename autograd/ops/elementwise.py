@@ -215,3 +215,170 @@ def where(condition, x, y):
 where.defvjp(None,
              lambda g, out, c, x, y: where(c, g, 0.0),
              lambda g, out, c, x, y: where(c, 0.0, g))
+
+
+# ============================================================================= numpy's other
+# elementwise functions (autograd.numpy).  Domains keep samples where finite differences
+# resolve the derivative (poles and branch points excluded).
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+
+def _unary(fn, name, vjp, domain=_ANY1, kinks=None):
+    """Register numpy's unary ``fn`` as primitive ``name`` with ``vjp(g, out, x)``."""
+    p = primitive(fn, name=name, library=True, domain=domain, kinks=kinks)
+    p.defvjp(vjp)
+    return p
+
+
+tan = _unary(np.tan, "tan", lambda g, out, x: g * (1.0 + out * out),       # tan' = 1 + tan^2
+             domain=[(-1.4, 1.4)])
+arcsin = _unary(np.arcsin, "arcsin", lambda g, out, x: g / sqrt(1.0 - x * x),
+                domain=[(-1.0, 1.0)])                                       # 1/sqrt(1-x^2)
+arccos = _unary(np.arccos, "arccos", lambda g, out, x: negative(g) / sqrt(1.0 - x * x),
+                domain=[(-1.0, 1.0)])                                       # -1/sqrt(1-x^2)
+arctan = _unary(np.arctan, "arctan", lambda g, out, x: g / (1.0 + x * x))  # 1/(1+x^2)
+sinh = _unary(np.sinh, "sinh", lambda g, out, x: g * cosh(x))
+cosh = _unary(np.cosh, "cosh", lambda g, out, x: g * sinh(x))
+arcsinh = _unary(np.arcsinh, "arcsinh", lambda g, out, x: g / sqrt(x * x + 1.0))
+arccosh = _unary(np.arccosh, "arccosh", lambda g, out, x: g / sqrt(x * x - 1.0),
+                 domain=[(1.0, None)])                                      # 1/sqrt(x^2-1)
+arctanh = _unary(np.arctanh, "arctanh", lambda g, out, x: g / (1.0 - x * x),
+                 domain=[(-1.0, 1.0)])                                      # 1/(1-x^2)
+log2 = _unary(np.log2, "log2", lambda g, out, x: g / (x * _LN2), domain=_POS)
+log10 = _unary(np.log10, "log10", lambda g, out, x: g / (x * _LN10), domain=_POS)
+# log1p and expm1 keep their precision near 0 (numpy's stable forms, vjps without 1 + tiny)
+log1p = _unary(np.log1p, "log1p", lambda g, out, x: g / (1.0 + x), domain=[(-1.0, None)])
+expm1 = _unary(np.expm1, "expm1", lambda g, out, x: g * (out + 1.0), domain=[(None, 20.0)])
+exp2 = _unary(np.exp2, "exp2", lambda g, out, x: g * out * _LN2, domain=[(None, 20.0)])
+reciprocal = _unary(np.reciprocal, "reciprocal",                            # d(1/x) = -dx/x^2
+                    lambda g, out, x: negative(g) * out * out, domain=_POS)
+cbrt = _unary(np.cbrt, "cbrt", lambda g, out, x: g / (3.0 * out * out),    # x^(1/3)' = 1/(3 x^(2/3))
+              kinks=at_points(0.0))
+rad2deg = _unary(np.rad2deg, "rad2deg", lambda g, out, x: g * (180.0 / np.pi))
+deg2rad = _unary(np.deg2rad, "deg2rad", lambda g, out, x: g * (np.pi / 180.0))
+
+
+def _sinc_grad(x):
+    """d sinc(x)/dx = (cos(pi x) - sinc(x)) / x, by its series -pi t/3 + pi t^3/30 (t = pi x)
+    near 0, where the formula cancels; the unused branch never sees x == 0 (double where)."""
+    small = np.abs(data_of(x)) < 1e-3
+    xs = where(small, 1.0, x)
+    t = x * np.pi
+    series = np.pi * (t * t * t * (1.0 / 30.0) - t * (1.0 / 3.0))
+    return where(small, series, (cos(xs * np.pi) - sinc(xs)) / xs)
+
+
+sinc = _unary(np.sinc, "sinc", lambda g, out, x: g * _sinc_grad(x))
+
+
+def _integer_distance(x, *rest, **params):
+    x = np.asarray(x, dtype=np.float64)
+    return np.abs(x - np.round(x))
+
+
+def _half_distance(x, decimals=0):
+    s = np.asarray(x, dtype=np.float64) * 10.0 ** decimals
+    return np.abs(s - np.floor(s) - 0.5) / 10.0 ** decimals
+
+
+def _zero_vjp(g, out, x, *rest, **params):
+    return g * 0.0                      # piecewise constant: zero gradient between the jumps
+
+
+sign = _unary(np.sign, "sign", _zero_vjp, kinks=at_points(0.0))
+floor = _unary(np.floor, "floor", _zero_vjp, kinks=_integer_distance)
+ceil = _unary(np.ceil, "ceil", _zero_vjp, kinks=_integer_distance)
+trunc = _unary(np.trunc, "trunc", _zero_vjp, kinks=_integer_distance)
+fix = _unary(np.fix, "fix", _zero_vjp, kinks=_integer_distance)
+rint = _unary(np.rint, "rint", _zero_vjp, kinks=_half_distance)
+
+
+@primitive(library=True, nin=1, domain=_ANY1, kinks=_half_distance, reference=np.round)
+def round(x, decimals=0):
+    """numpy's ``round`` (half to even, ``decimals`` places); zero gradient."""
+    return np.round(x, decimals)
+
+
+round.defvjp(_zero_vjp)
+
+
+@primitive(library=True, nin=1, domain=_ANY1, reference=np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """NaN and +-inf replaced by numbers; the gradient passes where x is finite, 0 elsewhere."""
+    return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+
+nan_to_num.defvjp(lambda g, out, x, copy=True, nan=0.0, posinf=None, neginf=None:
+                  g * np.isfinite(data_of(x)))
+
+
+# ----------------------------------------------------------------------------- binary
+def _binary(fn, name, vjp_x, vjp_y, domain=_ANY2, kinks=None):
+    p = primitive(fn, name=name, library=True, domain=domain, kinks=kinks)
+    p.defvjp(vjp_x, vjp_y)
+    return p
+
+
+def _origin_distance(a, b):
+    return np.hypot(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+
+
+def _arctan2_distance(y, x):
+    # not differentiable at the origin, discontinuous across the cut x < 0, y = 0
+    y, x = np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    return np.minimum(np.hypot(y, x), np.where(x < 0, np.abs(y), np.inf))
+
+
+# d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)
+arctan2 = _binary(np.arctan2, "arctan2",
+                  lambda g, out, y, x: g * x / (x * x + y * y),
+                  lambda g, out, y, x: negative(g) * y / (x * x + y * y),
+                  kinks=_arctan2_distance)
+# d hypot(x, y) = (x dx + y dy) / hypot(x, y)
+hypot = _binary(np.hypot, "hypot", lambda g, out, x, y: g * x / out,
+                lambda g, out, x, y: g * y / out, kinks=_origin_distance)
+# d logaddexp(x, y) = e^(x - out) dx + e^(y - out) dy  (softmax weights, never overflow)
+logaddexp = _binary(np.logaddexp, "logaddexp", lambda g, out, x, y: g * exp(x - out),
+                    lambda g, out, x, y: g * exp(y - out))
+logaddexp2 = _binary(np.logaddexp2, "logaddexp2", lambda g, out, x, y: g * exp2(x - out),
+                     lambda g, out, x, y: g * exp2(y - out))
+
+
+def _fpick(first, other, strict):
+    # as _pick, and a NaN loses: the gradient goes to the number (fmax/fmin ignore NaN)
+    a, b = data_of(first), data_of(other)
+    share = strict(a, b) + 0.5 * (a == b)
+    return np.where(np.isnan(a), 0.0, np.where(np.isnan(b), 1.0, share))
+
+
+fmax = _binary(np.fmax, "fmax", lambda g, out, x, y: g * _fpick(x, y, np.greater),
+               lambda g, out, x, y: g * _fpick(y, x, np.greater), kinks=_tie_distance)
+fmin = _binary(np.fmin, "fmin", lambda g, out, x, y: g * _fpick(x, y, np.less),
+               lambda g, out, x, y: g * _fpick(y, x, np.less), kinks=_tie_distance)
+
+
+def _mod_distance(quotient):
+    """Distance (in x, scaled for y) from the jumps of x - y * quotient(x / y), and from y = 0."""
+    def distance(x, y):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            r = np.abs(x - y * quotient(x / y))
+            q = np.abs(quotient(x / y))
+        return np.nan_to_num(np.minimum(np.minimum(r, np.abs(y) - r) / (q + 1.0), np.abs(y)))
+    return distance
+
+
+# x mod y = x - y floor(x / y): d/dx = 1, d/dy = -floor(x / y) (between the jumps)
+mod = _binary(np.mod, "mod", lambda g, out, x, y: g,
+              lambda g, out, x, y: negative(g) * np.floor(data_of(x) / data_of(y)),
+              kinks=_mod_distance(np.floor))
+fmod = _binary(np.fmod, "fmod", lambda g, out, x, y: g,
+               lambda g, out, x, y: negative(g) * np.trunc(data_of(x) / data_of(y)),
+               kinks=_mod_distance(np.trunc))
+
+__all__ += ["tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+            "arctanh", "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt",
+            "rad2deg", "deg2rad", "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint",
+            "round", "nan_to_num", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
+            "fmin", "mod", "fmod"]

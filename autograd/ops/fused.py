@@ -243,9 +243,16 @@ def softmax_cross_entropy(logits, labels, want_aux=False):
             total = xent_sparse_np(logits, labels, gl, 1.0 / n, want_aux)
         else:
             total, gl = K.xent_sparse(logits, labels, 1.0 / n, want_aux)
-        return np.asarray(total / n, dtype=logits.dtype), gl
+        return _round(total / n, logits.dtype), gl
     total, gl, gt = K.xent_dense(logits, labels, 1.0 / n, want_aux, want_aux)
-    return np.asarray(total / n, dtype=np.result_type(logits, labels)), (gl, gt)
+    return _round(total / n, np.result_type(logits, labels)), (gl, gt)
+
+
+def _round(mean, dt):
+    """The float64 mean loss as a 0-d array of ``dt``: inf when it exceeds dt's range (the
+    float32 edge; the gradient stays finite), without numpy's overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.asarray(mean, dtype=dt)
 
 
 def _xent_fast(g, out, logits, labels, needs=None, aux=None):
@@ -305,7 +312,7 @@ def sigmoid_binary_cross_entropy(logits, targets):
     dt = np.result_type(logits.dtype, targets.dtype) if targets.dtype.kind == "f" else logits.dtype
     total, _, _ = K.bce(logits.astype(dt, copy=False), targets.astype(dt, copy=False), 0.0,
                         False, False)
-    return np.asarray(total / logits.size if logits.size else 0.0, dtype=dt)
+    return _round(total / logits.size if logits.size else 0.0, dt)
 
 
 def _bce_fast(g, out, logits, targets, needs=None):

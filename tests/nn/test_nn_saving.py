@@ -363,7 +363,7 @@ def test_lambda_refuses_in_safe_mode(tmp_path):
 
 
 def test_nothing_in_the_library_evaluates_or_unpickles():
-    import nn.saving, nn.config, nn.lambda_layer
+    import nn.saving, nn.config, nn.layers.lambda_layer
     for mod in (nn.saving, nn.config):
         src = inspect.getsource(mod)
         for word in ("eval(", "exec(", "import pickle", "pickle.", "__import__",

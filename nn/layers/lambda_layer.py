@@ -15,8 +15,8 @@ from typing import Any, Callable, Optional
 
 import autograd as ag
 
-from .errors import NotSerializableError, SerializationError
-from .layers import Layer
+from ..errors import NotSerializableError, SerializationError
+from .base import Layer
 
 __all__ = ["Lambda"]
 
@@ -38,7 +38,7 @@ class Lambda(Layer):
         return self.function(x)
 
     def get_config(self) -> dict:
-        from .config import serialize
+        from ..config import serialize
         config = super().get_config()
         try:
             config["function"] = serialize(self.function, f"Lambda {self.name!r}")
@@ -57,7 +57,7 @@ class Lambda(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Lambda":
-        from .saving import safe_mode
+        from ..saving import safe_mode
         config = dict(config)
         fn = config.get("function")
         if isinstance(fn, dict) and set(fn) == {"bytecode", "python", "defaults"}:

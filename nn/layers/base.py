@@ -1,26 +1,18 @@
-"""Layers.  A layer builds its weights lazily from the first input it sees.
-
-``Dense`` is one ``autograd.dense`` graph node (matmul, bias and activation fused); only
-'softmax' and callable activations add a second node after it.
-"""
+"""The layer base class: ``name``, ``dtype`` and a lazy ``build`` from the first input."""
 from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 
 import autograd as ag
 
-from . import initializers
-from .config import Configurable
-from .module import Module, Parameter
+from ..config import Configurable
+from ..module import Module
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "get_activation"]
-
-_FUSED = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
-ACTIVATIONS = (None, "linear") + _FUSED + ("softmax",)
+__all__ = ["Layer"]
 
 _COUNTERS: defaultdict = defaultdict(itertools.count)
 
@@ -31,27 +23,13 @@ def _auto_name(cls_name: str) -> str:
     return snake if k == 0 else f"{snake}_{k}"
 
 
-def get_activation(activation: Union[None, str, Callable]) -> Callable:
-    """A function Tensor -> Tensor for an activation name or callable."""
-    if activation is None or activation == "linear":
-        return lambda x: x
-    if callable(activation):
-        return activation
-    if activation == "softmax":
-        return lambda x: ag.softmax(x, axis=-1)
-    if activation in _FUSED:
-        fn = getattr(ag, activation)
-        return lambda x: fn(x)
-    raise ag.InvalidValueError(f"unknown activation {activation!r}; one of {ACTIVATIONS} or a callable")
-
-
 def as_input(x: Any, dtype: np.dtype) -> ag.Tensor:
     """x as a Tensor of ``dtype`` (a cast is a recorded node if x requires grad)."""
     if isinstance(x, ag.Tensor):
         return x if x.dtype == dtype else ag.astype(x, dtype)
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
-        from .errors import NonNumericError
+        from ..errors import NonNumericError
         raise NonNumericError(f"layer input must be numeric, got dtype {arr.dtype}")
     return ag.Tensor(arr.astype(dtype, copy=False))
 
@@ -60,7 +38,7 @@ def _functional_hook(inputs: Any) -> bool:
     """True for symbolic inputs (nn.Input), which record a layer graph instead of running."""
     if isinstance(inputs, (np.ndarray, ag.Tensor)):
         return False
-    from .functional import is_symbolic
+    from ..functional import is_symbolic
     return is_symbolic(inputs)
 
 
@@ -102,7 +80,7 @@ class Layer(Configurable, Module):
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if _functional_hook(inputs):  # functional API: record a node on symbolic inputs
-            from .functional import symbolic_call
+            from ..functional import symbolic_call
             return symbolic_call(self, inputs, args, kwargs)
         x = as_input(inputs, self.dtype)
         if not self.built:
@@ -122,7 +100,7 @@ class Layer(Configurable, Module):
         dim = self.__dict__.get("input_dim")
         if isinstance(dim, (int, np.integer)):
             return (None, int(dim))
-        from .errors import NotBuiltError
+        from ..errors import NotBuiltError
         raise NotBuiltError(f"layer {self.name!r} has no input shape yet: call it on data or "
                             f"give it input_shape=")
 
@@ -184,94 +162,3 @@ class Layer(Configurable, Module):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
-
-
-class Dense(Layer):
-    """``activation(x @ kernel + bias)``: a fully connected layer, one fused graph node.
-
-    units : int, the output size.  activation : None/'linear', 'relu', 'sigmoid', 'tanh',
-    'softmax', 'leaky_relu', 'gelu' or a callable on Tensors.  ``kernel`` has shape
-    (in, units) and ``bias`` (units,); ``in`` comes from ``input_dim`` (built at once) or from
-    the last dimension of the first input.  x : shape-(..., in) -> shape-(..., units).
-    """
-
-    def __init__(self, units: int, activation: Union[None, str, Callable] = None,
-                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", input_dim: Optional[int] = None,
-                 dtype: Any = "float32", name: Optional[str] = None) -> None:
-        super().__init__(name=name, dtype=dtype)
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
-            raise ag.InvalidValueError(f"Dense: units must be a positive int, got {units!r}")
-        if not (activation is None or callable(activation) or activation in ACTIVATIONS):
-            raise ag.InvalidValueError(f"Dense: unknown activation {activation!r}; one of {ACTIVATIONS} "
-                             f"or a callable")
-        self.units = int(units)
-        self.activation = activation
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel: Optional[ag.Tensor] = None
-        self.bias: Optional[ag.Tensor] = None
-        self.input_dim = input_dim
-        if input_dim is not None:
-            if not isinstance(input_dim, (int, np.integer)) or input_dim < 1:
-                raise ag.InvalidValueError(f"Dense: input_dim must be a positive int, got {input_dim!r}")
-            self.build((None, int(input_dim)))
-            self.built = True
-
-    def build(self, input_shape: tuple) -> None:
-        if len(input_shape) < 1:
-            raise ag.ShapeError(f"Dense {self.name!r}: needs inputs of shape (..., features), "
-                                f"got a scalar")
-        n_in = int(input_shape[-1])
-        self.kernel = Parameter(self.kernel_initializer((n_in, self.units), self.dtype))
-        if self.use_bias:
-            self.bias = Parameter(self.bias_initializer((self.units,), self.dtype))
-        if not self.trainable:                  # frozen before it was built
-            self.trainable = False
-        self.input_dim = n_in
-        self.built = True
-
-    def call(self, x: ag.Tensor) -> ag.Tensor:
-        if x.ndim < 1 or x.shape[-1] != self.kernel.shape[0]:
-            raise ag.ShapeError(f"Dense {self.name!r}: expected inputs with last dimension "
-                                f"{self.kernel.shape[0]}, got shape {x.shape}")
-        act = self.activation
-        if act is None or (isinstance(act, str) and act in ("linear",) + _FUSED):
-            return ag.dense(x, self.kernel, self.bias, activation=act)
-        z = ag.dense(x, self.kernel, self.bias)
-        return get_activation(act)(z)
-
-    def __repr__(self) -> str:
-        return (f"Dense({self.units}, activation={self.activation!r}, name={self.name!r}, "
-                f"dtype={self.dtype.name})")
-
-
-class Activation(Layer):
-    """An activation alone, by name or callable (no weights)."""
-
-    def __init__(self, activation: Union[str, Callable], name: Optional[str] = None,
-                 dtype: Any = "float32") -> None:
-        super().__init__(name=name, dtype=dtype)
-        self.activation = activation
-        self._fn = get_activation(activation)
-
-    def call(self, x: ag.Tensor) -> ag.Tensor:
-        return self._fn(x)
-
-
-class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
-
-    def call(self, x: ag.Tensor) -> ag.Tensor:
-        return ag.reshape(x, (x.shape[0], -1))
-
-
-# merge layers live in their own module; they need Layer above
-from .merging import (Add, Average, Concatenate, Dot, Maximum, Merge, Minimum,  # noqa: E402
-                      Multiply, Subtract)
-
-from .lambda_layer import Lambda  # noqa: E402
-
-__all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-            "Lambda"]

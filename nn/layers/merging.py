@@ -14,8 +14,8 @@ import numpy as np
 
 import autograd as ag
 
-from .layers import Layer, _functional_hook, as_input
-from .module import Module
+from ..module import Module
+from .base import Layer, _functional_hook, as_input
 
 __all__ = ["Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot"]
@@ -31,7 +31,7 @@ class Merge(Layer):
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if _functional_hook(inputs):
-            from .functional import symbolic_call
+            from ..functional import symbolic_call
             return symbolic_call(self, inputs, args, kwargs)
         if not isinstance(inputs, (list, tuple)):
             raise ag.ArgumentTypeError(f"{type(self).__name__} {self.name!r}: takes a list of "
@@ -58,7 +58,7 @@ class Merge(Layer):
 
     @property
     def output_shape(self) -> tuple:
-        from .errors import NotBuiltError
+        from ..errors import NotBuiltError
         if "_output_shape" not in self.__dict__:
             raise NotBuiltError(f"layer {self.name!r} has not been called yet")
         return self.__dict__["_output_shape"]

@@ -1,0 +1,297 @@
+"""numpy-signature front doors onto the primitives, for ``autograd.numpy``.
+
+Each function here takes numpy's arguments (names, order, defaults) and calls a primitive:
+``out=`` (other than None) and other arguments the library cannot honour are refused with a
+clear error instead of being ignored; Python lists and tuples that hold tensors are stacked
+into one tensor (``array``) so the graph is kept.  No gradient code lives here.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import ArgumentTypeError
+from ..registry import Primitive
+from . import elementwise as E, reduce as R, shape as S, linalg as L
+
+__all__ = ["NoValue", "refuse", "arg", "ufunc", "array", "asarray", "FRONTS"]
+
+NoValue = np._NoValue
+_SEQ = (list, tuple)
+
+
+def refuse(name: str, out: Any = None, **defaults_broken: Any) -> None:
+    """Raise when ``out`` is given or an argument the library does not implement is set.
+
+    ``defaults_broken`` maps an argument name to True when the caller set it to something
+    other than numpy's default."""
+    if out is not None:
+        raise ArgumentTypeError(f"autograd.numpy.{name}: out= is not supported (results are new "
+                                f"tensors; a graph cannot be written into an existing array); "
+                                f"use the return value")
+    for k, broken in defaults_broken.items():
+        if broken:
+            raise ArgumentTypeError(f"autograd.numpy.{name}: the argument {k}= is not supported")
+
+
+def _has_tensor(obj: Any) -> bool:
+    if hasattr(obj, "_data"):
+        return True
+    return type(obj) in _SEQ and any(_has_tensor(o) for o in obj)
+
+
+def arg(x: Any) -> Any:
+    """An operand as a primitive takes it: a list/tuple holding tensors becomes a stacked
+    tensor (graph kept); anything else is left to the primitive."""
+    if type(x) in _SEQ and _has_tensor(x):
+        return array(x)
+    return x
+
+
+# ----------------------------------------------------------------------------- array building
+def array(obj: Any, dtype: Any = None, *, copy: bool = True, order: Any = "K",
+          subok: bool = False, ndmin: int = 0, like: Any = None) -> Any:
+    """numpy's ``array``; a (nested) list or tuple of tensors is stacked into one tensor,
+    recording the graph (``stack`` of ``stack``...), so no gradient is lost.
+
+    dtype : cast (differentiably, ``astype``) after building.  ndmin : leading size-1 axes.
+    """
+    refuse("array", None, subok=subok, like=like is not None)
+    if type(obj) in _SEQ and _has_tensor(obj):
+        out = S.stack([array(o) if type(o) in _SEQ else o for o in obj], axis=0)
+    elif hasattr(obj, "_data"):
+        out = S.identity(obj) if copy else obj
+    else:
+        return np.array(obj, dtype=dtype, copy=copy, order=order, ndmin=ndmin)
+    if dtype is not None and np.dtype(dtype) != out.dtype:
+        out = S.astype(out, dtype)
+    if out.ndim < ndmin:
+        out = S.reshape(out, (1,) * (ndmin - out.ndim) + out.shape)
+    return out
+
+
+def asarray(a: Any, dtype: Any = None, order: Any = None, *, like: Any = None,
+            **kw: Any) -> Any:
+    """numpy's ``asarray``: tensors come back as they are, lists of tensors are stacked."""
+    if hasattr(a, "_data") or (type(a) in _SEQ and _has_tensor(a)):
+        return array(a, dtype=dtype, copy=False)
+    return np.asarray(a, dtype=dtype, order=order, **kw)
+
+
+# ----------------------------------------------------------------------------- ufunc-likes
+def ufunc(prim: Callable, nin: int, name: str) -> Callable:
+    """A numpy-ufunc-shaped front for an elementwise primitive of ``nin`` inputs: ``out=`` (by
+    keyword or as the extra positional), ``where=``, ``dtype=`` and ``casting``/``order``
+    other than numpy's defaults are refused."""
+    def front(*args: Any, out: Any = None, where: Any = True, dtype: Any = None,
+              casting: str = "same_kind", order: str = "K", subok: bool = True, **kw: Any):
+        if len(args) > nin:
+            out, args = args[nin], args[:nin]
+        refuse(name, out, where=where is not True, casting=casting != "same_kind",
+               order=order != "K", subok=subok is not True)
+        if len(args) != nin:
+            raise ArgumentTypeError(f"autograd.numpy.{name}: takes {nin} array argument(s), "
+                                    f"got {len(args)}")
+        args = tuple(arg(a) for a in args)
+        if dtype is not None:
+            args = tuple(S.astype(a, dtype) if hasattr(a, "_data") else np.asarray(a, dtype)
+                         for a in args)
+        return prim(*args, **kw)
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"numpy's ``{name}`` (ufunc arguments: ``out=`` refused), differentiable:" \
+                    f" {prim.__doc__ or ''}"
+    front.primitive = prim  # type: ignore[attr-defined]
+    return front
+
+
+# ----------------------------------------------------------------------------- reductions
+def _cast(x: Any, dtype: Any) -> Any:
+    x = arg(x)
+    if dtype is None:
+        return x
+    return S.astype(x, dtype) if hasattr(x, "_data") else np.asarray(x, dtype=dtype)
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=NoValue, where=NoValue):
+    """numpy's ``sum`` (``initial``/``where`` refused)."""
+    refuse("sum", out, initial=initial is not NoValue, where=where is not NoValue)
+    return R.sum(_cast(a, dtype), axis=axis, keepdims=bool(keepdims))
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=NoValue):
+    """numpy's ``mean`` (``where`` refused)."""
+    refuse("mean", out, where=where is not NoValue)
+    return R.mean(_cast(a, dtype), axis=axis, keepdims=bool(keepdims))
+
+
+def _extreme(prim: Primitive, name: str) -> Callable:
+    def front(a, axis=None, out=None, keepdims=False, initial=NoValue, where=NoValue):
+        refuse(name, out, initial=initial is not NoValue, where=where is not NoValue)
+        return prim(arg(a), axis=axis, keepdims=bool(keepdims))
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"numpy's ``{name}`` (``initial``/``where`` refused); the gradient is " \
+                    f"split evenly between ties."
+    return front
+
+
+amax = _extreme(R.max, "max")
+amin = _extreme(R.min, "min")
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=NoValue,
+        mean=NoValue, correction=NoValue):
+    """numpy's ``var`` (``where``/``mean`` refused; ``correction`` is ddof's other name)."""
+    refuse("var", out, where=where is not NoValue, mean=mean is not NoValue)
+    if correction is not NoValue:
+        ddof = correction
+    return R.var(_cast(a, dtype), axis=axis, keepdims=bool(keepdims), ddof=ddof)
+
+
+# ----------------------------------------------------------------------------- elementwise
+def clip(a, a_min=NoValue, a_max=NoValue, out=None, *, min=NoValue, max=NoValue, **kw):
+    """numpy's ``clip``: bounds are constants (``a_min``/``min``, ``a_max``/``max``)."""
+    refuse("clip", out, **{k: True for k in kw})
+    lo = min if min is not NoValue else (None if a_min is NoValue else a_min)
+    hi = max if max is not NoValue else (None if a_max is NoValue else a_max)
+    if hasattr(lo, "_data") or hasattr(hi, "_data"):
+        raise ArgumentTypeError("autograd.numpy.clip: the bounds must be constants, not tensors "
+                                "(use maximum/minimum for tensor bounds)")
+    return E.clip(arg(a), lo, hi)
+
+
+def where(condition, x=NoValue, y=NoValue):
+    """numpy's ``where``: with x and y, x where condition else y (differentiable in x, y);
+    with the condition alone, its nonzero indices (numpy's)."""
+    if x is NoValue and y is NoValue:
+        return np.nonzero(np.asarray(getattr(condition, "_data", condition)))
+    if x is NoValue or y is NoValue:
+        raise ArgumentTypeError("autograd.numpy.where: give both x and y, or neither")
+    return E.where(getattr(condition, "_data", condition), arg(x), arg(y))
+
+
+# ----------------------------------------------------------------------------- shape
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    """numpy's ``reshape`` (C order only)."""
+    refuse("reshape", None, order=order != "C")
+    if shape is None:
+        shape = newshape
+    if shape is None:
+        raise ArgumentTypeError("autograd.numpy.reshape: give the new shape")
+    return S.reshape(arg(a), shape if isinstance(shape, _SEQ) else (shape,))
+
+
+def transpose(a, axes=None):
+    """numpy's ``transpose``."""
+    return S.transpose(arg(a), None if axes is None else tuple(axes))
+
+
+def expand_dims(a, axis):
+    """numpy's ``expand_dims``."""
+    return S.expand_dims(arg(a), axis)
+
+
+def squeeze(a, axis=None):
+    """numpy's ``squeeze``."""
+    return S.squeeze(arg(a), axis)
+
+
+def broadcast_to(array, shape, subok=False):
+    """numpy's ``broadcast_to``."""
+    return S.broadcast_to(arg(array), tuple(shape) if isinstance(shape, _SEQ) else (shape,))
+
+
+def _joined(arrays: Any, name: str) -> list:
+    if hasattr(arrays, "_data"):      # numpy iterates over the first axis
+        return [arrays[i] for i in range(arrays.shape[0])]
+    if isinstance(arrays, np.ndarray):
+        return list(arrays)
+    if type(arrays) not in _SEQ:
+        raise ArgumentTypeError(f"autograd.numpy.{name}: expects a sequence of arrays, got "
+                                f"{type(arrays).__name__}")
+    return [arg(a) for a in arrays]
+
+
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """numpy's ``concatenate`` (``axis=None`` flattens first)."""
+    refuse("concatenate", out, casting=casting != "same_kind")
+    xs = [_cast(x, dtype) for x in _joined(arrays, "concatenate")]
+    if axis is None:
+        xs, axis = [S.reshape(x, (-1,)) if hasattr(x, "_data") else np.ravel(x) for x in xs], 0
+    return S.concatenate(xs, axis=axis)
+
+
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """numpy's ``stack``."""
+    refuse("stack", out, casting=casting != "same_kind")
+    return S.stack([_cast(x, dtype) for x in _joined(arrays, "stack")], axis=axis)
+
+
+#: numpy name -> the library's function with numpy's signature.
+FRONTS: dict[str, Callable] = {
+    "add": ufunc(E.add, 2, "add"), "subtract": ufunc(E.subtract, 2, "subtract"),
+    "multiply": ufunc(E.multiply, 2, "multiply"), "divide": ufunc(E.divide, 2, "divide"),
+    "negative": ufunc(E.negative, 1, "negative"), "power": ufunc(E.power, 2, "power"),
+    "exp": ufunc(E.exp, 1, "exp"), "log": ufunc(E.log, 1, "log"),
+    "sqrt": ufunc(E.sqrt, 1, "sqrt"), "abs": ufunc(E.abs, 1, "absolute"),
+    "sin": ufunc(E.sin, 1, "sin"), "cos": ufunc(E.cos, 1, "cos"),
+    "tanh": ufunc(E.tanh, 1, "tanh"), "maximum": ufunc(E.maximum, 2, "maximum"),
+    "minimum": ufunc(E.minimum, 2, "minimum"), "square": ufunc(E.square, 1, "square"),
+    "matmul": ufunc(L.matmul, 2, "matmul"),
+    "clip": clip, "where": where, "sum": sum, "mean": mean, "amax": amax, "amin": amin,
+    "var": var, "reshape": reshape, "transpose": transpose, "expand_dims": expand_dims,
+    "squeeze": squeeze, "broadcast_to": broadcast_to, "concatenate": concatenate,
+    "stack": stack, "array": array, "asarray": asarray,
+}
+FRONTS.update(true_divide=FRONTS["divide"], absolute=FRONTS["abs"], max=amax, min=amin,
+              asanyarray=asarray)
+
+
+# ----------------------------------------------------------------------------- more elementwise
+def round(a, decimals=0, out=None):
+    """numpy's ``round`` (``around``): zero gradient."""
+    refuse("round", out)
+    return E.round(arg(a), decimals)
+
+
+def fix(x, out=None):
+    """numpy's ``fix``: round towards zero; zero gradient."""
+    refuse("fix", out)
+    return E.fix(arg(x))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """numpy's ``nan_to_num`` (always returns a new array); the gradient passes where x is
+    finite."""
+    return E.nan_to_num(arg(x), nan=nan, posinf=posinf, neginf=neginf)
+
+
+def sinc(x):
+    """numpy's ``sinc``: sin(pi x) / (pi x), with a gradient that stays exact near 0."""
+    return E.sinc(arg(x))
+
+
+def positive(x, out=None, **kw):
+    """numpy's ``positive``: x itself (a new node)."""
+    refuse("positive", out, **{k: True for k in kw})
+    return S.identity(arg(x))
+
+
+def float_power(x1, x2, out=None, **kw):
+    """numpy's ``float_power``: ``power`` computed in float64."""
+    refuse("float_power", out, **{k: True for k in kw})
+    return E.power(_cast(x1, np.float64), _cast(x2, np.float64))
+
+
+for _name in ("tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+              "arctanh", "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt",
+              "rad2deg", "deg2rad", "sign", "floor", "ceil", "trunc", "rint"):
+    FRONTS[_name] = ufunc(getattr(E, _name), 1, _name)
+for _name in ("arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"):
+    FRONTS[_name] = ufunc(getattr(E, _name), 2, _name)
+FRONTS.update(round=round, around=round, fix=fix, nan_to_num=nan_to_num, sinc=sinc,
+              positive=positive, float_power=float_power, fabs=FRONTS["abs"],
+              remainder=FRONTS["mod"], radians=FRONTS["deg2rad"], degrees=FRONTS["rad2deg"],
+              asin=FRONTS["arcsin"], acos=FRONTS["arccos"], atan=FRONTS["arctan"],
+              asinh=FRONTS["arcsinh"], acosh=FRONTS["arccosh"], atanh=FRONTS["arctanh"],
+              atan2=FRONTS["arctan2"], pow=FRONTS["power"])
