@@ -25,7 +25,7 @@ from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, N
 from .module import Module, Parameter
 from .model import Model, Sequential, History, Functional
 from .functional import Input, InputLayer
-from . import config, saving, models, utils
+from . import config, saving, models, utils, onnx
 
 __version__ = "0.1.0"
 
@@ -33,4 +33,4 @@ __all__ = ["Module", "Parameter", "Model", "Sequential", "History", "set_seed", 
            "initializers", "losses", "metrics", "optimizers", "callbacks", "datasets",
            "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
            "distributed", "Input", "InputLayer", "Functional",
-           "config", "saving", "models", "utils"]
+           "config", "saving", "models", "utils", "onnx"]

@@ -601,6 +601,15 @@ class Model(Module):
         it back.  Atomic; no pickle."""
         _saving.save_model(self, path, overwrite=overwrite)
 
+    def export(self, path: Union[str, os.PathLike], format: str = "onnx",
+               opset: Optional[int] = None, input_shape: Any = None) -> str:
+        """Write the model for deployment; ``format='onnx'`` (the only one) writes an ONNX
+        graph with the ``onnx`` package (see ``nn.onnx.export``).  Returns the path."""
+        if format != "onnx":
+            raise ag.InvalidValueError(f"export: format must be 'onnx', got {format!r}")
+        from . import onnx as _onnx_export
+        return _onnx_export.export(self, path, input_shape=input_shape, opset=opset)
+
     # ------------------------------------------------------------------ weights
     def save_weights(self, path: Union[str, os.PathLike]) -> None:
         """Write every parameter to an ``.npz`` file (no pickle), keyed by

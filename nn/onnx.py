@@ -1,0 +1,459 @@
+"""ONNX export: ``nn.onnx.export(model, path, input_shape=None, opset=17)`` and
+``model.export(path, format='onnx', opset=None)``.
+
+The model (Sequential, functional or subclassed alike) is run once, in inference mode, on
+zeros of the input shape with the graph recorded; every recorded primitive is then written
+as ONNX operators (``dense`` as MatMul + Add + its activation, ``softmax`` as Softmax, ...),
+weights become initializers, and values that do not depend on an input (frozen weights,
+moving statistics) become constants.  Dropout is already the identity in inference mode and
+batch normalization its affine form, so both come out in inference form.  The batch axis is
+symbolic (``"batch"``), so the exported graph takes any batch size.
+
+A primitive without an ONNX form here raises ``nn.onnx.OnnxExportError`` naming it.  Needs
+the ``onnx`` package (``pip install -e ".[onnx]"``); without it a clear ImportError says so.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+import autograd as ag
+from autograd.errors import AutogradError
+
+__all__ = ["export", "OnnxExportError", "DEFAULT_OPSET", "SUPPORTED"]
+
+DEFAULT_OPSET = 17
+_TRACE_BATCH = 3          # the batch size of the trace (any size works at inference)
+
+
+class OnnxExportError(AutogradError, ValueError):
+    """The model holds something ONNX export cannot write (the message names it)."""
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+        from onnx import helper, numpy_helper, TensorProto  # noqa: F401
+    except ImportError:
+        raise ImportError("ONNX export needs the 'onnx' package: pip install onnx (or "
+                          "pip install -e \".[onnx]\"; add onnxruntime to run the file)") from None
+    return onnx
+
+
+# ---------------------------------------------------------------------- the graph builder
+class _Graph:
+    def __init__(self, opset: int) -> None:
+        self.onnx = _onnx()
+        self.opset = opset
+        self.nodes: list = []
+        self.inits: list = []
+        self.names: dict = {}       # id(Node or leaf Tensor) -> value name
+        self.batch: set = set()     # value names that carry the batch axis
+        self.count = 0
+
+    def fresh(self, base: str) -> str:
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def const(self, value: Any, dtype: Any = None, name: Optional[str] = None) -> str:
+        arr = np.asarray(value, dtype=dtype)
+        name = name or self.fresh("const")
+        self.inits.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def ints(self, values: Sequence[int]) -> str:
+        return self.const(np.asarray(list(values), dtype=np.int64))
+
+    def op(self, op_type: str, inputs: list, batch: bool, **attrs: Any) -> str:
+        out = self.fresh(op_type.lower())
+        self.nodes.append(self.onnx.helper.make_node(op_type, inputs, [out], **attrs))
+        if batch:
+            self.batch.add(out)
+        return out
+
+
+def _param(node: Any, name: str, pos: int, default: Any) -> Any:
+    if name in node.kwargs:
+        return node.kwargs[name]
+    return node.args[pos] if len(node.args) > pos else default
+
+
+def _axes(axis: Any, ndim: int) -> Optional[list]:
+    if axis is None:
+        return None
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    return [int(a) % ndim if ndim else int(a) for a in axes]
+
+
+def _reduce(g: _Graph, op_type: str, x: str, axis: Any, keepdims: bool, ndim: int,
+            batch: bool) -> str:
+    axes = _axes(axis, ndim)
+    keep = int(bool(keepdims))
+    takes_input = op_type == "ReduceSum" or g.opset >= 18
+    if axes is None:
+        return g.op(op_type, [x], False, keepdims=keep)
+    still_batch = batch and 0 not in axes
+    if takes_input:
+        return g.op(op_type, [x, g.ints(axes)], still_batch, keepdims=keep)
+    return g.op(op_type, [x], still_batch, axes=axes, keepdims=keep)
+
+
+def _unsqueeze(g: _Graph, x: str, axes: list, batch: bool) -> str:
+    return g.op("Unsqueeze", [x, g.ints(axes)], batch)
+
+
+def _batch_shape(shape: Any, other: Any, fill: int, what: str) -> list:
+    """A target shape from the two traces (batch sizes differ): an entry that follows the
+    batch becomes ``fill`` (0: Reshape copies the input's; 1: Expand broadcasts); only the
+    first entry may follow it."""
+    shape = [int(s) for s in ([shape] if isinstance(shape, (int, np.integer)) else shape)]
+    other = [int(s) for s in ([other] if isinstance(other, (int, np.integer)) else other)]
+    for i, (a, b) in enumerate(zip(shape, other)):
+        if a != b:
+            if i != 0:
+                raise OnnxExportError(f"ONNX export: {what} to a shape whose axis {i} follows "
+                                      f"the batch size ({shape}); only axis 0 may")
+            shape[0] = fill
+    return shape
+
+
+_ACT = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+
+
+def _gelu(g: _Graph, x: str, batch: bool, dtype: np.dtype) -> str:
+    # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): the tanh form autograd.gelu computes
+    c = g.const(math.sqrt(2.0 / math.pi), dtype)
+    a = g.const(0.044715, dtype)
+    x3 = g.op("Mul", [g.op("Mul", [x, x], batch), x], batch)
+    inner = g.op("Mul", [g.op("Add", [x, g.op("Mul", [x3, a], batch)], batch), c], batch)
+    t = g.op("Add", [g.op("Tanh", [inner], batch), g.const(1.0, dtype)], batch)
+    return g.op("Mul", [g.op("Mul", [x, t], batch), g.const(0.5, dtype)], batch)
+
+
+def _activation(g: _Graph, name: Any, x: str, batch: bool, dtype: np.dtype,
+                slope: float) -> str:
+    if name in (None, "linear"):
+        return x
+    if name in _ACT:
+        return g.op(_ACT[name], [x], batch)
+    if name == "leaky_relu":
+        return g.op("LeakyRelu", [x], batch, alpha=float(slope))
+    if name == "gelu":
+        return _gelu(g, x, batch, dtype)
+    raise OnnxExportError(f"ONNX export: dense activation {name!r} has no ONNX form here")
+
+
+def _getitem(g: _Graph, x: str, idx: Any, shape: tuple, batch: bool) -> str:
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    if any(isinstance(i, np.ndarray) or i is None or i is Ellipsis for i in idx):
+        if len(idx) == 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype.kind in "iu":
+            return g.op("Gather", [x, g.const(idx[0].astype(np.int64))], False, axis=0)
+        raise OnnxExportError(f"ONNX export: indexing with {idx!r} has no ONNX form here")
+    starts, ends, axes, steps, squeeze = [], [], [], [], []
+    for ax, i in enumerate(idx):
+        if isinstance(i, slice):
+            if i == slice(None):
+                continue
+            lo, hi, st = i.indices(shape[ax])
+            if st < 0:
+                raise OnnxExportError("ONNX export: negative slice steps are not supported")
+            starts.append(lo)
+            ends.append(hi if not (ax == 0 and batch) or i.stop is not None else 2**62)
+            axes.append(ax)
+            steps.append(st)
+        else:
+            k = int(i) % shape[ax]
+            starts.append(k)
+            ends.append(k + 1)
+            axes.append(ax)
+            steps.append(1)
+            squeeze.append(ax)
+    out = x
+    still = batch and 0 not in axes
+    if axes:
+        out = g.op("Slice", [x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)], still)
+    if squeeze:
+        out = g.op("Squeeze", [out, g.ints(squeeze)], still)
+    return out
+
+
+# one function per primitive: (graph, node, input names, batch flags) -> output name
+def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, other: Any) -> str:
+    name = node.prim.name
+    b = any(flags)
+    nd = len(node.args[0].shape) if isinstance(node.args[0], np.ndarray) else 0
+    simple = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div",
+              "power": "Pow", "maximum": "Max", "minimum": "Min", "matmul": "MatMul",
+              "negative": "Neg", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs",
+              "sin": "Sin", "cos": "Cos", "relu": "Relu", "sigmoid": "Sigmoid",
+              "tanh": "Tanh", "identity": "Identity"}
+    if name in simple:
+        n_in = 1 if name in ("negative", "exp", "log", "sqrt", "abs", "sin", "cos", "relu",
+                             "sigmoid", "tanh", "identity") else 2
+        return g.op(simple[name], ins[:n_in], b)
+    if name == "dense":
+        z = g.op("MatMul", ins[:2], b)
+        if len(node.args) > 2 and node.args[2] is not None:
+            z = g.op("Add", [z, ins[2]], b)
+        return _activation(g, node.kwargs.get("activation"), z, b, dtype,
+                           node.kwargs.get("negative_slope", 0.01))
+    if name == "leaky_relu":
+        return g.op("LeakyRelu", ins[:1], b, alpha=float(_param(node, "negative_slope", 1, 0.01)))
+    if name == "gelu":
+        return _gelu(g, ins[0], b, node.args[0].dtype)
+    if name in ("softmax", "log_softmax"):
+        return g.op("Softmax" if name == "softmax" else "LogSoftmax", ins[:1], b,
+                    axis=int(_param(node, "axis", 1, -1)))
+    if name in ("sum", "mean", "max", "min", "logsumexp"):
+        op = {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax", "min": "ReduceMin",
+              "logsumexp": "ReduceLogSumExp"}[name]
+        return _reduce(g, op, ins[0], _param(node, "axis", 1, None),
+                       _param(node, "keepdims", 2, False), nd, b)
+    if name == "var":
+        axis, keep = _param(node, "axis", 1, None), _param(node, "keepdims", 2, False)
+        ddof = _param(node, "ddof", 3, 0)
+        axes = _axes(axis, nd) or list(range(nd))
+        n = int(np.prod([node.args[0].shape[a] for a in axes]))
+        mu = _reduce(g, "ReduceMean", ins[0], axes, True, nd, b)
+        d = g.op("Sub", [ins[0], mu], b)
+        out = _reduce(g, "ReduceSum", g.op("Mul", [d, d], b), axes, keep, nd, b)
+        return g.op("Div", [out, g.const(max(n - ddof, 0), node.args[0].dtype)], b)
+    if name == "reshape":
+        target = _batch_shape(_param(node, "shape", 1, None), _param(other, "shape", 1, None),
+                              0, "reshape")
+        return g.op("Reshape", [ins[0], g.ints(target)], b)
+    if name == "transpose":
+        axes = _param(node, "axes", 1, None)
+        perm = list(range(nd))[::-1] if axes is None else [int(a) % nd for a in axes]
+        return g.op("Transpose", ins[:1], b and perm[0] == 0, perm=perm)
+    if name in ("concatenate", "stack"):
+        axis = int(node.kwargs.get("axis", 0))
+        parts = ins[:len(node.args)]
+        if name == "stack":
+            ax = axis % (nd + 1)
+            parts = [_unsqueeze(g, p, [ax], f) for p, f in zip(parts, flags)]
+            return g.op("Concat", parts, b and ax != 0, axis=ax)
+        return g.op("Concat", parts, b, axis=axis)
+    if name == "expand_dims":
+        ax = int(_param(node, "axis", 1, 0)) % (nd + 1)
+        return _unsqueeze(g, ins[0], [ax], b and ax != 0)
+    if name == "squeeze":
+        axis = _param(node, "axis", 1, None)
+        axes = _axes(axis, nd) if axis is not None else \
+            [i for i, s in enumerate(node.args[0].shape) if s == 1]
+        return g.op("Squeeze", [ins[0], g.ints(axes)], b and 0 not in axes)
+    if name == "clip":
+        lo, hi = _param(node, "a_min", 1, None), _param(node, "a_max", 2, None)
+        dt = node.args[0].dtype
+        return g.op("Clip", [ins[0], g.const(-np.inf if lo is None else lo, dt),
+                             g.const(np.inf if hi is None else hi, dt)], b)
+    if name == "astype":
+        from onnx import helper
+        to = helper.np_dtype_to_tensor_dtype(np.dtype(_param(node, "dtype", 1, None)))
+        return g.op("Cast", ins[:1], b, to=to)
+    if name == "broadcast_to":
+        target = _batch_shape(_param(node, "shape", 1, None), _param(other, "shape", 1, None),
+                              1, "broadcast_to")
+        return g.op("Expand", [ins[0], g.ints(target)], b)
+    if name == "where":
+        cond = ins[0]
+        if isinstance(node.args[0], np.ndarray) and node.args[0].dtype != np.bool_:
+            cond = g.op("Cast", [cond], flags[0], to=9)
+        return g.op("Where", [cond, ins[1], ins[2]], b)
+    if name == "getitem":
+        if repr(_param(node, "idx", 1, None)) != repr(_param(other, "idx", 1, None)):
+            raise OnnxExportError("ONNX export: an index that depends on the batch size")
+        return _getitem(g, ins[0], _param(node, "idx", 1, None), node.args[0].shape, flags[0])
+    raise OnnxExportError(f"ONNX export: the primitive {name!r} has no ONNX form here; "
+                          f"supported: {sorted(SUPPORTED)}")
+
+
+SUPPORTED = frozenset(
+    "add subtract multiply divide power maximum minimum matmul negative exp log sqrt abs sin "
+    "cos relu sigmoid tanh identity dense leaky_relu gelu softmax log_softmax sum mean max min "
+    "logsumexp var reshape transpose concatenate stack expand_dims squeeze clip astype "
+    "broadcast_to where getitem".split())
+
+# which positional arguments of a primitive are static parameters, not tensors
+_STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
+           "astype": {1}, "broadcast_to": {1}, "getitem": {1}, "clip": {1, 2},
+           "leaky_relu": {1}, "softmax": {1}, "log_softmax": {1}, "sum": {1, 2},
+           "mean": {1, 2}, "max": {1, 2}, "min": {1, 2}, "logsumexp": {1, 2}, "var": {1, 2, 3}}
+
+
+# ---------------------------------------------------------------------- tracing
+def _input_specs(model: Any, input_shape: Any) -> list[tuple[str, tuple, np.dtype]]:
+    from .functional import FunctionalMixin
+    if isinstance(model, FunctionalMixin):
+        if input_shape is not None:
+            raise OnnxExportError("ONNX export: a functional model knows its input shapes; "
+                                  "leave input_shape=None")
+        return [(n, t.shape, t.dtype) for n, t in zip(model.input_names, model.inputs)]
+    shape = input_shape
+    if shape is None:
+        known = getattr(model, "_known_input_shape", None)
+        shape = known() if known is not None else None
+    if shape is None:
+        raise OnnxExportError(f"ONNX export: the input shape of {type(model).__name__} is "
+                              f"unknown; pass input_shape=(None, features...) (or call or "
+                              f"build the model first)")
+    shape = tuple(shape)
+    from .model import _first_dtype
+    return [("input", (None,) + tuple(shape[1:]), _first_dtype(model))]
+
+
+def _trace(model: Any, specs: list, batch: int) -> tuple[list, Any]:
+    """Inputs (Tensors requiring grad) and the outputs of one recorded inference call."""
+    xs = []
+    for _, shape, dtype in specs:
+        if np.dtype(dtype).kind != "f":
+            raise OnnxExportError("ONNX export: only float inputs can be traced here")
+        concrete = (batch,) + tuple(1 if s is None else s for s in shape[1:])
+        xs.append(ag.Tensor(np.zeros(concrete, dtype=dtype), requires_grad=True))
+    modes = [(m, m.training) for _, m in model.named_modules()]
+    model.eval()
+    try:
+        with ag.enable_grad():
+            from .functional import FunctionalMixin
+            if isinstance(model, FunctionalMixin):
+                out = model(xs if len(xs) > 1 else xs[0])
+            else:
+                out = model(xs[0])
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    return xs, out
+
+
+def _topo(outputs: list) -> list:
+    """Recorded nodes below ``outputs`` in dependency order (iterative)."""
+    order, state, stack = [], {}, []
+    for t in outputs:
+        if t._node is not None:
+            stack.append((t._node, False))
+    while stack:
+        node, done = stack.pop()
+        if done:
+            if state.get(id(node)) != 2:
+                state[id(node)] = 2
+                order.append(node)
+            continue
+        if state.get(id(node)):
+            continue
+        state[id(node)] = 1
+        stack.append((node, True))
+        for _, p in node.parents:
+            if not isinstance(p, ag.Tensor) and not state.get(id(p)):
+                stack.append((p, False))
+    return order
+
+
+def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = None) -> Any:
+    """The ONNX ``ModelProto`` of ``model`` (see the module docstring)."""
+    onnx = _onnx()
+    from onnx import helper
+    opset = DEFAULT_OPSET if opset is None else int(opset)
+    if opset < 13:
+        raise OnnxExportError(f"ONNX export: opset {opset} is too old; use 13 or later")
+    specs = _input_specs(model, input_shape)
+    # two traces with different batch sizes: what differs between them follows the batch
+    xs, out = _trace(model, specs, _TRACE_BATCH)
+    _, out_b = _trace(model, specs, _TRACE_BATCH + 2)
+    from .functional import FunctionalMixin, flatten
+    outs = flatten(out)
+    nodes, nodes_b = _topo(outs), _topo(flatten(out_b))
+    if [n.prim.name for n in nodes] != [n.prim.name for n in nodes_b]:
+        raise OnnxExportError("ONNX export: the model records a different graph for another "
+                              "batch size, so no single ONNX graph can stand for it")
+    if isinstance(model, FunctionalMixin):
+        out_names = list(model.output_names)
+    else:
+        out_names = ["output"] if len(outs) == 1 else [f"output_{i}" for i in range(len(outs))]
+    g = _Graph(opset)
+    weights = {id(w): n for n, w in model.named_weights()}
+    for (name, _, _), x in zip(specs, xs):
+        g.names[id(x)] = name
+        g.batch.add(name)
+    dtype = np.dtype(specs[0][2])
+    for node, other in zip(nodes, nodes_b):
+        parents = dict(node.parents)
+        ins, flags = [], []
+        static = _STATIC.get(node.prim.name, set())
+        for i, a in enumerate(node.args):
+            if i in static:
+                continue
+            if i in parents:
+                p = parents[i]
+                key = id(p)
+                if key not in g.names:      # a leaf weight: an initializer
+                    if not isinstance(p, ag.Tensor) or key not in weights:
+                        raise OnnxExportError("ONNX export: the model reads a tensor that is "
+                                              "neither an input nor one of its weights")
+                    g.names[key] = g.const(p.data, name=weights[key])
+                ins.append(g.names[key])
+                flags.append(g.names[key] in g.batch)
+            elif a is None:
+                ins.append("")
+                flags.append(False)
+            elif isinstance(a, (np.ndarray, np.generic, float, int, bool)):
+                a_b = other.args[i] if i < len(other.args) else None
+                if np.shape(a) != np.shape(a_b) or not np.array_equal(a, a_b):
+                    raise OnnxExportError(
+                        f"ONNX export: argument {i} of {node.prim.name} is computed from the "
+                        f"input outside the graph (through .data or numpy), so it would be "
+                        f"frozen into the file; write it with autograd ops instead")
+                arr = next((x for x in node.args if isinstance(x, np.ndarray)), None)
+                dt = a.dtype if isinstance(a, np.ndarray) else (
+                    arr.dtype if arr is not None else dtype)
+                ins.append(g.const(a, dt))
+                flags.append(False)
+            else:
+                raise OnnxExportError(f"ONNX export: {node.prim.name} argument {i} is a "
+                                      f"{type(a).__name__}, which has no ONNX form")
+        g.names[id(node)] = _convert(g, node, ins, flags, dtype, other)
+    outputs = []
+    for name, t in zip(out_names, outs):
+        src = g.names.get(id(t._node)) if t._node is not None else g.names.get(id(t))
+        if src is None:                     # an output that depends on no input
+            src = g.const(t.data)
+        g.nodes.append(helper.make_node("Identity", [src], [name]))
+        shape = ["batch"] + list(t.shape[1:]) if src in g.batch else list(t.shape)
+        outputs.append(helper.make_tensor_value_info(
+            name, helper.np_dtype_to_tensor_dtype(t.dtype), shape))
+    inputs = [helper.make_tensor_value_info(
+        name, helper.np_dtype_to_tensor_dtype(np.dtype(dt)),
+        ["batch"] + [s if s is not None else f"{name}_d{i + 1}" for i, s in
+                     enumerate(shape[1:])]) for name, shape, dt in specs]
+    graph = helper.make_graph(g.nodes, getattr(model, "name", "model"), inputs, outputs,
+                              initializer=g.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="autograd-nn")
+    proto.ir_version = min(proto.ir_version, 10)
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def export(model: Any, path: Union[str, os.PathLike], input_shape: Any = None,
+           opset: Optional[int] = None) -> str:
+    """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path.
+
+    input_shape : ``(None, features...)`` for models that have not seen data (functional
+    models know theirs).  opset : the ONNX opset (default 17; 13 or later)."""
+    proto = to_model_proto(model, input_shape=input_shape, opset=opset)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".onnx-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(proto.SerializeToString())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

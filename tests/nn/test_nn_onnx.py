@@ -1,0 +1,171 @@
+"""ONNX export: every layer and activation, Sequential, functional and subclassed models,
+run by onnxruntime against predict (float32, 1e-5) and checked by onnx.checker.  Skips
+cleanly without the onnx/onnxruntime packages (the optional extra ``.[onnx]``)."""
+import sys
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+L = nn.layers
+
+
+def run_both(model, x, tmp_path, **kw):
+    path = nn.onnx.export(model, tmp_path / "m.onnx", **kw)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto, full_check=True)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = x if isinstance(x, dict) else {sess.get_inputs()[0].name: x}
+    feeds = {k: np.asarray(v, dtype=np.float32) for k, v in feeds.items()}
+    got = sess.run(None, feeds)
+    want = model.predict(x)
+    want = list(want.values()) if isinstance(want, dict) else (
+        want if isinstance(want, list) else [want])
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == np.float32
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    return proto
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("activation", [None, "linear", "relu", "sigmoid", "tanh",
+                                        "leaky_relu", "gelu", "softmax"])
+def test_dense_every_activation(tmp_path, activation):
+    nn.set_seed(0)
+    m = nn.Sequential([L.Dense(5, activation=activation, input_dim=4),
+                       L.Dense(3, activation=activation, use_bias=False)])
+    run_both(m, rand(6, 4), tmp_path)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu", "gelu",
+                                        "softmax", "linear"])
+def test_activation_layer(tmp_path, activation):
+    m = nn.Sequential([nn.Input((4,)), L.Activation(activation)])
+    run_both(m, 3 * rand(5, 4), tmp_path)
+
+
+def test_flatten_and_any_batch_size(tmp_path):
+    m = nn.Sequential([nn.Input((2, 3)), L.Flatten(), L.Dense(2)])
+    run_both(m, rand(1, 2, 3), tmp_path)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    for n in (1, 3, 17):                         # the batch axis is symbolic
+        x = rand(n, 2, 3, seed=n)
+        np.testing.assert_allclose(sess.run(None, {"input": x})[0], m.predict(x), rtol=1e-5,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum,
+                                 L.Minimum, L.Concatenate, L.Dot])
+def test_merge_layers(tmp_path, cls):
+    a, b = nn.Input((4,), name="a"), nn.Input((4,), name="b")
+    layer = cls(axes=1) if cls is L.Dot else cls()
+    m = nn.Model([a, b], L.Dense(2, name="head")(layer([a, b])))
+    run_both(m, {"a": rand(3, 4), "b": rand(3, 4, seed=1)}, tmp_path)
+
+
+def test_dot_rank3_and_concatenate_middle_axis(tmp_path):
+    a, b = nn.Input((3, 5), name="a"), nn.Input((4, 5), name="b")
+    d = L.Dot(axes=2)([a, b])                                 # (batch, 3, 4)
+    c = L.Concatenate(axis=1)([a, L.Dense(5)(b)])             # (batch, 7, 5)
+    m = nn.Model([a, b], [L.Flatten()(d), c])
+    run_both(m, {"a": rand(2, 3, 5), "b": rand(2, 4, 5, seed=2)}, tmp_path)
+
+
+def test_lambda_layer_ops(tmp_path):
+    def fn(x):
+        y = ag.exp(-x * x) + ag.sqrt(ag.abs(x) + 1.0) - ag.log(ag.sigmoid(x) + 0.5)
+        z = ag.mean(y, axis=-1, keepdims=True) - ag.max(y, axis=-1, keepdims=True)
+        v = ag.var(y, axis=1, keepdims=True) + ag.sum(ag.clip(y, -1.0, 1.0), axis=1,
+                                                       keepdims=True)
+        t = ag.transpose(ag.expand_dims(y, 1), (0, 2, 1))
+        return ag.concatenate([y / 2.0, z, v, ag.squeeze(t, 2), ag.maximum(y, 0.3),
+                               ag.log_softmax(y, axis=-1), y[:, 1:3]], axis=1)
+
+    m = nn.Sequential([nn.Input((4,)), L.Lambda(fn)])
+    run_both(m, rand(5, 4), tmp_path)
+
+
+def test_functional_two_inputs_two_outputs_shared_layer(tmp_path):
+    nn.set_seed(2)
+    a, b = nn.Input((3,), name="a"), nn.Input((3,), name="b")
+    shared = L.Dense(4, activation="tanh")
+    h = L.Add()([shared(a), shared(b)])
+    m = nn.Model({"a": a, "b": b}, {"score": L.Dense(1, activation="sigmoid")(h),
+                                    "cls": L.Dense(3, activation="softmax")(h)})
+    proto = run_both(m, {"a": rand(4, 3), "b": rand(4, 3, seed=5)}, tmp_path)
+    assert [i.name for i in proto.graph.input] == ["a", "b"]
+    assert [o.name for o in proto.graph.output] == ["score", "cls"]
+
+
+def test_subclassed_model_traced_once(tmp_path):
+    class Net(nn.Model):
+        def __init__(self):
+            super().__init__()
+            self.a = L.Dense(6, activation="relu")
+            self.b = L.Dense(2)
+
+        def call(self, x):
+            h = self.a(x)
+            return ag.softmax(self.b(h) * 2.0 + ag.mean(h, axis=1, keepdims=True), axis=-1)
+
+    nn.set_seed(3)
+    net = Net()
+    net(np.ones((1, 4), dtype=np.float32))
+    run_both(net, rand(5, 4), tmp_path)
+    fresh = Net()
+    fresh.build((None, 4))
+    run_both(fresh, rand(2, 4), tmp_path, input_shape=(None, 4))
+
+
+def test_frozen_weights_and_model_export_method(tmp_path):
+    m = nn.Sequential([L.Dense(3, input_dim=2, activation="relu"), L.Dense(1)])
+    m.layers[0].trainable = False               # a constant in the trace: still exported
+    m.export(str(tmp_path / "m.onnx"), format="onnx", opset=18)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    x = rand(4, 2)
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], m.predict(x), rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(ag.InvalidValueError, match="format"):
+        m.export(str(tmp_path / "m.tf"), format="tf")
+
+
+def test_clear_errors(tmp_path, monkeypatch):
+    lazy = nn.Sequential([L.Dense(2)])
+    with pytest.raises(nn.onnx.OnnxExportError, match="input_shape"):
+        nn.onnx.export(lazy, tmp_path / "x.onnx")
+    with pytest.raises(nn.onnx.OnnxExportError, match="opset"):
+        nn.onnx.export(lazy, tmp_path / "x.onnx", input_shape=(None, 2), opset=9)
+    odd = nn.Sequential([nn.Input((3,)), L.Lambda(lambda x: ag.cos(x) ** 2.0 + ag.where(
+        x.data > 0, x, -x))])                      # the mask is data, outside the graph
+    with pytest.raises(nn.onnx.OnnxExportError, match="outside the graph"):
+        nn.onnx.export(odd, tmp_path / "x.onnx")
+    fine = nn.Sequential([nn.Input((3,)), L.Lambda(lambda x: ag.cos(x) ** 2.0 + ag.where(
+        np.array([True, False, True]), x, -x))])   # a true constant is fine
+    run_both(fine, rand(2, 3), tmp_path)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match="pip install onnx"):
+        nn.onnx.export(fine, tmp_path / "y.onnx")
+
+
+def test_unmapped_primitive_is_named(tmp_path):
+    prim = next((p for p in sorted(ag.OPS) if p not in nn.onnx.SUPPORTED and
+                 p not in ("sigmoid_binary_cross_entropy", "softmax_cross_entropy",
+                           "scatter_add")), None)
+    if prim != "conv2d" and "conv2d" in ag.OPS:
+        prim = "conv2d"
+    if prim != "conv2d":
+        pytest.skip("every primitive a layer can use is mapped")
+    x = nn.Input((5, 5, 1))
+    m = nn.Model(x, L.Lambda(lambda t: ag.conv2d(t, ag.Tensor(np.ones((3, 3, 1, 2),
+                                                                     np.float32))))(x))
+    with pytest.raises(nn.onnx.OnnxExportError, match="conv2d"):
+        nn.onnx.export(m, tmp_path / "c.onnx")
