@@ -169,3 +169,24 @@ def test_unmapped_primitive_is_named(tmp_path):
                                                                      np.float32))))(x))
     with pytest.raises(nn.onnx.OnnxExportError, match="conv2d"):
         nn.onnx.export(m, tmp_path / "c.onnx")
+
+
+def test_readme_onnx_block_runs(tmp_path, monkeypatch, capsys):
+    """The README's ONNX lines run as pasted after the tour (block tagged ``python onnx``)."""
+    import os
+    import re
+    import warnings
+    readme = open(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
+                               "README.md")).read()
+    before = readme.split("```python onnx\n")[0]        # the tour up to the ONNX lines
+    tour = re.findall(r"```python\n(.*?)```", before, re.S)
+    onnx_blocks = re.findall(r"```python onnx\n(.*?)```", readme, re.S)
+    assert len(onnx_blocks) == 1 and len(onnx_blocks[0].strip().splitlines()) == 5
+    monkeypatch.chdir(tmp_path)
+    ns = {"__name__": "__readme__"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in tour:
+            exec(compile(block, "README", "exec"), ns)
+        exec(compile(onnx_blocks[0], "README onnx", "exec"), ns)
+    assert capsys.readouterr().out.strip().endswith("True")
