@@ -269,21 +269,92 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
         if repr(_param(node, "idx", 1, None)) != repr(_param(other, "idx", 1, None)):
             raise OnnxExportError("ONNX export: an index that depends on the batch size")
         return _getitem(g, ins[0], _param(node, "idx", 1, None), node.args[0].shape, flags[0])
+    if name in ("conv1d", "conv2d"):
+        return _conv(g, node, ins, b, 1 if name == "conv1d" else 2)
+    if name in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
+        return _pool(g, node, ins, b, int(name[-2]), name.startswith("max"))
     raise OnnxExportError(f"ONNX export: the primitive {name!r} has no ONNX form here; "
                           f"supported: {sorted(SUPPORTED)}")
+
+
+def _spatial(v: Any, dims: int) -> list:
+    return [int(v)] * dims if isinstance(v, (int, np.integer)) else [int(a) for a in v]
+
+
+def _to_first(g: _Graph, x: str, dims: int, b: bool) -> str:
+    """channels_last -> channels_first (ONNX's layout)."""
+    return g.op("Transpose", [x], b, perm=[0, dims + 1] + list(range(1, dims + 1)))
+
+
+def _to_last(g: _Graph, x: str, dims: int, b: bool) -> str:
+    return g.op("Transpose", [x], b, perm=[0] + list(range(2, dims + 2)) + [1])
+
+
+def _conv_pads(padding: Any, dims: int, kernel: list, dilation: list) -> dict:
+    """ONNX padding attributes for the library's padding argument."""
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p == "same":
+            return {"auto_pad": "SAME_UPPER"}
+        if p == "valid":
+            return {"pads": [0] * (2 * dims)}
+        if p == "causal":
+            return {"pads": [dilation[0] * (kernel[0] - 1), 0]}
+    if isinstance(padding, (int, np.integer)):
+        return {"pads": [int(padding)] * (2 * dims)}
+    pairs = [((int(p), int(p)) if isinstance(p, (int, np.integer)) else (int(p[0]), int(p[1])))
+             for p in (padding if dims == 2 else [padding])]
+    if dims == 1 and len(pairs) == 1 and isinstance(padding, (tuple, list)) and \
+            len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
+        pairs = [(int(padding[0]), int(padding[1]))]
+    return {"pads": [p[0] for p in pairs] + [p[1] for p in pairs]}
+
+
+def _conv(g: _Graph, node: Any, ins: list, b: bool, dims: int) -> str:
+    # y = conv(x, W) + bias; ONNX wants NC(H)W and W as (filters, C // groups, k...)
+    strides = _spatial(_param(node, "strides", 3, 1), dims)
+    padding = _param(node, "padding", 4, "valid")
+    dilation = _spatial(_param(node, "dilation", 5, 1), dims)
+    groups = int(_param(node, "groups", 6, 1))
+    last = _param(node, "data_format", 7, "channels_last") == "channels_last"
+    kshape = list(node.args[1].shape[:dims])
+    x = _to_first(g, ins[0], dims, b) if last else ins[0]
+    w = g.op("Transpose", [ins[1]], False, perm=[dims + 1, dims] + list(range(dims)))
+    inputs = [x, w] + ([ins[2]] if len(ins) > 2 and ins[2] else [])
+    y = g.op("Conv", inputs, b, strides=strides, dilations=dilation, group=groups,
+             kernel_shape=kshape, **_conv_pads(padding, dims, kshape, dilation))
+    return _to_last(g, y, dims, b) if last else y
+
+
+def _pool(g: _Graph, node: Any, ins: list, b: bool, dims: int, is_max: bool) -> str:
+    pool = _spatial(_param(node, "pool_size", 1, 2), dims)
+    strides = _param(node, "strides", 2, None)
+    strides = pool if strides is None else _spatial(strides, dims)
+    padding = str(_param(node, "padding", 3, "valid")).lower()
+    last = _param(node, "data_format", 4, "channels_last") == "channels_last"
+    x = _to_first(g, ins[0], dims, b) if last else ins[0]
+    attrs = {"auto_pad": "SAME_UPPER" if padding == "same" else "VALID"}
+    if not is_max:
+        attrs["count_include_pad"] = 0          # 'same' windows average what they cover
+    y = g.op("MaxPool" if is_max else "AveragePool", [x], b, kernel_shape=pool,
+             strides=strides, **attrs)
+    return _to_last(g, y, dims, b) if last else y
 
 
 SUPPORTED = frozenset(
     "add subtract multiply divide power maximum minimum matmul negative exp log sqrt abs sin "
     "cos relu sigmoid tanh identity dense leaky_relu gelu softmax log_softmax sum mean max min "
     "logsumexp var reshape transpose concatenate stack expand_dims squeeze clip astype "
-    "broadcast_to where getitem".split())
+    "broadcast_to where getitem conv1d conv2d max_pool1d max_pool2d avg_pool1d "
+    "avg_pool2d".split())
 
 # which positional arguments of a primitive are static parameters, not tensors
 _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
            "astype": {1}, "broadcast_to": {1}, "getitem": {1}, "clip": {1, 2},
            "leaky_relu": {1}, "softmax": {1}, "log_softmax": {1}, "sum": {1, 2},
-           "mean": {1, 2}, "max": {1, 2}, "min": {1, 2}, "logsumexp": {1, 2}, "var": {1, 2, 3}}
+           "mean": {1, 2}, "max": {1, 2}, "min": {1, 2}, "logsumexp": {1, 2}, "var": {1, 2, 3},
+           "conv1d": {3, 4, 5, 6, 7}, "conv2d": {3, 4, 5, 6, 7}, "max_pool1d": {1, 2, 3, 4},
+           "max_pool2d": {1, 2, 3, 4}, "avg_pool1d": {1, 2, 3, 4}, "avg_pool2d": {1, 2, 3, 4}}
 
 
 # ---------------------------------------------------------------------- tracing
