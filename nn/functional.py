@@ -303,13 +303,37 @@ class FunctionalMixin:
             out.append(x)
         return out
 
-    def call(self, inputs: Any) -> Any:
+    def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
+        """Replay the recorded layer calls on ``inputs``.  ``training`` (None: each layer's
+        own flag) goes to the layers whose ``call`` takes it; a mask a layer makes
+        (``compute_mask``) goes on to the next single-input layer that takes ``mask`` and
+        through those that pass it (``supports_masking``), as in Sequential."""
+        if mask is not None:
+            raise ag.InvalidValueError(f"{getattr(self, 'name', 'model')}: a functional model "
+                                       f"takes no mask=; masks come from its layers")
         values = {id(sym): x for sym, x in zip(self.inputs, self._input_tensors(inputs))}
+        masks: dict = {}
         for node in self._nodes:
-            args = pack(node.inputs, [values[id(t)] for t in flatten(node.inputs)])
-            out = node.layer(args, *node.args, **node.kwargs)
-            for sym, o in zip(node.outputs, flatten(out)):
+            leaves = flatten(node.inputs)
+            args = pack(node.inputs, [values[id(t)] for t in leaves])
+            kw = dict(node.kwargs)
+            if training is not None and _takes(node.layer, "training") and "training" not in kw:
+                kw["training"] = training
+            in_mask = masks.get(id(leaves[0])) if len(leaves) == 1 else None
+            if in_mask is not None and _takes(node.layer, "mask") and "mask" not in kw:
+                kw["mask"] = in_mask
+            out = node.layer(args, *node.args, **kw)
+            outs = flatten(out)
+            if hasattr(node.layer, "compute_mask") and len(leaves) == 1:
+                out_mask = node.layer.compute_mask(args, in_mask)
+            elif getattr(node.layer, "supports_masking", False):
+                out_mask = in_mask
+            else:
+                out_mask = None
+            for sym, o in zip(node.outputs, outs):
                 values[id(sym)] = o
+                if out_mask is not None:
+                    masks[id(sym)] = out_mask
         outs = [values[id(t)] for t in self.outputs]
         if self._out_kind == "single":
             return outs[0]
@@ -331,6 +355,17 @@ class FunctionalMixin:
                 for t in flatten(node.inputs):
                     out.append(t.name)
         return out
+
+
+def _takes(layer: Any, name: str) -> bool:
+    """Whether ``layer.call`` (or ``forward``) has a parameter ``name`` (or ``**kwargs``)."""
+    import inspect
+    fn = getattr(layer, "call", None) or getattr(layer, "forward", None)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 # ---------------------------------------------------------------------- structured data

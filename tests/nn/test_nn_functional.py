@@ -216,3 +216,29 @@ def test_plot_model_writes_the_layer_graph(tmp_path, monkeypatch):
     assert out.endswith("m.dot") and open(out).read() == src
     with pytest.raises(ag.InvalidValueError, match="suffix"):
         nn.utils.plot_model(m, tmp_path / "m.jpg")
+
+
+def test_training_flag_and_masks_flow_through_the_graph():
+    seen = []
+
+    class Probe(L.Layer):
+        supports_masking = True
+
+        def call(self, x, training=None, mask=None):
+            seen.append((training, None if mask is None else np.asarray(mask).tolist()))
+            return x
+
+    class Masker(L.Layer):
+        def call(self, x):
+            return x
+
+        def compute_mask(self, x, mask=None):
+            return np.asarray(getattr(x, "data", x))[:, :, 0] != 0
+
+    x = nn.Input((2, 1))
+    m = nn.Model(x, Probe()(Probe()(Masker()(x))))
+    seen.clear()
+    m(np.array([[[1.0], [0.0]]]), training=True)
+    assert seen == [(True, [[True, False]]), (True, [[True, False]])]
+    with pytest.raises(ag.InvalidValueError, match="mask"):
+        m(np.ones((1, 2, 1)), mask=np.ones((1, 2)))
