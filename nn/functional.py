@@ -109,7 +109,7 @@ class Node:
 def _zeros_for(t: SymbolicTensor) -> np.ndarray:
     shape = (2,) + tuple(1 if s is None else s for s in t.shape[1:]) if t.shape else ()
     from .saving import check_allocation
-    check_allocation(shape, "symbolic call")  # bounded while loading a file
+    check_allocation(shape, "symbolic call", transient=True)  # bounded while loading a file
     return np.zeros(shape, dtype=t.dtype)
 
 

@@ -65,7 +65,7 @@ def _loading(budget: int, safe_mode: bool) -> Iterator[None]:
     """While a file is being turned into a model: an element budget for everything the
     config allocates, ``safe_mode``, and the nn random stream left as it was."""
     prev = getattr(_LOAD, "state", None)
-    _LOAD.state = {"left": int(budget), "safe_mode": bool(safe_mode)}
+    _LOAD.state = {"left": int(budget), "budget": int(budget), "safe_mode": bool(safe_mode)}
     rng_state = _random.get_rng().bit_generator.state
     try:
         yield
@@ -74,15 +74,27 @@ def _loading(budget: int, safe_mode: bool) -> Iterator[None]:
         _random.get_rng().bit_generator.state = rng_state
 
 
-def check_allocation(shape: Any, what: str) -> None:
-    """Called where configs allocate (initializers, symbolic shapes): refuses, during a
-    load, a size beyond what the file's weights could justify.  Does nothing otherwise."""
+TRANSIENT_ELEMENTS = 2**26          # one short-lived array while loading (256 MB of float32)
+
+
+def check_allocation(shape: Any, what: str, transient: bool = False) -> None:
+    """Called where configs allocate: refuses, during a load, a size beyond what the file
+    could justify.  Weights (``transient=False``, from initializers) draw on a budget of
+    twice the elements stored in the file; a short-lived array (the zeros a symbolic layer
+    call runs on) may be as large as that budget or ``TRANSIENT_ELEMENTS``, whichever is
+    larger.  Does nothing outside a load."""
     state = getattr(_LOAD, "state", None)
     if state is None:
         return
     n = 1
     for s in shape:
         n *= max(int(s), 0) if s is not None else 1
+    if transient:
+        if n > max(state["budget"], TRANSIENT_ELEMENTS):
+            raise SerializationError(f"{what}: the config asks for a shape {tuple(shape)} far "
+                                     f"larger than the file could justify (tampered sizes?); "
+                                     f"nothing was built")
+        return
     state["left"] -= n
     if state["left"] < 0:
         raise SerializationError(f"{what}: the config asks for a shape {tuple(shape)} far "
@@ -183,7 +195,7 @@ def model_from_config(cls: type, config: Any) -> Any:
         if spec is not None:
             _want(isinstance(spec, dict), "Sequential input must be a dict")
             _config.check_keys_set(spec, {"shape", "dtype", "name"}, "Sequential input")
-            check_allocation(spec.get("shape") or (), "Sequential input")
+            check_allocation(spec.get("shape") or (), "Sequential input", transient=True)
             model.add(Input(**spec))
         for layer_cfg in config["layers"]:
             model.add(_layer(layer_cfg))
@@ -219,7 +231,7 @@ def _functional_from_config(config: dict) -> Any:
             _want(set(entry) == {"class_name", "config"} and isinstance(entry["config"], dict),
                   "bad InputLayer entry")
             _config.check_keys_set(entry["config"], {"shape", "dtype", "name"}, "InputLayer")
-            check_allocation(entry["config"].get("shape") or (), "InputLayer")
+            check_allocation(entry["config"].get("shape") or (), "InputLayer", transient=True)
             layer = InputLayer(**entry["config"])
             produced[(layer.name, 0, 0)] = layer.output
         else:
@@ -298,7 +310,7 @@ def model_from_json(json_string: str, custom_objects: Optional[dict] = None,
     except (TypeError, ValueError) as e:
         raise SerializationError(f"model_from_json: not valid JSON ({e})") from None
     prev = getattr(_LOAD, "state", None)
-    _LOAD.state = {"left": float("inf"), "safe_mode": bool(safe_mode)}
+    _LOAD.state = {"left": float("inf"), "budget": float("inf"), "safe_mode": bool(safe_mode)}
     try:
         with custom_object_scope(custom_objects):
             return _model_from_dict(data)
@@ -566,7 +578,7 @@ def load_model(path: Union[str, os.PathLike], custom_objects: Optional[dict] = N
         if shape is not None:
             _want(isinstance(shape, list) and all(s is None or isinstance(s, int) for s in shape),
                   "bad build_input_shape")
-            check_allocation([1] + shape[1:], "build_input_shape")
+            check_allocation([1] + shape[1:], "build_input_shape", transient=True)
             if any(getattr(m, "built", True) is False for _, m in model.named_modules()):
                 try:
                     model.build(tuple(shape))

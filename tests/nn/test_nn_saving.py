@@ -369,3 +369,18 @@ def test_nothing_in_the_library_evaluates_or_unpickles():
         for word in ("eval(", "exec(", "import pickle", "pickle.", "__import__",
                      "allow_pickle=True"):
             assert word not in src, (mod.__name__, word)
+
+
+def test_big_inputs_few_weights_and_lazy_sequential_load(tmp_path):
+    big = nn.Sequential([nn.Input((400, 400)), L.Lambda(double), L.Dense(1)])
+    big.save(tmp_path / "big.keras")                 # 401 weights, 160,000 inputs a sample
+    again = nn.models.load_model(tmp_path / "big.keras")
+    x = np.random.default_rng(0).normal(size=(2, 400, 400))
+    np.testing.assert_array_equal(big.predict(x), again.predict(x))
+    lazy = nn.Sequential([L.Dense(3, activation="relu"), L.Dense(1)])   # built by fit
+    lazy.compile("sgd", "mse")
+    lazy.fit(np.ones((4, 5)), np.ones(4), verbose=0)
+    lazy.save(tmp_path / "lazy.keras")
+    back = nn.models.load_model(tmp_path / "lazy.keras")
+    assert back.layers[0].kernel.shape == (5, 3)
+    np.testing.assert_array_equal(lazy.predict(np.ones((2, 5))), back.predict(np.ones((2, 5))))
