@@ -422,7 +422,7 @@ def _optimizer_state(model: Any) -> tuple[Optional[dict], dict]:
     arrays: dict = {}
     slots: dict = {}
     for p in opt.params:
-        st = opt.state.get(id(p))
+        st = _slots(opt, p)
         if st is None:
             continue
         name = names.get(id(p))
@@ -444,6 +444,16 @@ def _optimizer_state(model: Any) -> tuple[Optional[dict], dict]:
     for k in ("iterations",):
         extra[k] = int(getattr(opt, k, 0))
     return {"iterations": extra["iterations"], "slots": slots}, arrays
+
+
+def _state_key(opt: Any, p: Any) -> Any:
+    """How ``opt.state`` is keyed: by the parameter itself (optimizers with ``state_dict``)
+    or by its id."""
+    return p if hasattr(opt, "state_dict") else id(p)
+
+
+def _slots(opt: Any, p: Any) -> Optional[dict]:
+    return opt.state.get(_state_key(opt, p))
 
 
 def save_model(model: Any, path: Union[str, os.PathLike], overwrite: bool = True) -> None:
@@ -652,7 +662,7 @@ def _compile(model: Any, config: dict, opt_blob: bytes) -> None:
                 _want(v is None or isinstance(v, (int, float, bool)),
                       f"bad optimizer slot {name}/{k}")
                 entry[k] = v
-        new_state[id(w)] = entry
+        new_state[_state_key(model.optimizer, w)] = entry
     opt = model.optimizer
     opt.add_params(model.parameters())
     opt.state.update(new_state)
