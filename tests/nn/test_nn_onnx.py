@@ -238,3 +238,14 @@ def test_readme_onnx_block_runs(tmp_path, monkeypatch, capsys):
             exec(compile(block, "README", "exec"), ns)
         exec(compile(onnx_blocks[0], "README onnx", "exec"), ns)
     assert capsys.readouterr().out.strip().endswith("True")
+
+
+# layers with an export test above (a new layer fails here until it has one)
+EXPORT_TESTED = {"Dense", "Activation", "Flatten", "Add", "Subtract", "Multiply", "Average",
+                 "Maximum", "Minimum", "Concatenate", "Dot", "Lambda"}
+
+
+def test_every_layer_has_an_export_test():
+    layers = {n for n in nn.layers.__all__ if isinstance(getattr(nn.layers, n), type)
+              and issubclass(getattr(nn.layers, n), L.Layer) and n not in ("Layer", "Merge")}
+    assert layers - EXPORT_TESTED == set(), "add an ONNX export test for these layers"

@@ -44,15 +44,24 @@ EXAMPLES = {
 }
 
 
+ABSTRACT = {"Layer", "Loss", "Metric", "Optimizer", "Initializer", "Merge", "Regularizer",
+            "Constraint", "LearningRateSchedule", "Configurable"}
+
+
 def library_classes():
+    """Every class defined in an nn module that has get_config/from_config (models aside)."""
+    import importlib
+    import pkgutil
     seen = {}
-    for mod in list(nn.__dict__.values()) + [nn.layers]:
-        if not inspect.ismodule(mod) or not mod.__name__.startswith("nn"):
+    for info in pkgutil.walk_packages(nn.__path__, "nn."):
+        if info.name in ("nn.demo",) or info.name.startswith("nn.data."):
             continue
+        mod = importlib.import_module(info.name)
         for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, BASES) and obj not in BASES \
-                    and obj.__module__.startswith("nn") and not obj.__name__.startswith("_") \
-                    and obj.__name__ != "Merge":
+            if isinstance(obj, type) and obj.__module__ == mod.__name__ \
+                    and hasattr(obj, "get_config") and hasattr(obj, "from_config") \
+                    and not issubclass(obj, nn.Model) and not obj.__name__.startswith("_") \
+                    and obj.__name__ not in ABSTRACT:
                 seen[obj.__name__] = obj
     return seen
 
