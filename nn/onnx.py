@@ -106,18 +106,31 @@ def _unsqueeze(g: _Graph, x: str, axes: list, batch: bool) -> str:
     return g.op("Unsqueeze", [x, g.ints(axes)], batch)
 
 
-def _batch_shape(shape: Any, other: Any, fill: int, what: str) -> list:
-    """A target shape from the two traces (batch sizes differ): an entry that follows the
-    batch becomes ``fill`` (0: Reshape copies the input's; 1: Expand broadcasts); only the
-    first entry may follow it."""
+def _batch_shape(shape: Any, other: Any, in_shape: tuple, what: str) -> list:
+    """A target shape from the two traces (their batch sizes differ).  Only axis 0 may
+    follow the batch; it becomes -1 (Reshape infers it) when no other axis is -1, else 0
+    (Reshape copies the input's axis 0, which must then be that same batch axis).  For
+    ``broadcast_to`` (Expand) it becomes 1, and the input's axis 0 must be the batch."""
     shape = [int(s) for s in ([shape] if isinstance(shape, (int, np.integer)) else shape)]
     other = [int(s) for s in ([other] if isinstance(other, (int, np.integer)) else other)]
-    for i, (a, b) in enumerate(zip(shape, other)):
-        if a != b:
-            if i != 0:
-                raise OnnxExportError(f"ONNX export: {what} to a shape whose axis {i} follows "
-                                      f"the batch size ({shape}); only axis 0 may")
-            shape[0] = fill
+    moved = [i for i, (a, b) in enumerate(zip(shape, other)) if a != b]
+    if not moved:
+        return shape
+    if moved != [0]:
+        raise OnnxExportError(f"ONNX export: {what} to a shape whose axes {moved} follow the "
+                              f"batch size ({shape}); only axis 0 may")
+    same_axis0 = len(in_shape) > 0 and in_shape[0] == shape[0]
+    if what == "broadcast_to":
+        if not same_axis0:
+            raise OnnxExportError("ONNX export: broadcast_to a batch its input does not have")
+        shape[0] = 1
+    elif -1 not in shape:
+        shape[0] = -1
+    elif same_axis0:
+        shape[0] = 0
+    else:
+        raise OnnxExportError(f"ONNX export: reshape to {shape} mixes the batch with another "
+                              f"inferred axis")
     return shape
 
 
@@ -160,10 +173,12 @@ def _getitem(g: _Graph, x: str, idx: Any, shape: tuple, batch: bool) -> str:
             if i == slice(None):
                 continue
             lo, hi, st = i.indices(shape[ax])
-            if st < 0:
-                raise OnnxExportError("ONNX export: negative slice steps are not supported")
+            if ax == 0 and batch and (i.start is not None or i.stop is not None):
+                raise OnnxExportError("ONNX export: slicing the batch axis")
+            if st < 0 and i.stop is None:
+                hi = -2**62                       # through the first element
             starts.append(lo)
-            ends.append(hi if not (ax == 0 and batch) or i.stop is not None else 2**62)
+            ends.append(hi if not (ax == 0 and batch) else (2**62 if st > 0 else -2**62))
             axes.append(ax)
             steps.append(st)
         else:
@@ -225,7 +240,7 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
         return g.op("Div", [out, g.const(max(n - ddof, 0), node.args[0].dtype)], b)
     if name == "reshape":
         target = _batch_shape(_param(node, "shape", 1, None), _param(other, "shape", 1, None),
-                              0, "reshape")
+                              node.args[0].shape, "reshape")
         return g.op("Reshape", [ins[0], g.ints(target)], b)
     if name == "transpose":
         axes = _param(node, "axes", 1, None)
@@ -258,7 +273,7 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
         return g.op("Cast", ins[:1], b, to=to)
     if name == "broadcast_to":
         target = _batch_shape(_param(node, "shape", 1, None), _param(other, "shape", 1, None),
-                              1, "broadcast_to")
+                              node.args[0].shape, "broadcast_to")
         return g.op("Expand", [ins[0], g.ints(target)], b)
     if name == "where":
         cond = ins[0]
@@ -269,12 +284,149 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
         if repr(_param(node, "idx", 1, None)) != repr(_param(other, "idx", 1, None)):
             raise OnnxExportError("ONNX export: an index that depends on the batch size")
         return _getitem(g, ins[0], _param(node, "idx", 1, None), node.args[0].shape, flags[0])
+    if name == "batch_norm":
+        return _batch_norm(g, node, ins, b, nd)
+    if name == "layer_norm":
+        return _layer_norm(g, node, ins, b, nd)
+    if name == "embedding":
+        return g.op("Gather", [ins[1], ins[0]], flags[0], axis=0)
+    if name == "dropout":
+        keep = node.args[1]
+        if not np.all(np.asarray(keep) == 1):
+            raise OnnxExportError("ONNX export: a dropout mask was drawn while tracing; "
+                                  "export runs in inference mode, where dropout is the identity")
+        return g.op("Identity", ins[:1], b)
+    if name in ("lstm", "gru", "simple_rnn", "lstm_cell", "gru_cell", "rnn_cell"):
+        if node.kwargs.get("mask") is not None:
+            raise OnnxExportError(f"ONNX export: {name} with a step mask (from "
+                                  f"Embedding(mask_zero=True) or mask=) is not supported")
+        return _recurrent(g, node, ins, b, name)
     if name in ("conv1d", "conv2d"):
         return _conv(g, node, ins, b, 1 if name == "conv1d" else 2)
     if name in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         return _pool(g, node, ins, b, int(name[-2]), name.startswith("max"))
     raise OnnxExportError(f"ONNX export: the primitive {name!r} has no ONNX form here; "
                           f"supported: {sorted(SUPPORTED)}")
+
+
+def _bshape(nd: int, axes: list, node_shape: tuple) -> list:
+    shp = [1] * nd
+    for a in axes:
+        shp[a] = int(node_shape[a])
+    return shp
+
+
+def _batch_norm(g: _Graph, node: Any, ins: list, b: bool, nd: int) -> str:
+    # inference form: y = (x - mean) / sqrt(var + eps) * gamma + beta, on axis
+    if _param(node, "training", 7, False):
+        raise OnnxExportError("ONNX export: batch_norm recorded in training mode")
+    eps = float(_param(node, "eps", 5, 1e-3))
+    axis = int(_param(node, "axis", 6, -1)) % nd
+    dt = node.args[0].dtype
+    shp = g.ints(_bshape(nd, [axis], node.args[0].shape))
+
+    def shaped(i: int) -> Optional[str]:
+        return g.op("Reshape", [ins[i], shp], False) if len(ins) > i and ins[i] else None
+    gamma, beta, mean, var = shaped(1), shaped(2), shaped(3), shaped(4)
+    y = g.op("Sub", [ins[0], mean], b) if mean else ins[0]
+    denom = g.op("Sqrt", [g.op("Add", [var, g.const(eps, dt)], False)], False) if var else \
+        g.const(np.sqrt(eps), dt)
+    y = g.op("Div", [y, denom], b)
+    if gamma:
+        y = g.op("Mul", [y, gamma], b)
+    return g.op("Add", [y, beta], b) if beta else y
+
+
+def _layer_norm(g: _Graph, node: Any, ins: list, b: bool, nd: int) -> str:
+    # y = (x - mean) / sqrt(mean((x - mean)^2) + eps) * gamma + beta over the axes
+    axis = _param(node, "axis", 3, -1)
+    eps = float(_param(node, "eps", 4, 1e-3))
+    axes = sorted(_axes(axis, nd))
+    dt = node.args[0].dtype
+    mu = _reduce(g, "ReduceMean", ins[0], axes, True, nd, b)
+    xc = g.op("Sub", [ins[0], mu], b)
+    var = _reduce(g, "ReduceMean", g.op("Mul", [xc, xc], b), axes, True, nd, b)
+    y = g.op("Div", [xc, g.op("Sqrt", [g.op("Add", [var, g.const(eps, dt)], b)], b)], b)
+    shp = g.ints(_bshape(nd, axes, node.args[0].shape))
+    if len(ins) > 1 and ins[1]:
+        y = g.op("Mul", [y, g.op("Reshape", [ins[1], shp], False)], b)
+    if len(ins) > 2 and ins[2]:
+        y = g.op("Add", [y, g.op("Reshape", [ins[2], shp], False)], b)
+    return y
+
+
+def _cut(g: _Graph, x: str, axis: int, lo: int, hi: int, b: bool) -> str:
+    return g.op("Slice", [x, g.ints([lo]), g.ints([hi]), g.ints([axis])], b)
+
+
+def _zeros_state(g: _Graph, x: str, units: int, dt: np.dtype) -> str:
+    """Zeros of shape (batch of x, units): the default initial state."""
+    from onnx import helper
+    n = g.op("Slice", [g.op("Shape", [x], False), g.ints([0]), g.ints([1])], False)
+    shape = g.op("Concat", [n, g.ints([units])], False, axis=0)
+    return g.op("ConstantOfShape", [shape], True, value=helper.make_tensor(
+        "zero", helper.np_dtype_to_tensor_dtype(np.dtype(dt)), [1], [0]))
+
+
+def _recurrent(g: _Graph, node: Any, ins: list, b: bool, name: str) -> str:
+    """The recurrence unrolled over the traced number of steps (Keras' gate layouts:
+    LSTM i f g o, GRU z r h with reset_after=True, as ``autograd.ops.rnn`` computes)."""
+    kind = {"lstm_cell": "lstm", "gru_cell": "gru", "rnn_cell": "simple_rnn"}.get(name, name)
+    cell = name.endswith("_cell")
+    x = node.args[0]
+    dt = x.dtype
+    nstate = 2 if kind == "lstm" else 1
+    k_i, r_i, b_i = 1 + nstate, 2 + nstate, 3 + nstate
+    rk = node.args[r_i]
+    u = rk.shape[0]
+    states = [ins[1 + i] if ins[1 + i] else _zeros_state(g, ins[0], u, dt)
+              for i in range(nstate)]
+    has_bias = len(ins) > b_i and bool(ins[b_i])
+    if kind == "gru" and has_bias:
+        b_in = g.op("Gather", [ins[b_i], g.const(np.int64(0))], False, axis=0)
+        b_rec = g.op("Gather", [ins[b_i], g.const(np.int64(1))], False, axis=0)
+    else:
+        b_in = ins[b_i] if has_bias else None
+        b_rec = None
+    xw = g.op("MatMul", [ins[0], ins[k_i]], b)
+    if b_in:
+        xw = g.op("Add", [xw, b_in], b)
+    steps = 1 if cell else x.shape[1]
+    h = states[0]
+    c = states[1] if kind == "lstm" else None
+    outs = []
+    for s in range(steps):
+        zx = xw if cell else g.op("Squeeze", [_cut(g, xw, 1, s, s + 1, b), g.ints([1])], b)
+        zh = g.op("MatMul", [h, ins[r_i]], True)
+        if kind == "lstm":
+            z = g.op("Add", [zx, zh], True)
+            i_, f_ = [g.op("Sigmoid", [_cut(g, z, 1, k * u, (k + 1) * u, True)], True)
+                      for k in (0, 1)]
+            gg = g.op("Tanh", [_cut(g, z, 1, 2 * u, 3 * u, True)], True)
+            o_ = g.op("Sigmoid", [_cut(g, z, 1, 3 * u, 4 * u, True)], True)
+            c = g.op("Add", [g.op("Mul", [f_, c], True), g.op("Mul", [i_, gg], True)], True)
+            h = g.op("Mul", [o_, g.op("Tanh", [c], True)], True)
+            out = g.op("Concat", [h, c], True, axis=1)
+        elif kind == "gru":
+            if b_rec:
+                zh = g.op("Add", [zh, b_rec], True)
+            zz = g.op("Sigmoid", [g.op("Add", [_cut(g, zx, 1, 0, u, True),
+                                              _cut(g, zh, 1, 0, u, True)], True)], True)
+            r = g.op("Sigmoid", [g.op("Add", [_cut(g, zx, 1, u, 2 * u, True),
+                                             _cut(g, zh, 1, u, 2 * u, True)], True)], True)
+            hh = g.op("Tanh", [g.op("Add", [_cut(g, zx, 1, 2 * u, 3 * u, True), g.op(
+                "Mul", [r, _cut(g, zh, 1, 2 * u, 3 * u, True)], True)], True)], True)
+            h = g.op("Add", [hh, g.op("Mul", [zz, g.op("Sub", [h, hh], True)], True)], True)
+            out = h
+        else:
+            h = g.op("Tanh", [g.op("Add", [zx, zh], True)], True)
+            out = h
+        outs.append(out if cell else _unsqueeze(g, out, [1], True))
+    if cell:
+        return outs[0]
+    if not outs:
+        raise OnnxExportError(f"ONNX export: {name} over zero steps")
+    return outs[0] if len(outs) == 1 else g.op("Concat", outs, True, axis=1)
 
 
 def _spatial(v: Any, dims: int) -> list:
@@ -346,7 +498,8 @@ SUPPORTED = frozenset(
     "cos relu sigmoid tanh identity dense leaky_relu gelu softmax log_softmax sum mean max min "
     "logsumexp var reshape transpose concatenate stack expand_dims squeeze clip astype "
     "broadcast_to where getitem conv1d conv2d max_pool1d max_pool2d avg_pool1d "
-    "avg_pool2d".split())
+    "avg_pool2d batch_norm layer_norm embedding dropout lstm gru simple_rnn lstm_cell gru_cell "
+    "rnn_cell".split())
 
 # which positional arguments of a primitive are static parameters, not tensors
 _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
@@ -354,7 +507,8 @@ _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
            "leaky_relu": {1}, "softmax": {1}, "log_softmax": {1}, "sum": {1, 2},
            "mean": {1, 2}, "max": {1, 2}, "min": {1, 2}, "logsumexp": {1, 2}, "var": {1, 2, 3},
            "conv1d": {3, 4, 5, 6, 7}, "conv2d": {3, 4, 5, 6, 7}, "max_pool1d": {1, 2, 3, 4},
-           "max_pool2d": {1, 2, 3, 4}, "avg_pool1d": {1, 2, 3, 4}, "avg_pool2d": {1, 2, 3, 4}}
+           "max_pool2d": {1, 2, 3, 4}, "avg_pool1d": {1, 2, 3, 4}, "avg_pool2d": {1, 2, 3, 4},
+           "batch_norm": {5, 6, 7, 8}, "layer_norm": {3, 4}, "dropout": {1}}
 
 
 # ---------------------------------------------------------------------- tracing

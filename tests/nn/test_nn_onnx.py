@@ -249,3 +249,16 @@ def test_every_layer_has_an_export_test():
     layers = {n for n in nn.layers.__all__ if isinstance(getattr(nn.layers, n), type)
               and issubclass(getattr(nn.layers, n), L.Layer) and n not in ("Layer", "Merge")}
     assert layers - EXPORT_TESTED == set(), "add an ONNX export test for these layers"
+
+
+def test_reshapes_that_merge_the_batch_and_reversed_slices(tmp_path):
+    def fn(x):                       # (N, T, F) -> (N*T, F) -> dense-like -> (N, T, F), reversed
+        n, t, f = x.shape
+        y = ag.reshape(x, (n * t, f)) * 2.0
+        return ag.reshape(y, (n, t, f))[:, ::-1, :]
+
+    m = nn.Sequential([nn.Input((4, 3)), L.Lambda(fn)])
+    run_both(m, rand(2, 4, 3), tmp_path)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    x = rand(5, 4, 3, seed=9)
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], m.predict(x), rtol=1e-6)
