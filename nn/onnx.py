@@ -536,10 +536,11 @@ def _trace(model: Any, specs: list, batch: int) -> tuple[list, Any]:
     """Inputs (Tensors requiring grad) and the outputs of one recorded inference call."""
     xs = []
     for _, shape, dtype in specs:
-        if np.dtype(dtype).kind != "f":
-            raise OnnxExportError("ONNX export: only float inputs can be traced here")
         concrete = (batch,) + tuple(1 if s is None else s for s in shape[1:])
-        xs.append(ag.Tensor(np.zeros(concrete, dtype=dtype), requires_grad=True))
+        # float inputs require grad so everything they feed is recorded; integer inputs
+        # (Embedding ids) are found by identity where a primitive reads them
+        xs.append(ag.Tensor(np.zeros(concrete, dtype=dtype),
+                            requires_grad=np.dtype(dtype).kind == "f"))
     modes = [(m, m.training) for _, m in model.named_modules()]
     model.eval()
     try:
@@ -588,7 +589,7 @@ def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = N
     specs = _input_specs(model, input_shape)
     # two traces with different batch sizes: what differs between them follows the batch
     xs, out = _trace(model, specs, _TRACE_BATCH)
-    _, out_b = _trace(model, specs, _TRACE_BATCH + 2)
+    xs_b, out_b = _trace(model, specs, _TRACE_BATCH + 2)
     from .functional import FunctionalMixin, flatten
     outs = flatten(out)
     nodes, nodes_b = _topo(outs), _topo(flatten(out_b))
@@ -625,6 +626,13 @@ def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = N
             elif a is None:
                 ins.append("")
                 flags.append(False)
+            elif any(a is x.data for x in xs):      # an integer model input, read as data
+                k = next(j for j, x in enumerate(xs) if a is x.data)
+                if i >= len(other.args) or other.args[i] is not xs_b[k].data:
+                    raise OnnxExportError(f"ONNX export: {node.prim.name} reads input "
+                                          f"{specs[k][0]!r} differently for another batch size")
+                ins.append(specs[k][0])
+                flags.append(True)
             elif isinstance(a, (np.ndarray, np.generic, float, int, bool)):
                 a_b = other.args[i] if i < len(other.args) else None
                 if np.shape(a) != np.shape(a_b) or not np.array_equal(a, a_b):

@@ -67,6 +67,22 @@ class Layer(Configurable, Module):
     _config_extra_keys = ("input_shape", "batch_input_shape", "input_dim", "trainable")
     _config_live = ("name",)               # the name given or made up: graphs refer to it
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__call__")
+        if own is not None and not getattr(own, "_symbolic_aware", False):
+            # a layer with its own __call__ (Embedding, wrappers) still records a node when
+            # called on symbolic tensors (nn.Input), before it looks at the data
+            def __call__(self: Any, inputs: Any, *args: Any, **kw: Any) -> Any:
+                if _functional_hook(inputs):
+                    from ..functional import symbolic_call
+                    return symbolic_call(self, inputs, args, kw)
+                return own(self, inputs, *args, **kw)
+            __call__._symbolic_aware = True
+            __call__.__doc__ = own.__doc__
+            __call__.__wrapped__ = own
+            cls.__call__ = __call__
+
     def __init__(self, name: Optional[str] = None, dtype: Any = "float32") -> None:
         super().__init__()
         self.name = name or _auto_name(type(self).__name__)

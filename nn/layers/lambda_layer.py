@@ -22,20 +22,29 @@ __all__ = ["Lambda"]
 
 
 class Lambda(Layer):
-    """``Lambda(fn)(x) == fn(x)`` for a function Tensor -> Tensor made of autograd ops."""
+    """Keras' Lambda: ``function(inputs, **arguments)`` as a layer (no weights).  The
+    function should compose autograd ops so gradients flow (plain numpy would cut them).
+    ``output_shape`` is accepted for Keras compatibility (shapes are inferred by running)."""
 
     _config_exclude = ("function",)            # written by get_config below
 
-    def __init__(self, function: Callable, name: Optional[str] = None,
-                 dtype: Any = "float32") -> None:
+    def __init__(self, function: Callable, output_shape: Any = None, arguments: Any = None,
+                 name: Optional[str] = None, dtype: Any = "float32") -> None:
         super().__init__(name=name, dtype=dtype)
         if not callable(function):
-            raise ag.ArgumentTypeError(f"Lambda: function must be callable, got "
+            raise ag.InvalidValueError(f"Lambda: function must be callable, got "
                                        f"{type(function).__name__}")
         self.function = function
+        self.lambda_output_shape = output_shape
+        self.arguments = dict(arguments or {})
 
     def call(self, x: ag.Tensor) -> Any:
-        return self.function(x)
+        out = self.function(x, **self.arguments)
+        if x.requires_grad and not isinstance(out, (ag.Tensor, list, tuple)):
+            raise ag.GraphError(f"Lambda {self.name!r}: the function returned "
+                                f"{type(out).__name__}, not a Tensor, so gradients would stop "
+                                f"here; compose autograd ops (ag.exp, ag.sum, ...) instead")
+        return out
 
     def get_config(self) -> dict:
         from ..config import serialize

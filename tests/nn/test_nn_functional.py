@@ -242,3 +242,20 @@ def test_training_flag_and_masks_flow_through_the_graph():
     assert seen == [(True, [[True, False]]), (True, [[True, False]])]
     with pytest.raises(ag.InvalidValueError, match="mask"):
         m(np.ones((1, 2, 1)), mask=np.ones((1, 2)))
+
+
+def test_layers_with_their_own_call_still_record_nodes():
+    class Ids(L.Layer):                       # reads raw data in __call__, as Embedding does
+        def __call__(self, inputs, *args, **kwargs):
+            ids = np.asarray(getattr(inputs, "data", inputs)).astype(np.int64)
+            return nn.Module.__call__(self, ids)
+
+        def call(self, ids):
+            return ag.Tensor(np.eye(4, dtype=np.float32)[ids])
+
+    x = nn.Input((3,), dtype="int64")
+    m = nn.Model(x, L.Flatten()(Ids()(x)))
+    assert m.outputs[0].shape == (None, 12)
+    np.testing.assert_array_equal(m.predict(np.array([[0, 1, 3]]))[0],
+                                  np.eye(4)[[0, 1, 3]].ravel())
+
