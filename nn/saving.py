@@ -535,6 +535,8 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int, path: str) -> bytes
 def _json(blob: bytes, what: str) -> Any:
     try:
         return json.loads(blob.decode("utf-8"))
+    except RecursionError:
+        raise SerializationError(f"load_model: {what} nests too deeply") from None
     except (UnicodeDecodeError, ValueError) as e:
         raise SerializationError(f"load_model: {what} is not valid JSON ({e})") from None
 
@@ -558,7 +560,10 @@ def load_model(path: Union[str, os.PathLike], custom_objects: Optional[dict] = N
         raise SerializationError(f"load_model: {path} is not a model file (not a readable "
                                  f"zip: {e})") from None
     with zf:
-        names = set(zf.namelist())
+        listed = zf.namelist()
+        names = set(listed)
+        if len(names) != len(listed):
+            raise SerializationError(f"load_model: {path} lists a member twice (tampered?)")
         if not {"metadata.json", "config.json"} <= names:
             raise SerializationError(f"load_model: {path} is not a model file (no "
                                      f"metadata.json/config.json: truncated, or another zip)")

@@ -287,6 +287,8 @@ def layer_cfg(cfg, i):
     ("object_array", "not a plain numeric dtype"),
     ("extra_member", "unexpected member"),
     ("module_name", "unknown class 'os.system'"),
+    ("deep_json", "nests too deeply"),
+    ("duplicate", "lists a member twice"),
 ])
 def test_bad_files_raise_clear_errors(saved, tmp_path, case, match):
     bad = tmp_path / "bad.keras"
@@ -322,6 +324,14 @@ def test_bad_files_raise_clear_errors(saved, tmp_path, case, match):
         buf = io.BytesIO()
         np.savez(buf, **{"layers.0.kernel": np.array([object()], dtype=object)})
         rewrite(saved, bad, "model.weights.npz", lambda _: buf.getvalue())
+    elif case == "deep_json":
+        rewrite(saved, bad, "config.json", lambda _: b"[" * 200000 + b"]" * 200000)
+    elif case == "duplicate":
+        import warnings
+        rewrite(saved, bad, "config.json", lambda b: b)
+        with warnings.catch_warnings(), zipfile.ZipFile(bad, "a") as zf:
+            warnings.simplefilter("ignore")            # zipfile warns about the duplicate
+            zf.writestr("config.json", b"{}")
     elif case == "extra_member":
         rewrite(saved, bad, "config.json", lambda b: b)
         with zipfile.ZipFile(bad, "a") as zf:
