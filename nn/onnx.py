@@ -303,6 +303,8 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
         return _recurrent(g, node, ins, b, name)
     if name in ("conv1d", "conv2d"):
         return _conv(g, node, ins, b, 1 if name == "conv1d" else 2)
+    if name == "conv2d_transpose":
+        return _conv_transpose(g, node, ins, b)
     if name in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         return _pool(g, node, ins, b, int(name[-2]), name.startswith("max"))
     raise OnnxExportError(f"ONNX export: the primitive {name!r} has no ONNX form here; "
@@ -478,6 +480,34 @@ def _conv(g: _Graph, node: Any, ins: list, b: bool, dims: int) -> str:
     return _to_last(g, y, dims, b) if last else y
 
 
+def _conv_transpose(g: _Graph, node: Any, ins: list, b: bool) -> str:
+    # the library's geometry (Keras' output sizes) as explicit ONNX pads + output_padding
+    from autograd.ops.conv import _transpose_geometry
+    x, kernel = node.args[0], node.args[1]
+    strides = _param(node, "strides", 3, 1)
+    padding = _param(node, "padding", 4, "valid")
+    out_pad = _param(node, "output_padding", 5, None)
+    dilation = _param(node, "dilation", 6, 1)
+    groups = int(_param(node, "groups", 7, 1))
+    fmt = _param(node, "data_format", 8, "channels_last")
+    xl, s, d, pads, grp, out = _transpose_geometry("conv2d_transpose", x, kernel, strides,
+                                                   padding, out_pad, dilation, groups, fmt)
+    begin, end, extra = [], [], []
+    for n, st, dl, k, p, o in zip(xl.shape[1:3], s, d, kernel.shape[:2], pads, out):
+        full = st * (n - 1) + dl * (k - 1) + 1          # ONNX's size before pads
+        tail = full - p[0] - o                          # what the end pad must remove
+        begin.append(p[0])
+        end.append(max(tail, 0))
+        extra.append(max(-tail, 0))
+    last = fmt == "channels_last"
+    xin = _to_first(g, ins[0], 2, b) if last else ins[0]
+    w = g.op("Transpose", [ins[1]], False, perm=[3, 2, 0, 1])
+    inputs = [xin, w] + ([ins[2]] if len(ins) > 2 and ins[2] else [])
+    y = g.op("ConvTranspose", inputs, b, strides=list(s), dilations=list(d), group=grp,
+             kernel_shape=list(kernel.shape[:2]), pads=begin + end, output_padding=extra)
+    return _to_last(g, y, 2, b) if last else y
+
+
 def _pool(g: _Graph, node: Any, ins: list, b: bool, dims: int, is_max: bool) -> str:
     pool = _spatial(_param(node, "pool_size", 1, 2), dims)
     strides = _param(node, "strides", 2, None)
@@ -497,7 +527,7 @@ SUPPORTED = frozenset(
     "add subtract multiply divide power maximum minimum matmul negative exp log sqrt abs sin "
     "cos relu sigmoid tanh identity dense leaky_relu gelu softmax log_softmax sum mean max min "
     "logsumexp var reshape transpose concatenate stack expand_dims squeeze clip astype "
-    "broadcast_to where getitem conv1d conv2d max_pool1d max_pool2d avg_pool1d "
+    "broadcast_to where getitem conv1d conv2d conv2d_transpose max_pool1d max_pool2d avg_pool1d "
     "avg_pool2d batch_norm layer_norm embedding dropout lstm gru simple_rnn lstm_cell gru_cell "
     "rnn_cell".split())
 
@@ -506,7 +536,8 @@ _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
            "astype": {1}, "broadcast_to": {1}, "getitem": {1}, "clip": {1, 2},
            "leaky_relu": {1}, "softmax": {1}, "log_softmax": {1}, "sum": {1, 2},
            "mean": {1, 2}, "max": {1, 2}, "min": {1, 2}, "logsumexp": {1, 2}, "var": {1, 2, 3},
-           "conv1d": {3, 4, 5, 6, 7}, "conv2d": {3, 4, 5, 6, 7}, "max_pool1d": {1, 2, 3, 4},
+           "conv1d": {3, 4, 5, 6, 7}, "conv2d": {3, 4, 5, 6, 7},
+           "conv2d_transpose": {3, 4, 5, 6, 7, 8}, "max_pool1d": {1, 2, 3, 4},
            "max_pool2d": {1, 2, 3, 4}, "avg_pool1d": {1, 2, 3, 4}, "avg_pool2d": {1, 2, 3, 4},
            "batch_norm": {5, 6, 7, 8}, "layer_norm": {3, 4}, "dropout": {1}}
 
@@ -607,6 +638,9 @@ def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = N
         g.batch.add(name)
     dtype = np.dtype(specs[0][2])
     for node, other in zip(nodes, nodes_b):
+        if node.prim.name not in SUPPORTED:
+            raise OnnxExportError(f"ONNX export: the primitive {node.prim.name!r} has no ONNX "
+                                  f"form here; supported: {sorted(SUPPORTED)}")
         parents = dict(node.parents)
         ins, flags = [], []
         static = _STATIC.get(node.prim.name, set())
