@@ -29,6 +29,8 @@ from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sq
 from .ops import (conv1d, conv2d, conv2d_transpose, conv2d_kernel_grad, max_pool1d,
                   max_pool2d, avg_pool1d, avg_pool2d, global_avg_pool1d, global_avg_pool2d,
                   global_max_pool1d, global_max_pool2d)
+from .ops import (dropout, batch_norm, layer_norm, embedding, lstm, gru, simple_rnn,
+                  lstm_cell, gru_cell, rnn_cell)
 from .functional import grad, value_and_grad, hvp
 from .gradcheck import gradcheck, gradgradcheck
 from .viz import to_dot, draw
@@ -51,4 +53,26 @@ __all__ = [
     "conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "global_avg_pool1d", "global_avg_pool2d", "global_max_pool1d",
     "global_max_pool2d",
+    "dropout", "batch_norm", "layer_norm", "embedding", "lstm", "gru", "simple_rnn",
+    "lstm_cell", "gru_cell", "rnn_cell",
 ]
+
+# HIPS-autograd / JAX transforms and the errors HIPS users catch (autograd/transforms.py)
+from .errors import OutputError, NoVJPError, UnsupportedFunctionError, NotSupportedError
+from .transforms import (grad_and_aux, elementwise_grad, deriv, jacobian, hessian,
+                         hessian_tensor_product, hessian_vector_product, make_hvp, make_vjp,
+                         make_jvp, make_ggnvp, tensor_jacobian_product,
+                         vector_jacobian_product, multigrad_dict, checkpoint,
+                         holomorphic_grad, jvp, vjp, jacfwd, jacrev)
+
+__all__ += [
+    "OutputError", "NoVJPError", "UnsupportedFunctionError", "NotSupportedError",
+    "grad_and_aux", "elementwise_grad", "deriv", "jacobian", "hessian",
+    "hessian_tensor_product", "hessian_vector_product", "make_hvp", "make_vjp", "make_jvp",
+    "make_ggnvp", "tensor_jacobian_product", "vector_jacobian_product", "multigrad_dict",
+    "checkpoint", "holomorphic_grad", "jvp", "vjp", "jacfwd", "jacrev",
+]
+
+# HIPS exports its container helpers at the top level (not in __all__: a star import must
+# not shadow the builtins)
+from .builtins import list, tuple, dict, isinstance, type  # noqa: E402,A004

@@ -10,6 +10,7 @@ __all__ = [
     "AutogradError", "ShapeError", "DTypeError", "AxisError", "IndexOutOfRangeError",
     "InvalidValueError", "ArgumentTypeError",
     "GraphError", "InPlaceError", "GradcheckError", "AnomalyError", "describe",
+    "OutputError", "NoVJPError", "UnsupportedFunctionError", "NotSupportedError",
 ]
 
 
@@ -45,8 +46,9 @@ class GraphError(AutogradError, RuntimeError):
     """Misuse of the graph: backward through a released graph, a missing seed gradient, ..."""
 
 
-class InPlaceError(GraphError):
-    """An in-place change of a tensor that a graph still needs, or that requires grad."""
+class InPlaceError(GraphError, TypeError):
+    """An in-place change of a tensor that a graph still needs, or that requires grad
+    (a TypeError too, as numpy/HIPS users catch for assignment into a traced array)."""
 
 
 class GradcheckError(AutogradError, AssertionError):
@@ -55,6 +57,24 @@ class GradcheckError(AutogradError, AssertionError):
 
 class AnomalyError(AutogradError, FloatingPointError):
     """A NaN or inf produced inside ``detect_anomaly()``."""
+
+
+class OutputError(GraphError, TypeError):
+    """A transform's function returned what it cannot differentiate (``grad`` of a
+    non-scalar, a non-float output); a TypeError, as HIPS autograd raises."""
+
+
+class NoVJPError(GraphError, NotImplementedError):
+    """A primitive reached by backward has no vjp for that input (NotImplementedError, as HIPS)."""
+
+
+class UnsupportedFunctionError(AutogradError, TypeError):
+    """A numpy function with no differentiable implementation here was called on a tensor
+    that requires grad (use ``autograd.numpy`` or a primitive of your own)."""
+
+
+class NotSupportedError(AutogradError, NotImplementedError):
+    """A HIPS-autograd internal this library does not provide (its trace node classes)."""
 
 
 def describe(*arrays) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import AutogradError, DTypeError, ShapeError, GraphError, AxisError, \
-    IndexOutOfRangeError, InvalidValueError, describe
+    IndexOutOfRangeError, InvalidValueError, ArgumentTypeError, NoVJPError, describe
 from .graph import MODE, Node, check_finite, user_frame
 
 __all__ = ["Primitive", "primitive", "OPS", "at_points"]
@@ -139,6 +139,7 @@ class Primitive:
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
                     nin += 1
         self.nin = nin
+        self._innames = _input_names(fwd, nin)
         self.vjp: Optional[Callable] = None
         self.vjps: Optional[tuple] = None
         self.vjp_fast: Optional[Callable] = None
@@ -211,7 +212,7 @@ class Primitive:
                                  f"higher-order gradients through it are not supported")
             gs = self.vjp(g, out, *args, **kw)
         else:
-            raise GraphError(f"{self.name}: no vjp defined (declare one with @{self.name}.defvjp)")
+            raise NoVJPError(f"{self.name}: no vjp defined (declare one with @{self.name}.defvjp)")
         if not isinstance(gs, (tuple, list)):
             gs = (gs,)
         return gs
@@ -221,6 +222,9 @@ class Primitive:
         nin = self.nin
         if nin < 0:
             nin = len(args)
+        elif len(args) < nin:
+            args = self._bind(args, kwargs)
+            kwargs = {k: v for k, v in kwargs.items() if k not in self._innames}
         datas = None
         parents = None
         rec = MODE.grad
@@ -241,12 +245,21 @@ class Primitive:
                     else:
                         parents.append(p)
             elif type(a) is not float and type(a) is not int:
+                if (type(a) is list or type(a) is tuple) and _holds_tensor(a):
+                    # a (nested) list of tensors: stacked, so the graph is kept
+                    return self(*args[:i], _stack_nested(a), *args[i + 1:], **kwargs)
                 convert = True
         if datas is None:
             # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
-            if self.aux:
-                return self.fwd(*args, want_aux=False, **kwargs)[0]
-            return self.fwd(*args, **kwargs)
+            try:
+                if self.aux:
+                    return self.fwd(*args, want_aux=False, **kwargs)[0]
+                return self.fwd(*args, **kwargs)
+            except AttributeError:   # python scalars or lists where the forward wants arrays
+                if not any(type(a) is not np.ndarray for a in args[:nin]):
+                    raise
+                arrs = [a if a is None else np.asarray(_to_array(self.name, a)) for a in args[:nin]]
+                return self(*arrs, *args[nin:], **kwargs)
         if convert:
             for i in range(nin):
                 a = args[i]
@@ -259,6 +272,13 @@ class Primitive:
                 out = self.fwd(*datas, **kwargs)
         except AutogradError:
             raise
+        except AttributeError:
+            # a python scalar where the forward wants an array: once more with 0-d arrays
+            if any(type(a) is float or type(a) is int for a in args[:nin]):
+                return self(*[np.asarray(a) if type(a) is float or type(a) is int else a
+                              for a in args[:nin]], *args[nin:], **kwargs)
+            raise ArgumentTypeError(f"{self.name}: an input is not an array or tensor "
+                                    f"({describe(*datas[:nin])})") from None
         except (ValueError, TypeError, IndexError) as e:
             raise self._wrap_error(e, datas[:nin]) from None
         if type(out) is not np.ndarray:
@@ -274,6 +294,17 @@ class Primitive:
             node.site = user_frame()
         return T._make(out, node)
 
+    def _bind(self, args: tuple, kwargs: dict) -> tuple:
+        """Tensor inputs given by keyword (``where(condition=c, x=a, y=b)``) moved to their places."""
+        names = self._innames
+        out = list(args)
+        for name in names[len(args):]:
+            if name not in kwargs:
+                raise ArgumentTypeError(f"{self.name}: missing input {name!r} (expects "
+                                        f"{', '.join(names)})")
+            out.append(kwargs[name])
+        return tuple(out)
+
     def _wrap_error(self, e: Exception, inputs: list) -> AutogradError:
         msg = f"{self.name}: {e} ({describe(*inputs)})"
         if "axis" in str(e) and not str(e).startswith("index"):
@@ -286,6 +317,31 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _input_names(fwd: Callable, nin: int) -> tuple:
+    """Names of the first ``nin`` positional parameters (tensor inputs given by keyword)."""
+    if nin <= 0:
+        return ()
+    try:
+        ps = [p.name for p in inspect.signature(fwd).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return ()
+    return tuple(ps[:nin])
+
+
+def _holds_tensor(seq) -> bool:
+    for e in seq:
+        if isinstance(e, Tensor) or ((type(e) is list or type(e) is tuple) and _holds_tensor(e)):
+            return True
+    return False
+
+
+def _stack_nested(seq):
+    """A (nested) list of tensors and numbers as one tensor, recorded with ``stack``."""
+    from .ops.shape import stack
+    return stack([_stack_nested(e) if type(e) is list or type(e) is tuple else e for e in seq])
 
 
 def primitive(fwd: Optional[Callable] = None, **options: Any):

@@ -14,6 +14,7 @@ import numpy as np
 from . import graph as _graph
 from .errors import DTypeError, InPlaceError, ShapeError, GraphError, ArgumentTypeError
 from . import registry as _registry
+from . import interop as _interop
 
 __all__ = ["Tensor", "Value", "tensor"]
 
@@ -51,7 +52,6 @@ class Tensor:
     """
 
     __slots__ = ("_data", "grad", "_rg", "_node", "_version", "name", "__weakref__")
-    __array_ufunc__ = None       # numpy defers to our reflected operators: ndarray * Tensor
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -189,6 +189,8 @@ class Tensor:
             yield self[i]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._rg:
+            _interop.check_array_conversion(self)   # no silent loss inside a transform
         a = self._data
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
@@ -243,6 +245,8 @@ class Tensor:
     def __pos__(self): return self
     def __abs__(self): return F.abs(self)
     def __getitem__(self, idx): return F.getitem(self, idx)
+    def __mod__(self, o): return F.mod(self, o)
+    def __rmod__(self, o): return F.mod(o, self)
 
     # comparisons: elementwise, bool tensors that never require grad
     def _cmp(self, o, fn):
@@ -331,9 +335,18 @@ class Tensor:
     def softmax(self, axis=-1): return F.softmax(self, axis=axis)
     def log_softmax(self, axis=-1): return F.log_softmax(self, axis=axis)
     def logsumexp(self, axis=None, keepdims=False): return F.logsumexp(self, axis=axis, keepdims=keepdims)
-    def dot(self, o): return F.matmul(self, o)
+    def dot(self, o): return _interop.np_dot(self, o)
     def argmax(self, axis=None): return Tensor._make(np.asarray(self._data.argmax(axis=axis)))
     def argmin(self, axis=None): return Tensor._make(np.asarray(self._data.argmin(axis=axis)))
+
+
+    # numpy's dispatch protocols (NEP 13/18): numpy functions on tensors call the
+    # library's primitives; see autograd/interop.py for the rules
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _interop.array_ufunc(self, ufunc, method, *inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _interop.array_function(self, func, types, args, kwargs)
 
 
 _registry.Tensor = Tensor

@@ -757,5 +757,138 @@ def _nan_to_num_cases(draw):
     return OpCase((x,), dict(kw, nan=draw(st.floats(-5.0, 5.0))))
 
 
+# ------------------------------------------------------------------ autograd.numpy: reductions
+register_op_strategy("prod", _reduction("prod"))
+
+
+def _cumulative(name: str):
+    @st.composite
+    def cases(draw):
+        shape = draw(_shape())
+        x = draw(domain_tensors(name, 0, shape, min_value=-3.0, max_value=3.0))
+        return OpCase((x,), {"axis": draw(valid_axes(len(shape), allow_tuple=False))})
+    return cases
+
+
+register_op_strategy("cumsum", _cumulative("cumsum"))
+register_op_strategy("cumprod", _cumulative("cumprod"))
+
+
+# ------------------------------------------------------------------ autograd.numpy: einsum
+@register_op_strategy("einsum")
+@st.composite
+def _einsum_cases(draw):
+    """1-3 operands over letters a-d (sides 1-3), repeated letters (diagonals) included,
+    an explicit output of distinct letters in any order, sometimes a broadcast ``...``."""
+    sizes = {c: draw(st.integers(1, _SIDE)) for c in "abcd"}
+    n = draw(st.integers(1, 3))
+    dots = draw(st.booleans())
+    batch = draw(broadcastable_shapes(n, max_dims=2, max_side=_SIDE)) if dots else [()] * n
+    terms, args = [], []
+    for i in range(n):
+        word = draw(st.lists(st.sampled_from("abcd"), min_size=0, max_size=3))
+        shape = tuple(batch[i]) + tuple(sizes[c] for c in word)
+        terms.append(("..." if dots else "") + "".join(word))
+        args.append(draw(domain_tensors("einsum", 0, shape, min_value=-3.0, max_value=3.0)))
+    used = sorted(set("".join(terms)) - {"."})
+    out = draw(st.permutations(used).flatmap(lambda p: st.integers(0, len(p)).map(
+        lambda k: "".join(p[:k]))))
+    out = ("..." if dots else "") + out
+    from .ops.linalg import _parse_einsum_input
+    ins, outs, _ = _parse_einsum_input((",".join(terms) + "->" + out,
+                                        *[a._data for a in args]))
+    return OpCase(_some_const(draw, args) if n > 1 else args,
+                  {"subscripts": f"{ins}->{outs}", "optimize": draw(st.booleans())})
+
+
 # convolution and pooling strategies live beside (registered on import)
 from . import _conv_strategies  # noqa: E402,F401
+
+
+# ----------------------------------------------------------------------------- layers' primitives
+@register_op_strategy("dropout")
+@st.composite
+def _dropout_cases(draw):
+    shape = draw(_shape())
+    x = draw(domain_tensors("dropout", 0, shape))
+    mshape = tuple(1 if draw(st.booleans()) else s for s in shape)   # noise_shape broadcasts
+    rate = draw(st.sampled_from((0.25, 0.5)))
+    keep = (draw(hnp.arrays(np.bool_, mshape)) / (1.0 - rate)).astype(np.float64)
+    return OpCase((x,), {"keep": keep})
+
+
+@register_op_strategy("batch_norm")
+@st.composite
+def _batch_norm_cases(draw):
+    shape = draw(_shape(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    c = shape[axis]
+    x = draw(domain_tensors("batch_norm", 0, shape, min_value=-3.0, max_value=3.0))
+    training = draw(st.booleans())
+    gamma, beta = (draw(st.none() | domain_tensors("batch_norm", i, (c,), min_value=-2.0,
+                                                   max_value=2.0)) for i in (1, 2))
+    if training:          # batch statistics; keep the spread well above eps (conditioning)
+        red = math.prod(shape) // c
+        if red < 2:
+            training = False
+        else:
+            x = Tensor(x._data + np.arange(x._data.size).reshape(shape) % 3, requires_grad=True)
+    if training:
+        mean = var = None
+    else:
+        mean = draw(domain_tensors("batch_norm", 3, (c,), min_value=-2.0, max_value=2.0))
+        var = draw(domain_tensors("batch_norm", 4, (c,), min_value=0.1, max_value=3.0))
+    return OpCase((x, gamma, beta, mean, var), {"eps": 1e-3, "axis": axis,
+                                                "training": training})
+
+
+@register_op_strategy("layer_norm")
+@st.composite
+def _layer_norm_cases(draw):
+    shape = draw(_shape(min_dims=1))
+    axes = draw(valid_axes(len(shape), allow_none=False, min_size=1))
+    axt = _axes_of(axes, len(shape))
+    pshape = tuple(shape[a] for a in sorted(axt))
+    x = draw(domain_tensors("layer_norm", 0, shape, min_value=-3.0, max_value=3.0))
+    if math.prod(pshape) >= 2:   # spread well above eps (conditioning of finite differences)
+        x = Tensor(x._data + np.arange(x._data.size).reshape(shape) % 3, requires_grad=True)
+    gamma, beta = (draw(st.none() | domain_tensors("layer_norm", i, pshape, min_value=-2.0,
+                                                   max_value=2.0)) for i in (1, 2))
+    return OpCase((x, gamma, beta), {"axis": axes, "eps": 1e-3})
+
+
+@register_op_strategy("embedding")
+@st.composite
+def _embedding_cases(draw):
+    v, d = draw(st.integers(1, _SIDE)), draw(st.integers(1, _SIDE))
+    ids = draw(hnp.arrays(np.int64, _shape(max_dims=2), elements=st.integers(0, v - 1)))
+    table = draw(domain_tensors("embedding", 1, (v, d)))
+    return OpCase((Tensor(ids) if draw(st.booleans()) else ids, table))
+
+
+def _rnn_case(name: str, gates: int, cell: bool, cell_state: bool):
+    @st.composite
+    def cases(draw):
+        n, f, u = (draw(st.integers(1, 2)) for _ in range(3))   # small: second order unrolls
+        t = draw(st.integers(1, 2))
+        small = dict(min_value=-1.5, max_value=1.5)
+        x = draw(domain_tensors(name, 0, (n, f) if cell else (n, t, f), **small))
+        states = [draw(st.none() | domain_tensors(name, 1, (n, u), **small))]
+        if cell_state:
+            states.append(draw(st.none() | domain_tensors(name, 2, (n, u), **small)))
+        k = len(states) + 1
+        kernel = draw(domain_tensors(name, k, (f, gates * u), **small))
+        rk = draw(domain_tensors(name, k + 1, (u, gates * u), **small))
+        bshape = (2, gates * u) if gates == 3 else (gates * u,)
+        bias = draw(st.none() | domain_tensors(name, k + 2, bshape, **small))
+        kw = {}
+        if not cell and draw(st.booleans()):          # skipped (masked) time steps
+            kw["mask"] = draw(hnp.arrays(np.bool_, (n, t)))
+        return OpCase([x] + states + [kernel, rk, bias], kw)
+    return cases
+
+
+for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
+                           ("simple_rnn", 1, False, False), ("lstm_cell", 4, True, True),
+                           ("gru_cell", 3, True, False), ("rnn_cell", 1, True, False)):
+    register_op_strategy(_n, _rnn_case(_n, _g, _cell, _cs))

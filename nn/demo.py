@@ -3,6 +3,10 @@
 Run: ``python -m nn.demo`` (options: ``--epochs``, ``--seed``, ``--verbose``, ``--plot FILE``).  Splits the
 1797 digits 80/20 with a fixed seed, trains 64-128-64-10 with Adam and a sparse
 cross-entropy on logits, and prints the held-out test accuracy (about 98% in a few seconds).
+
+``python -m nn.demo --model lstm`` reads each digit row by row instead: a sequence of 8
+steps of 8 pixels, an LSTM(64) and a Dense(10) on its last state, 40 epochs (about 98-99%
+held-out).
 """
 from __future__ import annotations
 
@@ -22,16 +26,33 @@ def build_model() -> nn.Sequential:
     ], name="digits_mlp")
 
 
-def main(epochs: int = 30, seed: int = 0, verbose: int = 1, plot: str | None = None) -> float:
-    """Train and return the test accuracy."""
+def build_lstm_model() -> nn.Sequential:
+    """The digits as sequences: 8 time steps (rows) of 8 features (pixels)."""
+    return nn.Sequential([
+        nn.layers.Reshape((8, 8)),
+        nn.layers.LSTM(64),
+        nn.layers.Dense(10),
+    ], name="digits_lstm")
+
+
+#: name -> (builder, Adam learning rate, default epochs)
+MODELS = {"mlp": (build_model, 0.003, 30), "lstm": (build_lstm_model, 0.005, 40)}
+
+
+def main(epochs: int | None = None, seed: int = 0, verbose: int = 1, plot: str | None = None,
+         model: str = "mlp") -> float:
+    """Train and return the test accuracy (epochs: None takes the model's default)."""
     nn.set_seed(seed)
     x, y = nn.datasets.load_digits()
     x = x / 16.0  # pixel counts 0..16 -> [0, 1]
     x_train, x_test, y_train, y_test = nn.datasets.train_test_split(x, y, test_size=0.2, seed=seed)
-    model = build_model()
+    build, lr, default_epochs = MODELS[model]
+    epochs = default_epochs if epochs is None else epochs
+    model = build()
+    model.build((None, 64))
     if verbose:
         model.summary()
-    model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.003),
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=lr),
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     t0 = time.perf_counter()
@@ -52,9 +73,11 @@ def main(epochs: int = 30, seed: int = 0, verbose: int = 1, plot: str | None = N
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=None, help="default: 30 (mlp), 40 (lstm)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     ap.add_argument("--plot", default=None, help="write the training curve here (needs matplotlib)")
+    ap.add_argument("--model", default="mlp", choices=sorted(MODELS),
+                    help="mlp (default) or lstm (the digits read row by row)")
     args = ap.parse_args()
-    main(args.epochs, args.seed, args.verbose, args.plot)
+    main(args.epochs, args.seed, args.verbose, args.plot, model=args.model)

@@ -31,7 +31,7 @@ from . import saving as _saving
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
            "Ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones",
-           "get"]
+           "get", "Orthogonal", "RandomUniform"]
 
 _TRUNC_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
 
@@ -125,6 +125,39 @@ class Ones(Initializer):
         return np.ones(shape)
 
 
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix (QR of a normal matrix, signs fixed), times ``gain``;
+    Keras' default for recurrent kernels.  Shapes with more than 2 dims are flattened to
+    (prod(shape[:-1]), shape[-1])."""
+
+    def __init__(self, gain: float = 1.0, seed: Optional[int] = None) -> None:
+        super().__init__(seed)
+        self.gain = float(gain)
+
+    def sample(self, shape):
+        if len(shape) < 2:
+            raise InvalidValueError(f"Orthogonal: needs a shape of at least 2 dims, got {shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
+class RandomUniform(Initializer):
+    """U(minval, maxval); Keras' 'uniform' is U(-0.05, 0.05) (Embedding's default)."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05,
+                 seed: Optional[int] = None) -> None:
+        super().__init__(seed)
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def sample(self, shape):
+        return self._rng().uniform(self.minval, self.maxval, shape)
+
+
 def _function(cls: type) -> Callable:
     def init(shape: Any, dtype: Any = "float32", seed: Optional[int] = None) -> np.ndarray:
         return cls(seed=seed)(shape, dtype)
@@ -140,7 +173,8 @@ zeros = _function(Zeros)
 ones = _function(Ones)
 
 _BY_NAME = {"glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-            "he_uniform": HeUniform, "he_normal": HeNormal, "zeros": Zeros, "ones": Ones}
+            "he_uniform": HeUniform, "he_normal": HeNormal, "zeros": Zeros, "ones": Ones,
+            "orthogonal": Orthogonal, "uniform": RandomUniform, "random_uniform": RandomUniform}
 
 
 def get(identifier: Union[str, Callable]) -> Callable:

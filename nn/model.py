@@ -6,6 +6,7 @@ weights stay those of the last finite step.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
@@ -190,8 +191,13 @@ class Model(Module):
         (``None`` for the batch size is fine)."""
         shape = tuple(1 if s is None else int(s) for s in input_shape)
         dt = _first_dtype(self)
-        with ag.no_grad():
-            self(np.zeros(shape, dtype=dt))
+        was_training = getattr(self, "training", True)
+        self.eval()                     # building is not a step: no moving-statistics update
+        try:
+            with ag.no_grad():
+                self(np.zeros(shape, dtype=dt))
+        finally:
+            self.train(was_training)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None,
@@ -233,7 +239,9 @@ class Model(Module):
         """Check that x and y fit the model before any step: one forward on the first batch
         (builds lazy layers), the loss on it, and the whole of y against a sparse loss."""
         k = min(len(x), batch_size)
+        was_training = getattr(self, "training", True)
         try:
+            self.eval()             # a check, not a step: no dropout draw, no moving-stat update
             with ag.no_grad():
                 out = self(_functional.take(x, slice(0, k)))
                 value = self.loss(_functional.take(y, slice(0, k)), out)
@@ -246,6 +254,8 @@ class Model(Module):
                 _losses.sparse_labels(y, len(y), out.shape[-1], "SparseCategoricalCrossentropy")
         except ag.AutogradError as e:
             raise _prefixed(e, where) from None
+        finally:
+            self.train(was_training)
 
     # ------------------------------------------------------------------ fit
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
@@ -719,7 +729,8 @@ class Sequential(Model):
                 and not getattr(self, "_building", False):
             self._building = True
             try:
-                self.build(shape)
+                with np.errstate(all="ignore"):        # built on zeros: no domain warnings
+                    self.build(shape)
             finally:
                 self._building = False
 
@@ -729,10 +740,34 @@ class Sequential(Model):
             raise ag.InvalidValueError("Sequential.pop: the model has no layers")
         return self.layers.pop()
 
-    def call(self, x: Any) -> Any:
+    def call(self, x: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
+        """Each layer in turn.  ``training`` (None: each layer's own ``training`` flag, set by
+        ``train()``/``eval()``, ``fit`` and ``evaluate``/``predict``) goes to the layers whose
+        ``call`` takes it; a mask made by a layer (``Embedding(mask_zero=True)``) goes on to
+        the layers that take ``mask`` and through those that pass it (``supports_masking``)."""
         for layer in self.layers:
-            x = layer(x)
+            kw = {}
+            if training is not None and _takes(layer, "training"):
+                kw["training"] = training
+            if mask is not None and _takes(layer, "mask"):
+                kw["mask"] = mask
+            out = layer(x, **kw)
+            if hasattr(layer, "compute_mask"):
+                mask = layer.compute_mask(x, mask)
+            elif not getattr(layer, "supports_masking", False):
+                mask = None
+            x = out
         return x
+
+
+def _takes(layer: Module, name: str) -> bool:
+    """Whether ``layer.call`` (or ``forward``) has a parameter ``name`` (or ``**kwargs``)."""
+    fn = getattr(layer, "call", None) or getattr(layer, "forward", None)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 class Functional(_functional.FunctionalMixin, Model):

@@ -5,6 +5,10 @@ nested modules, lists, tuples and dicts.  A parameter is an :class:`autograd.Ten
 leaf and requires grad (``nn.Parameter`` makes one).  Names are attribute paths:
 ``dense1.kernel``, ``layers.0.bias``, ``blocks.head.kernel``.
 
+Non-trainable weights (batch norm's moving statistics): a module lists their attribute
+names in ``_non_trainable``; they are leaf float tensors that never require grad, found
+by ``weights()``/``state_dict`` (so saved and loaded) but not by ``parameters()``.
+
 Freezing, Keras style: ``module.trainable = False`` turns ``requires_grad`` off for the
 weights below it.  Frozen weights are still weights (``weights``, ``state_dict``,
 ``save_weights``, the summary's "Non-trainable params"), but not ``parameters()``, so
@@ -41,8 +45,9 @@ def _walk(value: Any, prefix: str, seen: set, frozen: bool = False) -> Iterator[
         yield prefix, value
         if isinstance(value, Module):
             frozen = frozen or not value.__dict__.get("_trainable", True)
+            fixed = getattr(value, "_non_trainable", ())   # e.g. batch norm's moving stats
             for k, v in vars(value).items():
-                yield from _walk(v, f"{prefix}.{k}" if prefix else k, seen, frozen)
+                yield from _walk(v, f"{prefix}.{k}" if prefix else k, seen, frozen or k in fixed)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             yield from _walk(v, f"{prefix}.{i}" if prefix else str(i), seen, frozen)
@@ -145,9 +150,14 @@ class Module:
     @trainable.setter
     def trainable(self, flag: bool) -> None:
         flag = bool(flag)
-        for _, m in self.named_modules():
+        weights = list(self.named_weights())   # before the flags change: frozen weights are
+        for _, m in self.named_modules():       # found only while their module is frozen
             m.__dict__["_trainable"] = flag
-        for _, w in self.named_weights():
+        fixed = {id(getattr(m, k, None)) for _, m in self.named_modules()
+                 for k in getattr(m, "_non_trainable", ())}
+        for _, w in weights:
+            if id(w) in fixed:                  # non-trainable weights never require grad
+                continue
             w.requires_grad = flag
             if not flag:
                 w.grad = None

@@ -207,6 +207,20 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
               "negative": "Neg", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs",
               "sin": "Sin", "cos": "Cos", "relu": "Relu", "sigmoid": "Sigmoid",
               "tanh": "Tanh", "identity": "Identity"}
+    unary = {"arccos": "Acos", "arccosh": "Acosh", "arcsin": "Asin", "arcsinh": "Asinh",
+             "arctan": "Atan", "arctanh": "Atanh", "ceil": "Ceil", "floor": "Floor",
+             "cosh": "Cosh", "sinh": "Sinh", "tan": "Tan", "sign": "Sign", "rint": "Round",
+             "reciprocal": "Reciprocal"}
+    if name in unary:
+        return g.op(unary[name], ins[:1], b)
+    if name in ("expm1", "log1p", "log2", "log10", "exp2", "deg2rad", "rad2deg", "trunc", "fix"):
+        return _unary_composite(g, name, ins[0], b, node.args[0].dtype)
+    if name == "hypot":
+        return g.op("Sqrt", [g.op("Add", [g.op("Mul", [ins[0], ins[0]], b),
+                                          g.op("Mul", [ins[1], ins[1]], b)], b)], b)
+    if name == "prod":
+        return _reduce(g, "ReduceProd", ins[0], _param(node, "axis", 1, None),
+                       _param(node, "keepdims", 2, False), nd, b)
     if name in simple:
         n_in = 1 if name in ("negative", "exp", "log", "sqrt", "abs", "sin", "cos", "relu",
                              "sigmoid", "tanh", "identity") else 2
@@ -305,6 +319,8 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
         return _conv(g, node, ins, b, 1 if name == "conv1d" else 2)
     if name == "conv2d_transpose":
         return _conv_transpose(g, node, ins, b)
+    if name == "scatter_add":
+        return _scatter_pad(g, node, other, ins, b)
     if name in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         return _pool(g, node, ins, b, int(name[-2]), name.startswith("max"))
     raise OnnxExportError(f"ONNX export: the primitive {name!r} has no ONNX form here; "
@@ -431,6 +447,25 @@ def _recurrent(g: _Graph, node: Any, ins: list, b: bool, name: str) -> str:
     return outs[0] if len(outs) == 1 else g.op("Concat", outs, True, axis=1)
 
 
+def _unary_composite(g: _Graph, name: str, x: str, b: bool, dt: np.dtype) -> str:
+    """Elementwise functions ONNX spells with two or three operators."""
+    one = g.const(1.0, dt)
+    if name == "expm1":
+        return g.op("Sub", [g.op("Exp", [x], b), one], b)
+    if name == "log1p":
+        return g.op("Log", [g.op("Add", [x, one], b)], b)
+    if name in ("log2", "log10"):
+        return g.op("Div", [g.op("Log", [x], b), g.const(math.log(2 if name == "log2" else 10),
+                                                          dt)], b)
+    if name == "exp2":
+        return g.op("Pow", [g.const(2.0, dt), x], b)
+    if name in ("deg2rad", "rad2deg"):
+        k = math.pi / 180 if name == "deg2rad" else 180 / math.pi
+        return g.op("Mul", [x, g.const(k, dt)], b)
+    # trunc / fix: round toward zero
+    return g.op("Mul", [g.op("Sign", [x], b), g.op("Floor", [g.op("Abs", [x], b)], b)], b)
+
+
 def _spatial(v: Any, dims: int) -> list:
     return [int(v)] * dims if isinstance(v, (int, np.integer)) else [int(a) for a in v]
 
@@ -508,6 +543,27 @@ def _conv_transpose(g: _Graph, node: Any, ins: list, b: bool) -> str:
     return _to_last(g, y, 2, b) if last else y
 
 
+def _scatter_pad(g: _Graph, node: Any, other: Any, ins: list, b: bool) -> str:
+    # zeros(shape) with g added at a box of slices (ZeroPadding2D) is a constant Pad
+    idx, shape = _param(node, "idx", 1, None), _param(node, "shape", 2, None)
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    gshape = node.args[0].shape
+    if not all(isinstance(i, slice) for i in idx) or len(idx) > len(shape):
+        raise OnnxExportError("ONNX export: scatter_add at index arrays has no ONNX form here "
+                              "(only boxes of slices: zero padding)")
+    idx = idx + (slice(None),) * (len(shape) - len(idx))
+    begin, end = [], []
+    for ax, (i, n) in enumerate(zip(idx, shape)):
+        lo, hi, st = i.indices(n)
+        if st != 1 or hi - lo != gshape[ax]:
+            raise OnnxExportError("ONNX export: scatter_add with strided slices has no ONNX form")
+        if ax == 0 and (lo, hi) != (0, n):
+            raise OnnxExportError("ONNX export: scatter_add into part of the batch axis")
+        begin.append(lo)
+        end.append(n - hi)
+    return g.op("Pad", [ins[0], g.ints(begin + end)], b, mode="constant")
+
+
 def _pool(g: _Graph, node: Any, ins: list, b: bool, dims: int, is_max: bool) -> str:
     pool = _spatial(_param(node, "pool_size", 1, 2), dims)
     strides = _param(node, "strides", 2, None)
@@ -528,7 +584,9 @@ SUPPORTED = frozenset(
     "cos relu sigmoid tanh identity dense leaky_relu gelu softmax log_softmax sum mean max min "
     "logsumexp var reshape transpose concatenate stack expand_dims squeeze clip astype "
     "broadcast_to where getitem conv1d conv2d conv2d_transpose max_pool1d max_pool2d avg_pool1d "
-    "avg_pool2d batch_norm layer_norm embedding dropout lstm gru simple_rnn lstm_cell gru_cell "
+    "avg_pool2d scatter_add arccos arccosh arcsin arcsinh arctan arctanh ceil floor cosh sinh "
+    "tan sign rint reciprocal expm1 log1p log2 log10 exp2 deg2rad rad2deg trunc fix hypot prod "
+    "batch_norm layer_norm embedding dropout lstm gru simple_rnn lstm_cell gru_cell "
     "rnn_cell".split())
 
 # which positional arguments of a primitive are static parameters, not tensors
@@ -539,7 +597,8 @@ _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
            "conv1d": {3, 4, 5, 6, 7}, "conv2d": {3, 4, 5, 6, 7},
            "conv2d_transpose": {3, 4, 5, 6, 7, 8}, "max_pool1d": {1, 2, 3, 4},
            "max_pool2d": {1, 2, 3, 4}, "avg_pool1d": {1, 2, 3, 4}, "avg_pool2d": {1, 2, 3, 4},
-           "batch_norm": {5, 6, 7, 8}, "layer_norm": {3, 4}, "dropout": {1}}
+           "batch_norm": {5, 6, 7, 8}, "layer_norm": {3, 4}, "dropout": {1},
+           "scatter_add": {1, 2}, "prod": {1, 2}}
 
 
 # ---------------------------------------------------------------------- tracing
@@ -575,7 +634,7 @@ def _trace(model: Any, specs: list, batch: int) -> tuple[list, Any]:
     modes = [(m, m.training) for _, m in model.named_modules()]
     model.eval()
     try:
-        with ag.enable_grad():
+        with ag.enable_grad(), np.errstate(all="ignore"):   # zeros may sit outside a domain
             from .functional import FunctionalMixin
             if isinstance(model, FunctionalMixin):
                 out = model(xs if len(xs) > 1 else xs[0])

@@ -128,3 +128,18 @@ def test_import_autograd_does_not_import_the_namespace():
     code = "import sys, autograd; print('autograd.numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ufunc_methods_are_numpy_s_for_arrays_and_refuse_tensors():
+    numpy.testing.assert_array_equal(np.add.reduce(numpy.arange(3.0)), 3.0)
+    numpy.testing.assert_array_equal(np.multiply.outer([1, 2], [3, 4]), [[3, 4], [6, 8]])
+    with pytest.raises(ag.ArgumentTypeError, match="add.reduce"):
+        np.add.reduce(leaf(1.0, 2.0))
+
+
+def test_out_is_refused_by_the_compositions_too():
+    x = leaf(1.0, 2.0)
+    for call in (lambda: np.take(x, [0], out=numpy.zeros(1)), lambda: np.median(x, out=numpy.zeros(())),
+                 lambda: np.cumsum(x, out=numpy.zeros(2)), lambda: np.dot(x, x, out=numpy.zeros(()))):
+        with pytest.raises(ag.ArgumentTypeError, match="out="):
+            call()

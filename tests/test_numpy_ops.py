@@ -92,3 +92,61 @@ def test_aliases_and_float_power():
     assert np.fabs is np.absolute and np.around is np.round
     out = np.float_power(Tensor([2.0], dtype=numpy.float32), 2)
     assert out.dtype == numpy.float64 and out.data[0] == 4.0
+
+
+# ----------------------------------------------------------------------------- products
+@pytest.mark.parametrize("x", [[2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0], [1e-200, 1e-200, 3.0]])
+def test_prod_gradient_is_the_product_of_the_others_even_at_zeros(x):
+    x = numpy.array(x)
+    want = [numpy.prod(numpy.delete(x, i)) for i in range(len(x))]
+    numpy.testing.assert_allclose(grad_of(np.prod, x), want, rtol=1e-12)
+    # recorded backward (second order) at zeros: d^2 prod / dx_i dx_j = prod of the rest
+    h = numpy.array([ag.grad(lambda v, i=i: ag.grad(np.prod)(v)[i])(x) for i in range(len(x))])
+    want_h = [[0.0 if i == j else numpy.prod(numpy.delete(x, [i, j])) for j in range(len(x))]
+              for i in range(len(x))]
+    numpy.testing.assert_allclose(h, want_h, rtol=1e-12, atol=0)
+
+
+def test_cumprod_gradient_with_zeros():
+    x = numpy.array([2.0, 0.0, 3.0, 4.0])
+    w = numpy.array([1.0, 2.0, 3.0, 4.0])
+    f = lambda v: np.sum(np.cumprod(v) * w)      # noqa: E731
+    # f = x0 + 2 x0 x1 + 3 x0 x1 x2 + 4 x0 x1 x2 x3
+    numpy.testing.assert_allclose(grad_of(f, x), [1.0, 2 * 2 + 3 * 6 + 4 * 24, 0.0, 0.0])
+    numpy.testing.assert_allclose(grad_of(f, x + 1.0), numeric(f, x + 1.0), rtol=1e-7)
+
+
+def test_cumsum_flattens_without_axis():
+    x = Tensor(numpy.arange(6.0).reshape(2, 3), requires_grad=True)
+    np.sum(np.cumsum(x) * numpy.arange(6.0)).backward()
+    # d/dx_i sum_k k * cumsum_k = sum_{k >= i} k
+    numpy.testing.assert_allclose(x.grad.ravel(), [15.0, 15.0, 14.0, 12.0, 9.0, 5.0])
+
+
+# ----------------------------------------------------------------------------- HIPS extras
+def test_std_gradient_is_zero_without_spread_and_exact_with_it():
+    assert grad_of(np.std, 3.5) == 0.0
+    x = numpy.array([1.0, 2.0, 4.0])
+    numpy.testing.assert_allclose(grad_of(np.std, x), numeric(lambda v: numpy.std(v), x), rtol=1e-7)
+
+
+def test_make_diagonal_is_the_inverse_of_diagonal():
+    d = Tensor(numpy.arange(6.0).reshape(2, 3), requires_grad=True)
+    m = np.make_diagonal(d, axis1=-1, axis2=-2)
+    want = numpy.zeros((2, 3, 3))
+    for i in range(2):
+        want[i] = numpy.diag(numpy.arange(6.0).reshape(2, 3)[i])
+    numpy.testing.assert_array_equal(m.data, want)
+    np.sum(m * numpy.arange(9.0).reshape(3, 3)).backward()
+    numpy.testing.assert_array_equal(d.grad, [[0.0, 4.0, 8.0]] * 2)
+
+
+def test_real_input_complex_helpers():
+    x = Tensor([-1.0, 2.0], requires_grad=True)
+    np.sum(np.real(x) * 2 + np.conj(x) + np.imag(x) + np.angle(x)).backward()
+    numpy.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    numpy.testing.assert_array_equal(np.angle(x).data, [numpy.pi, 0.0])
+
+
+def test_reductions_of_python_scalars_and_bools():
+    assert np.sum(True) == 1 and np.mean(3.0) == 3.0

@@ -451,3 +451,6 @@ from .conv import (conv_forward, conv_input_grad, conv_kernel_grad,  # noqa: E40
 
 __all__ += ["conv_forward", "conv_input_grad", "conv_kernel_grad", "max_pool_forward",
             "max_pool_backward", "avg_pool_forward", "avg_pool_backward"]
+
+# Families with their own modules (numpy twins, dispatch; numba forms imported on first use).
+from . import norm, rnn  # noqa: E402,F401

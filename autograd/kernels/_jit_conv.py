@@ -3,8 +3,8 @@
 Imported only by ``autograd.kernels._load_conv``.  Each kernel is a plain function ``_name``
 jitted at module level as ``name`` (``cache=True``, compiled on first call).  They take
 C-contiguous float32/float64 arrays in the layout of ``autograd/kernels/conv.py`` and the
-top/left padding; out-of-range window positions are skipped (zero padding) or read as -inf
-(max pooling).  Their numpy twins are the ``*_np`` functions of ``conv.py``.
+top/left padding; out-of-range window positions read as 0 (convolution: so a NaN or inf
+weight meets the padding as in the im2col twin) or -inf (max pooling).  Their numpy twins are the ``*_np`` functions of ``conv.py``.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def _conv_forward(x, k, y, sh, sw, dh, dw, pt, pl, groups):
     n_, h, w, _ = x.shape
     kh, kw, cg, cout = k.shape
     og = cout // groups
+    zero = x.dtype.type(0.0)
     for n in range(n_):
         for p in range(y.shape[1]):
             for q in range(y.shape[2]):
@@ -27,15 +28,12 @@ def _conv_forward(x, k, y, sh, sw, dh, dw, pt, pl, groups):
                     acc[o] = 0.0
                 for i in range(kh):
                     ih = p * sh - pt + i * dh
-                    if ih < 0 or ih >= h:
-                        continue
                     for j in range(kw):
                         iw = q * sw - pl + j * dw
-                        if iw < 0 or iw >= w:
-                            continue
+                        inb = 0 <= ih < h and 0 <= iw < w      # padding is 0 (0 * nan = nan)
                         for gi in range(groups):
                             for c in range(cg):
-                                xv = x[n, ih, iw, gi * cg + c]
+                                xv = x[n, ih, iw, gi * cg + c] if inb else zero
                                 for o in range(gi * og, gi * og + og):
                                     acc[o] += xv * k[i, j, c, o]
 
@@ -70,21 +68,19 @@ def _conv_kernel_grad(x, g, gk, sh, sw, dh, dw, pt, pl, groups):
     n_, h, w, _ = x.shape
     kh, kw, cg, cout = gk.shape
     og = cout // groups
+    zero = x.dtype.type(0.0)
     for n in range(n_):
         for p in range(g.shape[1]):
             for q in range(g.shape[2]):
                 gr = g[n, p, q]
                 for i in range(kh):
                     ih = p * sh - pt + i * dh
-                    if ih < 0 or ih >= h:
-                        continue
                     for j in range(kw):
                         iw = q * sw - pl + j * dw
-                        if iw < 0 or iw >= w:
-                            continue
+                        inb = 0 <= ih < h and 0 <= iw < w
                         for gi in range(groups):
                             for c in range(cg):
-                                xv = x[n, ih, iw, gi * cg + c]
+                                xv = x[n, ih, iw, gi * cg + c] if inb else zero
                                 for o in range(gi * og, gi * og + og):
                                     gk[i, j, c, o] += xv * gr[o]
 

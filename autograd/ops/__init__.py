@@ -10,6 +10,11 @@ from .fused import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from . import elementwise, reduce, shape, linalg, activations, fused
 from . import conv
+from .norm import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from . import norm, rnn
 
 import sys as _sys
 

@@ -119,7 +119,7 @@ def _conv_geometry(op, x, kernel, strides, padding, dilation, groups, data_forma
     xl = _nhwc(x, data_format)
     kh, kw, cg, cout = kernel.shape
     c = xl.shape[3]
-    if cg * groups != c or cout % groups or cout == 0 or kh == 0 or kw == 0:
+    if cg * groups != c or cout % groups or kh == 0 or kw == 0:
         raise ShapeError(f"{op}: kernel {kernel.shape} does not fit x {x.shape} ({data_format}) "
                          f"with groups={groups}: need kernel[2] * groups == channels ({c}) and "
                          f"filters divisible by groups")
@@ -250,7 +250,7 @@ def _transpose_geometry(op, x, kernel, strides, padding, output_padding, dilatio
         raise InvalidValueError(f"{op}: groups must be a positive int, got {groups!r}")
     xl = _nhwc(x, data_format)
     kh, kw, fg, c = kernel.shape
-    if c != xl.shape[3] or c % groups or fg == 0 or kh == 0 or kw == 0:
+    if c != xl.shape[3] or c % groups or kh == 0 or kw == 0:
         raise ShapeError(f"{op}: kernel {kernel.shape} does not fit x {x.shape} ({data_format}) "
                          f"with groups={groups}: need kernel[3] == channels ({xl.shape[3]}), "
                          f"divisible by groups")

@@ -102,12 +102,29 @@ def ufunc(prim: Callable, nin: int, name: str) -> Callable:
     front.__doc__ = f"numpy's ``{name}`` (ufunc arguments: ``out=`` refused), differentiable:" \
                     f" {prim.__doc__ or ''}"
     front.primitive = prim  # type: ignore[attr-defined]
+    uf = getattr(np, name, None)
+    if isinstance(uf, np.ufunc):                # np.add.reduce & co: numpy's, for arrays only
+        for method in ("reduce", "accumulate", "reduceat", "outer", "at"):
+            setattr(front, method, _array_only(getattr(uf, method), f"{name}.{method}"))
     return front
+
+
+def _array_only(fn: Callable, name: str) -> Callable:
+    """numpy's ``fn``, refusing tensors (it has no gradient here)."""
+    def only(*args: Any, **kwargs: Any):
+        if _has_tensor(list(args)) or _has_tensor(list(kwargs.values())):
+            raise ArgumentTypeError(f"autograd.numpy.{name}: not differentiable here; use the "
+                                    f"function form (e.g. sum, cumsum, outer) on tensors")
+        return fn(*args, **kwargs)
+    only.__name__ = only.__qualname__ = name.rsplit(".", 1)[-1]
+    return only
 
 
 # ----------------------------------------------------------------------------- reductions
 def _cast(x: Any, dtype: Any) -> Any:
     x = arg(x)
+    if not hasattr(x, "_data") and type(x) is not np.ndarray:
+        x = np.asarray(x)                       # Python scalars: the reductions use methods
     if dtype is None:
         return x
     return S.astype(x, dtype) if hasattr(x, "_data") else np.asarray(x, dtype=dtype)
@@ -128,7 +145,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=NoValue):
 def _extreme(prim: Primitive, name: str) -> Callable:
     def front(a, axis=None, out=None, keepdims=False, initial=NoValue, where=NoValue):
         refuse(name, out, initial=initial is not NoValue, where=where is not NoValue)
-        return prim(arg(a), axis=axis, keepdims=bool(keepdims))
+        return prim(_cast(a, None), axis=axis, keepdims=bool(keepdims))
     front.__name__ = front.__qualname__ = name
     front.__doc__ = f"numpy's ``{name}`` (``initial``/``where`` refused); the gradient is " \
                     f"split evenly between ties."
@@ -295,3 +312,156 @@ FRONTS.update(round=round, around=round, fix=fix, nan_to_num=nan_to_num, sinc=si
               asin=FRONTS["arcsin"], acos=FRONTS["arccos"], atan=FRONTS["arctan"],
               asinh=FRONTS["arcsinh"], acosh=FRONTS["arccosh"], atanh=FRONTS["arctanh"],
               atan2=FRONTS["arctan2"], pow=FRONTS["power"])
+
+
+# ----------------------------------------------------------------------------- products
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NoValue, where=NoValue):
+    """numpy's ``prod`` (``initial``/``where`` refused); gradient exact where a has zeros."""
+    refuse("prod", out, initial=initial is not NoValue, where=where is not NoValue)
+    return R.prod(_cast(a, dtype), axis=axis, keepdims=bool(keepdims))
+
+
+def _cumulative(prim, name):
+    def front(a, axis=None, dtype=None, out=None):
+        refuse(name, out)
+        return prim(_cast(a, dtype), axis=axis)
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"numpy's ``{name}`` (flattened when axis is None)."
+    return front
+
+
+FRONTS.update(prod=prod, cumsum=_cumulative(R.cumsum, "cumsum"),
+              cumprod=_cumulative(R.cumprod, "cumprod"))
+
+
+# ----------------------------------------------------------------------------- compositions
+# numpy-signature compositions written in the families (shape, reduce, linalg): mapped as
+# they are.
+for _mod, _names in (
+        (S, ("flip", "flipud", "fliplr", "rot90", "roll", "repeat", "tile", "take",
+             "take_along_axis", "diagonal", "split", "array_split", "vsplit", "hsplit", "dsplit",
+             "diag", "diagflat", "triu", "tril", "ravel", "swapaxes", "moveaxis", "rollaxis",
+             "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "hstack", "dstack",
+             "column_stack", "append", "pad", "sort", "partition", "select", "full_like",
+             "full")),
+        (R, ("std", "ptp", "average", "nansum", "nanmean", "quantile", "percentile", "median",
+             "diff", "gradient", "trace")),
+        (L, ("einsum", "tensordot", "dot", "inner", "outer", "vdot", "kron", "cross"))):
+    for _name in _names:
+        FRONTS[_name] = getattr(_mod, _name)
+FRONTS.update(row_stack=S.vstack, concat=concatenate, permute_dims=transpose)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+             device=None):
+    """numpy's ``linspace``; tensor endpoints give a differentiable result,
+    start + (stop - start) * t with t = i / (num - 1) (or i / num without the endpoint)."""
+    if not (hasattr(start, "_data") or hasattr(stop, "_data")):
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    num = int(num)
+    if num < 0:
+        raise ArgumentTypeError(f"autograd.numpy.linspace: number of samples, {num}, must be "
+                                f"non-negative")
+    div = (num - 1) if endpoint else num
+    t = np.arange(num, dtype=np.float64) / (div if div > 0 else 1)
+    start, stop = arg(start), arg(stop)
+    shape = np.broadcast_shapes(np.shape(getattr(start, "_data", start)),
+                                np.shape(getattr(stop, "_data", stop)))
+    t = t.reshape((num,) + (1,) * len(shape))
+    delta = E.subtract(stop, start)
+    out = E.add(E.multiply(S.expand_dims(delta, 0) if len(shape) else delta, t),
+                S.expand_dims(start, 0) if np.ndim(getattr(start, "_data", start)) else start)
+    if endpoint and num > 1:     # the last sample is stop exactly, as numpy's
+        last = np.zeros((num,) + (1,) * len(shape), dtype=bool)
+        last[-1] = True
+        out = E.where(last, S.broadcast_to(stop, shape) if len(shape) else stop, out)
+    if axis != 0:
+        out = S.moveaxis(out, 0, axis)
+    if dtype is not None:
+        out = S.astype(out, dtype)
+    step = delta / div if div > 0 else np.nan
+    return (out, step) if retstep else out
+
+
+class _Concatenator:
+    """``r_`` / ``c_`` for plain arrays, scalars, lists and tensors (the slice syntax
+    ``r_[0:5]`` and the string directives work for constants, as numpy's)."""
+
+    def __init__(self, npobj, name: str):
+        self._np, self._name = npobj, name
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        if not _has_tensor(list(items)):
+            return self._np[key]
+        if items and isinstance(items[0], str):
+            raise ArgumentTypeError(f"autograd.numpy.{self._name}: string directives are not "
+                                    f"supported with tensors; use concatenate/stack")
+        parts = [np.asarray(self._np[it]) if isinstance(it, slice) else arg(it) for it in items]
+        if self._name == "r_":
+            return S.concatenate([S.atleast_1d(p) for p in parts], axis=0)
+        cols = []
+        for p in parts:      # c_: 1-d (and 0-d) arrays become columns, along the last axis
+            nd = len(np.shape(getattr(p, "_data", p)))
+            cols.append(S.reshape(p, (-1, 1)) if nd < 2 else p)
+        return S.concatenate(cols, axis=-1)
+
+    def __len__(self):
+        return 0
+
+
+FRONTS.update(linspace=linspace, r_=_Concatenator(np.r_, "r_"), c_=_Concatenator(np.c_, "c_"))
+
+
+# ----------------------------------------------------------------------------- real-valued
+# complex helpers: on real input numpy's real/conj are the identity, imag is 0 and angle is
+# 0 or pi (complex tensors belong to the complex issue; the library refuses complex dtypes)
+def real(val):
+    """numpy's ``real`` on real input: the input itself (gradient passes)."""
+    return S.identity(arg(val)) if hasattr(arg(val), "_data") else np.real(val)
+
+
+def imag(val):
+    """numpy's ``imag`` on real input: zeros (zero gradient)."""
+    v = arg(val)
+    return E.multiply(v, 0.0) if hasattr(v, "_data") else np.imag(val)
+
+
+def conj(x, out=None, **kw):
+    """numpy's ``conjugate`` on real input: the input itself."""
+    refuse("conjugate", out, **{k: True for k in kw})
+    return S.identity(arg(x)) if hasattr(arg(x), "_data") else np.conjugate(x)
+
+
+def angle(z, deg=False):
+    """numpy's ``angle`` on real input: 0 or pi (180 with deg); zero gradient."""
+    v = arg(z)
+    if not hasattr(v, "_data"):
+        return np.angle(z, deg)
+    return E.add(E.multiply(v, 0.0), np.angle(v._data, deg))
+
+
+def make_diagonal(D, offset=0, axis1=0, axis2=1):
+    """HIPS autograd's ``make_diagonal``, the complement of ``diagonal``: D (..., n) placed on
+    the diagonal of new axes ``axis1``, ``axis2`` (offset 0, as HIPS)."""
+    if offset != 0:
+        raise ArgumentTypeError("autograd.numpy.make_diagonal: only offset=0 is supported")
+    D = arg(D)
+    if not hasattr(D, "_data"):
+        D = np.asarray(D)
+    n = D.shape[-1]
+    out = E.multiply(S.expand_dims(D, -1), np.eye(n, dtype=np.asarray(getattr(D, "_data", D)).dtype))
+    nd = len(out.shape)
+    a1, a2 = axis1 % nd, axis2 % nd
+    if a1 == a2:
+        raise ArgumentTypeError("autograd.numpy.make_diagonal: axis1 and axis2 must differ")
+    return S.moveaxis(out, (nd - 2, nd - 1), (a1, a2))
+
+
+def real_if_close(a, tol=100):
+    """numpy's ``real_if_close`` on real input: the input itself."""
+    return S.identity(arg(a)) if hasattr(arg(a), "_data") else np.real_if_close(a, tol)
+
+
+FRONTS.update(real=real, imag=imag, real_if_close=real_if_close, conj=conj, conjugate=conj, angle=angle,
+              make_diagonal=make_diagonal)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
 from typing import Any, Optional
 
@@ -18,7 +19,10 @@ _COUNTERS: defaultdict = defaultdict(itertools.count)
 
 
 def _auto_name(cls_name: str) -> str:
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in cls_name).lstrip("_")
+    # Keras' snake case: BatchNormalization -> batch_normalization, SimpleRNN -> simple_rnn,
+    # Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, Dense -> dense
+    snake = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", cls_name)
+    snake = re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower().lstrip("_")
     k = next(_COUNTERS[snake])
     return snake if k == 0 else f"{snake}_{k}"
 

@@ -240,14 +240,16 @@ def test_conv2d_transpose(tmp_path, kw):
     run_both(m, rand(2, *x.shape[1:]), tmp_path)
 
 
-def test_unmapped_primitive_is_named(tmp_path):
-    unmapped = sorted(p for p in ag.OPS if p not in nn.onnx.SUPPORTED)
-    assert "scatter_add" in unmapped
+def test_unmapped_forms_are_named(tmp_path):
     x = nn.Input((3,))
     m = nn.Model(x, L.Lambda(lambda t: ag.transpose(ag.scatter_add(
         ag.transpose(t), np.array([0, 2, 1]), (3, t.shape[0]))))(x))
-    with pytest.raises(nn.onnx.OnnxExportError, match="primitive 'scatter_add' has no ONNX"):
+    with pytest.raises(nn.onnx.OnnxExportError, match="scatter_add at index arrays"):
         nn.onnx.export(m, tmp_path / "c.onnx")
+    import autograd.numpy as anp
+    m2 = nn.Model(x, L.Lambda(lambda t: anp.cumsum(t, axis=1))(x))
+    with pytest.raises(nn.onnx.OnnxExportError, match="primitive 'cumsum' has no ONNX form"):
+        nn.onnx.export(m2, tmp_path / "d.onnx")
 
 
 def test_readme_onnx_block_runs(tmp_path, monkeypatch, capsys):
@@ -273,7 +275,13 @@ def test_readme_onnx_block_runs(tmp_path, monkeypatch, capsys):
 
 # layers with an export test above (a new layer fails here until it has one)
 EXPORT_TESTED = {"Dense", "Activation", "Flatten", "Add", "Subtract", "Multiply", "Average",
-                 "Maximum", "Minimum", "Concatenate", "Dot", "Lambda"}
+                 "Maximum", "Minimum", "Concatenate", "Dot", "Lambda", "BatchNormalization",
+                 "LayerNormalization", "Dropout", "SpatialDropout2D", "Embedding", "SimpleRNN",
+                 "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Reshape", "Permute",
+                 "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+                 "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+                 "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+                 "GlobalMaxPooling2D", "ZeroPadding2D", "UpSampling2D"}
 
 
 def test_every_layer_has_an_export_test():
@@ -293,3 +301,117 @@ def test_reshapes_that_merge_the_batch_and_reversed_slices(tmp_path):
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     x = rand(5, 4, 3, seed=9)
     np.testing.assert_allclose(sess.run(None, {"input": x})[0], m.predict(x), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- normalization, dropout,
+# embedding, recurrent and reshaping layers (inference form)
+def trained(m, x, y):
+    m.compile("adam", "mse")
+    m.fit(x, y, epochs=2, batch_size=4, verbose=0)      # moving statistics move off 0/1
+    return m
+
+
+def test_batch_and_layer_normalization_dropout(tmp_path):
+    nn.set_seed(4)
+    m = nn.Sequential([nn.Input((6,)), L.Dense(8), L.BatchNormalization(), L.Dropout(0.5),
+                       L.Dense(5, activation="relu"), L.LayerNormalization(),
+                       L.Dense(2)])
+    trained(m, rand(16, 6), rand(16, 2))
+    run_both(m, rand(5, 6, seed=3), tmp_path)
+
+
+def test_conv_batchnorm_and_spatial_dropout(tmp_path):
+    x = nn.Input((6, 6, 2))
+    h = ConvProbe(2, filters=4, padding="same")(x)
+    h = L.BatchNormalization(axis=-1)(h)
+    h = L.SpatialDropout2D(0.3)(h)
+    m = nn.Model(x, L.LayerNormalization(axis=[1, 2, 3])(h))
+    trained(m, rand(8, 6, 6, 2), rand(8, 6, 6, 4))
+    run_both(m, rand(3, 6, 6, 2), tmp_path)
+
+
+@pytest.mark.parametrize("cls", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("seqs", [False, True])
+def test_recurrent_layers_over_embeddings(tmp_path, cls, seqs):
+    nn.set_seed(5)
+    ids = nn.Input((7,), dtype="int64", name="ids")
+    h = L.Embedding(20, 4)(ids)
+    out = getattr(L, cls)(5, return_sequences=seqs)(h)
+    m = nn.Model(ids, out)
+    x = np.random.default_rng(1).integers(0, 20, (3, 7))
+    path = nn.onnx.export(m, tmp_path / "r.onnx")
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"ids": x})[0], m.predict(x), rtol=1e-5,
+                               atol=1e-5)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+
+
+def test_lstm_states_bidirectional_and_time_distributed(tmp_path):
+    nn.set_seed(6)
+    x = nn.Input((5, 3))
+    seq, h, c = L.LSTM(4, return_sequences=True, return_state=True)(x)
+    b = L.Bidirectional(L.GRU(3, return_sequences=True))(seq)
+    td = L.TimeDistributed(L.Dense(2))(b)
+    m = nn.Model(x, [L.Flatten()(td), h, c])
+    run_both(m, rand(2, 5, 3), tmp_path)
+
+
+def test_reshape_and_permute(tmp_path):
+    m = nn.Sequential([nn.Input((12,)), L.Reshape((3, 4)), L.Permute((2, 1)),
+                       L.Flatten(), L.Dense(2)])
+    run_both(m, rand(4, 12), tmp_path)
+
+
+# ---------------------------------------------------------------- convolution and pooling layers
+@pytest.mark.parametrize("make", [
+    lambda: [L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D(),
+             L.Conv2D(3, (2, 3), strides=2, dilation_rate=1), L.GlobalAveragePooling2D()],
+    lambda: [L.Conv2D(4, 3, dilation_rate=2, groups=2), L.AveragePooling2D(padding="same"),
+             L.GlobalMaxPooling2D()],
+    lambda: [L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+             L.SeparableConv2D(5, 3, activation="tanh"), L.Flatten()],
+    lambda: [L.Conv2DTranspose(3, 3, strides=2, padding="same"), L.UpSampling2D((2, 1)),
+             L.Conv2DTranspose(2, 2, strides=2, output_padding=1)],
+    lambda: [L.ZeroPadding2D(((1, 0), (2, 1))), L.Conv2D(2, 3)],
+    lambda: [L.Conv2D(3, 3, data_format="channels_first"), L.MaxPooling2D(
+        data_format="channels_first"), L.GlobalAveragePooling2D(data_format="channels_first")],
+])
+def test_conv2d_layers(tmp_path, make):
+    nn.set_seed(8)
+    layers = make()
+    first = getattr(layers[0], "data_format", None) == "channels_first"
+    m = nn.Sequential([nn.Input((4, 8, 8) if first else (8, 8, 4))] + layers)
+    run_both(m, rand(2, *((4, 8, 8) if first else (8, 8, 4))), tmp_path)
+
+
+def test_conv1d_layers(tmp_path):
+    nn.set_seed(9)
+    m = nn.Sequential([nn.Input((12, 3)), L.Conv1D(4, 3, padding="causal", dilation_rate=2),
+                       L.MaxPooling1D(2), L.Conv1D(2, 2, strides=2, padding="same"),
+                       L.AveragePooling1D(2, padding="same"), L.GlobalMaxPooling1D()])
+    run_both(m, rand(3, 12, 3), tmp_path)
+    m2 = nn.Sequential([nn.Input((10, 2)), L.Conv1D(3, 3), L.GlobalAveragePooling1D()])
+    run_both(m2, rand(2, 10, 2), tmp_path)
+
+
+@pytest.mark.parametrize("fn, lo, hi", [
+    ("arccos", -0.9, 0.9), ("arcsin", -0.9, 0.9), ("arctan", -3, 3), ("arctanh", -0.9, 0.9),
+    ("arccosh", 1.1, 4), ("arcsinh", -3, 3), ("ceil", -3, 3), ("floor", -3, 3),
+    ("cosh", -2, 2), ("sinh", -2, 2), ("tan", -1, 1), ("sign", -2, 2), ("rint", -3, 3),
+    ("reciprocal", 0.5, 3), ("expm1", -2, 2), ("log1p", -0.5, 3), ("log2", 0.1, 4),
+    ("log10", 0.1, 4), ("exp2", -2, 2), ("deg2rad", -180, 180), ("rad2deg", -3, 3),
+    ("trunc", -3, 3), ("fix", -3, 3),
+])
+def test_numpy_namespace_elementwise(tmp_path, fn, lo, hi):
+    import autograd.numpy as anp
+    f = getattr(anp, fn)
+    m = nn.Sequential([nn.Input((6,)), L.Lambda(lambda t: f(t) * 1.0)])
+    x = np.random.default_rng(0).uniform(lo, hi, (4, 6)).astype(np.float32)
+    run_both(m, x, tmp_path)
+
+
+def test_numpy_namespace_hypot_and_prod(tmp_path):
+    import autograd.numpy as anp
+    m = nn.Sequential([nn.Input((3, 4)), L.Lambda(
+        lambda t: anp.hypot(t, t * 0.5) + anp.prod(t, axis=1, keepdims=True))])
+    run_both(m, rand(2, 3, 4), tmp_path)

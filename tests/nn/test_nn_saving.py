@@ -41,6 +41,27 @@ EXAMPLES = {
     "Accuracy": [dict(loss=nn.losses.BinaryCrossentropy(from_logits=True))],
     "BinaryAccuracy": [dict(threshold=0.0, name="acc0")],
     "GlorotUniform": [dict(seed=7)],
+    "Dropout": [dict(rate=0.3), dict(rate=0.5, noise_shape=[None, 1], seed=3)],
+    "SpatialDropout2D": [dict(rate=0.2, data_format="channels_first")],
+    "Embedding": [dict(input_dim=10, output_dim=3, mask_zero=True)],
+    "SimpleRNN": [dict(units=3, return_sequences=True)],
+    "LSTM": [dict(units=4, return_state=True, unit_forget_bias=False)],
+    "GRU": [dict(units=2, go_backwards=True)],
+    "Bidirectional": [dict(layer=L.LSTM(3, return_sequences=True), merge_mode="sum")]
+    if hasattr(L, "Bidirectional") else [],
+    "TimeDistributed": [dict(layer=L.Dense(2))] if hasattr(L, "TimeDistributed") else [],
+    "Reshape": [dict(target_shape=[2, 3])],
+    "Permute": [dict(dims=[2, 1])],
+    "BatchNormalization": [dict(momentum=0.9, epsilon=1e-4, center=False)],
+    "LayerNormalization": [dict(axis=[1, 2])],
+    "Conv1D": [dict(filters=2, kernel_size=3, padding="causal", dilation_rate=2)],
+    "Conv2D": [dict(filters=3, kernel_size=[3, 2], strides=2, padding="same",
+                    activation="relu", input_shape=[8, 8, 2])],
+    "Conv2DTranspose": [dict(filters=2, kernel_size=3, strides=2, output_padding=1)],
+    "DepthwiseConv2D": [dict(kernel_size=3, depth_multiplier=2)],
+    "SeparableConv2D": [dict(filters=4, kernel_size=3, padding="same")],
+    "ZeroPadding2D": [dict(padding=[[1, 0], [2, 1]])],
+    "UpSampling2D": [dict(size=[2, 3])],
 }
 
 
@@ -403,3 +424,32 @@ def test_big_inputs_few_weights_and_lazy_sequential_load(tmp_path):
     back = nn.models.load_model(tmp_path / "lazy.keras")
     assert back.layers[0].kernel.shape == (5, 3)
     np.testing.assert_array_equal(lazy.predict(np.ones((2, 5))), back.predict(np.ones((2, 5))))
+
+
+def test_sequence_model_with_dropout_and_moving_stats_resumes_exactly(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.integers(1, 30, (32, 6))
+    y = rng.normal(size=(32, 1))
+
+    def make():
+        ids = nn.Input((6,), dtype="int64", name="ids")
+        h = L.Embedding(30, 5)(ids)
+        h = L.Bidirectional(L.LSTM(4, return_sequences=True))(h)
+        h = L.TimeDistributed(L.Dense(3))(h)
+        h = L.BatchNormalization()(L.Flatten()(h))
+        m = nn.Model(ids, L.Dense(1)(L.Dropout(0.3)(h)))
+        m.compile(nn.optimizers.Adam(0.01), "mse")
+        return m
+
+    nn.set_seed(21)
+    straight = make()
+    straight.fit(x, y, epochs=5, batch_size=8, verbose=0)
+    nn.set_seed(21)
+    first = make()
+    first.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    first.save(tmp_path / "seq.keras")
+    again = nn.models.load_model(tmp_path / "seq.keras")
+    np.testing.assert_array_equal(first.predict(x), again.predict(x))
+    again.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(straight.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
