@@ -18,7 +18,8 @@ from .errors import (AutogradError, ShapeError, DTypeError, AxisError, IndexOutO
                      GraphError, InPlaceError, GradcheckError, AnomalyError,
                      InvalidValueError, ArgumentTypeError)
 from .graph import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
-from .tensor import Tensor, Value, tensor
+from .tensor import Tensor, tensor
+from .value import Value
 from .registry import OPS, Primitive, primitive, at_points
 from .ops import (add, subtract, multiply, divide, negative, power, exp, log, sqrt, abs, sin,
                   cos, tanh, sigmoid, relu, leaky_relu, clip, maximum, minimum, where, square,

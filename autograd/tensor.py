@@ -16,7 +16,7 @@ from .errors import DTypeError, InPlaceError, ShapeError, GraphError, ArgumentTy
 from . import registry as _registry
 from . import interop as _interop
 
-__all__ = ["Tensor", "Value", "tensor"]
+__all__ = ["Tensor", "tensor"]
 
 F: Any = None  # the ops namespace, bound by autograd.ops at import (import cycle)
 
@@ -350,23 +350,6 @@ class Tensor:
 
 
 _registry.Tensor = Tensor
-
-
-class Value(Tensor):
-    """A tensor that requires grad by default: the micrograd-style scalar.
-
-    ``a = Value(-4.0); b = Value(2.0); d = a * b + b**3; d.backward(); a.grad`` ->
-    ``array(2.)``.  Results of operations are plain :class:`Tensor` objects with the same API.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        if dtype is None and not isinstance(data, (Tensor, np.ndarray)):
-            kind = np.asarray(data).dtype.kind
-            if kind in "biu":
-                dtype = np.float64  # Value(2) is a float scalar, as in micrograd
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

@@ -34,7 +34,9 @@ LABELS = {"micrograd": "micrograd", "micrograd-nogc": "micrograd, gc disabled",
           "hand": "numpy by hand", "torch": "PyTorch eager"}
 AGREE_STEPS = 2
 RTOL, ATOL = 1e-9, 1e-12
-#: Targets from the issue: Value at least as fast as micrograd; tensors >= 5,000x faster.
+#: Targets from the issues: Value at least 2x micrograd's speed (garbage collector on, as users
+#: run it); tensors >= 5,000x faster.
+TARGET_VALUE = 2.0
 TARGET_TENSOR = 5000.0
 
 
@@ -279,7 +281,7 @@ def run(a, res: C.Results) -> None:
     print(C.timing_table(rows, "data", extra))
     t = {r["key"]: r["median_s"] for r in rows}
     if "micrograd" in t:
-        for key, target, what in (("value", 1.0, "at least as fast as micrograd"),
+        for key, target, what in (("value", TARGET_VALUE, f">= {TARGET_VALUE:.0f}x micrograd's speed"),
                                   ("tensor", TARGET_TENSOR, f">= {TARGET_TENSOR:,.0f}x faster")):
             if key in t:
                 q = t["micrograd"] / t[key]

@@ -11,8 +11,9 @@
 >>> (model.predict(x)[:, 0] > 0.5).astype(int).tolist()
 [0, 1, 1, 0]
 
-Modules: ``layers``, ``initializers``, ``losses``, ``metrics``, ``optimizers``,
-``callbacks``, ``datasets``.  Nothing here computes a gradient by hand: layers and losses
+Modules: ``layers``, ``initializers``, ``losses``, ``metrics``, ``optimizers`` (and
+``optimizers.schedules``), ``callbacks``, ``regularizers``, ``constraints``, ``data`` (input
+pipelines), ``datasets``, ``utils`` (gradient clipping).  Nothing here computes a gradient by hand: layers and losses
 compose autograd primitives, optimizers update ``p.data`` in place through
 ``autograd.kernels``.
 """
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 from . import initializers, layers, losses, metrics, optimizers, callbacks, datasets
 from . import distributed
+from . import utils
+from . import data
+from . import regularizers, constraints
 from ._random import set_seed
 from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, NotCompiledError
 from .module import Module, Parameter
@@ -32,5 +36,5 @@ __version__ = "0.1.0"
 __all__ = ["Module", "Parameter", "Model", "Sequential", "History", "set_seed", "layers",
            "initializers", "losses", "metrics", "optimizers", "callbacks", "datasets",
            "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "distributed", "Input", "InputLayer", "Functional",
-           "config", "saving", "models", "utils", "onnx"]
+           "distributed", "utils", "data", "regularizers", "constraints",
+           "Input", "InputLayer", "Functional", "config", "saving", "models", "onnx"]

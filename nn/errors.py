@@ -4,7 +4,8 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "UnknownLayerError", "SerializationError", "NotSerializableError", "NotBuiltError"]
+           "MissingStateError", "UnknownLayerError", "SerializationError", "NotSerializableError",
+           "NotBuiltError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -37,6 +38,10 @@ class NotSerializableError(AutogradError, TypeError):
 
 class NotBuiltError(AutogradError, AttributeError):
     """A layer's ``input_shape``/``output_shape`` asked for before it has seen an input."""
+
+
+class MissingStateError(AutogradError, KeyError):
+    """An optimizer asked for the state of a parameter it has not stepped (a KeyError)."""
 
 
 class UnknownLayerError(AutogradError, AttributeError):

@@ -341,6 +341,16 @@ class FunctionalMixin:
             return outs
         return dict(zip(self.output_names, outs))
 
+    @property
+    def multi_input(self) -> bool:
+        """Several inputs: fit/evaluate/predict read a list/tuple x as one array per input."""
+        return len(self.inputs) > 1
+
+    @property
+    def multi_output(self) -> bool:
+        """Several outputs: a list/tuple y holds one target array per output."""
+        return len(self.outputs) > 1
+
     def _known_input_shape(self) -> Optional[tuple]:
         return None  # built at construction
 

@@ -10,7 +10,7 @@ computed exactly as written (clip, then log), never silently rewritten.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -51,16 +51,89 @@ def _true(y_true: Any, like: ag.Tensor, name: str) -> np.ndarray:
     return t
 
 
+REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+
+
+def _mean_last(v: ag.Tensor) -> ag.Tensor:
+    """Per-sample values: the mean over the last axis (elementwise for 1-d)."""
+    return ag.mean(v, axis=-1) if v.ndim >= 2 else v
+
+
+def _weights(sample_weight: Any, values: ag.Tensor, name: str) -> np.ndarray:
+    """sample_weight as an array that broadcasts against the per-sample values: shape (N,)
+    (or (N, 1), or the values' own shape); trailing axes are added."""
+    w = sample_weight.data if isinstance(sample_weight, ag.Tensor) else np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise NonNumericError(f"{name}: sample_weight must be numeric, got dtype {w.dtype}")
+    w = w.astype(values.dtype, copy=False)
+    if w.ndim == values.ndim + 1 and w.shape[-1] == 1:
+        w = w.reshape(w.shape[:-1])
+    if w.ndim > values.ndim or w.shape != values.shape[:w.ndim] and w.size != 1:
+        raise ag.ShapeError(f"{name}: sample_weight of shape {w.shape} does not match the "
+                            f"per-sample losses of shape {values.shape}")
+    return w.reshape(w.shape + (1,) * (values.ndim - w.ndim)) if w.ndim else w
+
+
+def reduce_weighted(values: ag.Tensor, sample_weight: Any, reduction: str,
+                    name: str = "loss") -> ag.Tensor:
+    """Keras's reduction of per-sample losses: ``v = values * sample_weight``; 'none' -> v,
+    'sum' -> sum(v), 'sum_over_batch_size' -> sum(v) / v.size (the number of values, not
+    the sum of the weights)."""
+    if sample_weight is not None:
+        values = values * _weights(sample_weight, values, name)
+    if reduction == "none":
+        return values
+    total = ag.sum(values)
+    if reduction == "sum":
+        return total
+    return total / max(values.size, 1)
+
+
 class Loss(Configurable):
-    """Base class: ``loss(y_true, y_pred)`` -> 0-d Tensor (mean over the batch)."""
+    """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> a Tensor.
+
+    reduction (Keras): 'sum_over_batch_size' (default: the sum of the weighted per-sample
+    losses over their number, so the plain batch mean without weights), 'sum', or 'none'
+    (the per-sample losses, shape y_pred.shape[:-1]).  sample_weight : shape-(N,) (or
+    broadcastable to the per-sample losses) weights.  A subclass defines
+    ``values(y_true, y_pred)`` (the per-sample losses) and may define a faster ``call`` for
+    the plain mean."""
 
     name = "loss"
 
-    def __call__(self, y_true: Any, y_pred: Any) -> ag.Tensor:
-        return self.call(y_true, _pred(y_pred))
+    def __init__(self, reduction: str = "sum_over_batch_size", name: Optional[str] = None) -> None:
+        if reduction not in REDUCTIONS:
+            raise ag.InvalidValueError(f"{type(self).__name__}: reduction must be one of "
+                                       f"{REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+        if name is not None:
+            self.name = name
 
-    def call(self, y_true: Any, y_pred: ag.Tensor) -> ag.Tensor:  # pragma: no cover
-        raise NotImplementedError
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> ag.Tensor:
+        y_pred = _pred(y_pred)
+        if sample_weight is None and self.__dict__.get("reduction", REDUCTIONS[0]) == REDUCTIONS[0]:
+            return self.call(y_true, y_pred)
+        return reduce_weighted(self.values(y_true, y_pred), sample_weight,
+                               self.__dict__.get("reduction", REDUCTIONS[0]), type(self).__name__)
+
+    def call(self, y_true: Any, y_pred: ag.Tensor) -> ag.Tensor:
+        return ag.mean(self.values(y_true, y_pred))
+
+    def values(self, y_true: Any, y_pred: ag.Tensor) -> ag.Tensor:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__}: define values(y_true, y_pred), the "
+                                  f"per-sample losses")
+
+    def get_config(self) -> dict:
+        cfg: dict[str, Any] = {"reduction": self.__dict__.get("reduction", REDUCTIONS[0])}
+        if "from_logits" in self.__dict__:
+            cfg["from_logits"] = self.from_logits
+        if "name" in self.__dict__:
+            cfg["name"] = self.name
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Loss":
+        return cls(**config)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -76,14 +149,18 @@ class MeanSquaredError(Loss):
         d = y_pred - _true(y_true, y_pred, "MeanSquaredError")
         return ag.mean(d * d)
 
+    def values(self, y_true, y_pred):
+        d = y_pred - _true(y_true, y_pred, "MeanSquaredError")
+        return _mean_last(d * d)
+
 
 class MeanAbsoluteError(Loss):
     """``mean(|y_pred - y_true|)`` over every element."""
 
     name = "mean_absolute_error"
 
-    def call(self, y_true, y_pred):
-        return ag.mean(ag.abs(y_pred - _true(y_true, y_pred, "MeanAbsoluteError")))
+    def values(self, y_true, y_pred):
+        return _mean_last(ag.abs(y_pred - _true(y_true, y_pred, "MeanAbsoluteError")))
 
 
 class BinaryCrossentropy(Loss):
@@ -97,7 +174,9 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(self, from_logits: bool = False, reduction: str = "sum_over_batch_size",
+                 name: Optional[str] = None) -> None:
+        super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
@@ -106,6 +185,16 @@ class BinaryCrossentropy(Loss):
             return ag.sigmoid_binary_cross_entropy(y_pred, t)
         p = ag.clip(y_pred, EPSILON, 1.0 - EPSILON)
         return -ag.mean(t * ag.log(p) + (1.0 - t) * ag.log(1.0 - p))
+
+    def values(self, y_true, y_pred):
+        t = _true(y_true, y_pred, "BinaryCrossentropy")
+        if self.from_logits:
+            z = y_pred
+            e = ag.relu(z) - z * t + ag.log(1.0 + ag.exp(-ag.abs(z)))
+        else:
+            p = ag.clip(y_pred, EPSILON, 1.0 - EPSILON)
+            e = -(t * ag.log(p) + (1.0 - t) * ag.log(1.0 - p))
+        return _mean_last(e)
 
     def __repr__(self):
         return f"BinaryCrossentropy(from_logits={self.from_logits})"
@@ -127,7 +216,9 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(self, from_logits: bool = False, reduction: str = "sum_over_batch_size",
+                 name: Optional[str] = None) -> None:
+        super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
@@ -137,6 +228,14 @@ class CategoricalCrossentropy(Loss):
             return ag.softmax_cross_entropy(y_pred, t)
         p = ag.clip(y_pred / ag.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
         return -ag.mean(ag.sum(t * ag.log(p), axis=-1))
+
+    def values(self, y_true, y_pred):
+        _check_2d("CategoricalCrossentropy", y_pred)
+        t = _true(y_true, y_pred, "CategoricalCrossentropy")
+        if self.from_logits:
+            return ag.logsumexp(y_pred, axis=-1) - ag.sum(t * y_pred, axis=-1)
+        p = ag.clip(y_pred / ag.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
+        return -ag.sum(t * ag.log(p), axis=-1)
 
     def __repr__(self):
         return f"CategoricalCrossentropy(from_logits={self.from_logits})"
@@ -173,7 +272,9 @@ class SparseCategoricalCrossentropy(Loss):
 
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False) -> None:
+    def __init__(self, from_logits: bool = False, reduction: str = "sum_over_batch_size",
+                 name: Optional[str] = None) -> None:
+        super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
@@ -185,6 +286,15 @@ class SparseCategoricalCrossentropy(Loss):
         p = ag.clip(y_pred / ag.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
         picked = ag.getitem(p, (np.arange(n), labels))
         return -ag.mean(ag.log(picked))
+
+    def values(self, y_true, y_pred):
+        _check_2d("SparseCategoricalCrossentropy", y_pred)
+        n, c = y_pred.shape
+        labels = sparse_labels(y_true, n, c, "SparseCategoricalCrossentropy")
+        if self.from_logits:
+            return ag.logsumexp(y_pred, axis=-1) - ag.getitem(y_pred, (np.arange(n), labels))
+        p = ag.clip(y_pred / ag.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
+        return -ag.log(ag.getitem(p, (np.arange(n), labels)))
 
     def __repr__(self):
         return f"SparseCategoricalCrossentropy(from_logits={self.from_logits})"

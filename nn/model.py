@@ -9,9 +9,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-import sys
 import tempfile
-import time
 import zipfile
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
@@ -19,12 +17,12 @@ import numpy as np
 
 import autograd as ag
 
-from . import _random, losses as _losses, metrics as _metrics, optimizers as _optimizers
+from . import losses as _losses, metrics as _metrics, optimizers as _optimizers
 from .callbacks import Callback, History
-from .errors import NonFiniteLossError, NonNumericError, NotCompiledError, WeightsMismatchError
+from .errors import NonNumericError, NotCompiledError, WeightsMismatchError
 from .layers.base import _auto_name
 from .module import Module, _check_built
-from .progress import Progbar, format_logs
+from .progress import Progbar
 from . import distributed as _distributed
 from . import functional as _functional
 from . import config as _config, saving as _saving
@@ -103,23 +101,6 @@ def _prefixed(e: Exception, where: str) -> Exception:
         return type(e)(f"{where}: {msg}")
     except Exception:  # pragma: no cover - exotic exception types
         return e
-
-
-class _CallbackList:
-    def __init__(self, callbacks: Sequence[Callback], model: "Model", params: dict) -> None:
-        self.callbacks = list(callbacks)
-        for cb in self.callbacks:
-            if not isinstance(cb, Callback):
-                raise ag.InvalidValueError(f"callbacks must be nn.callbacks.Callback instances, got "
-                                 f"{type(cb).__name__}")
-            cb.set_model(model)
-            cb.set_params(params)
-
-    def __getattr__(self, hook: str) -> Callable:
-        def call(*args: Any) -> None:
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args)
-        return call
 
 
 class Model(Module):
@@ -238,13 +219,14 @@ class Model(Module):
     def _probe(self, x: np.ndarray, y: np.ndarray, batch_size: int, where: str) -> None:
         """Check that x and y fit the model before any step: one forward on the first batch
         (builds lazy layers), the loss on it, and the whole of y against a sparse loss."""
-        k = min(len(x), batch_size)
+        k = min(_functional.n_samples(x), batch_size)
         was_training = getattr(self, "training", True)
         try:
             self.eval()             # a check, not a step: no dropout draw, no moving-stat update
+            from .training import compute_loss
             with ag.no_grad():
                 out = self(_functional.take(x, slice(0, k)))
-                value = self.loss(_functional.take(y, slice(0, k)), out)
+                value = compute_loss(self, _functional.take(y, slice(0, k)), out, None)
             if not isinstance(value, ag.Tensor) or value.size != 1:
                 raise ag.InvalidValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
                                  f"the batch), got {type(value).__name__} of shape "
@@ -258,161 +240,77 @@ class Model(Module):
             self.train(was_training)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, verbose: Any = 1,
-            validation_split: float = 0.0, validation_data: Optional[tuple] = None,
-            shuffle: bool = True, callbacks: Optional[Iterable[Callback]] = None,
-            distributed: bool = False) -> History:
-        """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
+    def fit(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
+            epochs: int = 1, verbose: Any = "auto", callbacks: Optional[Iterable[Callback]] = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: Any = True,
+            class_weight: Optional[dict] = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: Optional[int] = None,
+            validation_steps: Optional[int] = None, validation_batch_size: Optional[int] = None,
+            validation_freq: Any = 1, distributed: bool = False, **kwargs: Any) -> History:
+        """Train for ``epochs`` passes (Keras's signature).
 
-        x : shape-(N, ...) numeric; y : shape-(N, ...) targets the loss accepts.
-        validation_split : the last fraction of the samples (taken before shuffling) is held
-        out and evaluated after each epoch ('val_' entries).  validation_data : (x_val, y_val),
-        used instead.  verbose : 0 silent, 1 progress bar (one final line per epoch when
-        stdout is not a terminal), 2 one line per epoch.
-        Returns a History; epoch figures are means over batches weighted by batch size.
-        Raises ValueError subclasses before any step for bad input, and
-        ``nn.NonFiniteLossError`` on a NaN/inf loss (unless a TerminateOnNaN callback turns it
-        into a quiet stop); either way the weights are those of the last finite step.
+        x : shape-(N, ...) numeric array (y : shape-(N, ...) targets the loss accepts), or an
+        ``nn.data.Dataset``, generator or iterable of ``(x, y)`` / ``(x, y, sample_weight)``
+        batches (then y, sample_weight and batch_size stay None).  An infinite source needs
+        ``steps_per_epoch``; a generator read once needs it for more than one epoch.
+        batch_size : 32 by default for arrays.  shuffle : True, False or 'batch' (arrays).
+        sample_weight : shape-(N,) weights of the samples in the loss; class_weight :
+        ``{class: weight}``, turned into per-sample weights as Keras does (they multiply
+        when both are given).  validation_split : the last fraction of the samples (taken
+        before shuffling) is held out; validation_data : ``(x_val, y_val[, sw_val])`` or a
+        dataset (``validation_steps`` batches of it, ``validation_batch_size`` for arrays),
+        evaluated every ``validation_freq`` epochs (an int, or a list of epochs from 1).
+        initial_epoch : the epoch to start from (to resume).  verbose : 0 silent, 1 or
+        'auto' a progress bar (one final line per epoch when stdout is not a terminal), 2 one
+        line per epoch.  callbacks : ``nn.callbacks`` instances.
+        Returns a History; epoch figures are means over batches weighted by batch size, the
+        loss including regularization penalties (``model.losses``).  Raises ValueError
+        subclasses before any step for bad input, and ``nn.NonFiniteLossError`` on a NaN/inf
+        loss (unless a TerminateOnNaN callback turns it into a quiet stop); either way the
+        weights are those of the last finite step.
         distributed : data-parallel over the ranks of an ``mpiexec`` job, every rank passing
         the same full arrays; batch_size is the global batch.  See ``nn.distributed``.
         """
-        self._require_compiled("fit")
-        where = "fit"
-        verbose = _verbose(verbose)
-        if distributed:  # distributed hook: needs mpi4py; only rank 0 shows progress
-            verbose = _distributed.begin_fit(verbose)
-        batch_size = _check_int("fit: batch_size", batch_size, 1)
-        epochs = _check_int("fit: epochs", epochs, 0)
-        x, y = _check_xy(x, y, where)
-        if distributed and (_functional.is_structured(x) or _functional.is_structured(y)):
-            raise ag.InvalidValueError("fit: distributed=True takes one input and one target "
-                                       "array; several inputs or outputs are not supported")
-        if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
-            raise ag.InvalidValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        vx = vy = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ag.InvalidValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            vx, vy = _check_xy(validation_data[0], validation_data[1], "fit (validation_data)")
-        elif validation_split:
-            n_all = _functional.n_samples(x)
-            split_at = int(math.floor(n_all * (1.0 - validation_split)))
-            if split_at == 0 or split_at == n_all:
-                raise ag.InvalidValueError(f"fit: validation_split={validation_split} of {n_all} samples "
-                                 f"leaves no training or no validation samples")
-            take = _functional.take
-            x, vx = take(x, slice(None, split_at)), take(x, slice(split_at, None))
-            y, vy = take(y, slice(None, split_at)), take(y, slice(split_at, None))
-        self._probe(x, y, batch_size, where)
-        if vx is not None:
-            self._probe(vx, vy, batch_size, "fit (validation data)")
-        opt = self.optimizer
-        opt.add_params(self.parameters())  # layers built lazily by the probe
-        # distributed hook: ranks agree, rank 0's weights broadcast; see nn/distributed.py
-        dp = _distributed.DataParallel(self, x, y, batch_size, epochs, shuffle, vx, vy) \
-            if distributed else None
+        if kwargs:
+            from .optimizers.base import check_kwargs
+            check_kwargs("fit", kwargs, Model.fit)
+        from . import training
+        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
+                            validation_split, validation_data, shuffle, class_weight,
+                            sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                            validation_batch_size, validation_freq, distributed)
 
-        n = _functional.n_samples(x)
-        steps = -(-n // batch_size)
-        history = History()
-        names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
-        cbs = _CallbackList([history] + list(callbacks or []), self,
-                            {"epochs": epochs, "steps": steps, "verbose": verbose,
-                             "batch_size": batch_size, "samples": n,
-                             "metrics": names + (["val_" + k for k in names] if vx is not None
-                                                 else [])})
-        was_training = getattr(self, "training", True)
-        self.train()
-        self.stop_training = False
-        rng = _random.get_rng()
-        out_stream = sys.stdout
-        logs: dict = {}
-        try:
-            cbs.on_train_begin({})
-            for epoch in range(epochs):
-                cbs.on_epoch_begin(epoch, {})
-                t0 = time.perf_counter()
-                bar = None
-                if verbose == 1:
-                    print(f"Epoch {epoch + 1}/{epochs}", file=out_stream)
-                    bar = Progbar(steps, stream=out_stream)
-                order = rng.permutation(n) if shuffle else None
-                if dp is not None and shuffle:  # distributed hook: rank 0's order everywhere
-                    order = dp.same_order(order)
-                sums = dict.fromkeys(names, 0.0)
-                seen = 0
-                done = 0
-                for b in range(steps):
-                    cbs.on_batch_begin(b, {})
-                    sl = order[b * batch_size:(b + 1) * batch_size] if shuffle \
-                        else slice(b * batch_size, (b + 1) * batch_size)
-                    xb, yb = _functional.take(x, sl), _functional.take(y, sl)
-                    loss_value, out = self._train_step(xb, yb, opt) if dp is None \
-                        else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
-                    if not math.isfinite(loss_value):
-                        cbs.on_batch_end(b, {"loss": loss_value})
-                        if bar is not None and bar.live:
-                            out_stream.write("\n")
-                        if self.stop_training:
-                            break
-                        raise NonFiniteLossError(
-                            f"fit: the {'loss' if out is not None else 'gradient'} became "
-                            f"{'non-finite' if out is None else loss_value} at epoch {epoch + 1}, "
-                            f"batch {b + 1}; training stopped and that step was not applied, so "
-                            f"the weights are those of the last finite step (try a lower "
-                            f"learning rate, or a linear last layer with from_logits=True)")
-                    bs = _functional.n_samples(xb)
-                    seen += bs
-                    done = b + 1
-                    sums["loss"] += loss_value * bs
-                    for m in self.metrics:
-                        sums[_metrics.metric_name(m)] += (float(m(yb, out)) if dp is None
-                                                          else dp.metric(m)) * bs
-                    logs = {k: v / seen for k, v in sums.items()}
-                    cbs.on_batch_end(b, dict(logs))
-                    if bar is not None:
-                        bar.update(done, logs)
-                    if self.stop_training:
-                        break
-                if seen == 0:
-                    break
-                logs = {k: v / seen for k, v in sums.items()}
-                if vx is not None:
-                    val = self._evaluate_arrays(vx, vy, batch_size) if dp is None \
-                        else dp.evaluate(vx, vy, batch_size)  # distributed hook: sharded
-                    logs.update({"val_" + k: v for k, v in val.items()})
-                    self.train()
-                if bar is not None:
-                    bar.finish(done, logs)
-                elif verbose == 2:
-                    print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - t0:.2f}s - "
-                          f"{format_logs(logs)}", file=out_stream)
-                cbs.on_epoch_end(epoch, dict(logs))
-                if self.stop_training:
-                    break
-            cbs.on_train_end(dict(logs))
-        finally:
-            self.train(was_training)
-        self.history = history
-        return history
-
-    def _train_step(self, xb: np.ndarray, yb: np.ndarray, opt: _optimizers.Optimizer):
+    def _train_step(self, xb: Any, yb: Any, opt: _optimizers.Optimizer, sw: Any = None):
         """(loss, output data) after one step; (non-finite loss, None or output) and no step
         applied when the loss or a gradient is NaN/inf."""
-        for p in opt.params:
-            p.grad = None
-        out = self(xb)
-        loss = self.loss(yb, out)
-        value = float(loss.data)
-        if not math.isfinite(value):
-            return value, _functional.data_of(out)
-        loss.backward()
-        for p in opt.params:
-            g = p.grad
-            if g is not None and not np.isfinite(g).all():
-                return float("nan"), None
-        opt.step()
-        return value, _functional.data_of(out)
+        from . import training
+        return training.train_step(self, xb, yb, sw, opt)
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: Optional[dict] = None, return_dict: bool = False) -> Any:
+        """One optimizer step on this batch; the loss (and metrics) on it, before the step:
+        a float, ``[loss, metric, ...]`` with metrics, or a dict with ``return_dict``."""
+        from . import training
+        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        """The loss (and metrics) on this batch, no step, no graph; as ``train_on_batch``."""
+        from . import training
+        return training.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """The model's output on this batch, as an ndarray (no graph)."""
+        from . import training
+        return training.predict_on_batch(self, x)
+
+    @property
+    def losses(self) -> list:
+        """The regularization penalties of the layers (0-d Tensors, computed now): weight
+        regularizers, and activity regularizers from the last call.  ``fit`` adds their sum
+        to the loss."""
+        from .regularizers import collect_losses
+        return collect_losses(self)
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, batch_size: int,
@@ -436,59 +334,33 @@ class Model(Module):
                     bar.update(b + 1, {k: v / seen for k, v in sums.items()})
         return {k: v / max(seen, 1) for k, v in sums.items()}
 
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
-                 return_dict: bool = False) -> Union[float, list, dict]:
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
+                 verbose: Any = "auto", sample_weight: Any = None, steps: Optional[int] = None,
+                 callbacks: Optional[Iterable[Callback]] = None, return_dict: bool = False,
+                 **kwargs: Any) -> Union[float, list, dict]:
         """The loss on (x, y), or ``[loss, metric, ...]`` when metrics were compiled (a dict
-        with ``return_dict=True``); means over batches weighted by batch size.  No graph is
-        recorded.  verbose : 0 silent, 1 or 'auto' a progress bar, 2 one line."""
-        self._require_compiled("evaluate")
-        verbose = _verbose(verbose)
-        batch_size = _check_int("evaluate: batch_size", batch_size, 1)
-        x, y = _check_xy(x, y, "evaluate")
-        self._probe(x, y, batch_size, "evaluate")
-        was_training = getattr(self, "training", True)
-        steps = -(-_functional.n_samples(x) // batch_size)
-        bar = Progbar(steps) if verbose == 1 else None
-        try:
-            logs = self._evaluate_arrays(x, y, batch_size, bar)
-        finally:
-            self.train(was_training)
-        if bar is not None:
-            bar.finish(steps, logs)
-        elif verbose == 2:
-            print(format_logs(logs))
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        with ``return_dict=True``); means over batches weighted by batch size, the loss
+        weighted by ``sample_weight`` and including regularization penalties.  x may be a
+        dataset or generator of (x, y[, sample_weight]) (``steps`` batches of it).  No graph
+        is recorded.  verbose : 0 silent, 1 or 'auto' a progress bar, 2 one line."""
+        if kwargs:
+            from .optimizers.base import check_kwargs
+            check_kwargs("evaluate", kwargs, Model.evaluate)
+        from . import training
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
+                                 callbacks, return_dict)
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
-        """The model's outputs on x, as one ndarray (a list or dict of them for several
-        outputs), computed in batches with no graph."""
-        batch_size = _check_int("predict: batch_size", batch_size, 1)
-        x = _as_struct(x, "x", "predict")
-        verbose = _verbose(verbose)
-        n = _functional.n_samples(x)
-        steps = -(-n // batch_size)
-        bar = Progbar(steps) if verbose == 1 else None
-        was_training = getattr(self, "training", True)
-        outs = []
-        self.eval()
-        try:
-            with ag.no_grad():
-                for b, start in enumerate(range(0, n, batch_size)):
-                    xb = _functional.take(x, slice(start, start + batch_size))
-                    outs.append(_functional.data_of(self(xb)))
-                    if bar is not None:
-                        bar.update(b + 1, {})
-        finally:
-            self.train(was_training)
-        if bar is not None:
-            bar.finish(steps, {})
-        if outs and not isinstance(outs[0], np.ndarray):  # several outputs
-            return _functional.pack(outs[0], [np.concatenate(parts, axis=0) for parts in
-                                              zip(*[_functional.flatten(o) for o in outs])])
-        return np.concatenate([np.asarray(o) for o in outs], axis=0) if outs else np.zeros((0,))
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = 0,
+                steps: Optional[int] = None, callbacks: Optional[Iterable[Callback]] = None,
+                **kwargs: Any) -> np.ndarray:
+        """The model's outputs on x (an array, or a dataset / generator of x or (x, ...)
+        batches, ``steps`` of them), as one ndarray, computed in batches (32 for arrays) with
+        no graph."""
+        if kwargs:
+            from .optimizers.base import check_kwargs
+            check_kwargs("predict", kwargs, Model.predict)
+        from . import training
+        return training.predict(self, x, batch_size, verbose, steps, callbacks)
 
     # ------------------------------------------------------------------ summary
     def _known_input_shape(self) -> Optional[tuple]:

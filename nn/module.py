@@ -56,6 +56,12 @@ def _walk(value: Any, prefix: str, seen: set, frozen: bool = False) -> Iterator[
             yield from _walk(v, f"{prefix}.{k}" if prefix else str(k), seen, frozen)
 
 
+class ParameterList(list):
+    """What ``Module.parameters()`` returns: a list, plus ``unbuilt`` (see there)."""
+
+    unbuilt: Any = None
+
+
 class Module:
     """Base class of layers and models.
 
@@ -65,6 +71,14 @@ class Module:
 
     def __init__(self) -> None:
         self.training = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        old = self.__dict__.get(name)
+        if old is not None and old is not value \
+                and isinstance(old, ag.Tensor) and old.is_leaf \
+                and (old.requires_grad or not self.__dict__.get("_trainable", True)):
+            value = _assign_weight(self, name, old, value)
+        object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -139,8 +153,19 @@ class Module:
                 yield name, v
 
     def parameters(self) -> list[ag.Tensor]:
-        """Every trainable parameter tensor (leaf, requires grad) below this module."""
-        return [p for _, p in self.named_parameters()]
+        """Every trainable parameter tensor (leaf, requires grad) below this module.
+
+        A plain list that also remembers, as ``.unbuilt``, the path of the first layer whose
+        weights do not exist yet (None when every layer is built): an optimizer given such a
+        list raises instead of silently training fewer weights."""
+        out = ParameterList()
+        for name, v in _walk(self, "", set()):
+            if isinstance(v, Module):
+                if out.unbuilt is None and getattr(v, "built", True) is False:
+                    out.unbuilt = name or getattr(v, "name", type(v).__name__)
+            elif v.requires_grad:
+                out.append(v)
+        return out
 
     @property
     def trainable(self) -> bool:
@@ -248,6 +273,44 @@ class WeightList(list):
         warnings.warn("Module.weights is a property now (as in Keras): write model.weights, "
                       "not model.weights()", DeprecationWarning, stacklevel=2)
         return list(self)
+
+
+def _assign_weight(module: Module, name: str, old: ag.Tensor, value: Any) -> Any:
+    """What ``module.<name> = value`` stores when ``<name>`` holds a weight.
+
+    Another weight (a leaf Tensor that requires grad) or None replaces it, as in PyTorch.  A
+    plain array, number or Tensor that needs no gradient is copied into the weight, so the
+    weight stays the same object (in ``parameters()``, the optimizer and saved weights).  A
+    Tensor computed from the weight with grad on (``layer.kernel = layer.kernel - 0.1``)
+    raises: storing it would silently drop the weight from the model."""
+    where = f"{type(module).__name__}.{name}"
+    if value is None or (isinstance(value, ag.Tensor) and value.is_leaf and value.requires_grad):
+        return value
+    if isinstance(value, ag.Tensor) and value.requires_grad:
+        raise ag.InPlaceError(
+            f"{where} = <a computed Tensor>: this would replace the weight by a graph node and "
+            f"drop it from parameters() and the saved weights; update it in place under no_grad: "
+            f"`with autograd.no_grad(): {name} -= ...`, or assign an array (copied into the weight)")
+    arr = value.data if isinstance(value, ag.Tensor) else value
+    try:
+        arr = np.asarray(arr)
+    except (TypeError, ValueError) as e:
+        raise ag.ArgumentTypeError(f"{where}: cannot assign {type(value).__name__} to a weight "
+                                   f"({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise ag.ArgumentTypeError(f"{where}: cannot assign {type(value).__name__} of dtype "
+                                   f"{arr.dtype} to a weight (numbers, an array or a Parameter)")
+    try:
+        target = np.broadcast_to(arr, old.shape)
+    except ValueError:
+        raise ag.ShapeError(f"{where}: cannot copy a value of shape {arr.shape} into the weight of "
+                            f"shape {old.shape}; assign nn.Parameter(...) to replace the weight") from None
+    data = old.data
+    if not data.flags.writeable:
+        old.data = data = np.array(data, copy=True)
+    np.copyto(data, target, casting="unsafe")
+    old._version += 1
+    return old
 
 
 def _check_built(module: Module, what: str) -> None:

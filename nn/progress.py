@@ -30,7 +30,7 @@ class Progbar:
 
     def __init__(self, total: int, width: int = 30, stream: Optional[IO] = None,
                  interval: float = 0.05, live: Optional[bool] = None) -> None:
-        self.total = max(int(total), 0)
+        self.total = None if total is None else max(int(total), 0)  # None: unknown
         self.width = width
         self.stream = stream or sys.stdout
         self.interval = interval
@@ -44,6 +44,11 @@ class Progbar:
 
     def _line(self, step: int, logs: dict, done: bool) -> str:
         elapsed = time.perf_counter() - self.start
+        if self.total is None:                  # unknown length: no bar, no ETA
+            per = elapsed / step if step else 0.0
+            timing = f"{_fmt_time(elapsed)} {_fmt_time(per)}/step"
+            extra = format_logs(logs)
+            return f"{step}/Unknown - {timing}" + (f" - {extra}" if extra else "")
         n = len(str(self.total))
         frac = step / self.total if self.total else 1.0
         filled = int(self.width * frac)
@@ -58,7 +63,7 @@ class Progbar:
         return f"{step:>{n}}/{self.total} [{bar}] - {timing}" + (f" - {extra}" if extra else "")
 
     def update(self, step: int, logs: dict) -> None:
-        if not self.live or step >= self.total:  # the last step is drawn by finish()
+        if not self.live or (self.total is not None and step >= self.total):  # the last step is drawn by finish()
             return
         now = time.perf_counter()
         if now - self._last < self.interval:

@@ -649,7 +649,7 @@ def _compile(model: Any, config: dict, opt_blob: bytes) -> None:
           "bad optimizer_state")
     arrays = read_npz_bounded(opt_blob, "optimizer.npz")
     weights = dict(model.named_weights())
-    new_state = {}
+    new_state = []
     for name, slots in st["slots"].items():
         _want(name in weights and isinstance(slots, dict), f"optimizer state for unknown "
               f"weight {name!r}")
@@ -667,8 +667,9 @@ def _compile(model: Any, config: dict, opt_blob: bytes) -> None:
                 _want(v is None or isinstance(v, (int, float, bool)),
                       f"bad optimizer slot {name}/{k}")
                 entry[k] = v
-        new_state[_state_key(model.optimizer, w)] = entry
+        new_state.append((_state_key(model.optimizer, w), entry))
     opt = model.optimizer
     opt.add_params(model.parameters())
-    opt.state.update(new_state)
+    for key, entry in new_state:
+        opt.state[key] = entry
     opt.iterations = st["iterations"]

@@ -41,7 +41,16 @@ def test_after_backward_tiny_values_and_grads_are_shown():
     names = _by_first_field(nodes)
     assert "grad 4" in nodes[names["a"]]          # d(a^2)/da = 2a = 4
     assert "grad 1" in nodes[names["multiply"]]
-    assert "released" in ag.to_dot(y)
+    # a Value's scalar graph is kept after backward (micrograd's semantics): nothing released
+    assert "released" not in ag.to_dot(y)
+
+
+def test_after_backward_a_tensor_graph_is_drawn_as_released():
+    a = ag.Tensor(2.0, requires_grad=True); a.name = "a"
+    y = a * a
+    y.backward()
+    dot = ag.to_dot(y)
+    assert "released" in dot and "grad 4" in dot
 
 
 def test_mlp_graph_and_node_cap():

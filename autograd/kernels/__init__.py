@@ -37,12 +37,15 @@ import numpy as np
 
 from ..errors import ShapeError, DTypeError, InvalidValueError
 from .optim import sgd_update_np, adam_update_np, rmsprop_update_np
+from .optim import (adagrad_update_np, adadelta_update_np, adamax_update_np, nadam_update_np,
+                    lion_update_np)
 from .twins import (activation_np, activation_grad_np, bias_act_np, dense_grad_z_np, gemm_np,
                     xent_sparse_np, xent_dense_np, bce_np)
 
 __all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad", "matmul",
            "bias_act", "dense_grad_z", "xent_sparse", "xent_dense", "bce",
-           "sgd_update", "adam_update", "rmsprop_update"]
+           "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
+           "adamax_update", "nadam_update", "lion_update"]
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
@@ -430,6 +433,41 @@ def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return
     rmsprop_update_np(param, grad, v, lr, rho, epsilon, weight_decay)
+
+
+# numpy only (whole-array numpy ops, in place): no numba kernel has been measured to pay here
+def adagrad_update(param, grad, acc, lr, epsilon, weight_decay=0.0):
+    """In place: Adagrad (see ``optim.adagrad_update_np``)."""
+    _check_update("adagrad_update", param, grad, (lr, epsilon, weight_decay), acc=acc)
+    adagrad_update_np(param, grad, acc, lr, epsilon, weight_decay)
+
+
+def adadelta_update(param, grad, v, u, lr, rho, epsilon, weight_decay=0.0):
+    """In place: Adadelta (see ``optim.adadelta_update_np``)."""
+    _check_update("adadelta_update", param, grad, (lr, rho, epsilon, weight_decay), v=v, u=u)
+    adadelta_update_np(param, grad, v, u, lr, rho, epsilon, weight_decay)
+
+
+def adamax_update(param, grad, m, u, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0):
+    """In place: Adamax (see ``optim.adamax_update_np``)."""
+    _check_update("adamax_update", param, grad, (step, lr, beta_1, beta_2, epsilon,
+                                                 weight_decay), m=m, u=u)
+    adamax_update_np(param, grad, m, u, step, lr, beta_1, beta_2, epsilon, weight_decay)
+
+
+def nadam_update(param, grad, m, v, step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2, epsilon,
+                 weight_decay=0.0):
+    """In place: Nadam (see ``optim.nadam_update_np``)."""
+    _check_update("nadam_update", param, grad, (step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2,
+                                                epsilon, weight_decay), m=m, v=v)
+    nadam_update_np(param, grad, m, v, step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2,
+                    epsilon, weight_decay)
+
+
+def lion_update(param, grad, m, lr, beta_1, beta_2, weight_decay=0.0):
+    """In place: Lion (see ``optim.lion_update_np``)."""
+    _check_update("lion_update", param, grad, (lr, beta_1, beta_2, weight_decay), m=m)
+    lion_update_np(param, grad, m, lr, beta_1, beta_2, weight_decay)
 
 
 # ----------------------------------------------------------------------------- conv, pooling

@@ -66,7 +66,12 @@ class Layer(Configurable, Module):
 
     Every layer also takes ``input_shape=`` (per sample, Keras 2; builds it at once) and
     ``input_dim=`` (``input_shape=(input_dim,)``) unless its constructor names them itself,
-    and has ``get_config()``/``from_config()`` (``nn.config``)."""
+    and has ``get_config()``/``from_config()`` (``nn.config``).
+
+    Weights are made in ``build`` with ``add_weight(name, shape, initializer, regularizer=,
+    constraint=)``: the regularizer's penalty joins ``losses`` (and the training loss), the
+    constraint projects the weight after each optimizer step in ``fit``.
+    activity_regularizer : a penalty on the layer's output, taken at each call."""
 
     _config_extra_keys = ("input_shape", "batch_input_shape", "input_dim", "trainable")
     _config_live = ("name",)               # the name given or made up: graphs refer to it
@@ -87,16 +92,51 @@ class Layer(Configurable, Module):
             __call__.__wrapped__ = own
             cls.__call__ = __call__
 
-    def __init__(self, name: Optional[str] = None, dtype: Any = "float32") -> None:
+    def __init__(self, name: Optional[str] = None, dtype: Any = "float32",
+                 activity_regularizer: Any = None) -> None:
         super().__init__()
         self.name = name or _auto_name(type(self).__name__)
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise ag.InvalidValueError(f"{type(self).__name__}: dtype must be a float dtype, got {self.dtype}")
         self.built = False
+        from .. import regularizers
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     def build(self, input_shape: tuple) -> None:
         self.built = True
+
+    def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform",
+                   dtype: Any = None, trainable: bool = True, regularizer: Any = None,
+                   constraint: Any = None) -> ag.Tensor:
+        """Make a weight, store it as attribute ``name`` and return it.  ``regularizer``
+        (``nn.regularizers``: a name, an instance or a callable) adds its penalty to
+        ``losses``; ``constraint`` (``nn.constraints``) projects the weight after each
+        optimizer step in ``fit``; ``trainable=False`` makes a weight the optimizer skips."""
+        from .. import constraints, initializers, regularizers
+        from ..module import Parameter
+        init = initializers.get(initializer)
+        dt = self.dtype if dtype is None else np.dtype(dtype)
+        w = Parameter(init(tuple(int(s) for s in shape), dt))
+        if not trainable:
+            w.requires_grad = False
+        setattr(self, name, w)
+        reg, con = regularizers.get(regularizer), constraints.get(constraint)
+        d = self.__dict__
+        d.setdefault("_regularizers", {}).pop(name, None)
+        d.setdefault("_constraints", {}).pop(name, None)
+        if reg is not None:
+            d["_regularizers"][name] = reg
+        if con is not None:
+            d["_constraints"][name] = con
+        return w
+
+    @property
+    def losses(self) -> list:
+        """The penalties of this layer and those below it: weight regularizers (computed now,
+        with a graph) and activity regularizers (from the last call)."""
+        from ..regularizers import collect_losses
+        return collect_losses(self)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if _functional_hook(inputs):  # functional API: record a node on symbolic inputs
@@ -108,7 +148,10 @@ class Layer(Configurable, Module):
             self.built = True
         if "_seen_input_shape" not in self.__dict__ and x.ndim:
             self._seen_input_shape = (None,) + tuple(x.shape[1:])
-        return super().__call__(x, *args, **kwargs)
+        out = super().__call__(x, *args, **kwargs)
+        if self.__dict__.get("activity_regularizer") is not None:
+            self.__dict__["_activity_loss"] = self.activity_regularizer(out)
+        return out
 
     # ------------------------------------------------------------------ shapes and config
     @property

@@ -46,8 +46,16 @@ class Dense(Layer):
     def __init__(self, units: int, activation: Union[None, str, Callable] = None,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", input_dim: Optional[int] = None,
-                 dtype: Any = "float32", name: Optional[str] = None) -> None:
-        super().__init__(name=name, dtype=dtype)
+                 dtype: Any = "float32", name: Optional[str] = None,
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype, activity_regularizer=activity_regularizer)
+        from .. import constraints, regularizers
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ag.InvalidValueError(f"Dense: units must be a positive int, got {units!r}")
         if not (activation is None or callable(activation) or activation in ACTIVATIONS):
@@ -72,9 +80,11 @@ class Dense(Layer):
             raise ag.ShapeError(f"Dense {self.name!r}: needs inputs of shape (..., features), "
                                 f"got a scalar")
         n_in = int(input_shape[-1])
-        self.kernel = Parameter(self.kernel_initializer((n_in, self.units), self.dtype))
+        self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = Parameter(self.bias_initializer((self.units,), self.dtype))
+            self.add_weight("bias", (self.units,), self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         if not self.trainable:                  # frozen before it was built
             self.trainable = False
         self.input_dim = n_in

@@ -124,8 +124,14 @@ def test_evaluate_and_predict_check_input():
 
 
 def test_loss_that_is_not_a_scalar_is_refused():
+    # per-sample losses (first axis = the batch) are reduced as Keras does (their mean);
+    # anything else is refused before any step
     model, before = model_and_weights(units=1)
-    model.compile("sgd", lambda y_true, y_pred: (y_pred - y_true) ** 2)
+    model.compile("sgd", lambda y_true, y_pred: ag.sum(y_pred - y_true)[None] * np.ones(3))
     with pytest.raises(ValueError, match="scalar"):
         model.fit(X, np.ones((10, 1)), verbose=0)
     assert unchanged(model, before)
+    model.compile("sgd", lambda y_true, y_pred: (y_pred - y_true) ** 2)
+    per_sample = model.evaluate(X, np.ones((10, 1)), verbose=0)
+    model.compile("sgd", "mse")
+    assert per_sample == pytest.approx(model.evaluate(X, np.ones((10, 1)), verbose=0))

@@ -130,11 +130,11 @@ def test_early_stopping_restores_best_weights():
             snapshots.append(self.model.state_dict())
 
     # monitor 'loss' in 'max' mode: the best epoch is the first (loss falls), so it stops
-    # after patience + 1 epochs and restores epoch 0's weights
+    # after patience epochs without improvement (Keras's rule) and restores epoch 0's weights
     es = nn.callbacks.EarlyStopping(monitor="loss", mode="max", patience=2,
                                     restore_best_weights=True)
     h = model.fit(x, y, epochs=20, batch_size=8, verbose=0, callbacks=[Snap(), es])
-    assert len(h.history["loss"]) == 4 and es.best_epoch == 0 and es.stopped_epoch == 3
+    assert len(h.history["loss"]) == 3 and es.best_epoch == 0 and es.stopped_epoch == 2
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, snapshots[0][k])
     before = model.state_dict()

@@ -41,7 +41,7 @@ def opt_state(model):
     opt = model.optimizer
     out = {"iterations": opt.iterations}
     for name, p in model.named_parameters():
-        st = opt.state.get(id(p), {})
+        st = opt.state.get(p, {})
         out[name] = {k: (v.tobytes() if isinstance(v, np.ndarray) else v) for k, v in st.items()}
     return out
 

@@ -62,6 +62,16 @@ EXAMPLES = {
     "SeparableConv2D": [dict(filters=4, kernel_size=3, padding="same")],
     "ZeroPadding2D": [dict(padding=[[1, 0], [2, 1]])],
     "UpSampling2D": [dict(size=[2, 3])],
+    "CosineDecay": [dict(initial_learning_rate=0.1, decay_steps=100, alpha=0.1)],
+    "CosineDecayRestarts": [dict(initial_learning_rate=0.1, first_decay_steps=10)],
+    "ExponentialDecay": [dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.9,
+                              staircase=True)],
+    "InverseTimeDecay": [dict(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5)],
+    "PiecewiseConstantDecay": [dict(boundaries=[10, 20], values=[0.1, 0.01, 0.001])],
+    "PolynomialDecay": [dict(initial_learning_rate=0.1, decay_steps=10, power=2.0)],
+    "L1L2": [dict(l1=0.01, l2=0.02)],
+    "MaxNorm": [dict(max_value=3.0, axis=1)],
+    "Nadam": [dict(learning_rate=0.01)],
 }
 
 
@@ -452,4 +462,24 @@ def test_sequence_model_with_dropout_and_moving_stats_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(first.predict(x), again.predict(x))
     again.fit(x, y, epochs=2, batch_size=8, verbose=0)
     for a, b in zip(straight.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_schedule_and_regularizer_survive_save_load(tmp_path):
+    x = np.random.default_rng(3).normal(size=(16, 3))
+    y = np.random.default_rng(4).normal(size=(16, 2))
+    nn.set_seed(5)
+    kw = {"kernel_regularizer": "l2"} if "kernel_regularizer" in inspect.signature(
+        L.Dense.__init__).parameters else {}
+    m = nn.Sequential([nn.Input((3,)), L.Dense(2, **kw)])
+    sched = nn.optimizers.schedules.ExponentialDecay(0.1, decay_steps=3, decay_rate=0.5)
+    m.compile(nn.optimizers.Adam(learning_rate=sched), "mse")
+    m.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    m.save(tmp_path / "s.keras")
+    again = nn.models.load_model(tmp_path / "s.keras")
+    assert isinstance(again.optimizer.defaults["lr"], type(sched))
+    assert again.optimizer.defaults["lr"].get_config() == sched.get_config()
+    m.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    again.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    for a, b in zip(m.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)

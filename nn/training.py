@@ -1,0 +1,764 @@
+"""The loops behind ``Model.fit``/``evaluate``/``predict`` and the ``*_on_batch`` methods.
+
+Input sources, each turned into batches ``(x, y, sample_weight)`` per epoch:
+- arrays (``x``, ``y``, optional ``sample_weight``), batched and shuffled here;
+- an ``nn.data.Dataset`` (re-read each epoch) or any re-iterable (a DataLoader-like object);
+- a one-shot iterator or generator, read once (several epochs need ``steps_per_epoch``).
+Elements of the iterables are ``(x, y)`` or ``(x, y, sample_weight)`` (``x`` alone for
+predict).  A structured ``x`` (a dict of arrays, or a list/tuple of arrays for a model whose
+``multi_input`` is True) is sliced and passed to the model as the same structure: that is
+the hook for multi-input models.
+
+One training step is: forward -> loss (+ regularization penalties) -> finite check ->
+backward -> finite check -> optimizer step -> weight constraints.  A NaN or inf loss (or
+gradient) stops before the step is applied, so the weights stay those of the last finite step.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+import autograd as ag
+
+from . import _random, metrics as _metrics
+from .callbacks import CallbackList, History
+from .data import INFINITE, Dataset
+from .errors import NonFiniteLossError, NonNumericError
+
+__all__ = ["fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch",
+           "class_weight_to_sample_weights", "compute_loss"]
+
+
+# ----------------------------------------------------------------------------- data checks
+def as_array(a: Any, what: str, where: str) -> np.ndarray:
+    """``a`` as a numeric ndarray with a batch axis, or a clear ValueError."""
+    if isinstance(a, ag.Tensor):
+        a = a.data
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as e:
+        raise NonNumericError(f"{where}: {what} cannot be made into a numeric array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise NonNumericError(f"{where}: {what} must be numeric (int, float or bool), got dtype "
+                              f"{arr.dtype}")
+    if arr.ndim == 0:
+        raise ag.ShapeError(f"{where}: {what} must have a batch axis, got a scalar")
+    return arr
+
+
+def _structured(model: Any, x: Any) -> bool:
+    return isinstance(x, dict) or (isinstance(x, (list, tuple))
+                                   and bool(getattr(model, "multi_input", False)))
+
+
+def as_x(model: Any, x: Any, where: str) -> Any:
+    """x as an array (or a structure of arrays, see the module docstring)."""
+    if isinstance(x, dict):
+        return {k: as_array(v, f"x[{k!r}]", where) for k, v in x.items()}
+    if _structured(model, x):
+        return tuple(as_array(v, f"x[{i}]", where) for i, v in enumerate(x))
+    return as_array(x, "x", where)
+
+
+def as_y(model: Any, y: Any, where: str) -> Any:
+    """y as an array, or, for a model with several outputs (``multi_output``), a dict keyed
+    by output name or a tuple in output order (see ``nn.functional``)."""
+    if isinstance(y, dict):
+        return {k: as_array(v, f"y[{k!r}]", where) for k, v in y.items()}
+    if isinstance(y, (list, tuple)) and getattr(model, "multi_output", False):
+        return tuple(as_array(v, f"y[{i}]", where) for i, v in enumerate(y))
+    return as_array(y, "y", where)
+
+
+def _n(x: Any) -> int:
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    elif isinstance(x, tuple):
+        x = x[0]
+    return len(x)
+
+
+def _take(x: Any, idx: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return {k: v[idx] for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(v[idx] for v in x)
+    return x[idx]
+
+
+def _check_lengths(x: Any, y: Any, sw: Any, where: str) -> None:
+    n = _n(x)
+    if isinstance(x, (dict, tuple)):
+        lens = [len(v) for v in (x.values() if isinstance(x, dict) else x)]
+        if len(set(lens)) > 1:
+            raise ag.ShapeError(f"{where}: the inputs hold different numbers of samples {lens}")
+    if isinstance(x, np.ndarray) and x.ndim < 2:
+        raise ag.ShapeError(f"{where}: x must be (samples, features...), got shape {x.shape}; "
+                            f"for one feature use x.reshape(-1, 1)")
+    if isinstance(y, (dict, tuple)):
+        lens = [len(v) for v in (y.values() if isinstance(y, dict) else y)]
+        if any(k != n for k in lens):
+            raise ag.ShapeError(f"{where}: x and y hold different numbers of samples ({n} and "
+                                f"{lens} per output)")
+    elif y is not None and len(y) != n:
+        raise ag.ShapeError(f"{where}: x and y hold different numbers of samples ({n} and "
+                            f"{len(y)})")
+    if sw is not None and len(sw) != n:
+        raise ag.ShapeError(f"{where}: sample_weight holds {len(sw)} weights for {n} samples")
+    if n == 0:
+        raise ag.InvalidValueError(f"{where}: no samples")
+
+
+def _check_int(name: str, v: Any, low: int) -> int:
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
+        raise ag.InvalidValueError(f"{name} must be an int >= {low}, got {v!r}")
+    return int(v)
+
+
+def verbosity(v: Any) -> int:
+    if v == "auto":
+        return 1
+    if v not in (0, 1, 2):
+        raise ag.InvalidValueError(f"verbose must be 0, 1, 2 or 'auto', got {v!r}")
+    return int(v)
+
+
+def class_weight_to_sample_weights(y: Any, class_weight: dict) -> np.ndarray:
+    """Keras's mapping of ``class_weight`` to per-sample weights: the class of a sample is its
+    integer label ((N,) or (N, 1) labels, rounded: 0/1 targets of a binary model), or the
+    argmax of a one-hot / probability row ((N, C), C > 1); its weight is
+    ``class_weight.get(class, 1.0)``."""
+    if not isinstance(class_weight, dict):
+        raise ag.ArgumentTypeError(f"class_weight must be a dict {{class: weight}}, got "
+                                   f"{type(class_weight).__name__}")
+    y = as_array(y, "y", "class_weight")
+    if y.ndim > 2:
+        raise ag.ShapeError(f"class_weight needs targets of shape (N,), (N, 1) or (N, C), got "
+                            f"{y.shape}")
+    if y.ndim == 2:
+        y = np.argmax(y, axis=-1) if y.shape[-1] != 1 else y[:, 0]
+    classes = np.round(y).astype(np.int64)
+    cw = {int(k): float(v) for k, v in class_weight.items()}
+    return np.array([cw.get(int(c), 1.0) for c in classes], dtype=np.float64)
+
+
+def _merge_weights(y: Any, sw: Any, class_weight: Optional[dict]) -> Optional[np.ndarray]:
+    """sample_weight times the class weights (given both, they multiply, as in Keras 2)."""
+    if sw is not None:
+        sw = as_array(sw, "sample_weight", "fit")
+    if class_weight is None:
+        return sw
+    if isinstance(y, (dict, tuple)):
+        raise ag.InvalidValueError("fit: class_weight needs a single output's targets; for a "
+                                   "model with several outputs pass sample_weight")
+    cw = class_weight_to_sample_weights(y, class_weight)
+    if sw is None:
+        return cw
+    if len(sw) != len(cw):
+        raise ag.ShapeError(f"fit: sample_weight holds {len(sw)} weights for {len(cw)} samples")
+    return sw * cw.reshape((-1,) + (1,) * (sw.ndim - 1))
+
+
+# ----------------------------------------------------------------------------- sources
+def _is_stream(x: Any) -> bool:
+    """A Dataset, generator or other iterable of batches (not array data)."""
+    if isinstance(x, Dataset):
+        return True
+    if isinstance(x, (np.ndarray, ag.Tensor, list, tuple, dict, str, bytes)) or x is None:
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def _unpack(el: Any, where: str, need_y: bool = True) -> tuple:
+    if isinstance(el, tuple) and len(el) in (2, 3):
+        return el if len(el) == 3 else (el[0], el[1], None)
+    if isinstance(el, list) and len(el) in (2, 3):
+        return tuple(el) if len(el) == 3 else (el[0], el[1], None)
+    if not need_y:
+        return (el[0] if isinstance(el, tuple) and len(el) == 1 else el), None, None
+    raise ag.InvalidValueError(f"{where}: each element of the data must be (x, y) or (x, y, "
+                               f"sample_weight), got {type(el).__name__}"
+                               f"{' of length ' + str(len(el)) if hasattr(el, '__len__') else ''}")
+
+
+class Batches:
+    """Batches ``(x, y, sample_weight)`` of one source, epoch after epoch.
+
+    ``steps`` : batches per epoch (None when unknown: one pass of an iterable)."""
+
+    def __init__(self, model: Any, x: Any, y: Any = None, sample_weight: Any = None,
+                 batch_size: Optional[int] = None, shuffle: Any = False,
+                 steps: Optional[int] = None, class_weight: Optional[dict] = None,
+                 epochs: int = 1, where: str = "fit", need_y: bool = True) -> None:
+        self.where, self.need_y, self.model = where, need_y, model
+        self.class_weight = class_weight
+        self.steps_given = steps
+        self.stream = _is_stream(x)
+        self._first: Optional[tuple] = None
+        self._it: Optional[Iterator] = None
+        if self.stream:
+            if y is not None:
+                raise ag.InvalidValueError(f"{where}: y must be None when x is a dataset or "
+                                           f"generator (it yields (x, y) itself)")
+            if sample_weight is not None:
+                raise ag.InvalidValueError(f"{where}: sample_weight must be None when x is a "
+                                           f"dataset or generator; yield (x, y, sample_weight)")
+            if batch_size is not None:
+                raise ag.InvalidValueError(f"{where}: batch_size must be None when x is a "
+                                           f"dataset or generator (it yields whole batches)")
+            self.source = x
+            self.once = not isinstance(x, Dataset) and iter(x) is x
+            card = x.cardinality() if isinstance(x, Dataset) else None
+            if card == INFINITE and steps is None:
+                raise ag.InvalidValueError(
+                    f"{where}: the dataset is infinite (repeat() without a count), so an epoch "
+                    f"never ends; pass steps_per_epoch= (steps= for evaluate/predict)")
+            if self.once and steps is None and epochs > 1:
+                raise ag.InvalidValueError(
+                    f"{where}: a generator or iterator can be read only once, so {epochs} "
+                    f"epochs need steps_per_epoch= (and a generator that loops forever); or "
+                    f"pass an nn.data.Dataset or another re-iterable, read afresh each epoch")
+            self.steps = steps if steps is not None else (card if card is not None and card >= 0
+                                                          else None)
+        else:
+            self.x = as_x(model, x, where)
+            self.y = None if y is None else as_y(model, y, where)
+            if need_y and self.y is None:
+                raise ag.InvalidValueError(f"{where}: y is missing (give y, or x as a dataset or "
+                                           f"generator of (x, y) pairs)")
+            self.sw = _merge_weights(self.y, sample_weight, class_weight) \
+                if self.y is not None else None
+            _check_lengths(self.x, self.y, self.sw, where)
+            self.batch_size = 32 if batch_size is None else _check_int(f"{where}: batch_size",
+                                                                        batch_size, 1)
+            self.shuffle = shuffle
+            self.n = _n(self.x)
+            per_pass = -(-self.n // self.batch_size)
+            self.steps = per_pass if steps is None else steps
+
+    # ------------------------------------------------------------------ arrays
+    def _array_pass(self) -> Iterator[tuple]:
+        n, bs = self.n, self.batch_size
+        if self.shuffle == "batch":
+            starts = _random.get_rng().permutation(-(-n // bs)) * bs
+            for s in starts:
+                sl = slice(int(s), int(s) + bs)
+                yield _take(self.x, sl), _take(self.y, sl), _take(self.sw, sl)
+            return
+        order = _random.get_rng().permutation(n) if self.shuffle else None
+        for b in range(-(-n // bs)):
+            sl = order[b * bs:(b + 1) * bs] if order is not None else slice(b * bs, (b + 1) * bs)
+            yield _take(self.x, sl), _take(self.y, sl), _take(self.sw, sl)
+
+    # ------------------------------------------------------------------ streams
+    def _convert(self, el: Any) -> tuple:
+        xb, yb, swb = _unpack(el, self.where, self.need_y)
+        xb = as_x(self.model, xb, self.where)
+        yb = None if yb is None else as_y(self.model, yb, self.where)
+        if self.class_weight is not None and yb is not None:
+            swb = _merge_weights(yb, swb, self.class_weight)
+        elif swb is not None:
+            swb = as_array(swb, "sample_weight", self.where)
+        _check_lengths(xb, yb, swb, self.where)
+        return xb, yb, swb
+
+    def _stream_pass(self) -> Iterator[tuple]:
+        for el in self.source:
+            yield self._convert(el)
+
+    def first(self) -> tuple:
+        """The first batch (kept, and given again by the first epoch)."""
+        if not self.stream:
+            bs = self.batch_size
+            return _take(self.x, slice(0, bs)), _take(self.y, slice(0, bs)), \
+                _take(self.sw, slice(0, bs))
+        if self._first is None:
+            it = self._next_iter()
+            try:
+                self._first = next(it)
+            except StopIteration:
+                raise ag.InvalidValueError(f"{self.where}: the data yielded no batches") from None
+            self._it = it
+        return self._first
+
+    def _next_iter(self) -> Iterator[tuple]:
+        return self._stream_pass() if self.stream else self._array_pass()
+
+    def epoch(self) -> Iterator[tuple]:
+        """The batches of one epoch: ``steps`` of them when steps were given (the reading
+        goes on from where the last epoch stopped, restarting a re-iterable source when it
+        ends), else one pass."""
+        if self.steps_given is None:
+            if self._first is not None:
+                first, it = self._first, self._it
+                self._first = self._it = None
+                yield first
+                yield from it
+                return
+            yield from self._next_iter()
+            return
+        done = 0
+        while done < self.steps_given:
+            if self._it is None:
+                self._it = self._next_iter()
+            if self._first is not None:
+                el, self._first = self._first, None
+            else:
+                try:
+                    el = next(self._it)
+                except StopIteration:
+                    self._it = None
+                    if self.stream and self.once:
+                        raise ag.InvalidValueError(
+                            f"{self.where}: the generator ran out of data after {done} of "
+                            f"{self.steps_given} steps of this epoch; make it loop forever "
+                            f"(while True: ...) or lower steps_per_epoch") from None
+                    if done == 0 and not self.stream and self.n == 0:  # pragma: no cover
+                        return
+                    continue
+            done += 1
+            yield el
+
+
+# ----------------------------------------------------------------------------- steps
+def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any) -> ag.Tensor:
+    """The compiled loss on the batch (weighted when ``swb`` is given) plus the model's
+    regularization penalties (``model.losses``), as Keras reports the training loss.  A plain
+    function may return the batch mean, or per-sample losses (then reduced as Keras does:
+    the weighted sum over their number)."""
+    loss_fn = model.loss
+    if hasattr(loss_fn, "values") and hasattr(loss_fn, "reduction"):
+        loss = loss_fn(yb, out) if swb is None else loss_fn(yb, out, sample_weight=swb)
+        if loss.size != 1:
+            from .losses import reduce_weighted
+            loss = reduce_weighted(loss, None, "sum_over_batch_size")   # reduction='none'
+    else:
+        loss = loss_fn(yb, out)
+        if not isinstance(loss, ag.Tensor):
+            raise ag.InvalidValueError(f"the loss must return a Tensor, got "
+                                       f"{type(loss).__name__}")
+        if swb is not None and loss.size == 1:
+            raise ag.InvalidValueError(
+                "sample_weight/class_weight need a loss that can weight each sample: an "
+                "nn.losses.Loss, or a function returning the per-sample losses (shape (N,)); "
+                "this loss function returned a scalar")
+        n = out.shape[0] if getattr(out, "ndim", 0) else None
+        if loss.size != 1 and (loss.ndim == 0 or loss.shape[0] != n):
+            raise ag.InvalidValueError(
+                f"the loss must return a scalar (the batch mean) or per-sample losses of shape "
+                f"({n}, ...), got shape {loss.shape}")
+        if loss.size != 1 or swb is not None:
+            from .losses import reduce_weighted
+            loss = reduce_weighted(loss, swb, "sum_over_batch_size")
+    if _has_penalties(model):
+        for p in model.losses:
+            loss = loss + p
+    return loss
+
+
+def _has_penalties(model: Any) -> bool:
+    from .regularizers import has_penalties
+    return has_penalties(model)
+
+
+def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any) -> tuple:
+    """(loss, output data) after one step; (non-finite loss, None or output) and no step
+    applied when the loss or a gradient is NaN/inf."""
+    for p in opt.params:
+        p.grad = None
+    out = model(xb)
+    loss = compute_loss(model, yb, out, swb)
+    value = float(loss.data)
+    if not math.isfinite(value):
+        return value, _out_data(out)
+    if len(opt.params) == 0 or getattr(model, "_unbound", True):
+        opt.add_params(model.parameters())     # layers built by this forward
+        model._unbound = False
+    loss.backward()
+    for p in opt.params:
+        g = p.grad
+        if g is not None and not np.isfinite(g).all():
+            return float("nan"), None
+    opt.step()
+    from .regularizers import apply_constraints
+    apply_constraints(model)
+    return value, _out_data(out)
+
+
+def _metric_logs(model: Any) -> list:
+    return ["loss"] + [_metrics.metric_name(m) for m in model.metrics]
+
+
+def _probe(model: Any, batches: Batches, where: str) -> None:
+    """Check that the data fits the model before any step (builds lazy layers)."""
+    xb, yb, swb = batches.first()
+    if batches.stream or isinstance(xb, (dict, tuple)):
+        try:
+            with ag.no_grad():
+                out = model(xb)
+                value = compute_loss(model, yb, out, swb)
+            if not isinstance(value, ag.Tensor) or value.size != 1:
+                raise ag.InvalidValueError(f"{where}: the loss must return a scalar Tensor, got "
+                                           f"{type(value).__name__}")
+        except ag.AutogradError as e:
+            from .model import _prefixed
+            raise _prefixed(e, where) from None
+    else:
+        model._probe(batches.x, batches.y, batches.batch_size, where)
+
+
+# ----------------------------------------------------------------------------- fit
+FIT_ARGS = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split",
+            "validation_data", "shuffle", "class_weight", "sample_weight", "initial_epoch",
+            "steps_per_epoch", "validation_steps", "validation_batch_size", "validation_freq",
+            "distributed")
+
+
+def _validation(model: Any, validation_data: Any, batch_size: Optional[int],
+                steps: Optional[int]) -> Batches:
+    where = "fit (validation_data)"
+    if _is_stream(validation_data):
+        return Batches(model, validation_data, steps=steps, where=where)
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ag.InvalidValueError("fit: validation_data must be (x_val, y_val), (x_val, y_val, "
+                                   "val_sample_weight), a dataset or a generator")
+    vsw = validation_data[2] if len(validation_data) == 3 else None
+    return Batches(model, validation_data[0], validation_data[1], vsw, batch_size, steps=steps,
+                   where=where)
+
+
+def _do_validate(freq: Any, epoch: int) -> bool:
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in freq
+
+
+def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
+        epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
+        validation_split: float = 0.0, validation_data: Any = None, shuffle: Any = True,
+        class_weight: Optional[dict] = None, sample_weight: Any = None, initial_epoch: int = 0,
+        steps_per_epoch: Optional[int] = None, validation_steps: Optional[int] = None,
+        validation_batch_size: Optional[int] = None, validation_freq: Any = 1,
+        distributed: bool = False) -> History:
+    """See ``Model.fit``."""
+    from . import distributed as _distributed
+    model._require_compiled("fit")
+    where = "fit"
+    verbose = verbosity(verbose)
+    if distributed:  # distributed hook: needs mpi4py; only rank 0 shows progress
+        verbose = _distributed.begin_fit(verbose)
+    epochs = _check_int("fit: epochs", epochs, 0)
+    initial_epoch = _check_int("fit: initial_epoch", initial_epoch, 0)
+    if steps_per_epoch is not None:
+        steps_per_epoch = _check_int("fit: steps_per_epoch", steps_per_epoch, 1)
+    if validation_steps is not None:
+        validation_steps = _check_int("fit: validation_steps", validation_steps, 1)
+    if isinstance(validation_freq, bool) or not (
+            (isinstance(validation_freq, int) and validation_freq >= 1)
+            or (isinstance(validation_freq, (list, tuple, set, range))
+                and all(isinstance(e, int) for e in validation_freq))):
+        raise ag.InvalidValueError(f"fit: validation_freq must be an int >= 1 or a list of "
+                                   f"epochs (from 1), got {validation_freq!r}")
+    if shuffle not in (True, False, "batch"):
+        raise ag.InvalidValueError(f"fit: shuffle must be True, False or 'batch', got {shuffle!r}")
+    if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
+        raise ag.InvalidValueError(f"fit: validation_split must be in [0, 1), got "
+                                   f"{validation_split!r}")
+    if x is None:
+        raise ag.InvalidValueError("fit: x is missing")
+    stream = _is_stream(x)
+    if validation_split and stream:
+        raise ag.InvalidValueError("fit: validation_split needs array data; with a dataset or "
+                                   "generator give validation_data")
+    if validation_split and validation_data is None:
+        xa = as_x(model, x, where)
+        ya = as_y(model, y, where) if y is not None else None
+        swa = None if sample_weight is None else as_array(sample_weight, "sample_weight", where)
+        n = _n(xa)
+        split_at = int(math.floor(n * (1.0 - validation_split)))
+        if split_at == 0 or split_at == n:
+            raise ag.InvalidValueError(f"fit: validation_split={validation_split} of {n} samples "
+                                       f"leaves no training or no validation samples")
+        tr, va = slice(0, split_at), slice(split_at, None)
+        x, validation_data = _take(xa, tr), (_take(xa, va), _take(ya, va)) + \
+            ((_take(swa, va),) if swa is not None else ())
+        y, sample_weight = _take(ya, tr), _take(swa, tr)
+    train = Batches(model, x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                    class_weight, epochs - initial_epoch, where)
+    val = None
+    if validation_data is not None:
+        val = _validation(model, validation_data,
+                          validation_batch_size or (train.batch_size if not stream else None),
+                          validation_steps)
+    _probe(model, train, where)
+    if val is not None:
+        _probe(model, val, "fit (validation data)")
+    opt = model.optimizer
+    opt.add_params(model.parameters())          # layers built lazily by the probe
+    model._unbound = False
+    dp = None
+    if distributed:
+        if stream or train.sw is not None or isinstance(train.x, (dict, tuple)) \
+                or isinstance(train.y, (dict, tuple)) \
+                or (val is not None and (val.stream or val.sw is not None)) \
+                or steps_per_epoch is not None or _has_penalties(model):
+            raise ag.InvalidValueError(
+                "fit(distributed=True) takes plain arrays x, y (and validation arrays): no "
+                "datasets or generators, sample_weight, class_weight, steps_per_epoch or "
+                "regularizers")
+        # distributed hook: ranks agree, rank 0's weights broadcast; see nn/distributed.py
+        dp = _distributed.DataParallel(model, train.x, train.y, train.batch_size, epochs,
+                                       shuffle, None if val is None else val.x,
+                                       None if val is None else val.y)
+
+    names = _metric_logs(model)
+    history = History()
+    cbs = CallbackList(callbacks, model=model, add_history=history,
+                       add_progbar=verbose != 0, verbose=verbose, epochs=epochs,
+                       steps=train.steps)
+    cbs.set_params({"epochs": epochs, "steps": train.steps, "verbose": verbose,
+                    "batch_size": None if stream else train.batch_size,
+                    "samples": None if stream else train.n,
+                    "metrics": names + (["val_" + k for k in names] if val is not None else [])})
+    was_training = getattr(model, "training", True)
+    model.train()
+    model.stop_training = False
+    logs: dict = {}
+    model._initial_epoch = initial_epoch
+    try:
+        cbs.on_train_begin({})
+        # a callback (BackupAndRestore) may move the start: read it after on_train_begin
+        for epoch in range(model._initial_epoch, epochs):
+            model._epoch = epoch
+            cbs.on_epoch_begin(epoch, {})
+            sums = dict.fromkeys(names, 0.0)
+            seen = 0
+            if dp is not None:                  # distributed hook: rank 0's order everywhere
+                it = _dp_batches(train, dp, shuffle)
+            else:
+                it = train.epoch()
+            for b, (xb, yb, swb) in enumerate(it):
+                cbs.on_train_batch_begin(b, {})
+                loss_value, out = train_step(model, xb, yb, swb, opt) if dp is None \
+                    else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
+                if not math.isfinite(loss_value):
+                    cbs.on_train_batch_end(b, {"loss": loss_value})
+                    if model.stop_training:
+                        break
+                    raise NonFiniteLossError(
+                        f"fit: the {'loss' if out is not None else 'gradient'} became "
+                        f"{'non-finite' if out is None else loss_value} at epoch {epoch + 1}, "
+                        f"batch {b + 1}; training stopped and that step was not applied, so "
+                        f"the weights are those of the last finite step (try a lower "
+                        f"learning rate, or a linear last layer with from_logits=True)")
+                bs = _n(xb)
+                seen += bs
+                sums["loss"] += loss_value * bs
+                for m in model.metrics:
+                    sums[_metrics.metric_name(m)] += (float(m(yb, out)) if dp is None
+                                                      else dp.metric(m)) * bs
+                logs = {k: v / seen for k, v in sums.items()}
+                cbs.on_train_batch_end(b, dict(logs))
+                if model.stop_training:
+                    break
+            if seen == 0:
+                break
+            logs = {k: v / seen for k, v in sums.items()}
+            if val is not None and _do_validate(validation_freq, epoch):
+                if dp is None:
+                    cbs.on_test_begin({})
+                    vlogs = _evaluate_batches(model, val, cbs)
+                    cbs.on_test_end(dict(vlogs))
+                else:                           # distributed hook: sharded
+                    vlogs = dp.evaluate(val.x, val.y, val.batch_size)
+                logs.update({"val_" + k: v for k, v in vlogs.items()})
+                model.train()
+            cbs.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        cbs.on_train_end(dict(logs))
+    finally:
+        model.train(was_training)
+    model.history = history
+    return history
+
+
+def _dp_batches(train: Batches, dp: Any, shuffle: Any) -> Iterator[tuple]:
+    n, bs = train.n, train.batch_size
+    order = _random.get_rng().permutation(n) if shuffle else None
+    if order is not None:
+        order = dp.same_order(order)
+    for b in range(-(-n // bs)):
+        sl = order[b * bs:(b + 1) * bs] if order is not None else slice(b * bs, (b + 1) * bs)
+        yield train.x[sl], train.y[sl], None
+
+
+# ----------------------------------------------------------------------------- evaluate
+def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList]) -> dict:
+    names = _metric_logs(model)
+    sums = dict.fromkeys(names, 0.0)
+    seen = 0
+    model.eval()
+    with ag.no_grad():
+        for b, (xb, yb, swb) in enumerate(batches.epoch()):
+            if cbs is not None:
+                cbs.on_test_batch_begin(b, {})
+            out = model(xb)
+            bs = _n(xb)
+            seen += bs
+            sums["loss"] += float(compute_loss(model, yb, out, swb).data) * bs
+            for m in model.metrics:
+                sums[_metrics.metric_name(m)] += float(m(yb, _out_data(out))) * bs
+            if cbs is not None:
+                cbs.on_test_batch_end(b, {k: v / seen for k, v in sums.items()})
+    return {k: v / max(seen, 1) for k, v in sums.items()}
+
+
+def evaluate(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = None,
+             verbose: Any = "auto", sample_weight: Any = None, steps: Optional[int] = None,
+             callbacks: Any = None, return_dict: bool = False) -> Any:
+    """See ``Model.evaluate``."""
+    model._require_compiled("evaluate")
+    verbose = verbosity(verbose)
+    if steps is not None:
+        steps = _check_int("evaluate: steps", steps, 1)
+    if x is None:
+        raise ag.InvalidValueError("evaluate: x is missing")
+    batches = Batches(model, x, y, sample_weight, batch_size, False, steps, None, 1, "evaluate")
+    _probe(model, batches, "evaluate")
+    cbs = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
+                       steps=batches.steps, mode="test")
+    cbs.set_params({"verbose": verbose, "steps": batches.steps, "epochs": 1})
+    was_training = getattr(model, "training", True)
+    try:
+        cbs.on_test_begin({})
+        logs = _evaluate_batches(model, batches, cbs)
+        cbs.on_test_end(dict(logs))
+    finally:
+        model.train(was_training)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+# ----------------------------------------------------------------------------- predict
+def _concat(outs: list) -> Any:
+    if not outs:
+        return np.zeros((0,))
+    first = outs[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([o[k] for o in outs]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(np.concatenate([o[i] for o in outs]) for i in range(len(first)))
+    return np.concatenate(outs, axis=0)
+
+
+def _out_data(out: Any) -> Any:
+    if isinstance(out, ag.Tensor):
+        return np.asarray(out.data)
+    if isinstance(out, dict):
+        return {k: _out_data(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(_out_data(v) for v in out)
+    return np.asarray(out)
+
+
+def predict(model: Any, x: Any, batch_size: Optional[int] = None, verbose: Any = "auto",
+            steps: Optional[int] = None, callbacks: Any = None) -> Any:
+    """See ``Model.predict``."""
+    verbose = verbosity(verbose)
+    if steps is not None:
+        steps = _check_int("predict: steps", steps, 1)
+    batches = Batches(model, x, None, None, batch_size, False, steps, None, 1, "predict",
+                      need_y=False)
+    cbs = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
+                       steps=batches.steps, mode="predict")
+    cbs.set_params({"verbose": verbose, "steps": batches.steps, "epochs": 1})
+    was_training = getattr(model, "training", True)
+    outs = []
+    model.eval()
+    try:
+        cbs.on_predict_begin({})
+        with ag.no_grad():
+            for b, (xb, _, _) in enumerate(batches.epoch()):
+                cbs.on_predict_batch_begin(b, {})
+                out = _out_data(model(xb))
+                outs.append(out)
+                cbs.on_predict_batch_end(b, {"outputs": out})
+        cbs.on_predict_end({})
+    finally:
+        model.train(was_training)
+    return _concat(outs)
+
+
+# ----------------------------------------------------------------------------- on_batch
+def _batch_logs(model: Any, loss_value: float, yb: Any, out: Any, return_dict: bool) -> Any:
+    logs = {"loss": loss_value}
+    for m in model.metrics:
+        logs[_metrics.metric_name(m)] = float(m(yb, out))
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
+                   class_weight: Optional[dict] = None, return_dict: bool = False) -> Any:
+    """See ``Model.train_on_batch``."""
+    model._require_compiled("train_on_batch")
+    xb = as_x(model, x, "train_on_batch")
+    yb = as_y(model, y, "train_on_batch") if y is not None else None
+    if yb is None:
+        raise ag.InvalidValueError("train_on_batch: y is missing")
+    swb = _merge_weights(yb, sample_weight, class_weight)
+    _check_lengths(xb, yb, swb, "train_on_batch")
+    was_training = getattr(model, "training", True)
+    model.train()
+    try:
+        value, out = train_step(model, xb, yb, swb, model.optimizer)
+    finally:
+        model.train(was_training)
+    if not math.isfinite(value):
+        raise NonFiniteLossError(f"train_on_batch: the loss or a gradient became {value}; the "
+                                 f"step was not applied")
+    return _batch_logs(model, value, yb, out, return_dict)
+
+
+def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
+                  return_dict: bool = False) -> Any:
+    """See ``Model.test_on_batch``."""
+    model._require_compiled("test_on_batch")
+    xb = as_x(model, x, "test_on_batch")
+    yb = as_y(model, y, "test_on_batch") if y is not None else None
+    if yb is None:
+        raise ag.InvalidValueError("test_on_batch: y is missing")
+    swb = None if sample_weight is None else as_array(sample_weight, "sample_weight",
+                                                      "test_on_batch")
+    _check_lengths(xb, yb, swb, "test_on_batch")
+    was_training = getattr(model, "training", True)
+    model.eval()
+    try:
+        with ag.no_grad():
+            out = model(xb)
+            value = float(compute_loss(model, yb, out, swb).data)
+    finally:
+        model.train(was_training)
+    return _batch_logs(model, value, yb, _out_data(out), return_dict)
+
+
+def predict_on_batch(model: Any, x: Any) -> Any:
+    """See ``Model.predict_on_batch``."""
+    xb = as_x(model, x, "predict_on_batch")
+    was_training = getattr(model, "training", True)
+    model.eval()
+    try:
+        with ag.no_grad():
+            return _out_data(model(xb))
+    finally:
+        model.train(was_training)
+
