@@ -46,25 +46,7 @@ def _as_data(a: Any, what: str, where: str) -> np.ndarray:
     return arr
 
 
-def _as_struct(a: Any, what: str, where: str) -> Any:
-    """An array, or a list/dict of arrays (several inputs or outputs), each checked."""
-    if isinstance(a, dict):
-        return {k: _as_data(v, f"{what}[{k!r}]", where) for k, v in a.items()}
-    if _functional.is_structured(a):
-        return [_as_data(v, f"{what}[{i}]", where) for i, v in enumerate(a)]
-    return _as_data(a, what, where)
-
-
-def _check_xy(x: Any, y: Any, where: str) -> tuple[Any, Any]:
-    if _functional.is_structured(x) or _functional.is_structured(y):
-        x, y = _as_struct(x, "x", where), _as_struct(y, "y", where)
-        lengths = {len(v) for v in _functional.flatten(x) + _functional.flatten(y)}
-        if len(lengths) > 1:
-            raise ag.ShapeError(f"{where}: the arrays of x and y hold different numbers of "
-                                f"samples ({sorted(lengths)})")
-        if lengths == {0}:
-            raise ag.InvalidValueError(f"{where}: no samples")
-        return x, y
+def _check_xy(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     x = _as_data(x, "x", where)
     y = _as_data(y, "y", where)
     if x.ndim < 2:
@@ -320,16 +302,14 @@ class Model(Module):
         seen = 0
         self.eval()
         with ag.no_grad():
-            for b, start in enumerate(range(0, _functional.n_samples(x), batch_size)):
-                sl = slice(start, start + batch_size)
-                xb, yb = _functional.take(x, sl), _functional.take(y, sl)
+            for b, start in enumerate(range(0, len(x), batch_size)):
+                xb, yb = x[start:start + batch_size], y[start:start + batch_size]
                 out = self(xb)
-                bs = _functional.n_samples(xb)
+                bs = len(xb)
                 seen += bs
                 sums["loss"] += float(self.loss(yb, out).data) * bs
-                data = _functional.data_of(out)
                 for m in self.metrics:
-                    sums[_metrics.metric_name(m)] += float(m(yb, data)) * bs
+                    sums[_metrics.metric_name(m)] += float(m(yb, out.data)) * bs
                 if bar is not None:
                     bar.update(b + 1, {k: v / seen for k, v in sums.items()})
         return {k: v / max(seen, 1) for k, v in sums.items()}
