@@ -15,7 +15,7 @@ The rules (no path loses a gradient silently):
   ``np.allclose``, comparisons); otherwise it raises :class:`UnsupportedFunctionError`
   naming the function and pointing to ``autograd.numpy``;
 * ``out=`` into an ndarray is refused for a result that requires grad;
-* ``np.asarray(t)`` / ``t.__array__()`` returns the data (and a cast to an integer dtype,
+* ``np.asarray(t)`` / ``t.__array__()`` / ``float(t)`` return the data (and a cast to an integer dtype,
   ``np.int64(t)``, always does: it carries no gradient by intent), except while a transform
   (``grad``, ``jacobian``, ...) evaluates its function and ``t`` requires grad: then it
   raises, because the value handed out would carry no gradient (JAX's rule for tracers;
@@ -239,7 +239,7 @@ def check_array_conversion(t: Any, dtype: Any = None) -> None:
         from .transforms import _NESTING
         if _NESTING.depth > 0:
             raise GraphError(
-                f"np.asarray/__array__ on a tensor that requires grad (shape {t.shape}) inside "
+                f"np.asarray/__array__/float() on a tensor that requires grad (shape {t.shape}) inside "
                 f"a transform (grad, jacobian, ...): the array would carry no gradient. Use "
                 f"autograd.numpy functions on the tensor, or t.data / t.detach() for the value "
                 f"on purpose")

@@ -248,6 +248,8 @@ class Tensor:
         return bool(self._data)
 
     def __float__(self) -> float:
+        if self._rg:
+            _interop.check_array_conversion(self)   # float(t) inside a transform: no silent loss
         return float(self._data)
 
     def __int__(self) -> int:

@@ -199,7 +199,10 @@ class _Traced:
                     t = identity(leaf)
                 ts.append(t)
             self.specs.append(spec)
-            self.targets.append(ts)
+            # backward is asked for the gradient at these identity nodes; a stand-in holds
+            # each node, since fun may rebind the argument tensor's own node (t[i] = v)
+            self.targets.append([None if t is None else Tensor._make(t._data, t._node)
+                                 for t in ts])
             self.leaves.append(leaves)
             args[k] = tree_unflatten(spec, ts)
         _NESTING.depth += 1

@@ -186,3 +186,17 @@ def test_names_and_docs_follow_hips():
         return x
     assert grad(foo, 1).__name__ == "grad_of_foo_wrt_argnum_1"
     assert "Returns a function which" in grad.__doc__
+
+
+def test_assignment_into_the_differentiated_argument_inside_a_transform():
+    # fun writes b into A[1]: d out / dA is the identity with row 1 zeroed, d out / db = e_1
+    def fun(A, b):
+        A[1] = b
+        return A
+    A = np.arange(4.0)
+    J = jacobian(fun)(A, 3.0)
+    want = np.eye(4)
+    want[1, 1] = 0.0
+    np.testing.assert_array_equal(J, want)
+    with pytest.raises((ValueError, ag.GraphError)):   # b's value into an ndarray: refused
+        jacobian(fun, 1)(A, 3.0)
