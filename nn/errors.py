@@ -4,8 +4,8 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "MissingStateError", "UnknownLayerError", "SerializationError", "NotSerializableError",
-           "NotBuiltError"]
+           "MissingStateError", "UnknownLayerError", "UnknownModelError", "SerializationError",
+           "NotSerializableError", "NotBuiltError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -46,3 +46,7 @@ class MissingStateError(AutogradError, KeyError):
 
 class UnknownLayerError(AutogradError, AttributeError):
     """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""
+
+
+class UnknownModelError(AutogradError, ValueError):
+    """``python -m nn.demo --model X`` (or ``nn.demo.main(model=X)``) for an unknown X."""

@@ -24,6 +24,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+import autograd as ag
+
 from . import _random
 from autograd.errors import InvalidValueError
 from .config import Configurable
@@ -66,6 +68,8 @@ class Initializer(Configurable):
 
     def __call__(self, shape: Any, dtype: Any = "float32") -> np.ndarray:
         shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        # sampled in float64, then cast: refuse what could not fit before numpy tries
+        ag.errors.check_allocation(f"{type(self).__name__} initializer", shape, np.float64)
         _saving.check_allocation(shape, type(self).__name__)  # bounded while loading a file
         return np.asarray(self.sample(shape), dtype=np.dtype(dtype))
 
