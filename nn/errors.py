@@ -4,7 +4,7 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "MissingStateError", "UnknownLayerError"]
+           "MissingStateError", "UnknownLayerError", "UnknownModelError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -30,3 +30,7 @@ class MissingStateError(AutogradError, KeyError):
 
 class UnknownLayerError(AutogradError, AttributeError):
     """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""
+
+
+class UnknownModelError(AutogradError, ValueError):
+    """``python -m nn.demo --model X`` (or ``nn.demo.main(model=X)``) for an unknown X."""

@@ -24,6 +24,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+import autograd as ag
+
 from . import _random
 from autograd.errors import InvalidValueError
 
@@ -64,6 +66,8 @@ class Initializer:
 
     def __call__(self, shape: Any, dtype: Any = "float32") -> np.ndarray:
         shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        # sampled in float64, then cast: refuse what could not fit before numpy tries
+        ag.errors.check_allocation(f"{type(self).__name__} initializer", shape, np.float64)
         return np.asarray(self.sample(shape), dtype=np.dtype(dtype))
 
     def sample(self, shape: tuple) -> np.ndarray:  # pragma: no cover - abstract

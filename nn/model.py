@@ -10,6 +10,7 @@ import inspect
 import math
 import os
 import tempfile
+import threading
 import zipfile
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
@@ -24,6 +25,7 @@ from .layers.base import _auto_name
 from .module import Module, _check_built
 from .progress import Progbar
 from . import distributed as _distributed
+from . import safe_io as _safe_io
 
 __all__ = ["Model", "Sequential", "History"]
 
@@ -376,8 +378,10 @@ class Model(Module):
     # ------------------------------------------------------------------ weights
     def save_weights(self, path: Union[str, os.PathLike]) -> None:
         """Write every parameter to an ``.npz`` file (no pickle), keyed by
-        ``named_weights`` names (frozen weights too).  The write is atomic: a temporary file
+        ``named_weights`` names (frozen weights too; names are data: a weight called ``file``
+        or ``allow_pickle`` is stored like any other).  The write is atomic: a temporary file
         in the same directory, then ``os.replace``, so a crash never leaves a half-written file.
+        An existing file keeps its permission bits; a new one gets the user's umask.
         In an MPI job only rank 0 writes; the other ranks return at once."""
         if not _distributed._writes_files():  # distributed hook: rank 0 writes
             return
@@ -385,11 +389,13 @@ class Model(Module):
         _check_built(self, "save_weights")
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
+        mode = _file_mode(path)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights-", suffix=".npz.tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **state)
+                _safe_io.write_npz(f, state)
                 f.flush()
+                os.fchmod(f.fileno(), mode)
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
@@ -398,32 +404,33 @@ class Model(Module):
             raise
 
     def load_weights(self, path: Union[str, os.PathLike]) -> None:
-        """Read weights written by ``save_weights`` (``allow_pickle=False``), all or nothing:
-        a file that does not match the model (missing or extra name, wrong shape or dtype)
-        raises ``nn.WeightsMismatchError`` (a ValueError) naming the parameter, and the model
-        is left unchanged."""
+        """Read weights written by ``save_weights``, all or nothing.  The file is untrusted:
+        through ``nn.safe_io.read_npz`` the zip directory and each ``.npy`` header are checked
+        against the model (names, shapes, dtypes, declared sizes) before any data is
+        inflated, and at most the model's own bytes are read.  A file that does not match, or
+        is damaged, raises ``nn.WeightsMismatchError`` (a ValueError) naming the parameter and
+        the model is left unchanged; an unreadable file raises ``PermissionError``."""
         path = os.fspath(path)
-        state = {}
-        try:
-            f = np.load(path, allow_pickle=False)
-            if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy: one array, no names
-                raise AttributeError
-            with f:
-                for k in f.files:
-                    try:
-                        state[k] = f[k]
-                    except ValueError as e:
-                        raise WeightsMismatchError(f"load_weights: entry {k!r} of {path} cannot "
-                                                   f"be read without pickle ({e})") from None
-        except AttributeError:
-            raise WeightsMismatchError(f"load_weights: {path} holds a single array, not an "
-                                       f".npz of named weights") from None
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-            if isinstance(e, (FileNotFoundError, WeightsMismatchError)):
-                raise
-            raise WeightsMismatchError(f"load_weights: {path} is not a valid .npz weights file "
-                                       f"({e})") from None
+        _check_built(self, "load_weights")
+        expected = {name: (p.shape, p.dtype) for name, p in self.named_weights()}
+        state = _safe_io.read_npz(path, expected, error=WeightsMismatchError, what="load_weights")
         self.load_state_dict(state)
+
+
+def _file_mode(path: str) -> int:
+    """Permission bits for a file written at ``path``: the existing file's, else 0o666
+    minus the process umask (what ``open()`` would give)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        um = os.umask(0)
+        os.umask(um)
+    return 0o666 & ~um
+
+
+_UMASK_LOCK = threading.Lock()
 
 
 def _size(nbytes: int) -> str:

@@ -76,7 +76,8 @@ class Module:
         old = self.__dict__.get(name)
         if old is not None and old is not value \
                 and isinstance(old, ag.Tensor) and old.is_leaf \
-                and (old.requires_grad or not self.__dict__.get("_trainable", True)):
+                and (old.requires_grad or (not self.__dict__.get("_trainable", True)
+                                           and not isinstance(value, ag.Tensor))):
             value = _assign_weight(self, name, old, value)
         object.__setattr__(self, name, value)
 

@@ -284,9 +284,10 @@ class Batches:
             yield from self._next_iter()
             return
         done = 0
+        fresh = False
         while done < self.steps_given:
             if self._it is None:
-                self._it = self._next_iter()
+                self._it, fresh = self._next_iter(), True
             if self._first is not None:
                 el, self._first = self._first, None
             else:
@@ -294,20 +295,21 @@ class Batches:
                     el = next(self._it)
                 except StopIteration:
                     self._it = None
-                    if self.stream and self.once:
+                    if (self.stream and self.once) or fresh:
                         raise ag.InvalidValueError(
-                            f"{self.where}: the generator ran out of data after {done} of "
-                            f"{self.steps_given} steps of this epoch; make it loop forever "
-                            f"(while True: ...) or lower steps_per_epoch") from None
-                    if done == 0 and not self.stream and self.n == 0:  # pragma: no cover
-                        return
+                            f"{self.where}: the data ran out after {done} of "
+                            f"{self.steps_given} steps of this epoch; a generator must loop "
+                            f"forever (while True: ...) to feed steps_per_epoch steps per epoch, "
+                            f"or lower steps_per_epoch") from None
                     continue
+            fresh = False
             done += 1
             yield el
 
 
 # ----------------------------------------------------------------------------- steps
-def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any) -> ag.Tensor:
+def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any,
+                 plan: Optional["Plan"] = None) -> ag.Tensor:
     """The compiled loss on the batch (weighted when ``swb`` is given) plus the model's
     regularization penalties (``model.losses``), as Keras reports the training loss.  A plain
     function may return the batch mean, or per-sample losses (then reduced as Keras does:
@@ -336,10 +338,22 @@ def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any) -> ag.Tensor:
         if loss.size != 1 or swb is not None:
             from .losses import reduce_weighted
             loss = reduce_weighted(loss, swb, "sum_over_batch_size")
-    if _has_penalties(model):
+    if (plan.penalties if plan is not None else _has_penalties(model)):
         for p in model.losses:
             loss = loss + p
     return loss
+
+
+class Plan:
+    """What a step needs to know about the model, found once per fit (walking the modules
+    costs as much as a small step): whether it has penalties, which weights are constrained."""
+
+    __slots__ = ("penalties", "constrained")
+
+    def __init__(self, model: Any) -> None:
+        from .regularizers import constrained, has_penalties
+        self.penalties = has_penalties(model)
+        self.constrained = constrained(model)
 
 
 def _has_penalties(model: Any) -> bool:
@@ -347,17 +361,18 @@ def _has_penalties(model: Any) -> bool:
     return has_penalties(model)
 
 
-def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any) -> tuple:
+def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
+               plan: Optional[Plan] = None) -> tuple:
     """(loss, output data) after one step; (non-finite loss, None or output) and no step
     applied when the loss or a gradient is NaN/inf."""
     for p in opt.params:
         p.grad = None
     out = model(xb)
-    loss = compute_loss(model, yb, out, swb)
+    loss = compute_loss(model, yb, out, swb, plan)
     value = float(loss.data)
     if not math.isfinite(value):
         return value, out.data
-    if len(opt.params) == 0 or getattr(model, "_unbound", True):
+    if getattr(model, "_unbound", True) or not opt.param_groups:
         opt.add_params(model.parameters())     # layers built by this forward
         model._unbound = False
     loss.backward()
@@ -366,8 +381,10 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any) -> tuple:
         if g is not None and not np.isfinite(g).all():
             return float("nan"), None
     opt.step()
-    from .regularizers import apply_constraints
-    apply_constraints(model)
+    pairs = plan.constrained if plan is not None else None
+    if pairs is None or pairs:
+        from .regularizers import apply_constraints
+        apply_constraints(model, pairs)
     return value, out.data
 
 
@@ -486,11 +503,12 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
     opt = model.optimizer
     opt.add_params(model.parameters())          # layers built lazily by the probe
     model._unbound = False
+    plan = Plan(model)
     dp = None
     if distributed:
         if stream or train.sw is not None or isinstance(train.x, (dict, tuple)) \
                 or (val is not None and (val.stream or val.sw is not None)) \
-                or steps_per_epoch is not None or _has_penalties(model):
+                or steps_per_epoch is not None or plan.penalties:
             raise ag.InvalidValueError(
                 "fit(distributed=True) takes plain arrays x, y (and validation arrays): no "
                 "datasets or generators, sample_weight, class_weight, steps_per_epoch or "
@@ -528,7 +546,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                 it = train.epoch()
             for b, (xb, yb, swb) in enumerate(it):
                 cbs.on_train_batch_begin(b, {})
-                loss_value, out = train_step(model, xb, yb, swb, opt) if dp is None \
+                loss_value, out = train_step(model, xb, yb, swb, opt, plan) if dp is None \
                     else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                 if not math.isfinite(loss_value):
                     cbs.on_train_batch_end(b, {"loss": loss_value})
@@ -556,7 +574,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
             if val is not None and _do_validate(validation_freq, epoch):
                 if dp is None:
                     cbs.on_test_begin({})
-                    vlogs = _evaluate_batches(model, val, cbs)
+                    vlogs = _evaluate_batches(model, val, cbs, plan)
                     cbs.on_test_end(dict(vlogs))
                 else:                           # distributed hook: sharded
                     vlogs = dp.evaluate(val.x, val.y, val.batch_size)
@@ -583,7 +601,9 @@ def _dp_batches(train: Batches, dp: Any, shuffle: Any) -> Iterator[tuple]:
 
 
 # ----------------------------------------------------------------------------- evaluate
-def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList]) -> dict:
+def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList],
+                      plan: Optional[Plan] = None) -> dict:
+    plan = plan or Plan(model)
     names = _metric_logs(model)
     sums = dict.fromkeys(names, 0.0)
     seen = 0
@@ -595,7 +615,7 @@ def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList])
             out = model(xb)
             bs = _n(xb)
             seen += bs
-            sums["loss"] += float(compute_loss(model, yb, out, swb).data) * bs
+            sums["loss"] += float(compute_loss(model, yb, out, swb, plan).data) * bs
             for m in model.metrics:
                 sums[_metrics.metric_name(m)] += float(m(yb, out.data)) * bs
             if cbs is not None:

@@ -85,6 +85,25 @@ class Layer(Module):
             d["_constraints"][name] = con
         return w
 
+    def _weight_options(self, **by_weight: tuple) -> None:
+        """``kernel=(regularizer, constraint), bias=(...)``: options for weights a layer's
+        ``build`` assigns directly (``self.kernel = Parameter(...)``) rather than through
+        ``add_weight``; they are attached when the weight is assigned."""
+        from .. import constraints, regularizers
+        opts = self.__dict__.setdefault("_weight_opts", {})
+        for name, (reg, con) in by_weight.items():
+            opts[name] = (regularizers.get(reg), constraints.get(con))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        opts = self.__dict__.get("_weight_opts")
+        if opts and name in opts and isinstance(value, ag.Tensor):
+            reg, con = opts[name]
+            d = self.__dict__
+            for key, v in (("_regularizers", reg), ("_constraints", con)):
+                if v is not None:
+                    d.setdefault(key, {})[name] = v
+
     @property
     def losses(self) -> list:
         """The penalties of this layer and those below it: weight regularizers (computed now,

@@ -80,6 +80,7 @@ class Dense(Layer):
             raise ag.ShapeError(f"Dense {self.name!r}: needs inputs of shape (..., features), "
                                 f"got a scalar")
         n_in = int(input_shape[-1])
+        ag.errors.check_allocation(f"Dense {self.name!r} kernel", (n_in, self.units), self.dtype)
         self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
                         regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
