@@ -893,3 +893,14 @@ for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
                            ("simple_rnn", 1, False, False), ("lstm_cell", 4, True, True),
                            ("gru_cell", 3, True, False), ("rnn_cell", 1, True, False)):
     register_op_strategy(_n, _rnn_case(_n, _g, _cell, _cs))
+
+
+# Matrix strategies and the linear-algebra primitives' strategies (autograd.ops.decomp).
+from ._testing_linalg import matrices  # noqa: E402
+__all__.append("matrices")
+
+# autograd.scipy's primitives' strategies (when autograd.scipy is imported; it does the same
+# import when it comes second).
+import sys as _sys  # noqa: E402
+if "autograd.scipy" in _sys.modules:
+    from . import _testing_scipy  # noqa: F401

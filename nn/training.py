@@ -62,6 +62,16 @@ def as_x(model: Any, x: Any, where: str) -> Any:
     return as_array(x, "x", where)
 
 
+def as_y(model: Any, y: Any, where: str) -> Any:
+    """y as an array, or, for a model with several outputs (``multi_output``), a dict keyed
+    by output name or a tuple in output order (see ``nn.functional``)."""
+    if isinstance(y, dict):
+        return {k: as_array(v, f"y[{k!r}]", where) for k, v in y.items()}
+    if isinstance(y, (list, tuple)) and getattr(model, "multi_output", False):
+        return tuple(as_array(v, f"y[{i}]", where) for i, v in enumerate(y))
+    return as_array(y, "y", where)
+
+
 def _n(x: Any) -> int:
     if isinstance(x, dict):
         x = next(iter(x.values()))
@@ -89,7 +99,12 @@ def _check_lengths(x: Any, y: Any, sw: Any, where: str) -> None:
     if isinstance(x, np.ndarray) and x.ndim < 2:
         raise ag.ShapeError(f"{where}: x must be (samples, features...), got shape {x.shape}; "
                             f"for one feature use x.reshape(-1, 1)")
-    if y is not None and len(y) != n:
+    if isinstance(y, (dict, tuple)):
+        lens = [len(v) for v in (y.values() if isinstance(y, dict) else y)]
+        if any(k != n for k in lens):
+            raise ag.ShapeError(f"{where}: x and y hold different numbers of samples ({n} and "
+                                f"{lens} per output)")
+    elif y is not None and len(y) != n:
         raise ag.ShapeError(f"{where}: x and y hold different numbers of samples ({n} and "
                             f"{len(y)})")
     if sw is not None and len(sw) != n:
@@ -137,6 +152,9 @@ def _merge_weights(y: Any, sw: Any, class_weight: Optional[dict]) -> Optional[np
         sw = as_array(sw, "sample_weight", "fit")
     if class_weight is None:
         return sw
+    if isinstance(y, (dict, tuple)):
+        raise ag.InvalidValueError("fit: class_weight needs a single output's targets; for a "
+                                   "model with several outputs pass sample_weight")
     cw = class_weight_to_sample_weights(y, class_weight)
     if sw is None:
         return cw
@@ -208,7 +226,7 @@ class Batches:
                                                           else None)
         else:
             self.x = as_x(model, x, where)
-            self.y = None if y is None else as_array(y, "y", where)
+            self.y = None if y is None else as_y(model, y, where)
             if need_y and self.y is None:
                 raise ag.InvalidValueError(f"{where}: y is missing (give y, or x as a dataset or "
                                            f"generator of (x, y) pairs)")
@@ -240,7 +258,7 @@ class Batches:
     def _convert(self, el: Any) -> tuple:
         xb, yb, swb = _unpack(el, self.where, self.need_y)
         xb = as_x(self.model, xb, self.where)
-        yb = None if yb is None else as_array(yb, "y", self.where)
+        yb = None if yb is None else as_y(self.model, yb, self.where)
         if self.class_weight is not None and yb is not None:
             swb = _merge_weights(yb, swb, self.class_weight)
         elif swb is not None:
@@ -371,7 +389,7 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
     loss = compute_loss(model, yb, out, swb, plan)
     value = float(loss.data)
     if not math.isfinite(value):
-        return value, out.data
+        return value, _out_data(out)
     if getattr(model, "_unbound", True) or not opt.param_groups:
         opt.add_params(model.parameters())     # layers built by this forward
         model._unbound = False
@@ -385,7 +403,7 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
     if pairs is None or pairs:
         from .regularizers import apply_constraints
         apply_constraints(model, pairs)
-    return value, out.data
+    return value, _out_data(out)
 
 
 def _metric_logs(model: Any) -> list:
@@ -479,7 +497,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                                    "generator give validation_data")
     if validation_split and validation_data is None:
         xa = as_x(model, x, where)
-        ya = as_array(y, "y", where) if y is not None else None
+        ya = as_y(model, y, where) if y is not None else None
         swa = None if sample_weight is None else as_array(sample_weight, "sample_weight", where)
         n = _n(xa)
         split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -507,6 +525,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
     dp = None
     if distributed:
         if stream or train.sw is not None or isinstance(train.x, (dict, tuple)) \
+                or isinstance(train.y, (dict, tuple)) \
                 or (val is not None and (val.stream or val.sw is not None)) \
                 or steps_per_epoch is not None or plan.penalties:
             raise ag.InvalidValueError(
@@ -617,7 +636,7 @@ def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList],
             seen += bs
             sums["loss"] += float(compute_loss(model, yb, out, swb, plan).data) * bs
             for m in model.metrics:
-                sums[_metrics.metric_name(m)] += float(m(yb, out.data)) * bs
+                sums[_metrics.metric_name(m)] += float(m(yb, _out_data(out))) * bs
             if cbs is not None:
                 cbs.on_test_batch_end(b, {k: v / seen for k, v in sums.items()})
     return {k: v / max(seen, 1) for k, v in sums.items()}
@@ -717,7 +736,7 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     """See ``Model.train_on_batch``."""
     model._require_compiled("train_on_batch")
     xb = as_x(model, x, "train_on_batch")
-    yb = as_array(y, "y", "train_on_batch") if y is not None else None
+    yb = as_y(model, y, "train_on_batch") if y is not None else None
     if yb is None:
         raise ag.InvalidValueError("train_on_batch: y is missing")
     swb = _merge_weights(yb, sample_weight, class_weight)
@@ -739,7 +758,7 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     """See ``Model.test_on_batch``."""
     model._require_compiled("test_on_batch")
     xb = as_x(model, x, "test_on_batch")
-    yb = as_array(y, "y", "test_on_batch") if y is not None else None
+    yb = as_y(model, y, "test_on_batch") if y is not None else None
     if yb is None:
         raise ag.InvalidValueError("test_on_batch: y is missing")
     swb = None if sample_weight is None else as_array(sample_weight, "sample_weight",
@@ -753,7 +772,7 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
             value = float(compute_loss(model, yb, out, swb).data)
     finally:
         model.train(was_training)
-    return _batch_logs(model, value, yb, out.data, return_dict)
+    return _batch_logs(model, value, yb, _out_data(out), return_dict)
 
 
 def predict_on_batch(model: Any, x: Any) -> Any:

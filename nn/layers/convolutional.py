@@ -89,9 +89,9 @@ class _Conv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel: Optional[ag.Tensor] = None
         self.bias: Optional[ag.Tensor] = None
-        self.input_shape = None if input_shape is None else tuple(input_shape)
-        if self.input_shape is not None:
-            self.build((None,) + self.input_shape)
+        if input_shape is not None:         # Layer.input_shape reports it as (None, ...)
+            self._declared_input_shape = (None,) + tuple(input_shape)
+            self.build(self._declared_input_shape)
             self.built = True
 
     def _channels(self, input_shape: tuple) -> int:
