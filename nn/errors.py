@@ -4,7 +4,8 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "MissingStateError", "UnknownLayerError", "UnknownModelError"]
+           "MissingStateError", "UnknownLayerError", "UnknownModelError", "SerializationError",
+           "NotSerializableError", "NotBuiltError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -22,6 +23,21 @@ class NonFiniteLossError(AutogradError, FloatingPointError):
 
 class NotCompiledError(AutogradError, RuntimeError):
     """fit/evaluate called before compile()."""
+
+
+class SerializationError(AutogradError, ValueError):
+    """A model file or config that cannot be loaded as it stands: truncated or not a zip,
+    wrong format version, unknown class, missing custom object, tampered values.  Nothing is
+    built when it is raised."""
+
+
+class NotSerializableError(AutogradError, TypeError):
+    """An object whose configuration cannot be written (a plain callable not registered with
+    ``nn.saving.register_serializable``, or a subclassed model without ``get_config``)."""
+
+
+class NotBuiltError(AutogradError, AttributeError):
+    """A layer's ``input_shape``/``output_shape`` asked for before it has seen an input."""
 
 
 class MissingStateError(AutogradError, KeyError):
