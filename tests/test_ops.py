@@ -219,6 +219,8 @@ def test_every_library_primitive_has_a_hand_picked_case():
                "round", "nan_to_num", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
                "fmin", "mod", "fmod", "prod", "cumsum", "cumprod", "einsum"}
     covered |= SEQ_COVERED
+    covered |= {"conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d",
+                "max_pool2d", "avg_pool1d", "avg_pool2d"}     # test_conv_and_pool_gradients
     lib = {n for n, p in ag.OPS.items() if p.library}
     assert lib <= covered, f"primitives without a hand-picked test: {sorted(lib - covered)}"
 
@@ -263,3 +265,21 @@ def test_ops_accept_plain_arrays_and_return_arrays():
     out = ag.exp(np.array([0.0, 1.0]))
     assert isinstance(out, np.ndarray)
     np.testing.assert_allclose(out, np.exp([0.0, 1.0]))
+
+
+def test_conv_and_pool_gradients():
+    """conv1d/conv2d/conv2d_transpose/conv2d_kernel_grad and the pools, by central differences
+    (forwards against the definition are in test_kernels_conv.py)."""
+    fd_check(lambda x, k, b: ag.conv2d(x, k, b, strides=(2, 1), padding="same", groups=2),
+             [U(2, 5, 4, 4), U(3, 2, 2, 4), U(4)])
+    fd_check(lambda x, k: ag.conv1d(x, k, padding="causal", dilation=2), [U(2, 6, 3), U(2, 3, 2)])
+    fd_check(lambda x, k: ag.conv2d_transpose(x, k, strides=2, padding="same"),
+             [U(1, 3, 2, 2), U(3, 3, 3, 2)])
+    fd_check(lambda x, g: ag.conv2d_kernel_grad(x, g, kernel_shape=(2, 2, 2, 3)),
+             [U(1, 4, 3, 2), U(1, 3, 2, 3)])
+    x = np.arange(2 * 5 * 4 * 3, dtype=float).reshape(2, 5, 4, 3)
+    x = rng.permutation(x.ravel()).reshape(x.shape) / 10.0       # distinct: no ties
+    fd_check(lambda x: ag.max_pool2d(x, (2, 3), strides=1, padding="same"), [x])
+    fd_check(lambda x: ag.avg_pool2d(x, 2, padding="same"), [x])
+    fd_check(lambda x: ag.max_pool1d(x, 3, strides=2), [x[0]])
+    fd_check(lambda x: ag.avg_pool1d(x, 2, padding="same"), [x[0]])
