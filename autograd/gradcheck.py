@@ -36,12 +36,12 @@ def _as64(a: Any) -> Any:
     if isinstance(a, Tensor):
         d = a._data
         if d.dtype.kind == "f":
-            t = Tensor(np.array(d, dtype=np.float64), requires_grad=a._rg)
+            t = Tensor(np.array(d, dtype=np.float64, order="C"), requires_grad=a._rg)
             t.name = a.name
             return t
         return a
     if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-        return np.array(a, dtype=np.float64)
+        return np.array(a, dtype=np.float64, order="C")
     return a
 
 

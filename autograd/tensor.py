@@ -238,7 +238,7 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._rg:
-            _interop.check_array_conversion(self)   # no silent loss inside a transform
+            _interop.check_array_conversion(self, dtype)   # no silent loss inside a transform
         a = self._data
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
@@ -424,6 +424,7 @@ class Tensor:
         return F.transpose(self, tuple(axes) if axes else None)
 
     def flatten(self): return F.reshape(self, (-1,))
+    def ravel(self): return F.reshape(self, (-1,))
     def squeeze(self, axis=None): return F.squeeze(self, axis)
     def expand_dims(self, axis): return F.expand_dims(self, axis)
     def clip(self, a_min=None, a_max=None): return F.clip(self, a_min, a_max)

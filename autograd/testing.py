@@ -787,7 +787,8 @@ def _einsum_cases(draw):
     terms, args = [], []
     for i in range(n):
         word = draw(st.lists(st.sampled_from("abcd"), min_size=0, max_size=3))
-        shape = tuple(batch[i]) + tuple(sizes[c] for c in word)
+        one = {c: draw(st.integers(0, 4)) == 0 for c in word}   # size 1, broadcast (numpy's)
+        shape = tuple(batch[i]) + tuple(1 if one[c] else sizes[c] for c in word)
         terms.append(("..." if dots else "") + "".join(word))
         args.append(draw(domain_tensors("einsum", 0, shape, min_value=-3.0, max_value=3.0)))
     used = sorted(set("".join(terms)) - {"."})
@@ -892,3 +893,14 @@ for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
                            ("simple_rnn", 1, False, False), ("lstm_cell", 4, True, True),
                            ("gru_cell", 3, True, False), ("rnn_cell", 1, True, False)):
     register_op_strategy(_n, _rnn_case(_n, _g, _cell, _cs))
+
+
+# Matrix strategies and the linear-algebra primitives' strategies (autograd.ops.decomp).
+from ._testing_linalg import matrices  # noqa: E402
+__all__.append("matrices")
+
+# autograd.scipy's primitives' strategies (when autograd.scipy is imported; it does the same
+# import when it comes second).
+import sys as _sys  # noqa: E402
+if "autograd.scipy" in _sys.modules:
+    from . import _testing_scipy  # noqa: F401

@@ -216,6 +216,8 @@ def case(draw, name):
         return draw(_conv_case(name))
     if name in LAYER_CASES:
         return LAYER_CASES[name](draw)
+    if name in LINALG_CASES:
+        return LINALG_CASES[name](draw)
     raise AssertionError(f"no fuzz case for primitive {name!r}: add one to tests/test_fuzz.py")
 
 
@@ -338,6 +340,52 @@ LAYER_CASES = {"dropout": _dropout_case, "batch_norm": _batch_norm_case,
 # float32 normalization against a float64 reference: (x - mean) / sqrt(var + eps) amplifies
 # rounding by up to 1 / sqrt(eps); recurrences compound it over steps.
 LAYER_TOL = {np.dtype(np.float32): (2e-3, 2e-3), np.dtype(np.float64): (1e-8, 1e-10)}
+
+
+# --------------------------------------------------------------------------- linalg cases
+def _mat_shape(draw, square=True):
+    """Mostly (batch..., m, n) with m == n when ``square``; sometimes a shape numpy refuses."""
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=2))
+    m = draw(st.integers(0, 3))
+    n = m if square and draw(st.integers(0, 6)) else draw(st.integers(0, 3))
+    return draw(st.sampled_from([batch + (m, n), batch + (m, n), (m,)]))
+
+
+def _mat(draw, square=True):
+    return [draw(wild(_mat_shape(draw, square)))], {}
+
+
+def _solve_case(draw):
+    a = draw(wild(_mat_shape(draw)))
+    n = a.shape[-1]
+    dt = a.dtype
+    b = draw(st.sampled_from([(n,), (n, 2), (2, n, 1), (n + 1,)]))
+    return [a, draw(wild(b, dt))], {}
+
+
+def _lstsq_case(draw):
+    m, n = draw(st.integers(0, 4)), draw(st.integers(0, 3))
+    dt = draw(st.sampled_from(FLOATS))
+    b = draw(st.sampled_from([(m,), (m, 2), (m + 1,)]))
+    return [draw(wild((m, n), dt)), draw(wild(b, dt))], {}
+
+
+def _norm_case(draw):
+    x = draw(wild())
+    ords = [None, 2, 1, -1, 0, 3, 0.5, np.inf, -np.inf, "fro", "nuc", -2]
+    axis = draw(st.none() | st.integers(-3, 3)
+                | st.lists(st.integers(-3, 3), min_size=2, max_size=2).map(tuple))
+    return [x], {"ord": draw(st.sampled_from(ords)), "axis": axis,
+                 "keepdims": draw(st.booleans())}
+
+
+LINALG_CASES = {
+    "inv": _mat, "det": _mat, "slogdet_logabsdet": _mat, "cholesky": _mat,
+    "eigh_packed": _mat, "eig_packed": _mat,
+    "svd_packed": lambda d: _mat(d, False), "svdvals": lambda d: _mat(d, False),
+    "qr_packed": lambda d: _mat(d, False), "pinv": lambda d: _mat(d, False),
+    "solve": _solve_case, "lstsq_solution": _lstsq_case, "norm": _norm_case,
+}
 
 
 def _tensor(a):

@@ -15,6 +15,12 @@ import autograd as ag
 from autograd import OPS, gradcheck, gradgradcheck
 from autograd.testing import OP_STRATEGIES, op_strategy
 
+try:                    # autograd.scipy's primitives register on import: sweep them too
+    import autograd.scipy  # noqa: F401
+    import autograd.testing  # noqa: F401
+except ImportError:     # scipy is an optional extra
+    pass
+
 # Collected once, at import: test modules that define custom primitives remove them again.
 ALL_OPS = sorted(OPS)
 HIGHER = sorted(n for n in ALL_OPS if OPS[n].higher_order)

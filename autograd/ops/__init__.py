@@ -15,6 +15,7 @@ from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from . import norm, rnn
+from . import decomp   # linear algebra: exported by autograd.numpy.linalg (ops.norm is a module)
 
 import sys as _sys
 

@@ -1,0 +1,122 @@
+"""Input strategies of ``autograd.scipy.special``'s primitives, for the registry sweep.
+Registered when both ``autograd.testing`` and ``autograd.scipy`` are imported (either order).
+Value ranges keep the functions where finite differences resolve them (away from poles and
+from the ends of their domains)."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .testing import register_op_strategy, _elementwise, OpCase, domain_tensors, \
+    broadcastable_shapes, _shape, _SIDE
+
+
+def _r(lo, hi):
+    return dict(min_value=lo, max_value=hi)
+
+
+_UNARY = {
+    "gamma": _r(0.1, 5.0), "gammaln": _r(0.1, 10.0), "digamma": _r(0.2, 10.0),
+    "rgamma": _r(0.1, 5.0), "erf": _r(-3.0, 3.0), "erfc": _r(-3.0, 3.0),
+    "erfinv": _r(-0.9, 0.9), "erfcinv": _r(0.1, 1.9), "ndtr": _r(-5.0, 5.0),
+    "log_ndtr": _r(-10.0, 5.0), "ndtri": _r(0.02, 0.98), "expit": _r(-10.0, 10.0),
+    "logit": _r(0.05, 0.95), "entr": _r(0.05, 5.0),
+}
+for _n, _kw in _UNARY.items():
+    register_op_strategy(_n, _elementwise(_n, 1, _kw))
+register_op_strategy("beta", _elementwise("beta", 2, _r(0.3, 4.0), _r(0.3, 4.0)))
+register_op_strategy("betaln", _elementwise("betaln", 2, _r(0.2, 6.0), _r(0.2, 6.0)))
+register_op_strategy("xlogy", _elementwise("xlogy", 2, _r(-3.0, 3.0), _r(0.1, 5.0)))
+register_op_strategy("xlog1py", _elementwise("xlog1py", 2, _r(-3.0, 3.0), _r(-0.9, 5.0)))
+
+
+def _ordered(name, orders, lo, hi):
+    @st.composite
+    def cases(draw):
+        x = draw(domain_tensors(name, 0, _shape(), **_r(lo, hi)))
+        return OpCase((x,), {("n" if name == "polygamma" else "v"): draw(st.sampled_from(orders))})
+    return cases
+
+
+register_op_strategy("polygamma", _ordered("polygamma", (0, 1, 2), 0.3, 6.0))
+register_op_strategy("iv", _ordered("iv", (0, 1, 2, 0.5, 1.5), 0.1, 5.0))
+register_op_strategy("ive", _ordered("ive", (0, 1, 2, 0.5), 0.1, 5.0))
+register_op_strategy("jv", _ordered("jv", (0, 1, 2, 3), -10.0, 10.0))
+register_op_strategy("yv", _ordered("yv", (0, 1, 2), 0.5, 10.0))
+
+
+def _x_only(name, a_range, x_range, nparams):
+    """Shape parameters as constant arrays, x a tensor (the gradient is in x only)."""
+    @st.composite
+    def cases(draw):
+        shps = draw(broadcastable_shapes(nparams + 1, max_side=_SIDE))
+        consts = [draw(domain_tensors(name, i, s, requires_grad=False, **_r(*a_range)))._data
+                  for i, s in enumerate(shps[:-1])]
+        x = draw(domain_tensors(name, nparams, shps[-1], **_r(*x_range)))
+        return OpCase(tuple(consts) + (x,))
+    return cases
+
+
+register_op_strategy("betainc", _x_only("betainc", (0.8, 5.0), (0.05, 0.95), 2))
+register_op_strategy("gammainc", _x_only("gammainc", (0.8, 5.0), (0.1, 8.0), 1))
+register_op_strategy("gammaincc", _x_only("gammaincc", (0.8, 5.0), (0.1, 8.0), 1))
+
+
+# ------------------------------------------------------------------ autograd.scipy.linalg
+from ._testing_linalg import matrices, _entries  # noqa: E402
+from .tensor import Tensor  # noqa: E402
+
+
+@register_op_strategy("solve_triangular")
+@st.composite
+def _solve_triangular_cases(draw):
+    a = draw(matrices("well_conditioned", batch=()))        # its triangles are well conditioned
+    n = a.shape[0]
+    shape = (n,) if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
+    b = Tensor(_entries(draw, shape) * 3, requires_grad=True)
+    kw = {"trans": draw(st.sampled_from((0, 1, "N", "T"))), "lower": draw(st.booleans()),
+          "unit_diagonal": draw(st.booleans())}
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [a, b]), kw)
+
+
+@register_op_strategy("solve_sylvester")
+@st.composite
+def _solve_sylvester_cases(draw):
+    a = draw(matrices("spd", batch=()))                     # spectra of a and -b disjoint
+    b = draw(matrices("spd", batch=()))
+    q = Tensor(_entries(draw, (a.shape[0], b.shape[0])) * 3, requires_grad=True)
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [a, b, q]))
+
+
+@register_op_strategy("sqrtm")
+@st.composite
+def _sqrtm_cases(draw):
+    return OpCase((draw(matrices("spd", batch=())),))
+
+
+@register_op_strategy("expm")
+@st.composite
+def _expm_cases(draw):
+    n = draw(st.integers(1, 3))
+    return OpCase((draw(matrices("general", n=n, m=n, batch=())),))
+
+
+# ------------------------------------------------------------------ autograd.scipy.signal
+@register_op_strategy("convolve")
+@st.composite
+def _convolve_cases(draw):
+    nd = draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(("full", "valid", "same")))
+    sa = tuple(draw(st.integers(1, 4)) for _ in range(nd))
+    if mode == "valid":          # one at least as large as the other in every dim
+        sb = tuple(draw(st.integers(1, n)) for n in sa)
+        if draw(st.booleans()):
+            sa, sb = sb, sa
+    else:
+        sb = tuple(draw(st.integers(1, 4)) for _ in range(nd))
+    a = Tensor(_entries(draw, sa) * 3, requires_grad=True)
+    b = Tensor(_entries(draw, sb) * 3, requires_grad=True)
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [a, b]), {"mode": mode})

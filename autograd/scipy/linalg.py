@@ -1,0 +1,178 @@
+"""``autograd.scipy.linalg``: triangular and Cholesky solves, matrix functions, Sylvester
+equations and block diagonals, differentiable (2-d matrices, as scipy takes them).
+
+``solve_triangular`` reads one triangle of ``a`` (and not its diagonal with
+``unit_diagonal``), so its gradient in ``a`` lives there.  ``cho_factor`` returns the factor
+with zeros in the other triangle (scipy leaves arbitrary values there, documented as
+unspecified); ``cho_solve`` reads the factor's triangle only.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+from ..errors import ShapeError, InvalidValueError
+from ..registry import primitive
+from ..ops import decomp
+from ..ops.decomp import _T
+from ..ops.shape import concatenate, getitem
+from ..ops._util import data_of
+
+__all__ = ["solve_triangular", "cho_factor", "cho_solve", "sqrtm", "solve_sylvester", "expm",
+           "block_diag", "inv", "det", "slogdet", "solve", "cholesky", "eigh", "svd", "qr",
+           "pinv", "lstsq", "norm"]
+
+inv, det, solve, pinv, norm = decomp.inv, decomp.det, decomp.solve, decomp.pinv, decomp.norm
+
+
+def _square2(op, a):
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ShapeError(f"{op}: needs a square 2-d matrix, got shape {a.shape}")
+
+
+def _trans_code(trans):
+    codes = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}
+    if trans not in codes:
+        raise InvalidValueError(f"solve_triangular: trans must be 0, 1, 2, 'N', 'T' or 'C', "
+                                f"got {trans!r}")
+    return codes[trans]
+
+
+def _tri_mask(n, lower, unit_diagonal):
+    m = np.tril(np.ones((n, n)), -1) if lower else np.triu(np.ones((n, n)), 1)
+    return m if unit_diagonal else m + np.eye(n)
+
+
+@primitive(name="solve_triangular", library=False, domain=[None, None],
+           reference=lambda a, b, trans=0, lower=False, unit_diagonal=False:
+           sla.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal))
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False):
+    """x with op(T) x = b, T the lower/upper triangle of a (unit diagonal if asked), op the
+    transpose when trans is 1/'T'.  a : (n, n);  b : (n,) or (n, k)."""
+    _square2("solve_triangular", a)
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise ShapeError(f"solve_triangular: b of shape {b.shape} does not fit a of shape "
+                         f"{a.shape}")
+    t = _trans_code(trans)
+    try:
+        return sla.solve_triangular(a, b, trans=t, lower=lower, unit_diagonal=unit_diagonal)
+    except np.linalg.LinAlgError as e:
+        raise InvalidValueError(f"solve_triangular: {e} (shape {a.shape})") from None
+
+
+def _st_gb(g, out, a, b, trans=0, lower=False, unit_diagonal=False):
+    # x = op(T)^-1 b:  gb = op(T)^-T g
+    return solve_triangular(a, g, trans=1 - _trans_code(trans), lower=lower,
+                            unit_diagonal=unit_diagonal)
+
+
+def _st_ga(g, out, a, b, trans=0, lower=False, unit_diagonal=False):
+    # gT = -gb x^T (or its transpose for op = T), kept on the triangle read
+    gb = _st_gb(g, out, a, b, trans, lower, unit_diagonal)
+    gb2 = gb if len(b.shape) == 2 else getitem(gb, (slice(None), None))
+    x2 = out if len(b.shape) == 2 else getitem(out, (slice(None), None))
+    gt = -(gb2 @ _T(x2)) if _trans_code(trans) == 0 else -(x2 @ _T(gb2))
+    return gt * _tri_mask(a.shape[0], lower, unit_diagonal)
+
+
+solve_triangular.defvjp(_st_ga, _st_gb)
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """(c, lower): c the Cholesky factor of the symmetric positive definite a (lower, or
+    upper with ``c.T @ c = a``), zeros in the other triangle.  Reads a's lower triangle."""
+    c = decomp.cholesky(a, upper=False)
+    return (c if lower else _T(c)), lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    """x with a x = b, from ``cho_factor(a)``: two triangular solves."""
+    c, lower = c_and_lower
+    if lower:
+        return solve_triangular(c, solve_triangular(c, b, lower=True), trans=1, lower=True)
+    return solve_triangular(c, solve_triangular(c, b, trans=1, lower=False), lower=False)
+
+
+@primitive(name="solve_sylvester", library=False, domain=[None, None, None],
+           reference=sla.solve_sylvester)
+def solve_sylvester(a, b, q):
+    """X with a X + X b = q.  a : (m, m), b : (n, n), q : (m, n); a and -b share no
+    eigenvalue."""
+    _square2("solve_sylvester", a)
+    _square2("solve_sylvester", b)
+    if q.shape != (a.shape[0], b.shape[0]):
+        raise ShapeError(f"solve_sylvester: q of shape {q.shape} does not fit a {a.shape} and "
+                         f"b {b.shape}")
+    return sla.solve_sylvester(a, b, q)
+
+
+def _syl_gq(g, out, a, b, q):
+    return solve_sylvester(_T(a), _T(b), g)          # the adjoint equation
+
+
+solve_sylvester.defvjp(lambda g, out, a, b, q: -(_syl_gq(g, out, a, b, q) @ _T(out)),
+                       lambda g, out, a, b, q: -(_T(out) @ _syl_gq(g, out, a, b, q)),
+                       _syl_gq)
+
+
+@primitive(name="sqrtm", library=False, domain=[None], reference=lambda a: sla.sqrtm(a))
+def sqrtm(a):
+    """The principal square root X (X @ X = a) of a matrix with no eigenvalues on the closed
+    negative real axis.  Gradient: solve X^T Z + Z X^T = g."""
+    _square2("sqrtm", a)
+    x = sla.sqrtm(a)
+    if np.iscomplexobj(x):
+        if np.allclose(x.imag, 0):
+            x = x.real
+        else:
+            raise InvalidValueError("sqrtm: the square root is complex (eigenvalues on the "
+                                    "negative real axis); complex results are not supported")
+    return x
+
+
+sqrtm.defvjp(lambda g, out, a: solve_sylvester(_T(out), _T(out), g))
+
+
+@primitive(name="expm", library=False, domain=[None], reference=sla.expm)
+def expm(a):
+    """Matrix exponential.  Gradient: the upper-right block of expm([[a^T, g], [0, a^T]])."""
+    _square2("expm", a)
+    return sla.expm(a)
+
+
+def _expm_vjp(g, out, a):
+    n = a.shape[0]
+    z = np.zeros((n, n))
+    big = concatenate([concatenate([_T(a), g], axis=1), concatenate([z, _T(a)], axis=1)],
+                      axis=0)
+    return getitem(expm(big), (slice(0, n), slice(n, 2 * n)))
+
+
+expm.defvjp(_expm_vjp)
+
+
+def block_diag(*arrs):
+    """Matrices on the diagonal of one matrix, zeros elsewhere (scalars and 1-d arrays count
+    as 1 x k rows, as scipy does).  A composition of concatenate."""
+    if not arrs:
+        return np.empty((1, 0))
+    from ..ops.shape import reshape
+    mats = []
+    for x in arrs:
+        nd = np.ndim(data_of(x))
+        mats.append(reshape(x, (1, -1)) if nd < 2 else x)
+    shapes = [np.shape(data_of(m)) for m in mats]
+    total = sum(s[1] for s in shapes)
+    rows, col = [], 0
+    for m, (r, c) in zip(mats, shapes):
+        parts = [np.zeros((r, col))] if col else []
+        parts.append(m)
+        if total - col - c:
+            parts.append(np.zeros((r, total - col - c)))
+        rows.append(concatenate(parts, axis=1) if len(parts) > 1 else m)
+        col += c
+    return concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
+
+
+cholesky = decomp.cholesky
+eigh, svd, qr, lstsq, slogdet = decomp.eigh, decomp.svd, decomp.qr, decomp.lstsq, decomp.slogdet

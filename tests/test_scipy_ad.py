@@ -1,0 +1,240 @@
+"""autograd.scipy: special functions and distributions against scipy's values, gradients
+against finite differences (the special primitives are also in the registry sweep), and the
+optional-dependency behaviour."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+sc = pytest.importorskip("scipy.special")
+ss = pytest.importorskip("scipy.stats")
+
+import autograd as ag  # noqa: E402
+import autograd.scipy.special as S  # noqa: E402
+import autograd.scipy.stats as st  # noqa: E402
+from autograd import Tensor, gradcheck, gradgradcheck  # noqa: E402
+
+
+def _t(x):
+    return Tensor(np.array(x, dtype=np.float64), requires_grad=True)
+
+
+X = np.array([0.3, 0.7, 1.9, 3.2])
+
+
+def _val(a):
+    return np.asarray(getattr(a, "data", a))
+
+
+@pytest.mark.parametrize("name,args", [
+    ("gamma", (X,)), ("gammaln", (X,)), ("digamma", (X,)), ("psi", (X,)), ("rgamma", (X,)),
+    ("polygamma", (2, X)), ("multigammaln", (X + 2, 3)), ("beta", (X, X[::-1])),
+    ("betaln", (X, 2.0)), ("betainc", (2.0, 3.0, X / 4)), ("gammainc", (1.5, X)),
+    ("gammaincc", (1.5, X)), ("erf", (X - 1,)), ("erfc", (X - 1,)), ("erfinv", (X / 4,)),
+    ("erfcinv", (X / 2,)), ("expit", (X - 1,)), ("logit", (X / 4,)), ("xlogy", (X - 1, X)),
+    ("xlog1py", (X - 1, X)), ("entr", (X,)), ("i0", (X,)), ("i1", (X,)), ("iv", (1.5, X)),
+    ("ive", (2, X)), ("j0", (X,)), ("j1", (X,)), ("jn", (3, X)), ("y0", (X,)), ("y1", (X,)),
+    ("yn", (2, X)), ("log_ndtr", (X - 2,)), ("ndtr", (X - 2,)), ("ndtri", (X / 4,)),
+])
+def test_special_forward_matches_scipy_and_gradients_check(name, args):
+    ours, ref = getattr(S, name), getattr(sc, name)
+    np.testing.assert_allclose(_val(ours(*args)), ref(*args), rtol=1e-12, atol=1e-14)
+    i = len(args) - 1 if name not in ("beta", "betaln", "xlogy", "xlog1py", "multigammaln") else 0
+    x = _t(args[i])
+
+    def f(v):
+        a = list(args)
+        a[i] = v
+        return ours(*a)
+    assert gradcheck(f, x) and gradgradcheck(f, x)
+
+
+def test_logsumexp_with_b_and_return_sign():
+    a = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    b = np.array([1.0, -0.5, 2.0])
+    for kw in ({}, {"axis": 1}, {"axis": 0, "keepdims": True}, {"b": b}, {"b": b, "axis": 1},
+               {"b": -b, "axis": 1, "return_sign": True}, {"return_sign": True}):
+        got, want = S.logsumexp(_t(a), **kw), sc.logsumexp(a, **kw)
+        if kw.get("return_sign"):
+            np.testing.assert_allclose(got[0].data, want[0], rtol=1e-12)
+            np.testing.assert_array_equal(got[1], want[1])
+        else:
+            np.testing.assert_allclose(got.data, want, rtol=1e-12)
+    assert gradcheck(lambda x, y: S.logsumexp(x, axis=1, b=y), _t(a), _t(b))
+    assert gradgradcheck(lambda x, y: S.logsumexp(x, axis=1, b=y), _t(a), _t(b))
+
+
+def test_gradient_in_an_unsupported_argument_raises_not_zero():
+    with pytest.raises(ag.GraphError, match="betainc: the gradient with respect to a"):
+        ag.sum(S.betainc(_t([2.0]), 3.0, 0.5)).backward()
+    with pytest.raises(ag.GraphError, match="gammainc: the gradient with respect to a"):
+        ag.sum(st.gamma.cdf(1.0, _t([2.0]))).backward()
+
+
+def test_xlogy_gradient_at_x_zero_is_log_y():
+    x, y = _t([0.0, 0.0]), _t([2.0, 0.5])
+    ag.sum(S.xlogy(x, y)).backward()
+    np.testing.assert_allclose(x.grad, np.log([2.0, 0.5]))
+    np.testing.assert_allclose(y.grad, [0.0, 0.0])
+
+
+A = np.array([[2.0, 0.3, 0.1], [0.3, 1.5, 0.2], [0.1, 0.2, 1.0]])
+M = np.array([0.1, -0.2, 0.3])
+AL = np.array([1.5, 2.0, 0.7])
+Q = np.array([[0.2, 0.1], [0.5, 0.6], [0.3, 0.3]])
+XS = np.random.default_rng(0).normal(size=(4, 3))
+K = np.array([0.0, 1.0, 5.0, 2.0])
+
+STATS = [  # (ours, scipy's, data, params): gradients checked in the data and every param
+    ("norm.logpdf", (X, 0.5, 1.3)), ("norm.pdf", (X, 0.5, 1.3)), ("norm.cdf", (X, 0.5, 1.3)),
+    ("norm.logcdf", (X, 0.5, 1.3)), ("norm.sf", (X, 0.5, 1.3)), ("norm.logsf", (X, 0.5, 1.3)),
+    ("t.logpdf", (X, 3.5, 0.2, 1.1)), ("t.pdf", (X, 3.5, 0.2, 1.1)),
+    ("t.cdf", (X - 1, 3.5, 0.2, 1.1)), ("t.logcdf", (X - 1, 3.5)),
+    ("gamma.logpdf", (X, 2.5, 0.1, 1.5)), ("gamma.pdf", (X, 2.5, 0.1, 1.5)),
+    ("gamma.cdf", (X, 2.5, 0.1, 1.5)), ("beta.logpdf", (X / 4, 2.5, 1.5)),
+    ("beta.pdf", (X / 4, 2.5, 1.5)), ("beta.cdf", (X / 4, 2.5, 1.5)),
+    ("chi2.logpdf", (X, 3.0)), ("chi2.pdf", (X, 3.0)), ("chi2.cdf", (X, 3.0)),
+    ("poisson.logpmf", (K, 2.3)), ("poisson.pmf", (K, 2.3)), ("poisson.cdf", (K, 2.3)),
+    ("expon.logpdf", (X, 0.1, 2.0)), ("expon.pdf", (X, 0.1, 2.0)),
+    ("expon.cdf", (X, 0.1, 2.0)), ("expon.logcdf", (X, 0.1, 2.0)),
+    ("multivariate_normal.logpdf", (XS, M, A)), ("multivariate_normal.pdf", (XS[0], M, A)),
+    ("dirichlet.logpdf", (Q, AL)), ("dirichlet.pdf", (Q[:, 0], AL)),
+]
+# arguments that are not differentiable here (counts; shape parameters inside betainc/gammainc)
+NO_GRAD = {"poisson": {0}, "t.cdf": {1}, "t.logcdf": {1}, "gamma.cdf": {1}, "beta.cdf": {1, 2},
+           "chi2.cdf": {1}}
+
+
+@pytest.mark.parametrize("name,args", STATS, ids=[s[0] for s in STATS])
+def test_stats_match_scipy_and_differentiate_in_data_and_parameters(name, args):
+    dist, fn = name.split(".")
+    ours, ref = getattr(getattr(st, dist), fn), getattr(getattr(ss, dist), fn)
+    np.testing.assert_allclose(_val(ours(*args)), ref(*args), rtol=1e-10, atol=1e-300)
+    skip = NO_GRAD.get(name, NO_GRAD.get(dist, set()))
+    for i, a in enumerate(args):
+        if i in skip:
+            continue
+        x = _t(a)
+
+        def f(v, i=i):
+            b = list(args)
+            b[i] = v
+            out = ours(*b)
+            return out if isinstance(out, Tensor) else Tensor(out)
+        assert gradcheck(f, x), (name, i)
+    assert gradgradcheck(lambda v: ours(v, *args[1:]), _t(args[0])) if 0 not in skip else True
+
+
+def test_poisson_outside_the_support():
+    k = np.array([-1.0, 2.5, 0.0, 3.0])
+    for fn in ("logpmf", "pmf", "cdf"):
+        np.testing.assert_allclose(_val(getattr(st.poisson, fn)(k, _t(2.3))),
+                                   getattr(ss.poisson, fn)(k, 2.3), rtol=1e-12)
+
+
+def test_multivariate_normal_cov_gradient_is_symmetric_and_entropy():
+    c = _t(A)
+    ag.sum(st.multivariate_normal.logpdf(XS, M, c)).backward()
+    np.testing.assert_allclose(c.grad, c.grad.T, atol=1e-12)
+    # d/dSigma sum_i log N(x_i) = -N/2 Sigma^-1 + 1/2 Sigma^-1 S Sigma^-1, S = sum d d^T
+    d = XS - M
+    inv = np.linalg.inv(A)
+    want = -0.5 * len(XS) * inv + 0.5 * inv @ (d.T @ d) @ inv
+    np.testing.assert_allclose(c.grad, want, rtol=1e-9)
+    np.testing.assert_allclose(st.multivariate_normal.entropy(M, A).data if isinstance(
+        st.multivariate_normal.entropy(M, A), Tensor) else st.multivariate_normal.entropy(M, A),
+        ss.multivariate_normal.entropy(M, A), rtol=1e-12)
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
+
+def test_primitives_are_registered_only_when_autograd_scipy_is_imported():
+    r = _run("import autograd; assert 'erfinv' not in autograd.OPS\n"
+             "import autograd.scipy; assert 'erfinv' in autograd.OPS; print('ok')")
+    assert r.stdout.strip() == "ok", r.stderr
+
+
+def test_without_scipy_the_import_error_says_what_to_install():
+    r = _run("import sys; sys.modules['scipy'] = None\n"
+             "try:\n    import autograd.scipy\nexcept ImportError as e:\n    print(e)")
+    assert "autograd.scipy needs scipy" in r.stdout and "pip install" in r.stdout, r.stderr
+
+
+# ------------------------------------------------------------------ autograd.scipy.linalg
+import scipy.linalg as sla  # noqa: E402
+import autograd.scipy.linalg as L  # noqa: E402
+
+RNG = np.random.default_rng(3)
+GA = RNG.normal(size=(3, 3)) + 4 * np.eye(3)
+SPD = GA @ GA.T
+GB = RNG.normal(size=(3, 2))
+
+
+@pytest.mark.parametrize("kw", [{}, {"lower": True}, {"trans": 1}, {"trans": "T", "lower": True,
+                                                                     "unit_diagonal": True}])
+def test_solve_triangular(kw):
+    np.testing.assert_allclose(L.solve_triangular(_t(GA), GB, **kw).data,
+                               sla.solve_triangular(GA, GB, **kw), rtol=1e-12)
+    assert gradcheck(lambda a, b: L.solve_triangular(a, b, **kw), _t(GA), _t(GB))
+    assert gradgradcheck(lambda a, b: L.solve_triangular(a, b, **kw), _t(GA), _t(GB[:, 0]))
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cho_factor_cho_solve(lower):
+    want = sla.cho_solve(sla.cho_factor(SPD, lower), GB)
+    np.testing.assert_allclose(L.cho_solve(L.cho_factor(_t(SPD), lower), GB).data, want,
+                               rtol=1e-12)
+    assert gradcheck(lambda s, b: L.cho_solve(L.cho_factor(s, lower), b), _t(SPD), _t(GB))
+
+
+def test_matrix_functions_and_sylvester_and_block_diag():
+    np.testing.assert_allclose(L.sqrtm(_t(SPD)).data, sla.sqrtm(SPD), rtol=1e-10)
+    np.testing.assert_allclose(L.expm(_t(GA / 4)).data, sla.expm(GA / 4), rtol=1e-12)
+    bs, q = np.array([[2.0, 0.3], [0.1, 1.5]]), RNG.normal(size=(3, 2))
+    np.testing.assert_allclose(L.solve_sylvester(_t(SPD), bs, q).data,
+                               sla.solve_sylvester(SPD, bs, q), rtol=1e-10)
+    assert gradcheck(L.solve_sylvester, _t(SPD), _t(bs), _t(q))
+    assert gradcheck(L.expm, _t(GA / 4)) and gradcheck(L.sqrtm, _t(SPD))
+    parts = (GA, GB, np.array([1.0, 2.0]), 3.0)
+    np.testing.assert_array_equal(L.block_diag(_t(GA), GB, *parts[2:]).data,
+                                  sla.block_diag(*parts))
+    assert gradcheck(lambda a, b: L.block_diag(a, b, np.ones((1, 1))), _t(GA), _t(GB))
+    with pytest.raises(ag.InvalidValueError, match="sqrtm: the square root is complex"):
+        L.sqrtm(_t(-np.eye(2) + np.diag([0.0, 0.5])))
+
+
+# ------------------------------------------------------------------ autograd.scipy.signal
+import scipy.signal as ssig  # noqa: E402
+import autograd.scipy.signal as SIG  # noqa: E402
+
+
+@pytest.mark.parametrize("sa,sb", [((5,), (3,)), ((3,), (5,)), ((4, 5), (2, 3)),
+                                   ((2, 3), (4, 5)), ((3, 4, 2), (2, 2, 2))])
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+def test_convolve_matches_scipy_and_differentiates(sa, sb, mode):
+    a, b = RNG.normal(size=sa), RNG.normal(size=sb)
+    np.testing.assert_allclose(SIG.convolve(_t(a), b, mode=mode).data,
+                               ssig.convolve(a, b, mode=mode), rtol=1e-10, atol=1e-12)
+    assert gradcheck(lambda x, y: SIG.convolve(x, y, mode=mode), _t(a), _t(b))
+
+
+def test_convolve_errors():
+    with pytest.raises(ag.ShapeError, match="valid"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), mode="valid")
+    with pytest.raises(ag.InvalidValueError, match="mode"):
+        SIG.convolve(_t(np.ones(3)), np.ones(2), mode="circular")
+
+
+def test_readme_scientific_computing_scipy_example_runs():
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Scientific computing", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```py\n(.*?)```", section, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README scipy example", "exec"), {"__name__": "__readme__"})
