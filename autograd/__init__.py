@@ -17,6 +17,7 @@ from __future__ import annotations
 from .errors import (AutogradError, ShapeError, DTypeError, AxisError, IndexOutOfRangeError,
                      GraphError, InPlaceError, GradcheckError, AnomalyError,
                      InvalidValueError, ArgumentTypeError)
+from .errors import AllocationError
 from .graph import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
 from .tensor import Tensor, tensor
 from .value import Value
@@ -50,7 +51,7 @@ __all__ = [
     "expand_dims", "squeeze", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack",
     "astype", "identity", "matmul", "softmax", "log_softmax", "logsumexp", "gelu",
     "dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "InvalidValueError",
-    "ArgumentTypeError",
+    "ArgumentTypeError", "AllocationError",
     "conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "global_avg_pool1d", "global_avg_pool2d", "global_max_pool1d",
     "global_max_pool2d",

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from . import graph as _graph
-from .errors import NoVJPError, ArgumentTypeError, OutputError, NotSupportedError
+from .errors import AutogradError, NoVJPError, ArgumentTypeError, OutputError, NotSupportedError
 from .registry import Primitive, OPS
 from .tensor import Tensor
 from . import transforms as _tr
@@ -437,6 +437,10 @@ def make_jvp(fun: Callable, x: Any) -> Callable:
 
 
 # --------------------------------------------------------------------------- primitive_vjps
+class PrimitiveNotFoundError(AutogradError, KeyError):
+    """``primitive_vjps[f]`` for an ``f`` that is not a primitive with a vjp (a KeyError)."""
+
+
 class _VjpView(Mapping):
     """Read-only view: primitive -> {argnum: vjp maker} (HIPS's ``primitive_vjps``).  For a
     library primitive the makers wrap its ``vjp(g, out, *inputs)``."""
@@ -446,7 +450,7 @@ class _VjpView(Mapping):
 
     def __getitem__(self, prim: Any) -> dict:
         if not isinstance(prim, Primitive) or not _has_vjp(prim):
-            raise KeyError(prim)
+            raise PrimitiveNotFoundError(f"{prim!r} is not a primitive with a vjp")
         if isinstance(prim, HipsPrimitive):
             return types.MappingProxyType(dict(prim.makers))
         n = prim.nin if prim.nin >= 0 else 1

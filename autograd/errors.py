@@ -10,6 +10,7 @@ __all__ = [
     "AutogradError", "ShapeError", "DTypeError", "AxisError", "IndexOutOfRangeError",
     "InvalidValueError", "ArgumentTypeError",
     "GraphError", "InPlaceError", "GradcheckError", "AnomalyError", "describe",
+    "AllocationError", "check_allocation",
     "OutputError", "NoVJPError", "UnsupportedFunctionError", "NotSupportedError",
 ]
 
@@ -57,6 +58,31 @@ class GradcheckError(AutogradError, AssertionError):
 
 class AnomalyError(AutogradError, FloatingPointError):
     """A NaN or inf produced inside ``detect_anomaly()``."""
+
+
+class AllocationError(AutogradError, MemoryError):
+    """An array too large for this machine's memory; names the op, the shape and the bytes."""
+
+
+def _physical_memory() -> int:
+    try:
+        import os
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):   # not POSIX: no pre-check
+        return 1 << 62
+
+
+def check_allocation(op: str, shape: tuple, dtype) -> None:
+    """Raise AllocationError before allocating an array of ``shape`` and ``dtype`` that could
+    not fit in physical memory (Python integers: no overflow for any shape)."""
+    import math
+    import numpy as np
+    n = math.prod(int(d) for d in shape) * np.dtype(dtype).itemsize
+    limit = _physical_memory()
+    if n > limit:
+        raise AllocationError(f"{op}: an array of shape {tuple(shape)} and dtype "
+                              f"{np.dtype(dtype)} needs {n:,} bytes ({n / 2**30:,.1f} GiB), more "
+                              f"than this machine's {limit / 2**30:,.1f} GiB of memory")
 
 
 class OutputError(GraphError, TypeError):

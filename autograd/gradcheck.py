@@ -17,12 +17,13 @@ exactly zero to column j (no rounding noise from large unrelated outputs).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from . import graph as _graph
-from .errors import GradcheckError, GraphError
+from .errors import GradcheckError, GraphError, InvalidValueError
 from .tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "numeric_grad"]
@@ -84,11 +85,27 @@ def _label(xs: list, i: int, labels: Optional[dict]) -> str:
     return f"input {i}" + (f" ({name!r})" if name else "")
 
 
+def _check_args(what: str, fn: Any, eps: Any, atol: Any, rtol: Any, seed: Any) -> None:
+    """Bad arguments are refused before anything runs (eps=0 would divide by zero)."""
+    if not callable(fn):
+        raise InvalidValueError(f"{what}: fn must be callable, got {type(fn).__name__}")
+    for name, v, lo in (("eps", eps, "> 0"), ("atol", atol, ">= 0"), ("rtol", rtol, ">= 0")):
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        if ok:
+            v = float(v)
+            ok = math.isfinite(v) and (v > 0 if name == "eps" else v >= 0)
+        if not ok:
+            raise InvalidValueError(f"{what}: {name} must be a finite number {lo}, got {v!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidValueError(f"{what}: seed must be a non-negative int, got {seed!r}")
+
+
 def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: float,
            raise_exception: bool, seed: int, what: str, noun: str = "gradient",
            labels: Optional[dict] = None) -> bool:
     from .ops.shape import identity
 
+    _check_args(what, fn, eps, atol, rtol, seed)
     rng = np.random.default_rng(seed)
     with _graph.enable_grad():
         args = list(xs)
@@ -186,6 +203,7 @@ def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1
     """
     from .ops.shape import identity, reshape, concatenate
 
+    _check_args("gradgradcheck", fn, eps, atol, rtol, seed)
     xs, check = _prepare("gradgradcheck", inputs)
     rng = np.random.default_rng(seed + 1)
     with _graph.enable_grad():

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from .broadcast import unbroadcast
-from .errors import GraphError, InPlaceError, ShapeError, AnomalyError
+from .errors import GraphError, InPlaceError, ShapeError, AnomalyError, DTypeError
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "detect_anomaly",
            "Node", "backward", "toposort"]
@@ -40,21 +40,43 @@ def is_grad_enabled() -> bool:
     return MODE.grad
 
 
+def _stack(prev: dict) -> list:
+    """This thread's stack of saved modes in a context object (one object may be entered
+    from several threads at once: each restores its own thread's mode)."""
+    k = threading.get_ident()
+    st = prev.get(k)
+    if st is None:
+        st = prev[k] = []
+    return st
+
+
+def _pop(prev: dict) -> Any:
+    k = threading.get_ident()
+    st = prev[k]
+    v = st.pop()
+    if not st:
+        del prev[k]
+    return v
+
+
 class set_grad_enabled:
-    """Context manager and decorator that sets grad mode (thread-local) and restores it."""
+    """Context manager and decorator that sets grad mode (thread-local) and restores it.
+
+    One object may be entered from several threads (or re-entered): each ``__exit__``
+    restores the mode its own thread had at the matching ``__enter__``."""
 
     __slots__ = ("mode", "prev")
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
-        self.prev: list[bool] = []
+        self.prev: dict[int, list[bool]] = {}
 
     def __enter__(self) -> None:
-        self.prev.append(MODE.grad)
+        _stack(self.prev).append(MODE.grad)
         MODE.grad = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        MODE.grad = self.prev.pop()
+        MODE.grad = _pop(self.prev)
 
     def __call__(self, fn: Callable) -> Callable:
         import functools
@@ -99,15 +121,15 @@ class detect_anomaly:
     __slots__ = ("prev",)
 
     def __init__(self) -> None:
-        self.prev: list[bool] = []
+        self.prev: dict[int, list[bool]] = {}
 
     def __enter__(self) -> "detect_anomaly":
-        self.prev.append(MODE.anomaly)
+        _stack(self.prev).append(MODE.anomaly)
         MODE.anomaly = True
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        MODE.anomaly = self.prev.pop()
+        MODE.anomaly = _pop(self.prev)
 
 
 def user_frame() -> str:
@@ -146,8 +168,13 @@ class Node:
               input's Node, or the input tensor itself when it is a leaf.  Nodes never hold
               intermediate tensors after backward, so activations are freed as soon as the
               user drops them, while the graph's structure stays drawable (``to_dot``).
-    saved:    every tensor input (parents or not) whose data the vjp may read
-    versions: the ``_version`` of each saved tensor when recorded (in-place guard)
+    saved:    every tensor input (parents or not) whose data the vjp may read (all tensor
+              inputs, or those the primitive's ``reads`` table names)
+    versions: the version of each saved tensor's storage when recorded (in-place guard):
+              the ``_version`` of its root (a view or ``detach()`` shares its base's), which
+              every in-place write through any alias bumps.  While a node holds a tensor, the
+              root's ``_saved`` count is positive and ``.data``/``.numpy()``/``np.asarray``
+              hand out read-only views, so raw numpy writes cannot change saved values.
     out:      the output's data (vjps may use it), released after backward
     shape, dtype: the output's, kept after release
     grad:     the gradient that reached this node, kept only for tiny outputs (drawing)
@@ -163,7 +190,14 @@ class Node:
         self.kwargs = kwargs
         self.parents = parents
         self.saved = saved
-        self.versions = [t._version for t in saved]
+        versions = []
+        for t in saved:
+            r = t._base
+            if r is None:
+                r = t
+            r._saved += 1
+            versions.append(r._version)
+        self.versions = versions
         self.out = out
         self.shape = out.shape
         self.dtype = out.dtype
@@ -181,12 +215,34 @@ class Node:
         return self.args is None
 
     def release(self) -> None:
+        if self.saved:
+            _unsave(self.saved)
         self.args = self.kwargs = self.saved = self.versions = self.aux = None
         if self.out is not None and self.out.size > 4:  # tiny outputs stay, for drawing
             self.out = None
 
+    def __del__(self) -> None:
+        # a graph dropped without backward: its saved tensors become writable again
+        if self.saved:
+            _unsave(self.saved)
+
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}{' (released)' if self.args is None else ''}>"
+
+
+def _unsave(saved) -> None:
+    for t in saved:
+        r = t._base
+        if r is None:
+            r = t
+        if r._saved > 0:
+            r._saved -= 1
+
+
+def _describe_tensor(t, k: int) -> str:
+    name = f" {t.name!r}" if getattr(t, "name", None) else ""
+    leaf = "a leaf" if t._node is None else f"the output of {t._node.prim.name}"
+    return f"input {k} of it, tensor{name} ({leaf}, shape {t.shape}, dtype {t.dtype})"
 
 
 def toposort(root: Node) -> list[Node]:
@@ -252,7 +308,8 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
         seed = np.ones(out_data.shape, dtype=out_data.dtype)
     else:
         seed = grad._data if isinstance(grad, Tensor) and not create_graph else grad
-        seed = seed if isinstance(seed, Tensor) else np.asarray(seed, dtype=out_data.dtype)
+        if not isinstance(seed, Tensor):
+            seed = _check_seed(seed, out_data)
         if seed.shape != out_data.shape:
             raise ShapeError(f"backward: gradient of shape {seed.shape} given for an output of "
                              f"shape {out_data.shape}")
@@ -271,8 +328,8 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
         results = [None] * len(inputs)
 
     if root is None:  # the output is itself a leaf
-        if want is None:
-            _accumulate_leaf(root_tensor, seed, create_graph, ())
+        if want is None:   # the caller's seed array is never kept as .grad: copied
+            _accumulate_leaf(root_tensor, seed, create_graph, {id(seed)})
         return results
 
     order = toposort(root)
@@ -299,11 +356,13 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 raise GraphError(
                     f"backward: trying to go back through the graph a second time ({node.prim.name}"
                     f" was already released); pass retain_graph=True to the first backward")
-            for t, v in zip(node.saved, node.versions):
-                if t._version != v:
+            for k, (t, v) in enumerate(zip(node.saved, node.versions)):
+                r = t._base
+                if (t if r is None else r)._version != v:
                     raise InPlaceError(
-                        f"backward: an input of {node.prim.name} (shape {t.shape}, dtype {t.dtype}) "
-                        f"was modified in place after it was used; its gradient would be wrong")
+                        f"backward: {node.prim.name} saved {_describe_tensor(t, k)}, and it was "
+                        f"modified in place after it was used (directly, or through a view, "
+                        f"detach() or .data); its gradient would be wrong")
             parents = node.parents
             prim = node.prim
             kw = node.kwargs or _EMPTY
@@ -362,13 +421,36 @@ def _tensor_class():
     return _TENSOR
 
 
+_ACCUMULATE = threading.Lock()
+
+
 def _accumulate_leaf(t, g, create_graph, shared):
+    """``t.grad += g`` as one atomic step (threads sharing a leaf lose no update); a new
+    array each time (never written into an array the caller may hold), an ndarray even 0-d."""
     if not create_graph and not isinstance(g, np.ndarray):
         g = np.asarray(g)
-    if t.grad is None:
-        t.grad = _own(g, shared) if not create_graph else g
-    else:
-        t.grad = t.grad + g
+    with _ACCUMULATE:
+        if t.grad is None:
+            t.grad = _own(g, shared) if not create_graph else g
+        else:
+            s = t.grad + g
+            t.grad = s if isinstance(s, (np.ndarray, _tensor_class())) else np.asarray(s)
+
+
+def _check_seed(seed, out_data) -> np.ndarray:
+    """The gradient given to ``backward(grad)`` as an array of the output's dtype, refusing
+    what would silently become something else (None, complex, strings, objects)."""
+    try:
+        a = np.asarray(seed)
+    except (ValueError, TypeError) as e:
+        raise DTypeError(f"backward: the gradient cannot be made into an array ({e})") from None
+    if a.dtype.kind not in "biuf":
+        what = {"c": "complex", "U": "strings", "S": "bytes", "O": "objects (None or mixed "
+                "entries)"}.get(a.dtype.kind, str(a.dtype))
+        raise DTypeError(f"backward: the gradient holds {what} (dtype {a.dtype}, shape "
+                         f"{a.shape}); give a real array of the output's shape {out_data.shape} "
+                         f"and dtype {out_data.dtype}")
+    return a.astype(out_data.dtype, copy=False)
 
 
 def retain(node: Node, tensor) -> None:

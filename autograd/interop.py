@@ -15,7 +15,8 @@ The rules (no path loses a gradient silently):
   ``np.allclose``, comparisons); otherwise it raises :class:`UnsupportedFunctionError`
   naming the function and pointing to ``autograd.numpy``;
 * ``out=`` into an ndarray is refused for a result that requires grad;
-* ``np.asarray(t)`` / ``t.__array__()`` returns the data, except while a transform
+* ``np.asarray(t)`` / ``t.__array__()`` returns the data (and a cast to an integer dtype,
+  ``np.int64(t)``, always does: it carries no gradient by intent), except while a transform
   (``grad``, ``jacobian``, ...) evaluates its function and ``t`` requires grad: then it
   raises, because the value handed out would carry no gradient (JAX's rule for tracers;
   PyTorch raises always).  ``t.data`` / ``t.detach()`` / ``autograd.tracer.getval(t)`` take
@@ -191,6 +192,10 @@ def _drop_none(kwargs: dict, what: str, grad_in: bool) -> dict:
 # --------------------------------------------------------------------------- the protocols
 def array_ufunc(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """``Tensor.__array_ufunc__``: a ufunc (or its ``reduce``...) on tensors."""
+    if not kwargs and method == "__call__":          # the common case, first
+        impl = _TABLE.get(ufunc)
+        if impl is not None:
+            return impl(*inputs)
     grad_in = _needs_grad(inputs, kwargs)
     what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     if method == "__call__":
@@ -212,6 +217,10 @@ def array_ufunc(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any)
 
 def array_function(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
     """``Tensor.__array_function__``: a numpy function called with tensors among its args."""
+    if not kwargs:                                    # the common case, first
+        impl = _TABLE.get(func)
+        if impl is not None:
+            return impl(*args)
     what = f"{getattr(func, '__module__', 'numpy') or 'numpy'}.{func.__name__}"
     impl = lookup(func)
     grad_in = _needs_grad(args, kwargs)
@@ -221,8 +230,11 @@ def array_function(self, func: Callable, types: tuple, args: tuple, kwargs: dict
     return impl(*args, **kw)
 
 
-def check_array_conversion(t: Any) -> None:
-    """Raise when ``np.asarray(t)`` would hand out the data of a tensor being differentiated."""
+def check_array_conversion(t: Any, dtype: Any = None) -> None:
+    """Raise when ``np.asarray(t)`` would hand out the data of a tensor being differentiated
+    (a cast to an integer or bool dtype, ``np.int64(t)``, carries no gradient by intent)."""
+    if dtype is not None and np.dtype(dtype).kind in "biu":
+        return
     if t._rg and _graph.MODE.grad:
         from .transforms import _NESTING
         if _NESTING.depth > 0:

@@ -121,6 +121,11 @@ class Primitive:
     aux : bool              the forward takes ``want_aux`` and returns ``(out, aux)``: something
                             it computed anyway that the fast vjp reuses (``vjp_fast(...,
                             aux=...)``), e.g. the softmax-cross-entropy gradient
+    reads : dict | None     ``{input index: indices of the inputs whose data its vjp reads}``;
+                            a node saves (and guards against in-place change) only those of
+                            the inputs that need a gradient.  None (the default): every
+                            tensor input is saved.  ``add`` is ``{0: (), 1: ()}``,
+                            ``multiply`` ``{0: (1,), 1: (0,)}``.
     """
 
     def __init__(self, fwd: Callable, *, name: Optional[str] = None, nin: Optional[int] = None,
@@ -149,6 +154,7 @@ class Primitive:
         self.differentiable = tuple(differentiable) if differentiable is not None else None
         self.higher_order = higher_order
         self.aux = aux
+        self.reads: Optional[dict] = None
         if reference is None and library:
             reference = getattr(np, self.name, None)
         self.reference = reference
@@ -281,18 +287,31 @@ class Primitive:
                                     f"({describe(*datas[:nin])})") from None
         except (ValueError, TypeError, IndexError) as e:
             raise self._wrap_error(e, datas[:nin]) from None
+        except MemoryError as e:
+            raise _allocation_error(self.name, e, datas[:nin]) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if MODE.anomaly:
             check_finite(self.name, [out], f"forward at {user_frame()}")
         if parents is None or out.dtype.kind != "f":
-            return T._make(out)
-        node = Node(self, datas, kwargs, parents, out, tens)
-        if self.aux:
-            node.aux = aux
-        if MODE.anomaly:
-            node.site = user_frame()
-        return T._make(out, node)
+            res = T._make(out)
+        else:
+            reads = self.reads
+            if reads is not None:  # only the inputs the needed vjps read
+                need = {j for i, _ in parents for j in reads.get(i, ())}
+                tens = [args[j] for j in sorted(need) if isinstance(args[j], T)]
+            node = Node(self, datas, kwargs, parents, out, tens)
+            if self.aux:
+                node.aux = aux
+            if MODE.anomaly:
+                node.site = user_frame()
+            res = T._make(out, node)
+        if out.base is not None:   # a view of an input: share its version and saved count
+            for a in args[:nin]:
+                if isinstance(a, T) and np.may_share_memory(out, a._data):
+                    res._base = a._base if a._base is not None else a
+                    break
+        return res
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         """Tensor inputs given by keyword (``where(condition=c, x=a, y=b)``) moved to their places."""
@@ -317,6 +336,18 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _allocation_error(name: str, e: MemoryError, inputs: list):
+    """numpy's MemoryError as the library's, naming the op, the shape and the bytes."""
+    from .errors import AllocationError
+    shape, dt = getattr(e, "shape", None), getattr(e, "dtype", None)
+    if shape is not None and dt is not None:
+        n = int(np.prod(shape, dtype=object)) * np.dtype(dt).itemsize
+        what = f"an array of shape {tuple(shape)} and dtype {dt} ({n:,} bytes, {n / 2**30:,.1f} GiB)"
+    else:
+        what = "its result"
+    return AllocationError(f"{name}: not enough memory for {what} ({describe(*inputs)})")
 
 
 def _input_names(fwd: Callable, nin: int) -> tuple:

@@ -51,11 +51,14 @@ class Tensor:
                           reaches it
     """
 
-    __slots__ = ("_data", "grad", "_rg", "_node", "_version", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "_rg", "_node", "_version", "name", "_base", "_saved",
+                 "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        base = None
         if isinstance(data, Tensor):
+            base = data._base if data._base is not None else data
             data = data._data
         try:
             arr = np.asarray(data, dtype=dtype)
@@ -68,6 +71,8 @@ class Tensor:
         self._node = None
         self._version = 0
         self.name: Optional[str] = None
+        self._base = base if arr is data else None   # sharing a tensor's array: an alias
+        self._saved = 0
         if requires_grad:
             self.requires_grad = True
 
@@ -81,12 +86,51 @@ class Tensor:
         t._node = node
         t._version = 0
         t.name = None
+        t._base = None
+        t._saved = 0
         return t
 
     # ------------------------------------------------------------------ properties
+    # ------------------------------------------------------------------ aliases
+    # A tensor made by detach(), Tensor(t) or a view op (getitem, reshape, ...) shares its
+    # base's memory: ``_base`` is the root tensor of that family.  The root's ``_version`` is
+    # the family's (every in-place write through any member bumps it; a node checks it) and
+    # the root's ``_saved`` counts the live nodes holding a member: while positive, the
+    # numpy handles this class gives out (.data, .numpy(), np.asarray) are read-only views,
+    # so a write that the version could not see fails at once instead of corrupting a
+    # gradient.  (An array obtained earlier, or the caller's own array a tensor wraps, is
+    # numpy's and stays writable: do not write into it between forward and backward.)
+    def _root(self) -> "Tensor":
+        return self._base if self._base is not None else self
+
+    def _handle(self) -> np.ndarray:
+        """``_data``, or a read-only view of it while a live node holds this storage."""
+        a = self._data
+        r = self._base if self._base is not None else self
+        if r._saved and a.flags.writeable:
+            a = a.view()
+            a.flags.writeable = False
+        return a
+
+    def _bump(self) -> None:
+        """Record an in-place write (own version and the family's)."""
+        self._version += 1
+        if self._base is not None:
+            self._base._version += 1
+
+    def _before_write(self) -> None:
+        """The node that made this tensor (or its base) keeps its own copy of the output, so
+        an in-place write does not change what that node's vjp reads."""
+        for t in (self, self._base):
+            node = t._node if t is not None else None
+            if node is not None and node.out is not None and np.may_share_memory(node.out, self._data):
+                node.out = node.out.copy()
+
     @property
     def data(self) -> np.ndarray:
-        return self._data
+        """The values as an ndarray sharing this tensor's memory (read-only while a recorded
+        graph holds them for backward; write under ``no_grad()`` after backward)."""
+        return self._handle()
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -94,8 +138,9 @@ class Tensor:
         _check_dtype(arr, "Tensor.data")
         if self._rg and arr.dtype.kind not in _FLOAT_KINDS:
             raise DTypeError(f"Tensor.data: a tensor that requires grad needs float data, got {arr.dtype}")
+        self._before_write()
         self._data = arr
-        self._version += 1
+        self._bump()
 
     @property
     def requires_grad(self) -> bool:
@@ -143,15 +188,18 @@ class Tensor:
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
-        """The data as an ndarray (shared, not copied)."""
-        return self._data
+        """The data as an ndarray (shared, not copied; read-only while a graph holds it)."""
+        return self._handle()
 
     def tolist(self) -> Any:
         return self._data.tolist()
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's data, cut from the graph (requires_grad=False)."""
-        return Tensor._make(self._data)
+        """A tensor sharing this one's data (and version counter), cut from the graph
+        (requires_grad=False): an in-place change through it is seen by backward."""
+        t = Tensor._make(self._data)
+        t._base = self._base if self._base is not None else self
+        return t
 
     def retain_grad(self) -> "Tensor":
         """Fill ``.grad`` of this non-leaf tensor on backward (leaves get it anyway)."""
@@ -190,11 +238,11 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._rg:
-            _interop.check_array_conversion(self)   # no silent loss inside a transform
+            _interop.check_array_conversion(self, dtype)   # no silent loss inside a transform
         a = self._data
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
-        return a.copy() if copy else a
+        return a.copy() if copy else self._handle()
 
     def __bool__(self) -> bool:
         return bool(self._data)
@@ -262,44 +310,100 @@ class Tensor:
     def __gt__(self, o): return self._cmp(o, np.greater)
     def __ge__(self, o): return self._cmp(o, np.greater_equal)
 
-    # in-place: on data when nothing needs the old values; functional (rebinding) otherwise
-    def _inplace(self, o, fn, name):
-        if self._rg and _graph.MODE.grad:
-            return NotImplemented  # python falls back to self = self <op> o: safe and differentiable
-        if self._node is not None and _graph.MODE.grad:
-            raise InPlaceError(f"{name}: in-place change of a tensor the graph needs")
+    # in-place operators and item assignment: truly in place (the same object, the same
+    # memory), with PyTorch's rules.  A leaf that requires grad is changed only under
+    # no_grad() (parameters); a non-leaf (or a tensor given a value that requires grad) is
+    # written in place and the write is recorded (its node becomes the op's); either way the
+    # version is bumped so a node that saved the old values refuses to backward.
+    def _refuse_leaf(self, name: str) -> None:
+        if self._rg and self._node is None and _graph.MODE.grad:
+            label = f" {self.name!r}" if self.name else ""
+            raise InPlaceError(
+                f"{name}: in-place change of a leaf tensor{label} that requires grad (shape "
+                f"{self.shape}, dtype {self.dtype}) while grad mode is on; wrap the update in "
+                f"`with autograd.no_grad():` (as an optimizer step does), or write "
+                f"`x = x {name[:-1] if name.endswith('=') else '+'} ...` for a new tensor")
+
+    def _write_recorded(self, out: "Tensor", name: str) -> "Tensor":
+        """Store ``out`` (a recorded result of this tensor's shape) into this tensor's memory
+        and make this tensor that result."""
+        if out.shape != self.shape:
+            raise ShapeError(f"{name}: the result has shape {out.shape}, the tensor written in "
+                             f"place has shape {self.shape}")
+        if out.dtype != self.dtype:
+            out = F.astype(out, self.dtype)
+        node = out._node
+        if node is not None and node.saved:        # the op's own vjp reads the old values:
+            node.args = [a.copy() if isinstance(a, np.ndarray) and a is self._data else a
+                         for a in node.args]       # give it a copy before they go
+        self._before_write()
+        try:
+            np.copyto(self._data, out._data, casting="same_kind")
+        except ValueError as e:
+            raise InPlaceError(f"{name}: cannot write into this tensor's array ({e}; shape "
+                               f"{self.shape}, dtype {self.dtype})") from None
+        self._bump()
+        if node is not None:
+            node.out = out._data               # the node's own copy of the result
+            r = self._root()
+            node.versions = [r._version if t._root() is r else v
+                             for t, v in zip(node.saved, node.versions)]
+            self._node = node
+            self._rg = True
+        return self
+
+    def _inplace(self, o, fn, prim, name):
+        self._refuse_leaf(name)
+        if _graph.MODE.grad and (self._node is not None or (isinstance(o, Tensor) and o._rg)):
+            return self._write_recorded(prim(self, o), name)
         od = o._data if isinstance(o, Tensor) else o
+        self._before_write()
         try:
             fn(self._data, od, out=self._data)
         except (TypeError, ValueError) as e:
             raise ShapeError(f"{name}: {e} (shape {self.shape}, dtype {self.dtype} with "
                              f"shape {np.shape(od)}, dtype {getattr(od, 'dtype', type(od).__name__)})") from None
-        self._version += 1
+        self._bump()
         return self
-    def __iadd__(self, o): return self._inplace(o, np.add, "+=")
-    def __isub__(self, o): return self._inplace(o, np.subtract, "-=")
-    def __imul__(self, o): return self._inplace(o, np.multiply, "*=")
-    def __itruediv__(self, o): return self._inplace(o, np.divide, "/=")
+    def __iadd__(self, o): return self._inplace(o, np.add, F.add, "+=")
+    def __isub__(self, o): return self._inplace(o, np.subtract, F.subtract, "-=")
+    def __imul__(self, o): return self._inplace(o, np.multiply, F.multiply, "*=")
+    def __itruediv__(self, o): return self._inplace(o, np.divide, F.divide, "/=")
 
     def __setitem__(self, idx, value) -> None:
-        if self._rg or self._node is not None:
-            raise InPlaceError(
-                f"__setitem__: cannot assign into a tensor that requires grad (shape {self.shape}); "
-                f"the graph would give a wrong gradient. Build a new tensor (where, concatenate) "
-                f"or assign into .data under no_grad for parameters")
+        self._refuse_leaf("__setitem__ (t[...] = v)")
+        if isinstance(idx, Tensor):
+            idx = idx._data
         if isinstance(value, Tensor):
-            if value._rg:
+            if value._rg and _graph.MODE.grad:
                 raise InPlaceError("__setitem__: assigning a tensor that requires grad would lose its "
                                    "gradient; use where() or concatenate()")
             value = value._data
-        if isinstance(idx, Tensor):
-            idx = idx._data
+        if self._node is not None and _graph.MODE.grad:
+            # recorded: where(mask, new values, self), then written in place
+            mask = np.zeros(self.shape, dtype=bool)
+            vals = np.zeros(self.shape, dtype=self.dtype)
+            try:
+                mask[idx] = True
+                vals[idx] = value
+            except IndexError as e:
+                from .errors import IndexOutOfRangeError
+                raise IndexOutOfRangeError(f"__setitem__: {e} (shape {self.shape})") from None
+            except (TypeError, ValueError) as e:
+                raise ShapeError(f"__setitem__: {e} (shape {self.shape}, value shape "
+                                 f"{np.shape(value)})") from None
+            self._write_recorded(F.where(mask, vals, self), "__setitem__")
+            return
+        self._before_write()
         try:
             self._data[idx] = value
         except IndexError as e:
             from .errors import IndexOutOfRangeError
             raise IndexOutOfRangeError(f"__setitem__: {e} (shape {self.shape})") from None
-        self._version += 1
+        except (TypeError, ValueError) as e:
+            raise ShapeError(f"__setitem__: {e} (shape {self.shape}, dtype {self.dtype}, value "
+                             f"shape {np.shape(value)})") from None
+        self._bump()
 
     # ------------------------------------------------------------------ methods (numpy names)
     def sum(self, axis=None, keepdims=False): return F.sum(self, axis=axis, keepdims=keepdims)
@@ -320,6 +424,7 @@ class Tensor:
         return F.transpose(self, tuple(axes) if axes else None)
 
     def flatten(self): return F.reshape(self, (-1,))
+    def ravel(self): return F.reshape(self, (-1,))
     def squeeze(self, axis=None): return F.squeeze(self, axis)
     def expand_dims(self, axis): return F.expand_dims(self, axis)
     def clip(self, a_min=None, a_max=None): return F.clip(self, a_min, a_max)

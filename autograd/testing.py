@@ -787,7 +787,8 @@ def _einsum_cases(draw):
     terms, args = [], []
     for i in range(n):
         word = draw(st.lists(st.sampled_from("abcd"), min_size=0, max_size=3))
-        shape = tuple(batch[i]) + tuple(sizes[c] for c in word)
+        one = {c: draw(st.integers(0, 4)) == 0 for c in word}   # size 1, broadcast (numpy's)
+        shape = tuple(batch[i]) + tuple(1 if one[c] else sizes[c] for c in word)
         terms.append(("..." if dots else "") + "".join(word))
         args.append(draw(domain_tensors("einsum", 0, shape, min_value=-3.0, max_value=3.0)))
     used = sorted(set("".join(terms)) - {"."})

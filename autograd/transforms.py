@@ -63,6 +63,8 @@ def _fresh(data: np.ndarray) -> _Var:
     t._node = None
     t._version = 0
     t.name = None
+    t._base = None
+    t._saved = 0
     t._live = True
     return t
 
@@ -181,8 +183,6 @@ class _Traced:
         fresh_vars = []
         from .ops.shape import identity
         for k in argnums:
-            if _number_list(args[k]):          # [1.0, 2.0] is an array here, not a pytree
-                args[k] = np.asarray(args[k], dtype=np.float64)
             leaves, spec = tree_flatten(args[k])
             ts = []
             for a in leaves:
@@ -272,15 +272,6 @@ class _Traced:
 
     def grads(self, flat_rows: list) -> list:
         return [tree_unflatten(spec, row) for spec, row in zip(self.specs, flat_rows)]
-
-
-def _number_list(x: Any) -> bool:
-    """A (nested) list of python numbers only (tuples stay pytrees, as in HIPS/JAX)."""
-    if type(x) is not list:
-        return False
-    if not x:
-        return False
-    return all(type(e) in (float, int, bool) or _number_list(e) for e in x)
 
 
 def _stack_scalars(xs: list):
@@ -462,12 +453,31 @@ def make_vjp(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
 
 
 def vector_jacobian_product(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
-    """``vjp_fun(*args, v)`` = v^T J: the vjp of ``fun`` at args with cotangent ``v``."""
+    """``tjp(*args, V)``: the Jacobian of ``fun`` at args left-multiplied by tensor ``V``,
+    i.e. the Jacobian of ``tensordot(V, fun(*args), V.ndim)``.  When ``V`` has the output's
+    shape this is the vjp ``V^T J`` (one reverse pass); a ``V`` over leading output axes
+    leaves the others (one reverse pass per remaining output element)."""
     mv = make_vjp(fun, argnum)
+
+    def contracted(*a: Any, **kw: Any):
+        *xs, v = a
+        from .ops import reshape, matmul
+        out = fun(*xs, **kw)
+        vd = v._data if isinstance(v, Tensor) else np.asarray(v)
+        oshape = np.shape(out._data if isinstance(out, Tensor) else out)
+        if oshape[:vd.ndim] != vd.shape:
+            raise OutputError(f"tensor_jacobian_product: V of shape {vd.shape} does not match "
+                              f"the leading axes of the output, shape {oshape}")
+        flat = reshape(out, (vd.size, -1))
+        return reshape(matmul(reshape(v, (-1,)), flat), oshape[vd.ndim:])
+    jac = jacobian(contracted, argnum)
 
     def wrapped(*args: Any, **kwargs: Any):
         *xs, v = args
-        return mv(*xs, **kwargs)[0](v)
+        vjp_fn, ans = mv(*xs, **kwargs)
+        if np.shape(ans) == np.shape(v._data if isinstance(v, Tensor) else v):
+            return vjp_fn(v)
+        return jac(*xs, v, **kwargs)
     wrapped.__name__ = _name("vector_jacobian_product", fun)
     return wrapped
 

@@ -102,6 +102,8 @@ class Value(Tensor):
         self._ga = self._mnode = None
         self._version = 0
         self.name = None
+        self._base = None
+        self._saved = 0
 
     # ------------------------------------------------------------------ Tensor's fields
     @property
@@ -390,6 +392,8 @@ def _mk(v: float, op: str, a: Any, b: Any, pa: Value, da: float, pb: Value, db: 
     out._ga = out._mnode = None
     out._version = 0
     out.name = None
+    out._base = None
+    out._saved = 0
     if (pa is not _SINK or pb is not _SINK) and _MODE.grad:
         out._pa = pa
         out._da = da

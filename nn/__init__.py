@@ -27,11 +27,14 @@ from . import regularizers, constraints
 from ._random import set_seed
 from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, NotCompiledError
 from .module import Module, Parameter
-from .model import Model, Sequential, History
+from .model import Model, Sequential, History, Functional
+from .functional import Input, InputLayer
+from . import config, saving, models, utils, onnx
 
 __version__ = "0.1.0"
 
 __all__ = ["Module", "Parameter", "Model", "Sequential", "History", "set_seed", "layers",
            "initializers", "losses", "metrics", "optimizers", "callbacks", "datasets",
            "WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "distributed", "utils", "data", "regularizers", "constraints"]
+           "distributed", "utils", "data", "regularizers", "constraints",
+           "Input", "InputLayer", "Functional", "config", "saving", "models", "onnx"]

@@ -10,7 +10,10 @@ then the label.  See ``nn/data/README.md``.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import struct
+import zlib
 from typing import Optional, Union
 
 import numpy as np
@@ -34,30 +37,64 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: Union[str, os.PathLike]) -> np.ndarray:
+#: read_idx's default cap on the data it will allocate (MNIST's largest file is 47 MB).
+IDX_MAX_BYTES = 1 << 30
+
+
+def read_idx(path: Union[str, os.PathLike], max_bytes: int = IDX_MAX_BYTES) -> np.ndarray:
     """One IDX file (the MNIST format), gzipped (``.gz``) or not, as an ndarray.
 
     Header: two zero bytes, a type byte (0x08 uint8 ... 0x0E float64), the number of
     dimensions, then each dimension as a big-endian uint32; the data follows, big-endian.
+    The file is untrusted: the header is checked (length, type, the data size in Python
+    integers, against ``max_bytes`` and against the file's size, or a gzip's recorded size)
+    before anything is allocated, and at most the header's bytes plus one are inflated.
     """
     path = os.fspath(path)
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
-        head = f.read(2)
-    opener = gzip.open if head == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise InvalidValueError(f"read_idx: {path} is not an IDX file (bad magic number)")
-    ndim = data[3]
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    offset = 4 + 4 * ndim
-    count = int(np.prod(dims)) if dims else 1
-    if len(data) - offset != count * dtype.itemsize:
-        raise InvalidValueError(f"read_idx: {path} holds {len(data) - offset} data bytes, the header "
-                         f"{dims} of {dtype} asks for {count * dtype.itemsize}")
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(dims)
-    return arr.astype(dtype.newbyteorder("="))
+        gz = f.read(2) == b"\x1f\x8b"
+        isize = None
+        if gz and size >= 18:
+            f.seek(-4, os.SEEK_END)
+            isize = struct.unpack("<I", f.read(4))[0]   # inflated size mod 2**32
+    opener = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+                raise InvalidValueError(f"read_idx: {path} is not an IDX file (bad magic number "
+                                        f"or a header shorter than 4 bytes)")
+            ndim = head[3]
+            raw = f.read(4 * ndim)
+            if len(raw) < 4 * ndim:
+                raise InvalidValueError(f"read_idx: {path}: the header declares {ndim} dimensions "
+                                        f"but ends after {len(raw) // 4}")
+            dims = struct.unpack(f">{ndim}I", raw)
+            dtype = np.dtype(_IDX_TYPES[head[2]])
+            offset = 4 + 4 * ndim
+            nbytes = math.prod(dims) * dtype.itemsize          # Python ints: no wrap
+            if nbytes > max_bytes:
+                raise InvalidValueError(f"read_idx: {path}: the header {dims} of {dtype} asks for "
+                                        f"{nbytes:,} bytes, more than max_bytes={max_bytes:,}")
+            if not gz and size - offset != nbytes:
+                raise InvalidValueError(f"read_idx: {path} holds {size - offset:,} data bytes, the "
+                                        f"header {dims} of {dtype} asks for {nbytes:,}")
+            if isize is not None and (offset + nbytes) % (1 << 32) != isize:
+                raise InvalidValueError(f"read_idx: {path} inflates to {isize:,} bytes (mod 2**32),"
+                                        f" the header {dims} of {dtype} asks for {nbytes:,} data "
+                                        f"bytes after a {offset}-byte header")
+            arr = np.empty(nbytes, dtype=np.uint8)
+            got = f.readinto(memoryview(arr)) if nbytes else 0
+            if got != nbytes or f.read(1):
+                raise InvalidValueError(f"read_idx: {path}: the header {dims} of {dtype} asks for "
+                                        f"{nbytes:,} data bytes, the file holds "
+                                        f"{'fewer' if got != nbytes else 'more'}")
+    except (OSError, EOFError, zlib.error) as e:
+        if isinstance(e, (PermissionError, FileNotFoundError, IsADirectoryError)):
+            raise
+        raise InvalidValueError(f"read_idx: {path} is damaged ({type(e).__name__}: {e})") from None
+    return arr.view(dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 _MNIST = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",

@@ -4,7 +4,8 @@ from __future__ import annotations
 from autograd.errors import AutogradError, DTypeError
 
 __all__ = ["WeightsMismatchError", "NonNumericError", "NonFiniteLossError", "NotCompiledError",
-           "MissingStateError", "UnknownLayerError"]
+           "MissingStateError", "UnknownLayerError", "UnknownModelError", "SerializationError",
+           "NotSerializableError", "NotBuiltError"]
 
 
 class WeightsMismatchError(AutogradError, ValueError):
@@ -24,9 +25,28 @@ class NotCompiledError(AutogradError, RuntimeError):
     """fit/evaluate called before compile()."""
 
 
+class SerializationError(AutogradError, ValueError):
+    """A model file or config that cannot be loaded as it stands: truncated or not a zip,
+    wrong format version, unknown class, missing custom object, tampered values.  Nothing is
+    built when it is raised."""
+
+
+class NotSerializableError(AutogradError, TypeError):
+    """An object whose configuration cannot be written (a plain callable not registered with
+    ``nn.saving.register_serializable``, or a subclassed model without ``get_config``)."""
+
+
+class NotBuiltError(AutogradError, AttributeError):
+    """A layer's ``input_shape``/``output_shape`` asked for before it has seen an input."""
+
+
 class MissingStateError(AutogradError, KeyError):
     """An optimizer asked for the state of a parameter it has not stepped (a KeyError)."""
 
 
 class UnknownLayerError(AutogradError, AttributeError):
     """``nn.layers.X`` for a name that is not a layer; the message lists the available ones."""
+
+
+class UnknownModelError(AutogradError, ValueError):
+    """``python -m nn.demo --model X`` (or ``nn.demo.main(model=X)``) for an unknown X."""

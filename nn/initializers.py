@@ -24,8 +24,12 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+import autograd as ag
+
 from . import _random
 from autograd.errors import InvalidValueError
+from .config import Configurable
+from . import saving as _saving
 
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
            "Ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones",
@@ -53,7 +57,7 @@ def _truncated_normal(rng: np.random.Generator, std: float, shape: tuple) -> np.
     return out * std
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``init(shape, dtype='float32') -> ndarray``."""
 
     def __init__(self, seed: Optional[int] = None) -> None:
@@ -64,6 +68,9 @@ class Initializer:
 
     def __call__(self, shape: Any, dtype: Any = "float32") -> np.ndarray:
         shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        # sampled in float64, then cast: refuse what could not fit before numpy tries
+        ag.errors.check_allocation(f"{type(self).__name__} initializer", shape, np.float64)
+        _saving.check_allocation(shape, type(self).__name__)  # bounded while loading a file
         return np.asarray(self.sample(shape), dtype=np.dtype(dtype))
 
     def sample(self, shape: tuple) -> np.ndarray:  # pragma: no cover - abstract

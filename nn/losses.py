@@ -17,6 +17,7 @@ import numpy as np
 import autograd as ag
 
 from .errors import NonNumericError
+from .config import Configurable
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "EPSILON"]
@@ -88,7 +89,7 @@ def reduce_weighted(values: ag.Tensor, sample_weight: Any, reduction: str,
     return total / max(values.size, 1)
 
 
-class Loss:
+class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> a Tensor.
 
     reduction (Keras): 'sum_over_batch_size' (default: the sum of the weighted per-sample

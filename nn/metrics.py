@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 from autograd.errors import InvalidValueError
+from .config import Configurable
 
 __all__ = ["Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
            "Accuracy", "get"]
@@ -21,7 +22,7 @@ def _arr(a: Any) -> np.ndarray:
     return np.asarray(getattr(a, "data", a))
 
 
-class Metric:
+class Metric(Configurable):
     """Base class: ``name`` and ``__call__(y_true, y_pred) -> float`` for one batch."""
 
     name = "metric"

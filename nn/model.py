@@ -10,6 +10,7 @@ import inspect
 import math
 import os
 import tempfile
+import threading
 import zipfile
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
@@ -24,6 +25,9 @@ from .layers.base import _auto_name
 from .module import Module, _check_built
 from .progress import Progbar
 from . import distributed as _distributed
+from . import safe_io as _safe_io
+from . import functional as _functional
+from . import config as _config, saving as _saving
 
 __all__ = ["Model", "Sequential", "History"]
 
@@ -87,6 +91,12 @@ class Model(Module):
     """A Module you can train: subclass it and define ``call(inputs)`` (or ``forward``), or use
     :class:`Sequential`.  Then ``compile``, ``fit``, ``evaluate``, ``predict``."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # nn.Model(inputs, outputs) builds a functional model, as in Keras
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, name: Optional[str] = None) -> None:
         super().__init__()
         self.name = name or _auto_name(type(self).__name__)
@@ -101,7 +111,39 @@ class Model(Module):
         """The direct sub-layers, in attribute order."""
         return [m for _, m in self.children()]
 
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Module:
+        """The layer called ``name``, or the one at ``index`` in ``layers`` (Keras)."""
+        layers = list(self.layers)
+        if (name is None) == (index is None):
+            raise ag.InvalidValueError("get_layer: give exactly one of name= or index=")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(layers) <= index < len(layers):
+                raise ag.IndexOutOfRangeError(f"get_layer: index {index!r} is out of range for "
+                                              f"{len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        raise ag.InvalidValueError(f"get_layer: no layer named {name!r}; the layers are "
+                                   f"{[getattr(m, 'name', type(m).__name__) for m in layers]}")
+
+    def get_weights(self) -> list:
+        self._maybe_build()
+        _check_built(self, "get_weights")
+        return super().get_weights()
+
+    get_weights.__doc__ = Module.get_weights.__doc__
+
+    def set_weights(self, weights: Any) -> None:
+        self._maybe_build()
+        _check_built(self, "set_weights")
+        super().set_weights(weights)
+
+    set_weights.__doc__ = Module.set_weights.__doc__
+
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if _functional.is_symbolic(inputs):  # functional hook: record a node
+            return _functional.symbolic_call(self, inputs, args, kwargs)
         if isinstance(inputs, np.ndarray):
             inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
         shape = getattr(inputs, "shape", None)
@@ -123,17 +165,31 @@ class Model(Module):
             self.train(was_training)
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None) -> None:
+    def compile(self, optimizer: Any, loss: Any, metrics: Optional[Iterable] = None,
+                loss_weights: Any = None) -> None:
         """Set the optimizer (instance or name: 'sgd', 'adam', 'adamw', 'rmsprop'), the loss
         (instance, name such as 'mse' or 'sparse_categorical_crossentropy', or callable
         ``f(y_true, y_pred)``) and metrics (names such as 'accuracy', or callables).  Binds the
         model's parameters to the optimizer (those built later are bound on the first batch).
+
+        A model with several outputs takes ``loss``, ``loss_weights`` and ``metrics`` as lists
+        (output order) or dicts keyed by output name (one loss alone applies to every output);
+        the loss minimised is ``sum_k loss_weights[k] * loss_k``, and the logs hold
+        ``<output>_loss`` and ``<output>_<metric>`` besides the total ``loss``.
         """
-        self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
-        if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
-            metrics = [metrics]
-        self.metrics = [_metrics.get(m, loss=self.loss) for m in (metrics or [])]
+        optimizer = _optimizers.get(optimizer)
+        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
+        if _functional.n_outputs(self) > 1 or isinstance(loss, (list, tuple, dict)) \
+                or loss_weights is not None or isinstance(metrics, dict):
+            self.loss, self.metrics = _functional.compile_outputs(
+                self, loss, loss_weights, metrics, _losses.get, _metrics.get,
+                _metrics.metric_name)
+        else:
+            self.loss = _losses.get(loss)
+            if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
+                metrics = [metrics]
+            self.metrics = [_metrics.get(m, loss=self.loss) for m in (metrics or [])]
+        self.optimizer = optimizer
         names = ["loss"] + [_metrics.metric_name(m) for m in self.metrics]
         if len(set(names)) != len(names):
             raise ag.InvalidValueError(f"compile: metric names must be distinct, got {names}")
@@ -147,19 +203,20 @@ class Model(Module):
     def _probe(self, x: np.ndarray, y: np.ndarray, batch_size: int, where: str) -> None:
         """Check that x and y fit the model before any step: one forward on the first batch
         (builds lazy layers), the loss on it, and the whole of y against a sparse loss."""
-        k = min(len(x), batch_size)
+        k = min(_functional.n_samples(x), batch_size)
         was_training = getattr(self, "training", True)
         try:
             self.eval()             # a check, not a step: no dropout draw, no moving-stat update
             from .training import compute_loss
             with ag.no_grad():
-                out = self(x[:k])
-                value = compute_loss(self, y[:k], out, None)
+                out = self(_functional.take(x, slice(0, k)))
+                value = compute_loss(self, _functional.take(y, slice(0, k)), out, None)
             if not isinstance(value, ag.Tensor) or value.size != 1:
                 raise ag.InvalidValueError(f"{where}: the loss must return a scalar Tensor (the mean over "
                                  f"the batch), got {type(value).__name__} of shape "
                                  f"{getattr(value, 'shape', None)}")
-            if isinstance(self.loss, _losses.SparseCategoricalCrossentropy):
+            if isinstance(self.loss, _losses.SparseCategoricalCrossentropy) \
+                    and isinstance(y, np.ndarray):
                 _losses.sparse_labels(y, len(y), out.shape[-1], "SparseCategoricalCrossentropy")
         except ag.AutogradError as e:
             raise _prefixed(e, where) from None
@@ -290,15 +347,16 @@ class Model(Module):
     # ------------------------------------------------------------------ summary
     def _known_input_shape(self) -> Optional[tuple]:
         shape = getattr(self, "_input_shape", None)
+        if shape is None and isinstance(self, Sequential) and self.layers:
+            declared = getattr(self.layers[0], "_declared_input_shape", None)
+            if declared is not None:
+                shape = declared
         if shape is None:
             first = next((m for _, m in self.named_modules() if m is not self
                           and getattr(m, "input_dim", None)), None)
             if isinstance(self, Sequential) and first is not None and self.layers \
                     and first is self.layers[0]:
                 shape = (None, first.input_dim)
-            head = self.layers[0] if isinstance(self, Sequential) and self.layers else None
-            if shape is None and getattr(head, "input_shape", None) is not None:
-                shape = (None,) + tuple(head.input_shape)      # Keras' input_shape= (conv layers)
         return shape
 
     def _maybe_build(self, need_shapes: bool = False) -> None:
@@ -340,29 +398,39 @@ class Model(Module):
                              f"first (or give the first Dense layer input_dim=)") from None
         rows = []
         seq = isinstance(self, Sequential)
+        graph = isinstance(self, Functional)
+        if graph:  # every layer of the graph, inputs first, with what feeds it
+            children = [(m.name, m) for m in self.layers]
         for attr, m in children:
-            label = getattr(m, "name", None) if seq else attr
+            label = getattr(m, "name", None) if seq or graph else attr
             shape = getattr(m, "_output_shape", None)
-            rows.append((f"{label or attr} ({type(m).__name__})",
-                         str(shape) if shape is not None else "?", f"{m.count_params():,}"))
-        in_children = {id(p) for _, m in children for p in m.weights()}
-        own = [p for p in self.weights() if id(p) not in in_children]
+            if isinstance(m, _functional.InputLayer):
+                shape = m.output.shape
+            row = (f"{label or attr} ({type(m).__name__})",
+                   str(shape) if shape is not None else "?", f"{m.count_params():,}")
+            rows.append(row + ((", ".join(self.connections(m)),) if graph else ()))
+        in_children = {id(p) for _, m in children for p in m.weights}
+        own = [p for p in self.weights if id(p) not in in_children]
         if own:
-            rows.append(("(own parameters)", "", f"{sum(p.size for p in own):,}"))
+            rows.append(("(own parameters)", "", f"{sum(p.size for p in own):,}")
+                        + (("",) if graph else ()))
         w0 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 3
         w1 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 3
         w2 = max([len("Param #")] + [len(r[2]) for r in rows])
-        width = w0 + w1 + w2
+        w3 = (max([len("Connected to")] + [len(r[3]) for r in rows]) + 3) if graph else 0
+        width = w0 + w1 + w2 + w3
+        last = f"   {'Connected to':<{w3 - 3}}" if graph else ""
         print_fn(f'Model: "{getattr(self, "name", type(self).__name__.lower())}"')
         print_fn("_" * width)
-        print_fn(f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>{w2}}")
+        print_fn(f"{'Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>{w2}}{last}")
         print_fn("=" * width)
-        for i, (a, b, c) in enumerate(rows):
-            print_fn(f"{a:<{w0}}{b:<{w1}}{c:>{w2}}")
+        for i, r in enumerate(rows):
+            tail = f"   {r[3]:<{w3 - 3}}" if graph else ""
+            print_fn(f"{r[0]:<{w0}}{r[1]:<{w1}}{r[2]:>{w2}}{tail}".rstrip())
             if i < len(rows) - 1:
                 print_fn("_" * width)
         print_fn("=" * width)
-        weights = self.weights()
+        weights = list(self.weights)
         train = [w for w in weights if w.requires_grad]
         frozen = [w for w in weights if not w.requires_grad]
 
@@ -373,11 +441,46 @@ class Model(Module):
         print_fn(f"Non-trainable params: {tally(frozen)}")
         print_fn("_" * width)
 
+    # ------------------------------------------------------------------ config and saving
+    def get_config(self) -> dict:
+        """The architecture as JSON-ready data (Sequential and functional models).  A
+        subclassed model has none unless it defines ``get_config`` itself (returning its
+        constructor arguments); saving one without it raises ``NotSerializableError``
+        saying to use ``save_weights``."""
+        return _saving.model_get_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Optional[dict] = None) -> "Model":
+        """A new model (fresh weights) from ``get_config()``'s output."""
+        with _config.custom_object_scope(custom_objects):
+            return _saving.model_from_config(cls, config)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON text; ``nn.models.model_from_json`` reads it back."""
+        return _saving.to_json(self, **kwargs)
+
+    def save(self, path: Union[str, os.PathLike], overwrite: bool = True) -> None:
+        """Write the whole model to one ``.keras`` zip: architecture, weights, compile
+        arguments and optimizer state (see ``nn.saving``); ``nn.models.load_model`` reads
+        it back.  Atomic; no pickle."""
+        _saving.save_model(self, path, overwrite=overwrite)
+
+    def export(self, path: Union[str, os.PathLike], format: str = "onnx",
+               opset: Optional[int] = None, input_shape: Any = None) -> str:
+        """Write the model for deployment; ``format='onnx'`` (the only one) writes an ONNX
+        graph with the ``onnx`` package (see ``nn.onnx.export``).  Returns the path."""
+        if format != "onnx":
+            raise ag.InvalidValueError(f"export: format must be 'onnx', got {format!r}")
+        from . import onnx as _onnx_export
+        return _onnx_export.export(self, path, input_shape=input_shape, opset=opset)
+
     # ------------------------------------------------------------------ weights
     def save_weights(self, path: Union[str, os.PathLike]) -> None:
         """Write every parameter to an ``.npz`` file (no pickle), keyed by
-        ``named_weights`` names (frozen weights too).  The write is atomic: a temporary file
+        ``named_weights`` names (frozen weights too; names are data: a weight called ``file``
+        or ``allow_pickle`` is stored like any other).  The write is atomic: a temporary file
         in the same directory, then ``os.replace``, so a crash never leaves a half-written file.
+        An existing file keeps its permission bits; a new one gets the user's umask.
         In an MPI job only rank 0 writes; the other ranks return at once."""
         if not _distributed._writes_files():  # distributed hook: rank 0 writes
             return
@@ -385,11 +488,13 @@ class Model(Module):
         _check_built(self, "save_weights")
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
+        mode = _file_mode(path)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights-", suffix=".npz.tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **state)
+                _safe_io.write_npz(f, state)
                 f.flush()
+                os.fchmod(f.fileno(), mode)
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
@@ -398,32 +503,33 @@ class Model(Module):
             raise
 
     def load_weights(self, path: Union[str, os.PathLike]) -> None:
-        """Read weights written by ``save_weights`` (``allow_pickle=False``), all or nothing:
-        a file that does not match the model (missing or extra name, wrong shape or dtype)
-        raises ``nn.WeightsMismatchError`` (a ValueError) naming the parameter, and the model
-        is left unchanged."""
+        """Read weights written by ``save_weights``, all or nothing.  The file is untrusted:
+        through ``nn.safe_io.read_npz`` the zip directory and each ``.npy`` header are checked
+        against the model (names, shapes, dtypes, declared sizes) before any data is
+        inflated, and at most the model's own bytes are read.  A file that does not match, or
+        is damaged, raises ``nn.WeightsMismatchError`` (a ValueError) naming the parameter and
+        the model is left unchanged; an unreadable file raises ``PermissionError``."""
         path = os.fspath(path)
-        state = {}
-        try:
-            f = np.load(path, allow_pickle=False)
-            if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy: one array, no names
-                raise AttributeError
-            with f:
-                for k in f.files:
-                    try:
-                        state[k] = f[k]
-                    except ValueError as e:
-                        raise WeightsMismatchError(f"load_weights: entry {k!r} of {path} cannot "
-                                                   f"be read without pickle ({e})") from None
-        except AttributeError:
-            raise WeightsMismatchError(f"load_weights: {path} holds a single array, not an "
-                                       f".npz of named weights") from None
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-            if isinstance(e, (FileNotFoundError, WeightsMismatchError)):
-                raise
-            raise WeightsMismatchError(f"load_weights: {path} is not a valid .npz weights file "
-                                       f"({e})") from None
+        _check_built(self, "load_weights")
+        expected = {name: (p.shape, p.dtype) for name, p in self.named_weights()}
+        state = _safe_io.read_npz(path, expected, error=WeightsMismatchError, what="load_weights")
         self.load_state_dict(state)
+
+
+def _file_mode(path: str) -> int:
+    """Permission bits for a file written at ``path``: the existing file's, else 0o666
+    minus the process umask (what ``open()`` would give)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        um = os.umask(0)
+        os.umask(um)
+    return 0o666 & ~um
+
+
+_UMASK_LOCK = threading.Lock()
 
 
 def _size(nbytes: int) -> str:
@@ -458,11 +564,40 @@ class Sequential(Model):
         for layer in layers or []:
             self.add(layer)
 
-    def add(self, layer: Module) -> None:
+    def add(self, layer: Any) -> None:
+        """Append a layer; an ``nn.Input(shape)`` (first only) fixes the input shape and
+        builds the layers as they are added."""
+        if isinstance(layer, _functional.SymbolicTensor):
+            if self.layers or getattr(self, "_input_shape", None) is not None:
+                raise ag.InvalidValueError("Sequential.add: nn.Input can only come first")
+            if not _functional._is_input_layer(layer.node.layer):
+                raise ag.InvalidValueError("Sequential.add: a symbolic tensor here must come "
+                                           "straight from nn.Input")
+            self._input_shape = layer.shape
+            self._input_spec = {"shape": list(layer.shape[1:]), "dtype": layer.dtype.name,
+                                "name": layer.node.layer.name}
+            return
         if not isinstance(layer, Module):
             raise ag.InvalidValueError(f"Sequential.add: expected a layer (nn.Module), got "
                              f"{type(layer).__name__}")
         self.layers.append(layer)
+        shape = self._known_input_shape()
+        declared = getattr(self, "_input_spec", None) is not None or getattr(
+            self.layers[0], "_declared_input_shape", None) is not None
+        if declared and shape is not None and all(s is not None for s in shape[1:]) \
+                and not getattr(self, "_building", False):
+            self._building = True
+            try:
+                with np.errstate(all="ignore"):        # built on zeros: no domain warnings
+                    self.build(shape)
+            finally:
+                self._building = False
+
+    def pop(self) -> Module:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise ag.InvalidValueError("Sequential.pop: the model has no layers")
+        return self.layers.pop()
 
     def call(self, x: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         """Each layer in turn.  ``training`` (None: each layer's own ``training`` flag, set by
@@ -492,3 +627,15 @@ def _takes(layer: Module, name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+class Functional(_functional.FunctionalMixin, Model):
+    """A model made from a layer graph: ``nn.Model(inputs, outputs, name=None)`` where
+    inputs come from ``nn.Input`` and outputs from layer calls on them (one tensor, a list,
+    or a dict keyed by name).  ``inputs``/``outputs`` list the symbolic tensors; ``layers``
+    lists every layer once (inputs first); parameter names are ``layers.<i>.<weight>``."""
+
+    def __init__(self, inputs: Any = None, outputs: Any = None,
+                 name: Optional[str] = None) -> None:
+        Model.__init__(self, name=name)
+        self._init_graph(inputs, outputs)

@@ -10,7 +10,7 @@ names in ``_non_trainable``; they are leaf float tensors that never require grad
 by ``weights()``/``state_dict`` (so saved and loaded) but not by ``parameters()``.
 
 Freezing, Keras style: ``module.trainable = False`` turns ``requires_grad`` off for the
-weights below it.  Frozen weights are still weights (``weights()``, ``state_dict``,
+weights below it.  Frozen weights are still weights (``weights``, ``state_dict``,
 ``save_weights``, the summary's "Non-trainable params"), but not ``parameters()``, so
 optimizers leave them alone.
 """
@@ -76,7 +76,8 @@ class Module:
         old = self.__dict__.get(name)
         if old is not None and old is not value \
                 and isinstance(old, ag.Tensor) and old.is_leaf \
-                and (old.requires_grad or not self.__dict__.get("_trainable", True)):
+                and (old.requires_grad or (not self.__dict__.get("_trainable", True)
+                                           and not isinstance(value, ag.Tensor))):
             value = _assign_weight(self, name, old, value)
         object.__setattr__(self, name, value)
 
@@ -99,9 +100,52 @@ class Module:
             if not isinstance(v, Module):
                 yield name, v
 
-    def weights(self) -> list[ag.Tensor]:
-        """Every weight below this module, trainable or frozen."""
-        return [w for _, w in self.named_weights()]
+    @property
+    def weights(self) -> "WeightList":
+        """Every weight below this module, trainable or frozen (a property, as in Keras).
+
+        Calling it, ``module.weights()``, still works for old code but warns
+        (DeprecationWarning): it was a method before."""
+        return WeightList(w for _, w in self.named_weights())
+
+    @property
+    def trainable_weights(self) -> list[ag.Tensor]:
+        """The weights that require grad (what optimizers update)."""
+        return [w for _, w in self.named_weights() if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[ag.Tensor]:
+        """The frozen weights (``trainable = False``): saved and counted, never updated."""
+        return [w for _, w in self.named_weights() if not w.requires_grad]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight's array, in ``weights`` order (Keras)."""
+        return [np.array(w.data, copy=True) for _, w in self.named_weights()]
+
+    def set_weights(self, weights: Any) -> None:
+        """Set every weight from a list of arrays in ``weights`` order, all or nothing: the
+        count, each shape and each dtype kind are checked first; a mismatch raises
+        ``nn.WeightsMismatchError`` naming the weight and leaves the module unchanged.
+        Arrays are cast to the weight's dtype."""
+        from .errors import WeightsMismatchError
+        named = list(self.named_weights())
+        weights = list(weights)
+        if len(weights) != len(named):
+            raise WeightsMismatchError(f"set_weights: the module has {len(named)} weights "
+                                       f"({[n for n, _ in named]}) but {len(weights)} arrays "
+                                       f"were given")
+        new = []
+        for (name, w), arr in zip(named, weights):
+            arr = arr.data if isinstance(arr, ag.Tensor) else np.asarray(arr)
+            if arr.shape != w.shape:
+                raise WeightsMismatchError(f"set_weights: weight {name!r} has shape {w.shape} "
+                                           f"but the array given has shape {arr.shape}")
+            if arr.dtype.kind not in "biuf":
+                raise WeightsMismatchError(f"set_weights: weight {name!r} needs numbers, got "
+                                           f"dtype {arr.dtype}")
+            new.append(np.array(arr, dtype=w.dtype, copy=True))
+        for (_, w), arr in zip(named, new):
+            w.data = arr  # the setter bumps the version counter
 
     def named_parameters(self) -> Iterator[tuple[str, ag.Tensor]]:
         """(attribute path, parameter) pairs, each trainable parameter once, in attribute order."""
@@ -162,7 +206,7 @@ class Module:
 
     def count_params(self) -> int:
         """Number of weight elements, trainable and frozen (as Keras counts)."""
-        return int(sum(p.size for p in self.weights()))
+        return int(sum(p.size for _, p in self.named_weights()))
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``)."""
@@ -219,6 +263,17 @@ class Module:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} with {self.count_params()} parameters>"
+
+
+class WeightList(list):
+    """A plain list of weights that can still be called as the old ``weights()`` method
+    (with a DeprecationWarning): ``model.weights`` is a property now, as in Keras."""
+
+    def __call__(self) -> list:
+        import warnings
+        warnings.warn("Module.weights is a property now (as in Keras): write model.weights, "
+                      "not model.weights()", DeprecationWarning, stacklevel=2)
+        return list(self)
 
 
 def _assign_weight(module: Module, name: str, old: ag.Tensor, value: Any) -> Any:

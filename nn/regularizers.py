@@ -14,7 +14,7 @@ import numpy as np
 import autograd as ag
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "serialize",
-           "has_penalties", "apply_constraints"]
+           "has_penalties", "collect_losses", "constrained", "apply_constraints"]
 
 
 def _factor(who: str, name: str, v: Any) -> float:
@@ -185,17 +185,22 @@ def collect_losses(model: Any) -> list:
     return out
 
 
-def apply_constraints(model: Any) -> None:
-    """Project every constrained weight below ``model`` in place (after an optimizer step)."""
+def constrained(model: Any) -> list:
+    """(weight, constraint) pairs below ``model``."""
+    out = []
     for _, m in model.named_modules():
-        cons = m.__dict__.get("_constraints")
-        if not cons:
-            continue
-        for name, con in cons.items():
+        for name, con in (m.__dict__.get("_constraints") or {}).items():
             w = m.__dict__.get(name)
-            if w is None:
-                continue
-            new = con(w.data)
-            new = new.data if isinstance(new, ag.Tensor) else np.asarray(new)
-            np.copyto(w.data, new, casting="same_kind")
-            w._version += 1
+            if w is not None:
+                out.append((w, con))
+    return out
+
+
+def apply_constraints(model: Any, pairs: Optional[list] = None) -> None:
+    """Project every constrained weight below ``model`` in place (after an optimizer step);
+    ``pairs`` : ``constrained(model)`` computed once (fit does)."""
+    for w, con in (constrained(model) if pairs is None else pairs):
+        new = con(w.data)
+        new = new.data if isinstance(new, ag.Tensor) else np.asarray(new)
+        np.copyto(w.data, new, casting="same_kind")
+        w._version += 1

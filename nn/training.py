@@ -62,6 +62,16 @@ def as_x(model: Any, x: Any, where: str) -> Any:
     return as_array(x, "x", where)
 
 
+def as_y(model: Any, y: Any, where: str) -> Any:
+    """y as an array, or, for a model with several outputs (``multi_output``), a dict keyed
+    by output name or a tuple in output order (see ``nn.functional``)."""
+    if isinstance(y, dict):
+        return {k: as_array(v, f"y[{k!r}]", where) for k, v in y.items()}
+    if isinstance(y, (list, tuple)) and getattr(model, "multi_output", False):
+        return tuple(as_array(v, f"y[{i}]", where) for i, v in enumerate(y))
+    return as_array(y, "y", where)
+
+
 def _n(x: Any) -> int:
     if isinstance(x, dict):
         x = next(iter(x.values()))
@@ -89,7 +99,12 @@ def _check_lengths(x: Any, y: Any, sw: Any, where: str) -> None:
     if isinstance(x, np.ndarray) and x.ndim < 2:
         raise ag.ShapeError(f"{where}: x must be (samples, features...), got shape {x.shape}; "
                             f"for one feature use x.reshape(-1, 1)")
-    if y is not None and len(y) != n:
+    if isinstance(y, (dict, tuple)):
+        lens = [len(v) for v in (y.values() if isinstance(y, dict) else y)]
+        if any(k != n for k in lens):
+            raise ag.ShapeError(f"{where}: x and y hold different numbers of samples ({n} and "
+                                f"{lens} per output)")
+    elif y is not None and len(y) != n:
         raise ag.ShapeError(f"{where}: x and y hold different numbers of samples ({n} and "
                             f"{len(y)})")
     if sw is not None and len(sw) != n:
@@ -137,6 +152,9 @@ def _merge_weights(y: Any, sw: Any, class_weight: Optional[dict]) -> Optional[np
         sw = as_array(sw, "sample_weight", "fit")
     if class_weight is None:
         return sw
+    if isinstance(y, (dict, tuple)):
+        raise ag.InvalidValueError("fit: class_weight needs a single output's targets; for a "
+                                   "model with several outputs pass sample_weight")
     cw = class_weight_to_sample_weights(y, class_weight)
     if sw is None:
         return cw
@@ -208,7 +226,7 @@ class Batches:
                                                           else None)
         else:
             self.x = as_x(model, x, where)
-            self.y = None if y is None else as_array(y, "y", where)
+            self.y = None if y is None else as_y(model, y, where)
             if need_y and self.y is None:
                 raise ag.InvalidValueError(f"{where}: y is missing (give y, or x as a dataset or "
                                            f"generator of (x, y) pairs)")
@@ -240,7 +258,7 @@ class Batches:
     def _convert(self, el: Any) -> tuple:
         xb, yb, swb = _unpack(el, self.where, self.need_y)
         xb = as_x(self.model, xb, self.where)
-        yb = None if yb is None else as_array(yb, "y", self.where)
+        yb = None if yb is None else as_y(self.model, yb, self.where)
         if self.class_weight is not None and yb is not None:
             swb = _merge_weights(yb, swb, self.class_weight)
         elif swb is not None:
@@ -284,9 +302,10 @@ class Batches:
             yield from self._next_iter()
             return
         done = 0
+        fresh = False
         while done < self.steps_given:
             if self._it is None:
-                self._it = self._next_iter()
+                self._it, fresh = self._next_iter(), True
             if self._first is not None:
                 el, self._first = self._first, None
             else:
@@ -294,20 +313,21 @@ class Batches:
                     el = next(self._it)
                 except StopIteration:
                     self._it = None
-                    if self.stream and self.once:
+                    if (self.stream and self.once) or fresh:
                         raise ag.InvalidValueError(
-                            f"{self.where}: the generator ran out of data after {done} of "
-                            f"{self.steps_given} steps of this epoch; make it loop forever "
-                            f"(while True: ...) or lower steps_per_epoch") from None
-                    if done == 0 and not self.stream and self.n == 0:  # pragma: no cover
-                        return
+                            f"{self.where}: the data ran out after {done} of "
+                            f"{self.steps_given} steps of this epoch; a generator must loop "
+                            f"forever (while True: ...) to feed steps_per_epoch steps per epoch, "
+                            f"or lower steps_per_epoch") from None
                     continue
+            fresh = False
             done += 1
             yield el
 
 
 # ----------------------------------------------------------------------------- steps
-def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any) -> ag.Tensor:
+def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any,
+                 plan: Optional["Plan"] = None) -> ag.Tensor:
     """The compiled loss on the batch (weighted when ``swb`` is given) plus the model's
     regularization penalties (``model.losses``), as Keras reports the training loss.  A plain
     function may return the batch mean, or per-sample losses (then reduced as Keras does:
@@ -336,10 +356,22 @@ def compute_loss(model: Any, yb: Any, out: ag.Tensor, swb: Any) -> ag.Tensor:
         if loss.size != 1 or swb is not None:
             from .losses import reduce_weighted
             loss = reduce_weighted(loss, swb, "sum_over_batch_size")
-    if _has_penalties(model):
+    if (plan.penalties if plan is not None else _has_penalties(model)):
         for p in model.losses:
             loss = loss + p
     return loss
+
+
+class Plan:
+    """What a step needs to know about the model, found once per fit (walking the modules
+    costs as much as a small step): whether it has penalties, which weights are constrained."""
+
+    __slots__ = ("penalties", "constrained")
+
+    def __init__(self, model: Any) -> None:
+        from .regularizers import constrained, has_penalties
+        self.penalties = has_penalties(model)
+        self.constrained = constrained(model)
 
 
 def _has_penalties(model: Any) -> bool:
@@ -347,17 +379,18 @@ def _has_penalties(model: Any) -> bool:
     return has_penalties(model)
 
 
-def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any) -> tuple:
+def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
+               plan: Optional[Plan] = None) -> tuple:
     """(loss, output data) after one step; (non-finite loss, None or output) and no step
     applied when the loss or a gradient is NaN/inf."""
     for p in opt.params:
         p.grad = None
     out = model(xb)
-    loss = compute_loss(model, yb, out, swb)
+    loss = compute_loss(model, yb, out, swb, plan)
     value = float(loss.data)
     if not math.isfinite(value):
-        return value, out.data
-    if len(opt.params) == 0 or getattr(model, "_unbound", True):
+        return value, _out_data(out)
+    if getattr(model, "_unbound", True) or not opt.param_groups:
         opt.add_params(model.parameters())     # layers built by this forward
         model._unbound = False
     loss.backward()
@@ -366,9 +399,11 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any) -> tuple:
         if g is not None and not np.isfinite(g).all():
             return float("nan"), None
     opt.step()
-    from .regularizers import apply_constraints
-    apply_constraints(model)
-    return value, out.data
+    pairs = plan.constrained if plan is not None else None
+    if pairs is None or pairs:
+        from .regularizers import apply_constraints
+        apply_constraints(model, pairs)
+    return value, _out_data(out)
 
 
 def _metric_logs(model: Any) -> list:
@@ -379,7 +414,9 @@ def _probe(model: Any, batches: Batches, where: str) -> None:
     """Check that the data fits the model before any step (builds lazy layers)."""
     xb, yb, swb = batches.first()
     if batches.stream or isinstance(xb, (dict, tuple)):
+        was_training = getattr(model, "training", True)
         try:
+            model.eval()            # a check, not a step: no dropout draw, no moving-stat update
             with ag.no_grad():
                 out = model(xb)
                 value = compute_loss(model, yb, out, swb)
@@ -389,6 +426,8 @@ def _probe(model: Any, batches: Batches, where: str) -> None:
         except ag.AutogradError as e:
             from .model import _prefixed
             raise _prefixed(e, where) from None
+        finally:
+            model.train(was_training)
     else:
         model._probe(batches.x, batches.y, batches.batch_size, where)
 
@@ -458,7 +497,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                                    "generator give validation_data")
     if validation_split and validation_data is None:
         xa = as_x(model, x, where)
-        ya = as_array(y, "y", where) if y is not None else None
+        ya = as_y(model, y, where) if y is not None else None
         swa = None if sample_weight is None else as_array(sample_weight, "sample_weight", where)
         n = _n(xa)
         split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -482,11 +521,13 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
     opt = model.optimizer
     opt.add_params(model.parameters())          # layers built lazily by the probe
     model._unbound = False
+    plan = Plan(model)
     dp = None
     if distributed:
         if stream or train.sw is not None or isinstance(train.x, (dict, tuple)) \
+                or isinstance(train.y, (dict, tuple)) \
                 or (val is not None and (val.stream or val.sw is not None)) \
-                or steps_per_epoch is not None or _has_penalties(model):
+                or steps_per_epoch is not None or plan.penalties:
             raise ag.InvalidValueError(
                 "fit(distributed=True) takes plain arrays x, y (and validation arrays): no "
                 "datasets or generators, sample_weight, class_weight, steps_per_epoch or "
@@ -524,7 +565,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                 it = train.epoch()
             for b, (xb, yb, swb) in enumerate(it):
                 cbs.on_train_batch_begin(b, {})
-                loss_value, out = train_step(model, xb, yb, swb, opt) if dp is None \
+                loss_value, out = train_step(model, xb, yb, swb, opt, plan) if dp is None \
                     else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                 if not math.isfinite(loss_value):
                     cbs.on_train_batch_end(b, {"loss": loss_value})
@@ -552,7 +593,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
             if val is not None and _do_validate(validation_freq, epoch):
                 if dp is None:
                     cbs.on_test_begin({})
-                    vlogs = _evaluate_batches(model, val, cbs)
+                    vlogs = _evaluate_batches(model, val, cbs, plan)
                     cbs.on_test_end(dict(vlogs))
                 else:                           # distributed hook: sharded
                     vlogs = dp.evaluate(val.x, val.y, val.batch_size)
@@ -579,7 +620,9 @@ def _dp_batches(train: Batches, dp: Any, shuffle: Any) -> Iterator[tuple]:
 
 
 # ----------------------------------------------------------------------------- evaluate
-def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList]) -> dict:
+def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList],
+                      plan: Optional[Plan] = None) -> dict:
+    plan = plan or Plan(model)
     names = _metric_logs(model)
     sums = dict.fromkeys(names, 0.0)
     seen = 0
@@ -591,9 +634,9 @@ def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList])
             out = model(xb)
             bs = _n(xb)
             seen += bs
-            sums["loss"] += float(compute_loss(model, yb, out, swb).data) * bs
+            sums["loss"] += float(compute_loss(model, yb, out, swb, plan).data) * bs
             for m in model.metrics:
-                sums[_metrics.metric_name(m)] += float(m(yb, out.data)) * bs
+                sums[_metrics.metric_name(m)] += float(m(yb, _out_data(out))) * bs
             if cbs is not None:
                 cbs.on_test_batch_end(b, {k: v / seen for k, v in sums.items()})
     return {k: v / max(seen, 1) for k, v in sums.items()}
@@ -693,7 +736,7 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     """See ``Model.train_on_batch``."""
     model._require_compiled("train_on_batch")
     xb = as_x(model, x, "train_on_batch")
-    yb = as_array(y, "y", "train_on_batch") if y is not None else None
+    yb = as_y(model, y, "train_on_batch") if y is not None else None
     if yb is None:
         raise ag.InvalidValueError("train_on_batch: y is missing")
     swb = _merge_weights(yb, sample_weight, class_weight)
@@ -715,7 +758,7 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     """See ``Model.test_on_batch``."""
     model._require_compiled("test_on_batch")
     xb = as_x(model, x, "test_on_batch")
-    yb = as_array(y, "y", "test_on_batch") if y is not None else None
+    yb = as_y(model, y, "test_on_batch") if y is not None else None
     if yb is None:
         raise ag.InvalidValueError("test_on_batch: y is missing")
     swb = None if sample_weight is None else as_array(sample_weight, "sample_weight",
@@ -729,7 +772,7 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
             value = float(compute_loss(model, yb, out, swb).data)
     finally:
         model.train(was_training)
-    return _batch_logs(model, value, yb, out.data, return_dict)
+    return _batch_logs(model, value, yb, _out_data(out), return_dict)
 
 
 def predict_on_batch(model: Any, x: Any) -> Any:

@@ -56,7 +56,8 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
         assert key in out, key
     assert "threadpoolctl" in out.split("- not installed:")[1].splitlines()[0]
     # one table per workload
-    for title in ("## mlp_step", "## scalar", "## digits", "## cold_start", "## kernels"):
+    for title in ("## mlp_step", "## scalar", "## digits", "## cold_start", "## kernels",
+                  "## conv_step"):
         assert title in out, title
     assert "| tiny (batch 32, 2-16-16-2) | autograd |" in out
     assert "| tiny (batch 32, 2-16-16-2) | nn.Model + nn.optimizers.SGD |" in out
@@ -65,7 +66,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "| small | autograd, kernels=auto, warm numba cache |" in out
     assert "| xent_sparse fwd | 32x2 | float32 |" in out
     # every agreement check ran and passed
-    assert out.count("loss agreement: ok") == 4 and "DISAGREE" not in out
+    assert out.count("loss agreement: ok") == 5 and "DISAGREE" not in out
     # absent peers are skipped with a line, not an error
     for line in ("PyTorch eager skipped: `torch` is not installed", "JAX jax.jit skipped",
                  "MyGrad skipped", "tinygrad TinyJit skipped", "micrograd skipped"):
@@ -73,7 +74,8 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "targets against micrograd not checked" in out
     assert "matplotlib is not installed" in out and not png.exists()
     data = json.loads(js.read_text())
-    assert set(data["workloads"]) == {"mlp_step", "scalar", "digits", "cold_start", "kernels"}
+    assert set(data["workloads"]) == {"mlp_step", "scalar", "digits", "cold_start", "kernels",
+                                      "conv_step"}
     assert data["header"]["threads"] == 2 and "OPENBLAS_CORETYPE" in data["header"]["env"]
     row = next(r for r in data["workloads"]["mlp_step"]["rows"] if r["key"] == "autograd")
     assert row["min_s"] <= row["median_s"] <= row["max_s"] and row["agrees"]
@@ -88,6 +90,16 @@ def test_workload_runs_alone(hard_deps_only, tmp_path):
     assert "--threads 1" in out
     assert {r["key"] for r in json.loads(js.read_text())["workloads"]["mlp_step"]["rows"]} == \
         {"hand", "autograd"}
+
+
+def test_conv_step_runs_alone_and_its_kernel_table(hard_deps_only):
+    out = _run("benchmarks.conv_step", "--quick", "--peers", "autograd,nn,torch,jax",
+               hide=hard_deps_only)
+    assert "| digits_cnn (batch 64, 8x8x1 -> Conv(16,3x3,same,relu)" in out
+    assert "| nn.Sequential + SGD |" in out and "loss agreement: ok" in out
+    assert "PyTorch eager skipped: torch is not installed" in out and "JAX jit skipped" in out
+    out = _run("benchmarks.conv_step", "--kernels", "--quick", hide=hard_deps_only)
+    assert "| conv (N, HxWxC -> F, 3x3) |" in out and "| max pool 2x2 (N, H, W, C) |" in out
 
 
 def test_kernels_benchmark_runs():

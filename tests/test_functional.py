@@ -41,7 +41,9 @@ def test_grad_tuple_argnum_and_value():
 def test_grad_accepts_scalars_lists_ints_and_tensors_and_leaves_them_alone():
     f = lambda x: (x ** 2).sum()          # 2x
     assert grad(f)(3.0) == pytest.approx(6.0)
-    np.testing.assert_allclose(grad(f)([1.0, 2.0]), [2.0, 4.0])
+    # a list is a pytree (HIPS/JAX): one gradient per element, in a list
+    g = grad(lambda xs: xs[0] ** 2 + 3.0 * xs[1])([1.0, 2.0])
+    assert isinstance(g, list) and [float(v) for v in g] == [2.0, 3.0]
     np.testing.assert_allclose(grad(f)(np.array([1, 2])), [2.0, 4.0])   # ints become floats
     t = T([1.0, -1.0])
     np.testing.assert_allclose(grad(f)(t), [2.0, -2.0])

@@ -143,3 +143,13 @@ def test_out_is_refused_by_the_compositions_too():
                  lambda: np.cumsum(x, out=numpy.zeros(2)), lambda: np.dot(x, x, out=numpy.zeros(()))):
         with pytest.raises(ag.ArgumentTypeError, match="out="):
             call()
+
+
+def test_plain_numpy_on_tensors_reaches_the_compositions():
+    # numpy's own functions dispatch (Tensor.__array_function__) to autograd.numpy's
+    x = leaf(3.0, 1.0, 2.0)
+    y = numpy.sort(x)
+    assert isinstance(y, Tensor) and y.requires_grad
+    numpy.sum(numpy.einsum("i,i->", y, numpy.arange(3.0))).backward()
+    numpy.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])   # x's rank is its weight
+    assert numpy.median(x).requires_grad and numpy.tensordot(x, x, 1).requires_grad

@@ -150,3 +150,54 @@ def test_real_input_complex_helpers():
 
 def test_reductions_of_python_scalars_and_bools():
     assert np.sum(True) == 1 and np.mean(3.0) == 3.0
+
+
+# ----------------------------------------------------------------------------- einsum
+def test_einsum_gradient_where_a_letter_broadcasts_from_size_1():
+    a = Tensor(numpy.arange(6.0).reshape(2, 3), requires_grad=True)
+    b = Tensor(numpy.ones((1, 4)), requires_grad=True)       # j: 3 in a, 1 (broadcast) in b
+    out = np.einsum("ij,jk->ik", a, b)
+    numpy.testing.assert_allclose(out.data, numpy.einsum("ij,jk->ik", a.data, b.data))
+    np.sum(out).backward()
+    numpy.testing.assert_allclose(a.grad, numpy.full((2, 3), 4.0))     # sum over k of b
+    numpy.testing.assert_allclose(b.grad, numpy.full((1, 4), 15.0))    # sum over i, j of a
+    assert ag.gradgradcheck(lambda x, y: np.einsum("ij,jk->ik", x, y), a, b)
+
+
+# ----------------------------------------------------------------------------- hand-picked
+# derivatives by hand (textbook forms, independent of the vjps), at a few points each
+DERIVATIVES = {
+    "tan": (lambda x: 1.0 / numpy.cos(x) ** 2, [-1.2, 0.3, 1.0]),
+    "arcsin": (lambda x: 1.0 / numpy.sqrt(1.0 - x * x), [-0.9, 0.0, 0.5]),
+    "arccos": (lambda x: -1.0 / numpy.sqrt(1.0 - x * x), [-0.9, 0.0, 0.5]),
+    "arctan": (lambda x: 1.0 / (1.0 + x * x), [-3.0, 0.0, 2.0]),
+    "sinh": (numpy.cosh, [-2.0, 0.0, 1.5]),
+    "cosh": (numpy.sinh, [-2.0, 0.0, 1.5]),
+    "arcsinh": (lambda x: 1.0 / numpy.sqrt(x * x + 1.0), [-2.0, 0.0, 3.0]),
+    "arccosh": (lambda x: 1.0 / numpy.sqrt(x * x - 1.0), [1.1, 2.0, 5.0]),
+    "arctanh": (lambda x: 1.0 / (1.0 - x * x), [-0.9, 0.0, 0.5]),
+    "log2": (lambda x: 1.0 / (x * numpy.log(2.0)), [0.1, 1.0, 8.0]),
+    "log10": (lambda x: 1.0 / (x * numpy.log(10.0)), [0.1, 1.0, 8.0]),
+    "exp2": (lambda x: numpy.log(2.0) * 2.0 ** x, [-3.0, 0.0, 2.5]),
+    "cbrt": (lambda x: 1.0 / (3.0 * numpy.abs(x) ** (2.0 / 3.0)), [-8.0, 0.5, 27.0]),
+    "rad2deg": (lambda x: numpy.full_like(x, 180.0 / numpy.pi), [-1.0, 2.0]),
+    "deg2rad": (lambda x: numpy.full_like(x, numpy.pi / 180.0), [-90.0, 45.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DERIVATIVES))
+def test_unary_derivative_by_hand(name):
+    d, points = DERIVATIVES[name]
+    x = numpy.array(points)
+    f = getattr(np, name)
+    numpy.testing.assert_allclose(f(Tensor(x)).data, getattr(numpy, name)(x), rtol=1e-15)
+    numpy.testing.assert_allclose(grad_of(lambda v: np.sum(f(v)), x), d(x), rtol=1e-12)
+
+
+def test_hypot_and_arctan2_by_hand():
+    x, y = 3.0, 4.0
+    # d hypot = (x, y) / r;  d atan2(y, x) = (-y, x) / r^2 in (dx, dy)
+    assert ag.grad(lambda a: np.hypot(a, y))(x) == pytest.approx(0.6)
+    assert ag.grad(lambda b: np.hypot(x, b))(y) == pytest.approx(0.8)
+    assert ag.grad(lambda b: np.arctan2(b, x))(y) == pytest.approx(3.0 / 25.0)
+    assert ag.grad(lambda a: np.arctan2(y, a))(x) == pytest.approx(-4.0 / 25.0)

@@ -123,13 +123,18 @@ def test_data_assignment_is_seen_by_backward():
 
 
 def test_augmented_assignment_is_safe():
-    # requires grad, grad mode on: functional (micrograd's c += c + 1 must differentiate)
-    c = Tensor(2.0, requires_grad=True)
-    orig = c
+    # a leaf that requires grad, grad mode on: refused (PyTorch's rule), pointing to no_grad
+    leaf = Tensor(2.0, requires_grad=True)
+    with pytest.raises(ag.InPlaceError, match="no_grad"):
+        leaf += leaf * 3
+    # a non-leaf: in place, recorded (micrograd's c += c + 1 must differentiate)
+    a = Tensor(2.0, requires_grad=True)
+    c = a * 1.0
+    orig, mem = c, c.data
     c += c * 3
-    assert c is not orig and c.op == "add"
+    assert c is orig and c.op == "add" and np.shares_memory(c._data, mem)
     c.backward()
-    assert orig.grad == 4.0
+    assert a.grad == 4.0
     # under no_grad: in place (optimizer updates)
     p = Tensor([1.0, 2.0], requires_grad=True)
     data = p.data

@@ -49,7 +49,9 @@ __all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad",
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
-    raise InvalidValueError(f"AUTOGRAD_KERNELS must be auto, numpy or numba, got {MODE!r}")
+    raise InvalidValueError(f"configuration: the environment variable AUTOGRAD_KERNELS must be "
+                            f"auto, numpy or numba (or unset), got "
+                            f"{os.environ.get('AUTOGRAD_KERNELS')!r}")
 
 #: Activation names to kernel codes.
 KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "gelu": 5}
@@ -120,9 +122,11 @@ def _load():
     global _J, _warned
     if _J is not None:
         return _J
+    _check_numba_env()
     import numba
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = THREADING_LAYER
+    _guard_cache()
     try:
         from . import _jit
     except RuntimeError as e:
@@ -138,6 +142,60 @@ def _load():
         from . import _jit
     _J = _jit
     return _J
+
+
+def _check_numba_env() -> None:
+    """Numba's thread count from the environment must be a positive integer: a configuration
+    error naming the variable, before numba's own import-time failure."""
+    v = os.environ.get("NUMBA_NUM_THREADS")
+    if v is None:
+        return
+    try:
+        n = int(v.strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise InvalidValueError(f"configuration: NUMBA_NUM_THREADS must be a positive integer "
+                                f"(or unset), got {v!r}")
+
+
+_CACHE_GUARDED = False
+
+
+def _guard_cache() -> None:
+    """A damaged numba cache entry for one of our kernels (a truncated or corrupt index or
+    data file) gives one RuntimeWarning and a recompile, never an UnpicklingError with a
+    numba traceback.  Wraps numba's ``IndexDataCacheFile.load`` for files of this package's
+    ``_jit`` module only; the damaged index is removed so the fresh compile is saved."""
+    global _CACHE_GUARDED
+    if _CACHE_GUARDED:
+        return
+    try:
+        from numba.core import caching
+        cls = caching.IndexDataCacheFile
+        orig = cls.load
+    except (ImportError, AttributeError):   # another numba layout: its own behaviour
+        return
+    warned = []
+
+    def load(self, key):
+        try:
+            return orig(self, key)
+        except Exception as e:  # noqa: BLE001 - any damage in our cache files: recompile
+            index = getattr(self, "_index_path", "")
+            if not os.path.basename(index).startswith("_jit."):
+                raise
+            if not warned:
+                warned.append(index)
+                warnings.warn(f"autograd.kernels: the numba cache entry {index} is damaged "
+                              f"({type(e).__name__}: {e}); recompiling", RuntimeWarning,
+                              stacklevel=2)
+            with contextlib.suppress(OSError):
+                os.unlink(index)
+            return None
+
+    cls.load = load
+    _CACHE_GUARDED = True
 
 
 @contextlib.contextmanager

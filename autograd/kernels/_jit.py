@@ -69,6 +69,10 @@ def _act_grad(g, a, gx, kind, slope, lo, hi):
     elif kind == 5:
         for i in range(lo, hi):
             v = a[i]
+            if v > 10.0:                        # the slope is 0 or 1 beyond (no inf * 0);
+                v = 10.0                        # NaN stays NaN
+            elif v < -10.0:
+                v = -10.0
             v2 = v * v
             t = math.tanh((v + v2 * v * _A) * _C)
             gx[i] = g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * (_C * (1.0 + 3.0 * _A * v2)))

@@ -11,9 +11,10 @@ Two paths per kernel, same results:
 - numpy (``*_np``): im2col (kh*kw strided copies) + one GEMM per group through BLAS; the
   input gradient is the GEMM ``g K^T`` followed by col2im (kh*kw strided adds).
 - numba (``autograd/kernels/_jit_conv.py``): a direct loop, channels innermost, that makes
-  no column matrix; it wins when the GEMM is too thin for BLAS to pay (few channels).
+  no column matrix, meant for GEMMs too thin for BLAS to pay (few channels).
 
-``CONV_DIRECT_MAX`` (below) picks between them per call from the GEMM's inner size.
+``CONV_DIRECT_MAX`` (below) picks between them per call from the GEMM's size; measured, the
+direct loop lost everywhere, so ``auto`` takes im2col + BLAS (figures beside the constant).
 Max pooling routes each output's gradient to one input, the first maximum of its window in
 row-major window order (NaN counts as the maximum), as PyTorch's CPU kernel does.  Average
 pooling divides by the number of real (unpadded) elements of each window (Keras' 'same').
@@ -31,13 +32,22 @@ __all__ = ["conv_forward", "conv_input_grad", "conv_kernel_grad", "max_pool_forw
            "avg_pool_backward_np"]
 
 # ----------------------------------------------------------------------------- thresholds
-# The direct numba loop is used while the per-group GEMM inner size kh*kw*Cin_g times the
-# output channels per group, kh*kw*Cin_g*Cout_g (multiply-adds per output pixel), is at most
-# CONV_DIRECT_MAX; above, im2col + BLAS.  Measured by ``python -m benchmarks.conv_step
-# --kernels`` (float32, batch 64, 2 shared cores, medians; forward + both gradients,
-# direct / im2col, load ~3): figures are in the README's convolution section.
-CONV_DIRECT_MAX = 1536
-# Pooling: the numba loop (one pass, argmax kept) vs numpy's pool-size strided passes.
+# The direct numba loop is used while the per-group GEMM size kh*kw*Cin_g*Cout_g
+# (multiply-adds per output pixel) is at most CONV_DIRECT_MAX; above, im2col + BLAS.
+# Measured with ``python -m benchmarks.conv_step --kernels``: float32, batch 64,
+# 3x3 kernels, medians of 15, OPENBLAS_NUM_THREADS=1, load average ~14 on 2 cores;
+# direct vs im2col, forward / input grad / kernel grad, in us:
+#   8x8x1->16   (144):    904/1102/1163  vs  127/157/103    (direct 8.2x slower)
+#   8x8x4->8    (288):   1514/1450/1375  vs  357/819/334    (2.9x)
+#   28x28x1->32 (288):  82524/71101/63015 vs 1954/8019/2357 (17.6x)
+#   4x4x16->32  (4608): 21364/22636/30247 vs 278/522/299    (68x)
+# The direct loop lost at every size, so auto never takes it (as the dense GEMM_MIN):
+# AUTOGRAD_KERNELS=numba still runs it, and its twin tests keep it correct.
+CONV_DIRECT_MAX = -1
+# Pooling (2x2, stride 2), numba loop vs numpy's pool-size strided passes, forward/backward:
+# 64x8x8x16 537/99 vs 874/360 us; 64x4x4x32 273/51 vs 416/463 us; 64x26x26x32 61.5/18.8 vs
+# 126/40 ms (same load).  numba wins from the smallest measured size; below 4096 elements
+# numpy keeps small models from importing numba at all (~0.45 s a process, see SMALL).
 POOL_NUMBA_MIN = 4096
 
 

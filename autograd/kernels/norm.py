@@ -22,16 +22,20 @@ __all__ = ["layer_norm_fwd", "layer_norm_bwd", "batch_norm_fwd", "batch_norm_bwd
            "layer_norm_fwd_np", "layer_norm_bwd_np", "batch_norm_fwd_np", "batch_norm_bwd_np",
            "LN_MIN", "BN_MIN"]
 
-# Thresholds (element counts M*D), from ``python -m benchmarks.norm_kernels`` (float32, 2
-# shared cores, medians, numpy / numba per call; see the figures beside each constant).
+# Thresholds (element counts M*D): ``python -m benchmarks.seq_kernels --threads 1``,
+# float32, medians of 9 interleaved repeats on a busy machine (load ~10 on 2 cores),
+# numpy / numba per call in µs:
+#   layer norm fwd 16x32 125/52, 64x128 119/127, 256x128 414/287, 1024x128 1955/1897,
+#     4096x64 3960/3956; bwd 16x32 161/47, 64x128 218/142, 256x128 901/673,
+#     1024x128 4060/2736, 4096x64 19105/5793
+#   batch norm fwd 16x32 77/38, 64x128 165/65, 256x128 282/187, 1024x128 1467/508,
+#     4096x64 2047/947; bwd 16x32 97/43, 64x128 231/70, 256x128 680/251,
+#     1024x128 2645/1744, 4096x64 5891/1410
+# numba wins (or ties) at every measured size, but importing numba costs ~0.45 s per
+# process, so as everywhere in the library auto keeps numpy below SMALL (16384) elements.
 NEVER = 1 << 62
-# layer norm forward+backward, rows of 128: 64x128 fwd 33.6/8.9 us, bwd 61.8/12.8 us;
-# 1024x128 fwd 222/99 us, bwd 497/168 us; 16x32 fwd 19.4/2.9 us.  numba wins at every
-# measured size, but importing numba costs ~0.45 s per process, so only from 4096 elements.
-LN_MIN = 4096
-# batch norm (column statistics): 64x128 fwd 37.2/14.1 us, bwd 50.3/16.5 us; 4096x64
-# fwd 1.07/0.53 ms, bwd 1.59/0.75 ms.  Same rule.
-BN_MIN = 4096
+LN_MIN = 16384
+BN_MIN = 16384
 
 _JN = None
 

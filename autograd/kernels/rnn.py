@@ -30,13 +30,24 @@ from ..errors import ShapeError
 
 __all__ = ["lstm_fwd", "lstm_bwd", "gru_fwd", "gru_bwd", "rnn_fwd", "rnn_bwd",
            "lstm_step_fwd_np", "lstm_step_bwd_np", "gru_step_fwd_np", "gru_step_bwd_np",
-           "LSTM_MIN", "GRU_MIN"]
+           "LSTM_FWD_MIN", "LSTM_BWD_MIN", "GRU_FWD_MIN", "GRU_BWD_MIN"]
 
 NEVER = 1 << 62
-# Elementwise step kernels, numba vs numpy (N*U elements per step).  Figures from
-# ``python -m benchmarks.rnn_kernels`` are recorded beside the constants.
-LSTM_MIN = NEVER
-GRU_MIN = NEVER
+# Step kernels, numba vs numpy, per call of one step (N*U elements); ``python -m
+# benchmarks.seq_kernels --threads 1``, float32, medians of 9 interleaved repeats on a busy
+# machine (load ~10 on 2 cores), numpy / numba in µs (one-step calls include the GEMM):
+#   LSTM fwd 8x16 166/115, 32x64 263/1244, 64x128 1773/7633, 256x256 14329/56608
+#   LSTM bwd 8x16 233/76, 32x64 404/307, 64x128 3650/2033, 256x256 21614/20616
+#   GRU fwd 8x16 122/64, 32x64 433/1022, 64x128 1126/4964, 256x256 11883/41194
+#   GRU bwd 8x16 202/70, 32x64 503/269, 64x128 2113/1547, 256x256 25980/18182
+# The forwards lose from 32x64 on: numba's scalar tanh/exp against numpy's SIMD ones (as
+# the activation kernels found), so numpy.  The backwards (no transcendentals) win at every
+# size; numba is used from 2048 elements per step (below, the step is too short for the
+# 0.45 s numba start-up to pay back in a small model).
+LSTM_FWD_MIN = NEVER
+LSTM_BWD_MIN = 2048
+GRU_FWD_MIN = NEVER
+GRU_BWD_MIN = 2048
 
 _JR = None
 
@@ -131,9 +142,10 @@ def gru_step_bwd_np(cache, h_prev, dh, dzx, drh):
 
 
 # ----------------------------------------------------------------------------- sequences
-def lstm_fwd(xw, h0, c0, rk, mask=None):
+def lstm_fwd(xw, h0, c0, rk, mask=None, overwrite=False):
     """xw (T, N, 4U), h0, c0 (N, U), rk (U, 4U), one float dtype, C-contiguous; mask (T, N)
-    bool or None (where False, the step keeps the previous state).
+    bool or None (where False, the step keeps the previous state).  overwrite: xw may become
+    the gates buffer (the caller's fresh projections), saving a copy.
     Returns (states (T, N, 2U) = [h | c] per step, gates (T, N, 4U), tc (T, N, U))."""
     _check("lstm_fwd", xw, 4, rk, h0, c0)
     t_len, n, g4 = xw.shape
@@ -142,9 +154,9 @@ def lstm_fwd(xw, h0, c0, rk, mask=None):
     h0, c0, rk = (np.ascontiguousarray(a, dtype=dt) for a in (h0, c0, rk))
     states = np.empty((t_len, n, 2 * u), dt)
     tc = np.empty((t_len, n, u), dt)
-    gates = np.array(xw, dtype=dt, copy=True)
+    gates = xw if overwrite and xw.flags.c_contiguous else np.array(xw, dtype=dt, copy=True)
     tmp = np.empty((n, g4), dt)
-    numba = _use_numba(n * u, LSTM_MIN, dt) and n * u > 0
+    numba = _use_numba(n * u, LSTM_FWD_MIN, dt) and n * u > 0
     step = _jr().lstm_step_fwd if numba else lstm_step_fwd_np
     h, c = h0, c0
     for t in range(t_len):
@@ -172,7 +184,7 @@ def lstm_bwd(dstates, states, gates, tc, h0, c0, rk, mask=None):
     dz = np.empty_like(gates)
     dh = np.zeros((n, u), dt)
     dc = np.zeros((n, u), dt)
-    numba = _use_numba(n * u, LSTM_MIN, dt) and n * u > 0
+    numba = _use_numba(n * u, LSTM_BWD_MIN, dt) and n * u > 0
     step = _jr().lstm_step_bwd if numba else lstm_step_bwd_np
     rkt = np.ascontiguousarray(rk.T)
     for t in range(t_len - 1, -1, -1):
@@ -205,7 +217,7 @@ def gru_fwd(xw, h0, rk, brec, mask=None):
     states = np.empty((t_len, n, u), dt)
     cache = np.empty((t_len, n, 4 * u), dt)
     rh = np.empty((n, g3), dt)
-    numba = _use_numba(n * u, GRU_MIN, dt) and n * u > 0
+    numba = _use_numba(n * u, GRU_FWD_MIN, dt) and n * u > 0
     step = _jr().gru_step_fwd if numba else gru_step_fwd_np
     h = h0
     for t in range(t_len):
@@ -228,7 +240,7 @@ def gru_bwd(dstates, states, cache, h0, rk, mask=None):
     dzx = np.empty((t_len, n, 3 * u), dt)
     drh = np.empty((t_len, n, 3 * u), dt)
     dh = np.zeros((n, u), dt)
-    numba = _use_numba(n * u, GRU_MIN, dt) and n * u > 0
+    numba = _use_numba(n * u, GRU_BWD_MIN, dt) and n * u > 0
     step = _jr().gru_step_bwd if numba else gru_step_bwd_np
     rkt = np.ascontiguousarray(rk.T)
     for t in range(t_len - 1, -1, -1):

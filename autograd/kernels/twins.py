@@ -54,7 +54,8 @@ def activation_grad_np(g, a, gx, kind, slope):
         np.multiply(g, 1.0 - a * a, out=gx)
     elif kind == 4:
         np.multiply(g, np.where(a > 0, 1.0, slope).astype(a.dtype), out=gx)
-    elif kind == 5:
+    elif kind == 5:    # a clipped to +-10: the slope is exactly 0 or 1 beyond (no inf * 0)
+        a = np.clip(a, -10.0, 10.0)
         x2 = a * a
         t = np.tanh((a + x2 * a * _A) * _C)
         np.multiply(g, 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * (_C * (1.0 + 3.0 * _A * x2)),

@@ -8,7 +8,7 @@ import numpy as np
 from ..registry import primitive
 from .. import kernels as K
 from ._util import normalize_axis
-from .elementwise import exp, tanh
+from .elementwise import exp, tanh, clip
 from .reduce import sum, expand_reduced
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "gelu"]
@@ -119,8 +119,13 @@ def gelu(x):
     return t
 
 
+_GELU_FLAT = 10.0
+
+
 def _gelu_vjp(g, out, x):
-    # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) C (1 + 3 A x^2),  t = tanh(C (x + A x^3))
+    # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) C (1 + 3 A x^2),  t = tanh(C (x + A x^3));
+    # x clipped to +-10 first (the sech^2 term is < 1e-35 there; x^2 would overflow to inf*0)
+    x = clip(x, -_GELU_FLAT, _GELU_FLAT)
     x2 = x * x
     t = tanh((x + x2 * x * _A) * _C)
     return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * (_C * (1.0 + 3.0 * _A * x2)))

@@ -82,7 +82,8 @@ matmul.defvjp(lambda g, out, a, b: _matmul_grads(g, a, b, True, False)[0],
 import builtins as _builtins
 import string as _string
 
-from .shape import numpy_for_arrays, _as_tensor_like, _data, getitem, stack, concatenate
+from .shape import numpy_for_arrays, _as_tensor_like, _data, getitem, stack, concatenate, \
+    broadcast_to
 from .elementwise import multiply
 from .reduce import sum as _sum
 
@@ -119,6 +120,9 @@ def _einsum_vjp_k(k: int):
                 terms.append(c)
                 args.append(np.ones(sizes[c], dtype=dt))
         grad = einsum_(*args, subscripts=",".join(terms) + "->" + uniq, optimize=optimize)
+        want = tuple(sizes[c] for c in uniq)
+        if tuple(grad.shape) != want:               # a letter only others broadcast from 1
+            grad = broadcast_to(grad, want)
         if len(uniq) != len(sk):                    # repeated letters: onto the diagonal
             free = iter(c for c in _string.ascii_letters if c not in subscripts)
             target, seen, eyes, eterms = [], set(), [], [uniq]

@@ -144,7 +144,7 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias, mask=None, want_aux=False):
     h, c = _c(h0, dt, (n, u)), _c(c0, dt, (n, u))
     rk = _c(recurrent_kernel, dt)
     m = _mask("lstm", mask, n, t)
-    states, gates, tc = KR.lstm_fwd(xw, h, c, rk, m)
+    states, gates, tc = KR.lstm_fwd(xw, h, c, rk, m, overwrite=True)   # xw is ours
     return states.transpose(1, 0, 2), (xt, states, gates, tc, h, c, rk, m)
 
 

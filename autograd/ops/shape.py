@@ -215,7 +215,7 @@ def numpy_for_arrays(npfn):
                     _builtins.any(_has_tensor(v) for v in kwargs.values()):
                 return f(*args, **kwargs)
             return npfn(*args, **kwargs)
-        wrapper.numpy_function = npfn  # type: ignore[attr-defined]
+        wrapper.numpy_reference = npfn  # type: ignore[attr-defined]  (not numpy_function: that marks a guard)
         return wrapper
     return deco
 

@@ -57,8 +57,13 @@ class _Conv(Layer):
                  activation: Union[None, str, Callable] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  input_shape: Optional[tuple] = None, dtype: Any = "float32",
-                 name: Optional[str] = None, paddings: tuple = ("valid", "same")) -> None:
-        super().__init__(name=name, dtype=dtype)
+                 name: Optional[str] = None, paddings: tuple = ("valid", "same"),
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype, activity_regularizer=activity_regularizer)
+        self._weight_options(kernel=(kernel_regularizer, kernel_constraint),
+                             bias=(bias_regularizer, bias_constraint))
         cls = type(self).__name__
         if filters is not None and (not isinstance(filters, (int, np.integer))
                                     or isinstance(filters, bool) or filters < 1):
@@ -84,9 +89,9 @@ class _Conv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel: Optional[ag.Tensor] = None
         self.bias: Optional[ag.Tensor] = None
-        self.input_shape = None if input_shape is None else tuple(input_shape)
-        if self.input_shape is not None:
-            self.build((None,) + self.input_shape)
+        if input_shape is not None:         # Layer.input_shape reports it as (None, ...)
+            self._declared_input_shape = (None,) + tuple(input_shape)
+            self.build(self._declared_input_shape)
             self.built = True
 
     def _channels(self, input_shape: tuple) -> int:
@@ -134,10 +139,10 @@ class Conv2D(_Conv):
                  activation: Union[None, str, Callable] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  input_shape: Optional[tuple] = None, dtype: Any = "float32",
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
-                         input_shape, dtype, name)
+                         input_shape, dtype, name, **kwargs)
 
     def build(self, input_shape: tuple) -> None:
         c = self._channels(input_shape)
@@ -174,10 +179,11 @@ class Conv1D(Conv2D):
                  activation: Union[None, str, Callable] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  input_shape: Optional[tuple] = None, dtype: Any = "float32",
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, **kwargs: Any) -> None:
         _Conv.__init__(self, filters, kernel_size, strides, padding, data_format, dilation_rate,
                        groups, activation, use_bias, kernel_initializer, bias_initializer,
-                       input_shape, dtype, name, paddings=("valid", "same", "causal"))
+                       input_shape, dtype, name, paddings=("valid", "same", "causal"),
+                       **kwargs)
 
 
 class Conv2DTranspose(_Conv):
@@ -194,13 +200,13 @@ class Conv2DTranspose(_Conv):
                  activation: Union[None, str, Callable] = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  input_shape: Optional[tuple] = None, dtype: Any = "float32",
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, **kwargs: Any) -> None:
         self.output_padding = None if output_padding is None else \
             tuple((output_padding,) * 2 if isinstance(output_padding, (int, np.integer))
                   else output_padding)
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, kernel_initializer, bias_initializer,
-                         input_shape, dtype, name)
+                         input_shape, dtype, name, **kwargs)
 
     def build(self, input_shape: tuple) -> None:
         c = self._channels(input_shape)
@@ -228,14 +234,17 @@ class DepthwiseConv2D(_Conv):
                  dilation_rate: Any = (1, 1), activation: Union[None, str, Callable] = None,
                  use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", input_shape: Optional[tuple] = None,
-                 dtype: Any = "float32", name: Optional[str] = None) -> None:
+                 dtype: Any = "float32", name: Optional[str] = None,
+                 depthwise_regularizer: Any = None, depthwise_constraint: Any = None,
+                 **kwargs: Any) -> None:
         if not isinstance(depth_multiplier, (int, np.integer)) or depth_multiplier < 1:
             raise ag.InvalidValueError(f"DepthwiseConv2D: depth_multiplier must be a positive "
                                        f"int, got {depth_multiplier!r}")
         self.depth_multiplier = int(depth_multiplier)
         super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, depthwise_initializer, bias_initializer,
-                         input_shape, dtype, name)
+                         input_shape, dtype, name, **kwargs)
+        self._weight_options(kernel=(depthwise_regularizer, depthwise_constraint))
 
     def build(self, input_shape: tuple) -> None:
         c = self._channels(input_shape)
@@ -266,7 +275,9 @@ class SeparableConv2D(_Conv):
                  depthwise_initializer: Any = "glorot_uniform",
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  input_shape: Optional[tuple] = None, dtype: Any = "float32",
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, depthwise_regularizer: Any = None,
+                 pointwise_regularizer: Any = None, depthwise_constraint: Any = None,
+                 pointwise_constraint: Any = None, **kwargs: Any) -> None:
         if not isinstance(depth_multiplier, (int, np.integer)) or depth_multiplier < 1:
             raise ag.InvalidValueError(f"SeparableConv2D: depth_multiplier must be a positive "
                                        f"int, got {depth_multiplier!r}")
@@ -276,7 +287,9 @@ class SeparableConv2D(_Conv):
         self.pointwise_kernel: Optional[ag.Tensor] = None
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, depthwise_initializer, bias_initializer,
-                         input_shape, dtype, name)
+                         input_shape, dtype, name, **kwargs)
+        self._weight_options(depthwise_kernel=(depthwise_regularizer, depthwise_constraint),
+                             pointwise_kernel=(pointwise_regularizer, pointwise_constraint))
 
     def build(self, input_shape: tuple) -> None:
         c = self._channels(input_shape)

@@ -15,7 +15,7 @@ from .. import initializers
 from ..module import Parameter
 from .base import Layer
 
-__all__ = ["Dense", "Activation", "Flatten", "get_activation", "Lambda"]
+__all__ = ["Dense", "Activation", "Flatten", "get_activation"]
 
 _FUSED = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 ACTIVATIONS = (None, "linear") + _FUSED + ("softmax",)
@@ -80,6 +80,7 @@ class Dense(Layer):
             raise ag.ShapeError(f"Dense {self.name!r}: needs inputs of shape (..., features), "
                                 f"got a scalar")
         n_in = int(input_shape[-1])
+        ag.errors.check_allocation(f"Dense {self.name!r} kernel", (n_in, self.units), self.dtype)
         self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
                         regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
@@ -123,26 +124,3 @@ class Flatten(Layer):
 
     def call(self, x: ag.Tensor) -> ag.Tensor:
         return ag.reshape(x, (x.shape[0], -1))
-
-
-class Lambda(Layer):
-    """Keras' Lambda: ``function(inputs, **arguments)`` as a layer (no weights).  The
-    function should compose autograd ops so gradients flow (plain numpy would cut them)."""
-
-    def __init__(self, function: Callable, output_shape: Any = None, arguments: Any = None,
-                 name: Optional[str] = None, dtype: Any = "float32") -> None:
-        super().__init__(name=name, dtype=dtype)
-        if not callable(function):
-            raise ag.InvalidValueError(f"Lambda: function must be callable, got "
-                                       f"{type(function).__name__}")
-        self.function = function
-        self.output_shape = output_shape
-        self.arguments = dict(arguments or {})
-
-    def call(self, x: ag.Tensor) -> Any:
-        out = self.function(x, **self.arguments)
-        if x.requires_grad and not isinstance(out, (ag.Tensor, list, tuple)):
-            raise ag.GraphError(f"Lambda {self.name!r}: the function returned "
-                                f"{type(out).__name__}, not a Tensor, so gradients would stop "
-                                f"here; compose autograd ops (ag.exp, ag.sum, ...) instead")
-        return out

@@ -25,8 +25,10 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  mask_zero: bool = False, name: Optional[str] = None,
-                 dtype: Any = "float32") -> None:
-        super().__init__(name=name, dtype=dtype)
+                 dtype: Any = "float32", embeddings_regularizer: Any = None,
+                 activity_regularizer: Any = None, embeddings_constraint: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype, activity_regularizer=activity_regularizer)
+        self._weight_options(embeddings=(embeddings_regularizer, embeddings_constraint))
         for nm, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ag.InvalidValueError(f"Embedding: {nm} must be a positive int, got {v!r}")

@@ -45,8 +45,12 @@ class BatchNormalization(Layer):
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
                  moving_variance_initializer: Any = "ones", name: Optional[str] = None,
-                 dtype: Any = "float32") -> None:
+                 dtype: Any = "float32", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
+        self._weight_options(beta=(beta_regularizer, beta_constraint),
+                             gamma=(gamma_regularizer, gamma_constraint))
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise ag.InvalidValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
         if not 0.0 <= momentum <= 1.0:
@@ -101,8 +105,12 @@ class LayerNormalization(Layer):
     def __init__(self, axis: Union[int, tuple, list] = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", name: Optional[str] = None,
-                 dtype: Any = "float32") -> None:
+                 dtype: Any = "float32", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
+        self._weight_options(beta=(beta_regularizer, beta_constraint),
+                             gamma=(gamma_regularizer, gamma_constraint))
         if not epsilon > 0:
             raise ag.InvalidValueError(f"LayerNormalization: epsilon must be > 0, got {epsilon!r}")
         self.axis, self.epsilon = axis, float(epsilon)

@@ -35,8 +35,15 @@ class _RNN(Layer):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 name: Optional[str] = None, dtype: Any = "float32") -> None:
-        super().__init__(name=name, dtype=dtype)
+                 name: Optional[str] = None, dtype: Any = "float32",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype, activity_regularizer=activity_regularizer)
+        self._weight_options(kernel=(kernel_regularizer, kernel_constraint),
+                             recurrent_kernel=(recurrent_regularizer, recurrent_constraint),
+                             bias=(bias_regularizer, bias_constraint))
         cls = type(self).__name__
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ag.InvalidValueError(f"{cls}: units must be a positive int, got {units!r}")

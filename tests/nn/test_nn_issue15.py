@@ -93,3 +93,11 @@ def test_adam_on_float16_weights_stays_put():
     m.fit(X.astype(np.float16), X[:, :1].astype(np.float16), epochs=1, batch_size=24, verbose=0)
     after = np.abs(m.layers[0].kernel.data).max()
     assert abs(float(after) - float(before)) < 0.01       # one Adam step moves by ~lr
+
+
+def test_frozen_layer_weight_assignment_copies():
+    layer = nn.layers.Dense(2, input_dim=2)
+    layer.trainable = False
+    k = layer.kernel
+    layer.kernel = np.ones((2, 2))
+    assert layer.kernel is k and (k.data == 1).all()

@@ -327,3 +327,19 @@ def test_float16_adam_does_not_blow_up():
     # each coordinate moves by lr (Adam's first step is lr * sign(g)), computed in float32
     np.testing.assert_allclose(p.data.astype(np.float32), w.astype(np.float32) - 0.001 *
                                np.sign([1e-4, -3e-3, 0.5]), atol=2e-4)
+
+
+@pytest.mark.parametrize("cls", [O.SGD, O.RMSprop, O.Adagrad, O.Adadelta, O.Adam, O.AdamW,
+                                 O.Adamax, O.Nadam, O.Lion])
+def test_every_optimizer_config_round_trips_and_rejects_typos(cls):
+    opt = cls(learning_rate=0.02, global_clipnorm=2.0)
+    cfg = opt.get_config()
+    back = cls.from_config(cfg)
+    assert back.get_config() == cfg and cfg["learning_rate"] == 0.02
+    assert O.get(cls.__name__.lower()).__class__ is cls
+    with pytest.raises(TypeError, match="valid ones"):
+        cls(learning_rate=0.1, epsilonn=1.0)
+    p = nn.Parameter(W0.copy())
+    p.grad = GRADS[0].copy()
+    cls([p], learning_rate=0.01).step()       # one step moves the weights, finitely
+    assert np.isfinite(p.data).all() and not np.array_equal(p.data, W0)

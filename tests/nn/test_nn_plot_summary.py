@@ -46,7 +46,7 @@ def test_summary_counts_trainable_and_frozen(capsys):
     assert "Trainable params: 12 " in text
     assert "Non-trainable params: 20 " in text
     k = m.layers[0].kernel
-    assert not k.requires_grad and any(w is k for w in m.weights())
+    assert not k.requires_grad and any(w is k for w in m.weights)
     assert not any(p is k for p in m.parameters())
     assert set(m.state_dict()) == {"layers.0.kernel", "layers.0.bias", "layers.1.kernel", "layers.1.bias"}
 

@@ -112,3 +112,45 @@ def test_add_weight_for_new_layers():
     layer = m.layers[0]
     assert len(m.losses) == 1 and (layer.w.data >= 0).all()
     assert [n for n, _ in m.named_parameters()] == ["layers.0.w"]
+
+
+@pytest.mark.parametrize("make, x, n_pen, constrained", [
+    (lambda: nn.layers.Conv2D(2, 3, kernel_regularizer="l2", bias_regularizer="l1",
+                              activity_regularizer="l1", kernel_constraint=K.NonNeg()),
+     np.ones((2, 5, 5, 1)), 3, ["kernel"]),
+    (lambda: nn.layers.Conv1D(2, 3, kernel_regularizer="l2", bias_constraint=K.MaxNorm(1.0)),
+     np.ones((2, 6, 1)), 1, ["bias"]),
+    (lambda: nn.layers.DepthwiseConv2D(3, depthwise_regularizer="l2",
+                                       depthwise_constraint=K.UnitNorm()),
+     np.ones((1, 5, 5, 2)), 1, ["kernel"]),
+    (lambda: nn.layers.SeparableConv2D(2, 3, depthwise_regularizer="l2",
+                                       pointwise_regularizer="l1",
+                                       pointwise_constraint=K.NonNeg()),
+     np.ones((1, 5, 5, 2)), 2, ["pointwise_kernel"]),
+    (lambda: nn.layers.Conv2DTranspose(2, 3, kernel_regularizer="l2"), np.ones((1, 4, 4, 2)),
+     1, []),
+    (lambda: nn.layers.Embedding(5, 3, embeddings_regularizer="l2",
+                                 embeddings_constraint=K.UnitNorm(axis=1)),
+     np.array([[0, 1], [2, 3]]), 1, ["embeddings"]),
+    (lambda: nn.layers.BatchNormalization(gamma_regularizer="l2", beta_regularizer="l1",
+                                          gamma_constraint=K.NonNeg()),
+     np.ones((4, 3)), 2, ["gamma"]),
+    (lambda: nn.layers.LayerNormalization(gamma_regularizer="l2", beta_constraint=K.NonNeg()),
+     np.ones((4, 3)), 1, ["beta"]),
+    (lambda: nn.layers.LSTM(3, kernel_regularizer="l2", recurrent_regularizer="l2",
+                            bias_regularizer="l1", recurrent_constraint=K.MaxNorm(1.0)),
+     np.ones((2, 4, 3)), 3, ["recurrent_kernel"]),
+    (lambda: nn.layers.GRU(3, kernel_regularizer="l1"), np.ones((2, 4, 3)), 1, []),
+    (lambda: nn.layers.SimpleRNN(3, bias_regularizer="l2", kernel_constraint=K.NonNeg()),
+     np.ones((2, 4, 3)), 1, ["kernel"]),
+])
+def test_every_layer_with_weights_takes_regularizers_and_constraints(make, x, n_pen,
+                                                                     constrained):
+    layer = make()
+    layer(x)
+    assert len(layer.losses) == n_pen
+    assert sorted(layer.__dict__.get("_constraints", {})) == constrained
+    model = nn.Sequential([layer])
+    model.build(x.shape)
+    before = len(model.losses)
+    assert before == n_pen

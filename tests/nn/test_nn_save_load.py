@@ -96,7 +96,7 @@ def test_failed_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", boom)
+    monkeypatch.setattr(np.lib.format, "write_array", boom)
     with pytest.raises(OSError, match="disk full"):
         make(seed=5).save_weights(path)
     assert path.read_bytes() == old

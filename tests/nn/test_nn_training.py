@@ -124,7 +124,7 @@ def test_generators_and_steps_per_epoch():
         m.fit(Dataset.from_tensor_slices((X, Y)).batch(8).repeat(), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="read only once.*steps_per_epoch"):
         m.fit(iter([(X, Y)]), epochs=2, verbose=0)
-    with pytest.raises(ValueError, match="ran out of data"):
+    with pytest.raises(ValueError, match="ran out after"):
         m.fit(iter([(X, Y)] * 3), steps_per_epoch=2, epochs=2, verbose=0)
     m.fit(iter([(X[:20], Y[:20]), (X[20:], Y[20:])]), epochs=1, verbose=0)   # one pass
     with pytest.raises(ValueError, match="batch_size must be None"):
@@ -279,3 +279,23 @@ def test_custom_loss_function_with_sample_weight():
         else:
             with pytest.raises(ValueError, match="per-sample"):
                 m.fit(X, yy, sample_weight=np.ones(40), verbose=0)
+
+
+def test_loss_configs_round_trip():
+    for loss in (nn.losses.MeanSquaredError(reduction="sum"),
+                 nn.losses.BinaryCrossentropy(from_logits=True, reduction="none"),
+                 nn.losses.SparseCategoricalCrossentropy(from_logits=True)):
+        back = type(loss).from_config(loss.get_config())
+        assert back.get_config() == loss.get_config()
+
+
+def test_a_source_that_stops_yielding_raises_instead_of_spinning():
+    class Shared:                       # re-iterable in name only: one shared iterator
+        def __init__(self):
+            self.it = iter([(X[:8], Y[:8])] * 2)
+
+        def __iter__(self):
+            return self.it
+    m = model()
+    with pytest.raises(ValueError, match="ran out after"):
+        m.fit(Shared(), steps_per_epoch=3, epochs=1, verbose=0)
