@@ -510,6 +510,7 @@ class Model(Module):
         is damaged, raises ``nn.WeightsMismatchError`` (a ValueError) naming the parameter and
         the model is left unchanged; an unreadable file raises ``PermissionError``."""
         path = os.fspath(path)
+        self._maybe_build()
         _check_built(self, "load_weights")
         expected = {name: (p.shape, p.dtype) for name, p in self.named_weights()}
         state = _safe_io.read_npz(path, expected, error=WeightsMismatchError, what="load_weights")

@@ -347,7 +347,9 @@ def _npy_header(f: Any, what: str) -> tuple[tuple, np.dtype, bool, int]:
         elif version in ((2, 0), (3, 0)):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
-            raise ValueError(f"unsupported .npy version {version}")
+            raise SerializationError(f"{what}: unsupported .npy version {version}")
+    except SerializationError:
+        raise
     except (ValueError, EOFError, OSError) as e:
         raise SerializationError(f"{what}: bad .npy header ({e})") from None
     if dtype.hasobject or dtype.kind not in "biuf":

@@ -117,6 +117,84 @@ CASES = {
 }
 
 
+# Issue 13's primitives (normalization, dropout, embedding, recurrent), against numpy written
+# here: two-pass statistics, the gate equations (Keras layouts).
+def _bn_train_np(x, g, b):
+    mu = x.mean(0)
+    return (x - mu) / np.sqrt(((x - mu) ** 2).mean(0) + 1e-3) * g + b
+
+
+def _ln_np(x, g, b):
+    mu = x.mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + 1e-3) * g + b
+
+
+def _sg(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def _lstm_np(x, h, c, k, r, b):
+    u, out = r.shape[0], []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ k + h @ r + b
+        c = _sg(z[:, u:2 * u]) * c + _sg(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
+        h = _sg(z[:, 3 * u:]) * np.tanh(c)
+        out.append(np.concatenate([h, c], 1))
+    return np.stack(out, 1)
+
+
+def _gru_np(x, h, k, r, b):
+    u, out = r.shape[0], []
+    for t in range(x.shape[1]):
+        xw, rh = x[:, t] @ k + b[0], h @ r + b[1]
+        z, rr = _sg(xw[:, :u] + rh[:, :u]), _sg(xw[:, u:2 * u] + rh[:, u:2 * u])
+        hh = np.tanh(xw[:, 2 * u:] + rr * rh[:, 2 * u:])
+        h = z * h + (1 - z) * hh
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def _rnn_np(x, h, k, r, b):
+    out = []
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ k + h @ r + b)
+        out.append(h)
+    return np.stack(out, 1)
+
+
+KEEP = np.array([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]])
+IDS = np.array([[0, 2, 2], [3, 0, 1]])
+MASK = np.array([[True, False, True], [True, True, False]])
+CASES.update({
+    "batch_norm_training": (lambda x, g, b: ag.batch_norm(x, g, b, None, None, training=True),
+                            [U(6, 3), U(3), U(3)], _bn_train_np),
+    "batch_norm_inference_axis1": (
+        lambda x, g, b, m, v: ag.batch_norm(x, g, b, m, v, axis=1),
+        [U(4, 3, 2), U(3), U(3), U(3), U(3, lo=0.5, hi=2.0)],
+        lambda x, g, b, m, v: (x - m[:, None]) / np.sqrt(v[:, None] + 1e-3) * g[:, None]
+        + b[:, None]),
+    "layer_norm": (ag.layer_norm, [U(3, 5), U(5), U(5)], _ln_np),
+    "dropout_mask": (lambda x: ag.OPS["dropout"](x, keep=KEEP), [U(2, 3)], lambda x: x * KEEP),
+    "embedding_repeated_ids": (lambda t: ag.embedding(IDS, t), [U(4, 2)], lambda t: t[IDS]),
+    "lstm": (ag.lstm, [U(2, 3, 2), U(2, 2), U(2, 2), U(2, 8), U(2, 8), U(8)], _lstm_np),
+    "lstm_cell": (ag.lstm_cell, [U(2, 2), U(2, 2), U(2, 2), U(2, 8), U(2, 8), U(8)],
+                  lambda x, *a: _lstm_np(x[:, None], *a)[:, 0]),
+    "gru": (ag.gru, [U(2, 3, 2), U(2, 2), U(2, 6), U(2, 6), U(2, 6)], _gru_np),
+    "gru_cell": (ag.gru_cell, [U(2, 2), U(2, 2), U(2, 6), U(2, 6), U(2, 6)],
+                 lambda x, *a: _gru_np(x[:, None], *a)[:, 0]),
+    "simple_rnn": (ag.simple_rnn, [U(2, 3, 2), U(2, 2), U(2, 2), U(2, 2), U(2)], _rnn_np),
+    "rnn_cell": (ag.rnn_cell, [U(2, 2), U(2, 2), U(2, 2), U(2, 2), U(2)],
+                 lambda x, *a: _rnn_np(x[:, None], *a)[:, 0]),
+    "simple_rnn_masked": (lambda x, h, k, r, b: ag.simple_rnn(x, h, k, r, b, mask=MASK),
+                          [U(2, 3, 2), U(2, 2), U(2, 2), U(2, 2), U(2)],
+                          lambda x, h, k, r, b: np.stack([_rnn_np(x[i:i + 1, MASK[i]], h[i:i + 1],
+                                                                  k, r, b)[0, np.cumsum(MASK[i]) - 1]
+                                                          for i in range(2)])),
+})
+SEQ_COVERED = {"batch_norm", "layer_norm", "dropout", "embedding", "lstm", "lstm_cell", "gru",
+               "gru_cell", "simple_rnn", "rnn_cell"}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_forward_matches_numpy_and_gradient_matches_finite_differences(name):
     fn, arrays, ref = CASES[name]
@@ -144,6 +222,9 @@ def test_every_library_primitive_has_a_hand_picked_case():
                "inv", "pinv", "solve", "det", "slogdet_logabsdet", "norm", "cholesky",
                "eigh_packed", "eig_packed", "svd_packed", "svdvals", "qr_packed",
                "lstsq_solution"}
+    covered |= SEQ_COVERED
+    covered |= {"conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d",
+                "max_pool2d", "avg_pool1d", "avg_pool2d"}     # test_conv_and_pool_gradients
     lib = {n for n, p in ag.OPS.items() if p.library}
     assert lib <= covered, f"primitives without a hand-picked test: {sorted(lib - covered)}"
 
@@ -188,3 +269,21 @@ def test_ops_accept_plain_arrays_and_return_arrays():
     out = ag.exp(np.array([0.0, 1.0]))
     assert isinstance(out, np.ndarray)
     np.testing.assert_allclose(out, np.exp([0.0, 1.0]))
+
+
+def test_conv_and_pool_gradients():
+    """conv1d/conv2d/conv2d_transpose/conv2d_kernel_grad and the pools, by central differences
+    (forwards against the definition are in test_kernels_conv.py)."""
+    fd_check(lambda x, k, b: ag.conv2d(x, k, b, strides=(2, 1), padding="same", groups=2),
+             [U(2, 5, 4, 4), U(3, 2, 2, 4), U(4)])
+    fd_check(lambda x, k: ag.conv1d(x, k, padding="causal", dilation=2), [U(2, 6, 3), U(2, 3, 2)])
+    fd_check(lambda x, k: ag.conv2d_transpose(x, k, strides=2, padding="same"),
+             [U(1, 3, 2, 2), U(3, 3, 3, 2)])
+    fd_check(lambda x, g: ag.conv2d_kernel_grad(x, g, kernel_shape=(2, 2, 2, 3)),
+             [U(1, 4, 3, 2), U(1, 3, 2, 3)])
+    x = np.arange(2 * 5 * 4 * 3, dtype=float).reshape(2, 5, 4, 3)
+    x = rng.permutation(x.ravel()).reshape(x.shape) / 10.0       # distinct: no ties
+    fd_check(lambda x: ag.max_pool2d(x, (2, 3), strides=1, padding="same"), [x])
+    fd_check(lambda x: ag.avg_pool2d(x, 2, padding="same"), [x])
+    fd_check(lambda x: ag.max_pool1d(x, 3, strides=2), [x[0]])
+    fd_check(lambda x: ag.avg_pool1d(x, 2, padding="same"), [x[0]])

@@ -241,3 +241,15 @@ def test_progbar_logger_unknown_length(capsys):
     m.fit(iter([(X[:16], Y[:16]), (X[16:], Y[16:])]), epochs=1, verbose=1)
     out = capsys.readouterr().out
     assert "2/Unknown" in out
+
+
+def test_model_checkpoint_whole_model_when_save_exists(tmp_path):
+    m = model()
+    if not callable(getattr(m, "save", None)):
+        pytest.skip("whole-model saving is not available")
+    from nn.saving import load_model
+    path = tmp_path / "m-{epoch}.keras"
+    m.fit(X, Y, epochs=2, verbose=0, callbacks=[C.ModelCheckpoint(str(path))])
+    assert sorted(os.listdir(tmp_path)) == ["m-1.keras", "m-2.keras"]     # no temp files left
+    back = load_model(str(tmp_path / "m-2.keras"))
+    np.testing.assert_allclose(back.predict(X), m.predict(X), rtol=1e-6)

@@ -161,6 +161,7 @@ def test_batch_norm_stats_are_saved_and_loaded_and_non_trainable():
         path = os.path.join(d, "w.npz")
         model.save_weights(path)
         other = nn.Sequential([L.Dense(3, input_dim=2), L.BatchNormalization()])
+        other.build((None, 2))
         other.load_weights(path)
     np.testing.assert_array_equal(other.layers[1].moving_variance.data, bn.moving_variance.data)
     model.trainable = False
