@@ -217,7 +217,11 @@ def test_every_library_primitive_has_a_hand_picked_case():
                "arctanh", "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt",
                "rad2deg", "deg2rad", "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint",
                "round", "nan_to_num", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax",
-               "fmin", "mod", "fmod", "prod", "cumsum", "cumprod", "einsum"}
+               "fmin", "mod", "fmod", "prod", "cumsum", "cumprod", "einsum",
+               # linalg: hand-derived values and PyTorch's gradients in tests/test_decomp.py
+               "inv", "pinv", "solve", "det", "slogdet_logabsdet", "norm", "cholesky",
+               "eigh_packed", "eig_packed", "svd_packed", "svdvals", "qr_packed",
+               "lstsq_solution"}
     covered |= SEQ_COVERED
     covered |= {"conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d",
                 "max_pool2d", "avg_pool1d", "avg_pool2d"}     # test_conv_and_pool_gradients

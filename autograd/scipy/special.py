@@ -24,7 +24,7 @@ from ..ops._util import data_of
 __all__ = ["gamma", "gammaln", "digamma", "psi", "polygamma", "rgamma", "multigammaln",
            "beta", "betaln", "betainc", "gammainc", "gammaincc", "erf", "erfc", "erfinv",
            "erfcinv", "expit", "logit", "logsumexp", "xlogy", "xlog1py", "entr", "i0", "i1",
-           "iv", "ive", "j0", "j1", "jn", "y0", "y1", "yn", "log_ndtr", "ndtr", "ndtri"]
+           "iv", "ive", "j0", "j1", "jn", "y0", "y1", "yn", "log_ndtr", "ndtr", "ndtri", "gammasgn"]
 
 _POS = [(0.0, None)]
 _ANY = [None]
@@ -270,6 +270,11 @@ def y0(x):
 def y1(x):
     """Bessel Y_1 (x > 0)."""
     return _yv(x, v=1)
+
+
+def gammasgn(x):
+    """The sign of gamma(x): piecewise constant, so scipy's (no gradient), on the data."""
+    return sc.gammasgn(np.asarray(data_of(x)))
 
 
 # ----------------------------------------------------------------------------- logsumexp

@@ -16,3 +16,9 @@ def pdf(x, a, b, loc=0.0, scale=1.0):
 def cdf(x, a, b, loc=0.0, scale=1.0):
     """I_z(a, b); differentiable in x, loc, scale (a, b: raise)."""
     return betainc(a, b, (x - loc) / scale)
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.beta.rvs(*args, **kwargs)

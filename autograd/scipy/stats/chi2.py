@@ -13,3 +13,9 @@ def pdf(x, df, loc=0.0, scale=1.0):
 def cdf(x, df, loc=0.0, scale=1.0):
     """P(df/2, z/2); differentiable in x, loc, scale (df: raises)."""
     return _gamma.cdf(x, 0.5 * df, loc, 2.0 * scale)
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.chi2.rvs(*args, **kwargs)

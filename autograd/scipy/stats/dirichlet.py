@@ -16,3 +16,9 @@ def logpdf(x, alpha):
 
 def pdf(x, alpha):
     return exp(logpdf(x, alpha))
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.dirichlet.rvs(*args, **kwargs)

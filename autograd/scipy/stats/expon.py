@@ -19,3 +19,9 @@ def cdf(x, loc=0.0, scale=1.0):
 
 def logcdf(x, loc=0.0, scale=1.0):
     return log1p(-exp(-(x - loc) / scale))
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.expon.rvs(*args, **kwargs)

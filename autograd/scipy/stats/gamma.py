@@ -16,3 +16,9 @@ def pdf(x, a, loc=0.0, scale=1.0):
 def cdf(x, a, loc=0.0, scale=1.0):
     """P(a, z); differentiable in x, loc, scale (a: raises)."""
     return gammainc(a, (x - loc) / scale)
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.gamma.rvs(*args, **kwargs)

@@ -41,3 +41,9 @@ def entropy(mean=None, cov=1):
     cov = cov if np.ndim(cov) == 2 else np.eye(d) * cov
     L = decomp.cholesky(0.5 * (cov + transpose(cov)))
     return 0.5 * (d * (1.0 + math.log(2 * math.pi)) + 2.0 * _sum(log(decomp._diag_part(L))))
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.multivariate_normal.rvs(*args, **kwargs)

@@ -32,3 +32,9 @@ def sf(x, loc=0.0, scale=1.0):
 
 def logsf(x, loc=0.0, scale=1.0):
     return log_ndtr(-(x - loc) / scale)
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.norm.rvs(*args, **kwargs)

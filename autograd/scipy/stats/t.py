@@ -28,3 +28,9 @@ def cdf(x, df, loc=0.0, scale=1.0):
 
 def logcdf(x, df, loc=0.0, scale=1.0):
     return log(cdf(x, df, loc, scale))
+
+
+def rvs(*args, **kwargs):
+    """scipy's sampler, passed through (samples carry no gradient)."""
+    import scipy.stats
+    return scipy.stats.t.rvs(*args, **kwargs)
