@@ -148,7 +148,7 @@ class Model(Module):
             inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
         shape = getattr(inputs, "shape", None)
         if shape is not None and len(shape):
-            self._input_shape = (None,) + tuple(shape[1:])
+            self.__dict__["_input_shape"] = (None,) + tuple(shape[1:])
         return super().__call__(inputs, *args, **kwargs)
 
     def build(self, input_shape: Sequence) -> None:

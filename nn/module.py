@@ -89,8 +89,8 @@ class Module:
                                       f"or forward(inputs) (PyTorch style)")
         out = fn(*args, **kwargs)
         shape = getattr(out, "shape", None)
-        if shape is not None:
-            self._output_shape = (None,) + tuple(shape[1:]) if len(shape) else ()
+        if shape is not None:      # a plain attribute: straight into __dict__ (no weight guard)
+            self.__dict__["_output_shape"] = (None,) + tuple(shape[1:]) if len(shape) else ()
         return out
 
     # ------------------------------------------------------------------ parameters
