@@ -1,6 +1,6 @@
 """The whole suite in one run: every workload, this library beside its peers, one header.
 
-    python -m benchmarks [--only mlp_step,scalar,digits,cold_start,kernels,conv] [--threads 2]
+    python -m benchmarks [--only mlp_step,scalar,digits,cold_start,kernels,conv,lstm] [--threads 2]
         [--quick] [--repeats N] [--json FILE] [--plot FILE.png] [--no-peers]
 
 Prints a header (date, CPU, cores, load, BLAS and its kernel, threads as each library sees
@@ -17,9 +17,9 @@ import time
 
 from benchmarks import _common as C
 
-WORKLOADS = ("mlp_step", "scalar", "digits", "cold_start", "kernels", "conv")
+WORKLOADS = ("mlp_step", "scalar", "digits", "cold_start", "kernels", "conv", "lstm")
 OWN = {"mlp_step": "hand,autograd,nn", "scalar": "value,tensor,hand", "digits": "fit,hand,autograd,nn",
-       "cold_start": "autograd,hand", "conv": "autograd,nn"}
+       "cold_start": "autograd,hand", "conv": "autograd,nn", "lstm": "autograd,nn"}
 
 
 def main(argv=None) -> None:
@@ -44,9 +44,9 @@ def main(argv=None) -> None:
     C.print_header(res.header)
     t_start = time.perf_counter()
     from benchmarks import mlp_step, scalar, digits, cold_start
-    from benchmarks import conv_step
+    from benchmarks import conv_step, lstm_step
     mods = {"mlp_step": mlp_step, "scalar": scalar, "digits": digits, "cold_start": cold_start,
-            "conv": conv_step}
+            "conv": conv_step, "lstm": lstm_step}
     for w in only:
         t0 = time.perf_counter()
         if w == "kernels":
@@ -73,6 +73,8 @@ def main(argv=None) -> None:
                 wa.config, wa.runs = "small", None
             elif w == "conv":
                 wa.workload = "digits_cnn" if a.quick else ",".join(conv_step.WORKLOADS)
+            elif w == "lstm":
+                wa.kernels = False
             mod.run(wa, res)
         print(f"\n({w}: {time.perf_counter() - t0:.0f} s)")
         sys.stdout.flush()

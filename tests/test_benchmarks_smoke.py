@@ -57,7 +57,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "threadpoolctl" in out.split("- not installed:")[1].splitlines()[0]
     # one table per workload
     for title in ("## mlp_step", "## scalar", "## digits", "## cold_start", "## kernels",
-                  "## conv_step"):
+                  "## conv_step", "## lstm_step"):
         assert title in out, title
     assert "| tiny (batch 32, 2-16-16-2) | autograd |" in out
     assert "| tiny (batch 32, 2-16-16-2) | nn.Model + nn.optimizers.SGD |" in out
@@ -66,7 +66,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "| small | autograd, kernels=auto, warm numba cache |" in out
     assert "| xent_sparse fwd | 32x2 | float32 |" in out
     # every agreement check ran and passed
-    assert out.count("loss agreement: ok") == 5 and "DISAGREE" not in out
+    assert out.count("loss agreement: ok") == 6 and "DISAGREE" not in out
     # absent peers are skipped with a line, not an error
     for line in ("PyTorch eager skipped: `torch` is not installed", "JAX jax.jit skipped",
                  "MyGrad skipped", "tinygrad TinyJit skipped", "micrograd skipped"):
@@ -75,7 +75,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "matplotlib is not installed" in out and not png.exists()
     data = json.loads(js.read_text())
     assert set(data["workloads"]) == {"mlp_step", "scalar", "digits", "cold_start", "kernels",
-                                      "conv_step"}
+                                      "conv_step", "lstm_step"}
     assert data["header"]["threads"] == 2 and "OPENBLAS_CORETYPE" in data["header"]["env"]
     row = next(r for r in data["workloads"]["mlp_step"]["rows"] if r["key"] == "autograd")
     assert row["min_s"] <= row["median_s"] <= row["max_s"] and row["agrees"]
