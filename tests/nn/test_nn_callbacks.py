@@ -105,14 +105,6 @@ def test_model_checkpoint_formats_saves_best_and_is_atomic(tmp_path):
             C.ModelCheckpoint(str(tmp_path / "{val_loss}.npz"), save_weights_only=True)])
 
 
-def test_model_checkpoint_whole_model_needs_save(tmp_path):
-    m = model()
-    if callable(getattr(m, "save", None)):
-        pytest.skip("whole-model saving is available")
-    with pytest.raises(ValueError, match="save_weights_only"):
-        m.fit(X, Y, epochs=1, verbose=0, callbacks=[C.ModelCheckpoint(str(tmp_path / "m"))])
-
-
 def test_learning_rate_scheduler_sets_and_logs():
     m = model(nn.optimizers.SGD(learning_rate=0.1))
     sched = C.LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch else lr)
