@@ -32,20 +32,7 @@ from . import config as _config, saving as _saving
 __all__ = ["Model", "Sequential", "History"]
 
 
-def _as_data(a: Any, what: str, where: str) -> np.ndarray:
-    """``a`` as a numeric ndarray with a batch axis, or a clear ValueError."""
-    if isinstance(a, ag.Tensor):
-        a = a.data
-    try:
-        arr = np.asarray(a)
-    except (ValueError, TypeError) as e:
-        raise NonNumericError(f"{where}: {what} cannot be made into a numeric array ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise NonNumericError(f"{where}: {what} must be numeric (int, float or bool), got dtype "
-                              f"{arr.dtype}")
-    if arr.ndim == 0:
-        raise ag.ShapeError(f"{where}: {what} must have a batch axis, got a scalar")
-    return arr
+from .training import as_array as _as_data  # noqa: E402  (one check of x/y, in training.py)
 
 
 def _check_xy(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
