@@ -331,3 +331,28 @@ def check_keys_set(config: dict, allowed: set, what: str) -> None:
     if unknown:
         raise SerializationError(f"{what}: unknown config key {unknown[0]!r} (allowed: "
                                  f"{sorted(allowed)})")
+
+
+def get_identified(kind: str, identifier: Any, by_name: dict, classes: dict) -> Any:
+    """The object a ``get(identifier)`` of ``nn.regularizers``/``nn.constraints`` names: None;
+    a name in ``by_name`` (built with its defaults); a config ``{'class_name', 'config'}`` of
+    a class in ``classes``; or a callable, returned as it is.  Anything else raises."""
+    import autograd as ag
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in by_name:
+            raise ag.InvalidValueError(f"unknown {kind} {identifier!r}; one of {sorted(by_name)}")
+        return by_name[key]()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = classes.get(identifier["class_name"])
+        if cls is None:
+            raise ag.InvalidValueError(f"unknown {kind} {identifier['class_name']!r}; one of "
+                                       f"{sorted(classes)}")
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    article = "an" if kind[0] in "aeiou" else "a"
+    raise ag.ArgumentTypeError(f"{article} {kind} must be a name, a {kind.capitalize()} or a "
+                               f"callable, got {identifier!r}")

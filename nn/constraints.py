@@ -124,21 +124,5 @@ _CLASSES = {c.__name__: c for c in (MaxNorm, MinMaxNorm, NonNeg, UnitNorm)}
 def get(identifier: Union[None, str, dict, Constraint, Callable]) -> Optional[Callable]:
     """None, a name ('max_norm', 'min_max_norm', 'non_neg', 'unit_norm'), a config
     ``{'class_name', 'config'}``, a Constraint, or a callable ``f(w) -> w``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _BY_NAME:
-            raise ag.InvalidValueError(f"unknown constraint {identifier!r}; one of "
-                                       f"{sorted(_BY_NAME)}")
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            raise ag.InvalidValueError(f"unknown constraint {identifier['class_name']!r}; one of "
-                                       f"{sorted(_CLASSES)}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ag.ArgumentTypeError(f"a constraint must be a name, a Constraint or a callable, got "
-                               f"{identifier!r}")
+    from .config import get_identified
+    return get_identified("constraint", identifier, _BY_NAME, _CLASSES)

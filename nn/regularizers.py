@@ -128,24 +128,8 @@ _CLASSES = {c.__name__: c for c in (L1, L2, L1L2, OrthogonalRegularizer)}
 def get(identifier: Union[None, str, dict, Regularizer, Callable]) -> Optional[Callable]:
     """None, a name ('l1', 'l2', 'l1_l2', 'orthogonal_regularizer'; default factors), a
     config ``{'class_name', 'config'}``, a Regularizer, or a callable ``f(weight) -> 0-d``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _BY_NAME:
-            raise ag.InvalidValueError(f"unknown regularizer {identifier!r}; one of "
-                                       f"{sorted(_BY_NAME)}")
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            raise ag.InvalidValueError(f"unknown regularizer {identifier['class_name']!r}; one of "
-                                       f"{sorted(_CLASSES)}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ag.ArgumentTypeError(f"a regularizer must be a name, a Regularizer or a callable, got "
-                               f"{identifier!r}")
+    from .config import get_identified
+    return get_identified("regularizer", identifier, _BY_NAME, _CLASSES)
 
 
 def serialize(obj: Any) -> Any:
