@@ -18,7 +18,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 import warnings
 from typing import Any, Callable, Optional
@@ -357,23 +356,6 @@ class ProgbarLogger(Callback):
             self.bar.finish(self.done, {})
 
 
-def _atomic_save(path: str, write: Callable[[str], None]) -> None:
-    """``write(tmp)`` to a temporary path in the same folder (same suffix), then
-    ``os.replace`` it onto ``path``: a reader never sees a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + base)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 class ModelCheckpoint(Callback):
     """Save the model (or its weights) during training.
 
@@ -465,7 +447,7 @@ class ModelCheckpoint(Callback):
         if self.save_weights_only:
             self.model.save_weights(path)      # atomic itself
         else:
-            _atomic_save(path, self.model.save)
+            self.model.save(path)              # atomic itself
         if self.verbose and not self.save_best_only:
             print(f"Epoch {epoch + 1}: saving model to {path}")
 
@@ -708,12 +690,9 @@ class BackupAndRestore(Callback):
                                  "nones": nones, "param_groups": groups}
         arrays["__meta__"] = np.array(json.dumps(meta))
 
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-        _atomic_save(self._arrays, write)
+        from . import safe_io
+        os.makedirs(os.path.dirname(os.path.abspath(self._arrays)), exist_ok=True)
+        safe_io.atomic_write(self._arrays, lambda f: safe_io.write_npz(f, arrays))
 
     def on_train_end(self, logs=None):
         # reached only when fit ends normally: an exception or Ctrl-C skips it

@@ -7,11 +7,7 @@ weights stay those of the last finite step.
 from __future__ import annotations
 
 import inspect
-import math
 import os
-import tempfile
-import threading
-import zipfile
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -20,7 +16,7 @@ import autograd as ag
 
 from . import losses as _losses, metrics as _metrics, optimizers as _optimizers
 from .callbacks import Callback, History
-from .errors import NonNumericError, NotCompiledError, WeightsMismatchError
+from .errors import NotCompiledError, WeightsMismatchError
 from .layers.base import _auto_name
 from .module import Module, _check_built
 from .progress import Progbar
@@ -473,21 +469,7 @@ class Model(Module):
             return
         state = self.state_dict()
         _check_built(self, "save_weights")
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        mode = _file_mode(path)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights-", suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                _safe_io.write_npz(f, state)
-                f.flush()
-                os.fchmod(f.fileno(), mode)
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        _safe_io.atomic_write(path, lambda f: _safe_io.write_npz(f, state), prefix=".weights-")
 
     def load_weights(self, path: Union[str, os.PathLike]) -> None:
         """Read weights written by ``save_weights``, all or nothing.  The file is untrusted:
@@ -502,22 +484,6 @@ class Model(Module):
         expected = {name: (p.shape, p.dtype) for name, p in self.named_weights()}
         state = _safe_io.read_npz(path, expected, error=WeightsMismatchError, what="load_weights")
         self.load_state_dict(state)
-
-
-def _file_mode(path: str) -> int:
-    """Permission bits for a file written at ``path``: the existing file's, else 0o666
-    minus the process umask (what ``open()`` would give)."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        pass
-    with _UMASK_LOCK:
-        um = os.umask(0)
-        os.umask(um)
-    return 0o666 & ~um
-
-
-_UMASK_LOCK = threading.Lock()
 
 
 def _size(nbytes: int) -> str:

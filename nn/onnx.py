@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -772,14 +771,6 @@ def export(model: Any, path: Union[str, os.PathLike], input_shape: Any = None,
     models know theirs).  opset : the ONNX opset (default 17; 13 or later)."""
     proto = to_model_proto(model, input_shape=input_shape, opset=opset)
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".onnx-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from . import safe_io
+    safe_io.atomic_write(path, lambda f: f.write(proto.SerializeToString()), prefix=".onnx-")
     return path

@@ -30,13 +30,18 @@ Public API (for ``Model.load_weights`` and whole-model loading):
 ``write_npz(fileobj, arrays)``
     Write ``{name: array}`` as an ``.npz`` that ``np.load`` reads; names are data, so a
     weight called ``file`` or ``allow_pickle`` is stored like any other.
+``atomic_write(path, write, *, prefix=".tmp-")``
+    ``write(fileobj)`` into a temporary file beside ``path``, flushed, given the existing
+    file's permission bits (a new file: the user's umask), synced, then renamed onto
+    ``path``: a reader never sees a half-written file, and a failure leaves no temporary.
 """
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import struct
+import tempfile
+import threading
 import zipfile
 import zlib
 from typing import Any, Iterator, Mapping, Union
@@ -45,7 +50,8 @@ import numpy as np
 
 from autograd.errors import AutogradError
 
-__all__ = ["CorruptFileError", "read_npz", "read_member", "open_zip", "write_npz", "MAX_HEADER"]
+__all__ = ["CorruptFileError", "read_npz", "read_member", "open_zip", "write_npz", "atomic_write",
+           "MAX_HEADER"]
 
 #: Largest ``.npy`` header accepted (numpy writes 128 bytes for ordinary arrays).
 MAX_HEADER = 65536
@@ -202,3 +208,39 @@ def write_npz(fileobj: Any, arrays: Mapping[str, np.ndarray]) -> None:
             arr = np.asanyarray(arr)
             with zf.open(f"{name}.npy", "w", force_zip64=arr.nbytes > 2**30) as m:
                 np.lib.format.write_array(m, arr, allow_pickle=False)
+
+
+def file_mode(path: Union[str, os.PathLike]) -> int:
+    """Permission bits for a file written at ``path``: the existing file's, else 0o666
+    minus the process umask (what ``open()`` would give)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        um = os.umask(0)
+        os.umask(um)
+    return 0o666 & ~um
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def atomic_write(path: Union[str, os.PathLike], write: Any, *, prefix: str = ".tmp-") -> None:
+    """``write(fileobj)`` to a temporary file in ``path``'s folder, then ``os.replace`` it onto
+    ``path`` (see the module docstring)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    mode = file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

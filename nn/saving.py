@@ -32,7 +32,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import threading
 import zipfile
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ import numpy as np
 
 from . import _random
 from . import config as _config
+from . import safe_io as _safe_io
 from .config import (custom_object_scope, deserialize, register_serializable,  # noqa: F401
                      serialize, get_registered_name, get_registered_object)
 from .errors import NotSerializableError, SerializationError, WeightsMismatchError
@@ -411,7 +411,7 @@ def read_npz_bounded(blob: bytes, what: str, max_bytes: Optional[int] = None,
 
 def _npz_bytes(arrays: dict) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    _safe_io.write_npz(buf, arrays)       # names are data: a weight called `file` is fine
     return buf.getvalue()
 
 
@@ -488,22 +488,13 @@ def save_model(model: Any, path: Union[str, os.PathLike], overwrite: bool = True
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__}
     if not _distributed._writes_files():  # distributed hook: rank 0 writes
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model-", suffix=".keras.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w") as zf:
-                zf.writestr("metadata.json", json.dumps(meta, indent=1), zipfile.ZIP_DEFLATED)
-                zf.writestr("config.json", json.dumps(config, indent=1), zipfile.ZIP_DEFLATED)
-                zf.writestr("model.weights.npz", _npz_bytes(state), zipfile.ZIP_STORED)
-                zf.writestr("optimizer.npz", _npz_bytes(opt_arrays), zipfile.ZIP_STORED)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    def write(f) -> None:
+        with zipfile.ZipFile(f, "w") as zf:
+            zf.writestr("metadata.json", json.dumps(meta, indent=1), zipfile.ZIP_DEFLATED)
+            zf.writestr("config.json", json.dumps(config, indent=1), zipfile.ZIP_DEFLATED)
+            zf.writestr("model.weights.npz", _npz_bytes(state), zipfile.ZIP_STORED)
+            zf.writestr("optimizer.npz", _npz_bytes(opt_arrays), zipfile.ZIP_STORED)
+    _safe_io.atomic_write(path, write, prefix=".model-")
 
 
 # ---------------------------------------------------------------------- load

@@ -483,3 +483,14 @@ def test_schedule_and_regularizer_survive_save_load(tmp_path):
     again.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
     for a, b in zip(m.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_npz_members_are_named_by_data_not_by_keyword():
+    # np.savez(**arrays) would take `file` as its own argument and `allow_pickle` as an option
+    import io
+    from nn import saving
+    arrays = {"file": np.arange(3.0), "allow_pickle": np.ones((2, 2), np.float32)}
+    with np.load(io.BytesIO(saving._npz_bytes(arrays)), allow_pickle=False) as z:
+        assert sorted(z.files) == ["allow_pickle", "file"]
+        np.testing.assert_array_equal(z["file"], [0.0, 1.0, 2.0])
+        assert z["allow_pickle"].dtype == np.float32
