@@ -191,6 +191,9 @@ def generate(prog: Program, plan: dict) -> tuple:
         elif op == "load":
             ns[f"T{k}"] = ins.target
             lines.append(f"    s{ins.outs[0]} = T{k}._data")
+        elif op == "load_grad":
+            ns[f"T{k}"] = ins.target
+            lines.append(f"    s{ins.outs[0]} = T{k}.grad")
         elif op == "accum_grad":
             ns[f"T{k}"] = ins.target
             ns[f"G{k}"] = ins.info["grad_buffer"]

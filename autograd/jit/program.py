@@ -35,12 +35,14 @@ The ops and their replay semantics (``v[i]`` is the value of slot ``i``):
                 ``kw["want_aux"]`` and two outs ``(out, aux)``.
 ``vjp``         ``gs = prim.call_vjp(g, out, args, kw, parents, False, aux)`` with
                 ``ins = (g, out, *args[, aux])`` (``info["nargs"]`` args,
-                ``info["has_aux"]``); ``outs[k]`` is the gradient of input
+                ``info["has_aux"]``), ``parents`` the inputs that want a gradient
+                (``info["needs"]``); ``outs[k]`` is the gradient of input
                 ``info["parents"][k]``.  The numpy (first-order, fused) vjp of the primitive.
 ``asgrad``      ``v[outs[0]]`` = ``v[ins[0]]`` summed back to ``kw["shape"]`` and cast to
                 ``kw["dtype"]`` (the engine's ``unbroadcast`` + astype, ``graph._as_grad``).
 ``add``         ``v[outs[0]] = v[ins[0]] + v[ins[1]]`` (gradient accumulation).
 ``load``        ``v[outs[0]] = target._data`` (``target``: the captured Tensor).
+``load_grad``   ``v[outs[0]] = target.grad`` (a leaf's gradient as the run left it).
 ``accum_grad``  effect: ``target.grad`` becomes ``v[ins[0]]`` (copied into a buffer owned
                 by the program) when it is None, else ``target.grad + v[ins[0]]`` (a
                 backward's leaf accumulation, eager semantics, decided at run time).
@@ -75,7 +77,7 @@ import numpy as np
 __all__ = ["Slot", "Instr", "Program", "Executable", "OPS", "EFFECTS", "register_backend"]
 
 #: every instruction op the IR knows
-OPS = ("call", "vjp", "asgrad", "add", "load", "accum_grad", "set_grad", "inplace", "host",
+OPS = ("call", "vjp", "asgrad", "add", "load", "load_grad", "accum_grad", "set_grad", "inplace", "host",
        "fused")
 #: the ops that are side effects (kept in order, never dead)
 EFFECTS = frozenset({"accum_grad", "set_grad", "inplace", "host"})
@@ -203,3 +205,58 @@ class Executable:
 
     def __call__(self, args: list) -> list:
         return self.run(args)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same_value, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except Exception:   # noqa: BLE001 - values that do not compare are different
+        return False
+
+
+def _same_target(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    da, db = getattr(a, "_data", None), getattr(b, "_data", None)
+    return da is not None and db is not None and _same_value(da, db)
+
+
+def equivalent(p: Program, q: Program) -> Optional[str]:
+    """None when two traces of one signature recorded the same program (same instructions
+    on the same slots, equal constants, the same captured tensors or equal fresh ones);
+    otherwise what differs (a value read from the data, a random draw, a branch)."""
+    if len(p.instrs) != len(q.instrs) or len(p.slots) != len(q.slots):
+        return "the two traces ran different operations (a branch or loop on a value?)"
+    for a, b in zip(p.instrs, q.instrs):
+        if (a.op, a.ins, a.outs, a.prim) != (b.op, b.ins, b.outs, b.prim):
+            return f"the two traces differ at {a.name} / {b.name}"
+        if a.op == "host":
+            fa, fb = a.info["fn"], b.info["fn"]
+            if fa is not fb or not _same_value(a.info["args"], b.info["args"]) \
+                    or not _same_value(a.info["kwargs"], b.info["kwargs"]):
+                return f"{a.name} called differently in the two traces"
+        elif a.fn is not b.fn and a.fn != b.fn:
+            return f"the two traces differ at {a.name}"
+        if not _same_value(a.kw, b.kw):
+            return f"{a.name}: a parameter differs between the two traces ({a.kw} / {b.kw})"
+        if a.target is not None and not _same_target(a.target, b.target):
+            return f"{a.name}: a different tensor in the two traces"
+    for k, (s, t) in enumerate(zip(p.slots, q.slots)):
+        if (s.kind, tuple(s.shape), s.dtype, s.index) != (t.kind, tuple(t.shape), t.dtype, t.index):
+            return f"value {k} differs between the two traces ({s} / {t})"
+        if s.kind == "const" and not _same_value(s.value, t.value):
+            return (f"a constant differs between the two traces (shape {s.shape}, dtype "
+                    f"{s.dtype}): a value computed outside the library's operations, or a "
+                    f"random draw")
+    if p.outputs != q.outputs or p.out_kinds != q.out_kinds:
+        return "the results differ in structure between the two traces"
+    return None

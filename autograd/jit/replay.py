@@ -43,7 +43,7 @@ def vjp_fn(ins: Instr):
     nargs = ins.info["nargs"]
     has_aux = ins.info["has_aux"]
     parents = ins.info["parents"]
-    fake = [(i, None) for i in parents]
+    fake = [(i, None) for i in ins.info["needs"]]
     call = prim.call_vjp
     asarray = np.asarray
 
