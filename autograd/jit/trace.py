@@ -55,7 +55,7 @@ class Untraceable(Exception):
 def user_frame() -> str:
     """``file:line`` of the innermost frame outside this library (autograd/ and nn/)."""
     import os
-    root = os.path.dirname(os.path.abspath(_PKG))
+    root = os.path.abspath(_PKG)
     pkgs = (os.path.join(root, "autograd") + os.sep, os.path.join(root, "nn") + os.sep)
     f = sys._getframe(1)
     while f is not None:
@@ -88,6 +88,10 @@ class Recorder:
     def fail(self, reason: str) -> None:
         if self.bad is None:
             self.bad = f"{reason} (at {user_frame()})"
+            import os
+            if os.environ.get("AUTOGRAD_JIT_DEBUG"):
+                import traceback
+                traceback.print_stack()
 
     def bind(self, arr: np.ndarray, slot: int) -> int:
         self.ids[id(arr)] = slot
@@ -212,7 +216,12 @@ def _check_out_form(fo: Callable, datas: tuple, kw: dict, out: np.ndarray) -> bo
         fo(*datas, out=buf, **kw)
     except Exception:   # noqa: BLE001 - a form that cannot take these inputs is not used
         return False
-    return buf.dtype == out.dtype and np.array_equal(buf, out, equal_nan=True)
+    if buf.dtype != out.dtype:
+        return False
+    if out.dtype.kind != "f":
+        return np.array_equal(buf, out)
+    rtol = 1e-12 if out.dtype.itemsize >= 8 else 1e-6
+    return bool(np.allclose(buf, out, rtol=rtol, atol=0.0, equal_nan=True))
 
 
 # ---------------------------------------------------------------------------- hooks
@@ -633,6 +642,8 @@ def trace(fun: Callable, args: tuple, kwargs: dict, dynamic: list) -> tuple:
     ``(recorder, traced args' leaves, result)``; the program's outputs are set by
     :func:`finish`."""
     from ..transforms import tree_flatten, tree_unflatten
+    from .outforms import install
+    install()
     rec = Recorder()
     targs = list(args)
     leaves_in = []
