@@ -318,3 +318,20 @@ def test_training_loop_under_jit_every_optimizer(opt_name):
         np.testing.assert_allclose(l1, l0, rtol=tol)
         for a, b in zip(p1, p0):
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 1e-2)
+
+
+def test_a_raw_kernel_write_to_a_parameter_is_not_lost():
+    from autograd import kernels as K
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def step(x):
+        loss = ag.sum(w * x)
+        loss.backward()
+        K.sgd_update(w._data, w.grad, None, 0.5, 0.0)   # not a recorded operation
+        w.grad = None
+        return loss
+    js = ag.jit(step)
+    with pytest.warns(JitFallbackWarning, match="changed in place"):
+        for _ in range(4):
+            js(np.ones(3))
+    np.testing.assert_allclose(w.data, 1.0 - 4 * 0.5)

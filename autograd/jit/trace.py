@@ -83,6 +83,7 @@ class Recorder:
         self.bad: Optional[str] = None
         self.pending: tuple = ()
         self.version_ok = 0
+        self.snapshots: dict = {}
 
     # ------------------------------------------------------------------ slots
     def fail(self, reason: str) -> None:
@@ -110,6 +111,8 @@ class Recorder:
         self.prog.emit(Instr("load", outs=(s,), target=t))
         self.load_epoch[s] = self.epoch
         self.keep.append(t)
+        if id(a) not in self.snapshots:     # to catch writes jit cannot see (a raw kernel)
+            self.snapshots[id(a)] = (t, a, a.copy())
         return self.bind(a, s)
 
     def ref_tensor(self, t: Tensor) -> int:
@@ -677,9 +680,23 @@ def trace(fun: Callable, args: tuple, kwargs: dict, dynamic: list) -> tuple:
     return rec, out
 
 
+def _check_snapshots(rec: Recorder) -> None:
+    """A captured tensor whose memory changed during the trace with no recorded effect to
+    explain it was written by code jit does not see (a kernel on ``p._data``): untraceable."""
+    if any(i.op == "host" for i in rec.prog.instrs):
+        return                              # an optimizer step may change any of them
+    touched = {id(i.target) for i in rec.prog.instrs if i.op == "inplace"}
+    for t, a, snap in rec.snapshots.values():
+        if id(t) not in touched and not np.array_equal(a, snap, equal_nan=a.dtype.kind in "fc"):
+            rec.fail(f"a captured tensor (shape {a.shape}, dtype {a.dtype}) was changed in "
+                     f"place by code jit does not record (a kernel writing into its memory?)")
+            return
+
+
 def finish(rec: Recorder, out: Any, as_tensor: bool) -> list:
     """Set the program's outputs from the traced result; returns the flat result values."""
     from ..transforms import tree_flatten
+    _check_snapshots(rec)
     leaves, spec = tree_flatten(out)
     prog = rec.prog
     prog.out_spec = spec
