@@ -73,6 +73,8 @@ class Compiled:
         self.timing: dict = {"jit": [], "eager": []}
         self.use_jit = True
         self.warned = False
+        self.warned_predict = False
+        self.train_fn_opt: Any = None
 
     def _warn(self, why: str) -> None:
         if not self.warned:
@@ -127,10 +129,9 @@ class Compiled:
             loss, out = f(xb, yb)
         if f.fallbacks:
             self.train_off = next(iter(f.fallbacks.values()))
-            self._warn(self.train_off)
-        for w in caught:
-            if not issubclass(w.category, JitFallbackWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if self.mode is True:
+                self._warn(self.train_off)
+        _rewarn(caught)
         value = float(loss)
         if math.isfinite(value):
             for p in opt.params:
@@ -152,9 +153,31 @@ class Compiled:
         return e is not None and e.exe is not None
 
     def predict(self, xb: Any) -> Any:
-        """The model's output on a batch in inference mode (no graph), as arrays."""
+        """The model's output on a batch in inference mode (no graph), as arrays.  The first
+        call runs eagerly (it may build the model's layers)."""
+        model = self.model
         if self.predict_fn is None:
-            model = self.model
             self.predict_fn = ag.jit(lambda x: model(x))
-        with ag.no_grad():
-            return self.predict_fn(xb)
+            with ag.no_grad():
+                return model(xb)
+        with ag.no_grad(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            out = self.predict_fn(xb)
+        if self.predict_fn.fallbacks and self.mode is True and not self.warned_predict:
+            self.warned_predict = True
+            warnings.warn(f"jit_compile: predict runs eagerly: "
+                          f"{next(iter(self.predict_fn.fallbacks.values()))}",
+                          JitFallbackWarning, stacklevel=4)
+        _rewarn(caught)
+        return out
+
+    def __reduce__(self) -> tuple:
+        # a copy or pickle of the model gets fresh (uncompiled) steps
+        return (Compiled, (self.model, self.mode))
+
+
+def _rewarn(caught: list) -> None:
+    """Warnings other than jit's own, raised again (jit's are reported by this module)."""
+    for w in caught:
+        if not issubclass(w.category, JitFallbackWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
