@@ -75,6 +75,9 @@ class Compiled:
         self.warned = False
         self.warned_predict = False
         self.train_fn_opt: Any = None
+        self.train_fn_plan: Any = None
+        self.plan: Any = None
+        self.checked = False
 
     def _warn(self, why: str) -> None:
         if not self.warned:
@@ -101,7 +104,8 @@ class Compiled:
         """Same contract as ``training.train_step``: (loss, output data); a non-finite loss
         or gradient returns (value, ...) with no step applied."""
         model = self.model
-        if self.train_off is None:
+        if self.train_off is None and not self.checked:
+            self.checked = True
             why = blocking_layer(model)
             if why is not None:
                 self.train_off = why
@@ -111,9 +115,14 @@ class Compiled:
                 or getattr(model, "_unbound", True) or not opt.param_groups
                 or not isinstance(xb, np.ndarray) or not isinstance(yb, np.ndarray)):
             return eager(model, xb, yb, swb, opt, plan)
-        if self.train_fn is None or self.train_fn_opt is not opt:
+        if plan is None:            # train_on_batch: the plan the program was traced with
+            if self.plan is None:
+                from .training import Plan
+                self.plan = Plan(model)
+            plan = self.plan
+        if self.train_fn is None or self.train_fn_opt is not opt or self.train_fn_plan is not plan:
             self.train_fn = self._train_program(opt, plan)
-            self.train_fn_opt = opt
+            self.train_fn_opt, self.train_fn_plan = opt, plan
         f = self.train_fn
         timing = self.mode == "auto" and len(self.timing["eager"]) < 3
         if timing and len(self.timing["jit"]) >= 3:        # "auto": the eager side
