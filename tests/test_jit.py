@@ -370,3 +370,15 @@ def test_value_arguments_go_to_the_scalar_compiler():
     f = ag.jit(lambda a, b: a * b + a)
     r = f(ag.Value(2.0), ag.Value(3.0))
     assert float(getattr(r, "data", r)) == 8.0
+
+
+def test_fast_path_follows_the_cache():
+    f = ag.jit(lambda x, y: x * y + 1.0, cache_size=1)
+    a, b = np.ones(3), np.full(3, 2.0)
+    for _ in range(4):
+        np.testing.assert_array_equal(f(a, b), 3.0)
+    assert len(f._fast) == 1
+    np.testing.assert_array_equal(f(a[:2], b[:2]), 3.0)     # evicts the first signature
+    assert len(f._fast) == 0 and f.trace_count == 2
+    t = f(Tensor(a), Tensor(b))
+    assert isinstance(t, Tensor)

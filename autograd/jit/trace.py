@@ -316,6 +316,8 @@ def _prim_call(self, *args, **kwargs):
     prim = self
 
     def fwd(*datas, **kw):
+        if effects.LOCAL.rec is not rec or rec.depth:    # another thread, or nested
+            return orig(*datas, **kw)
         rec.depth += 1
         try:
             out = orig(*datas, **kw)
