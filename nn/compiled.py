@@ -138,6 +138,7 @@ class Compiled:
             if len(self.timing["eager"]) == 3:
                 self.use_jit = bool(np.median(self.timing["jit"]) < np.median(self.timing["eager"]))
             return r
+        ready = timing and f.program(xb, yb) is not None     # a replay (not a trace) to time
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", JitFallbackWarning)
@@ -158,14 +159,9 @@ class Compiled:
             if pairs is None or pairs:
                 from .regularizers import apply_constraints
                 apply_constraints(model, pairs)
-        if timing and f.trace_count and not f.fallbacks and self._replayed(f, xb, yb):
+        if ready and not f.fallbacks:
             self.timing["jit"].append(time.perf_counter() - t0)
         return value, out
-
-    @staticmethod
-    def _replayed(f: Any, xb: Any, yb: Any) -> bool:
-        e = f.cache.get(next(reversed(f.cache.d))) if len(f.cache) else None
-        return e is not None and e.exe is not None
 
     def predict(self, xb: Any) -> Any:
         """The model's output on a batch in inference mode (no graph), as arrays.  The first
