@@ -398,3 +398,44 @@ def test_fast_path_follows_the_cache():
     assert len(f._fast) == 0 and f.trace_count == 2
     t = f(Tensor(a), Tensor(b))
     assert isinstance(t, Tensor)
+
+
+def test_arrays_by_keyword_run_eagerly_not_frozen():
+    f = ag.jit(lambda x, scale=None: x * scale)
+    with pytest.warns(JitFallbackWarning, match="keyword"):
+        outs = [f(np.ones(2), scale=np.full(2, float(k))) for k in range(4)]
+    for k, o in enumerate(outs):
+        np.testing.assert_array_equal(o, float(k))
+
+
+def test_module_zero_grad_and_python_side_effects():
+    nn = pytest.importorskip("nn")
+    from nn import layers as L
+    nn.set_seed(0)
+    m = nn.Sequential([L.Dense(3, input_shape=(2,))])
+    opt = nn.optimizers.SGD(m.parameters(), learning_rate=0.1)
+    calls = []
+
+    def step(x):
+        calls.append(1)                     # a Python side effect: at trace time only
+        m.zero_grad()
+        loss = ag.sum(m(x) ** 2)
+        loss.backward()
+        opt.step()
+        return loss
+    js = ag.jit(step)
+    x = np.ones((4, 2))
+    ref = nn.Sequential([L.Dense(3, input_shape=(2,))])
+    for p, q in zip(ref.parameters(), m.parameters()):
+        p.data = q.data.copy()
+    ropt = nn.optimizers.SGD(ref.parameters(), learning_rate=0.1)
+    for _ in range(5):
+        a = js(x)
+        ref.zero_grad()
+        b = ag.sum(ref(ag.Tensor(x)) ** 2)
+        b.backward()
+        ropt.step()
+        _eq(a, b)
+    assert len(calls) == 2                  # the two traces
+    for p, q in zip(ref.parameters(), m.parameters()):
+        _eq(p.data, q.data)
