@@ -466,6 +466,22 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
         validation_batch_size: Optional[int] = None, validation_freq: Any = 1,
         distributed: bool = False) -> History:
     """See ``Model.fit``."""
+    args = (model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+            validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+            steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+            distributed)
+    if distributed:  # distributed hook: a rank that stops taking part ends every rank's fit
+        from . import distributed as _distributed
+        return _distributed.guarded_fit(_fit, *args)
+    return _fit(*args)
+
+
+def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, verbose: Any,
+         callbacks: Any, validation_split: float, validation_data: Any, shuffle: Any,
+         class_weight: Optional[dict], sample_weight: Any, initial_epoch: int,
+         steps_per_epoch: Optional[int], validation_steps: Optional[int],
+         validation_batch_size: Optional[int], validation_freq: Any,
+         distributed: bool) -> History:
     from . import distributed as _distributed
     model._require_compiled("fit")
     where = "fit"
@@ -564,13 +580,17 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
             else:
                 it = train.epoch()
             for b, (xb, yb, swb) in enumerate(it):
+                if dp is not None:
+                    dp.at = (epoch + 1, b + 1)
                 cbs.on_train_batch_begin(b, {})
                 loss_value, out = train_step(model, xb, yb, swb, opt, plan) if dp is None \
                     else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                 if not math.isfinite(loss_value):
                     cbs.on_train_batch_end(b, {"loss": loss_value})
-                    if model.stop_training:
+                    if model.stop_training if dp is None else dp.agree_stop(model.stop_training):
                         break
+                    if dp is not None:          # raised on every rank at this batch alike
+                        _distributed.collective_error()
                     raise NonFiniteLossError(
                         f"fit: the {'loss' if out is not None else 'gradient'} became "
                         f"{'non-finite' if out is None else loss_value} at epoch {epoch + 1}, "
@@ -585,7 +605,8 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                                                       else dp.metric(m)) * bs
                 logs = {k: v / seen for k, v in sums.items()}
                 cbs.on_train_batch_end(b, dict(logs))
-                if model.stop_training:
+                # distributed hook: a stop on any rank stops every rank after this step
+                if model.stop_training if dp is None else dp.agree_stop(model.stop_training):
                     break
             if seen == 0:
                 break
@@ -600,9 +621,11 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                 logs.update({"val_" + k: v for k, v in vlogs.items()})
                 model.train()
             cbs.on_epoch_end(epoch, logs)
-            if model.stop_training:
+            if model.stop_training if dp is None else dp.agree_stop(model.stop_training):
                 break
         cbs.on_train_end(dict(logs))
+        if dp is not None:                      # distributed hook: rank 0's final weights
+            dp.finish()
     finally:
         model.train(was_training)
     model.history = history
