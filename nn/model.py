@@ -129,10 +129,11 @@ class Model(Module):
             return _functional.symbolic_call(self, inputs, args, kwargs)
         if isinstance(inputs, np.ndarray):
             inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
+        out = super().__call__(inputs, *args, **kwargs)
         shape = getattr(inputs, "shape", None)
-        if shape is not None and len(shape):
+        if shape is not None and len(shape):     # after the call: a failed one records nothing
             self.__dict__["_input_shape"] = (None,) + tuple(shape[1:])
-        return super().__call__(inputs, *args, **kwargs)
+        return out
 
     def build(self, input_shape: Sequence) -> None:
         """Create every lazily built weight by calling the model on zeros of ``input_shape``
