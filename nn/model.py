@@ -237,7 +237,10 @@ class Model(Module):
         loss (unless a TerminateOnNaN callback turns it into a quiet stop); either way the
         weights are those of the last finite step.
         distributed : data-parallel over the ranks of an ``mpiexec`` job, every rank passing
-        the same full arrays; batch_size is the global batch.  See ``nn.distributed``.
+        the same full arrays; batch_size is the global batch.  No rank is left waiting: an
+        error before training is raised on every rank, an exception leaving fit on one rank
+        during training aborts the job, stop decisions are taken over all ranks, and
+        ``AUTOGRAD_DIST_TIMEOUT`` arms a watchdog.  See ``nn.distributed``.
         """
         if kwargs:
             from .optimizers.base import check_kwargs

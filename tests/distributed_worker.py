@@ -13,6 +13,7 @@ leave_exc     rank 1's callback raises at epoch 2, batch 2; its script catches i
 exit_fit      rank 1's callback calls sys.exit(0) at epoch 2, batch 2.
 return_before rank 1 fails reading its data, catches it and returns, never using MPI.
 return_midway after one fit together, rank 1 returns while rank 0 starts a second fit.
+loop_leave    a PyTorch-style loop with the parts: rank 1 stops after 2 steps and returns.
 start_error   rank 1 passes batch_size=0: both ranks raise (a RankMismatchError on rank 0), both
               catch it and then train together.
 stop_root     EarlyStopping(restore_best_weights=True) on rank 0 alone.
@@ -223,6 +224,23 @@ def return_midway(out):
     if dist.rank() == 1:
         return
     m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True)
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def loop_leave(out):
+    x, y = data(64)
+    m = model()
+    m.build((None, 5))
+    dist.broadcast_parameters(m)
+    opt = nn.optimizers.SGD(m.parameters(), learning_rate=0.1)
+    for step, b in enumerate(range(0, len(x), 8)):
+        if dist.rank() == 1 and step == 2:
+            return                          # leaves the loop, and the script, early
+        s = dist.shard(8)
+        opt.zero_grad()
+        m.loss(y[b:b + 8][s], m(x[b:b + 8][s])).backward(np.asarray(0.5))
+        dist.allreduce_gradients(m, average=False)
+        opt.step()
     _say(f"FINISHED rank {dist.rank()}")
 
 

@@ -184,6 +184,8 @@ GONE = ("nn.distributed: rank 0 of 2 is waiting in Iallgather (the start of "
                  "with SystemExit: 0; the other ranks cannot go on"),
     ("return_before", GONE),
     ("return_midway", GONE),
+    ("loop_leave", "nn.distributed: rank 0 of 2 is waiting in Iallreduce (allreduce_gradients), "
+                   "but rank 1 has ended its script"),
 ])
 def test_a_rank_that_leaves_ends_the_job(tmp_path, case, message):
     rc, stdout, stderr, seconds = _mpirun(case, tmp_path, timeout=40)
