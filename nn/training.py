@@ -799,6 +799,8 @@ def predict(model: Any, x: Any, batch_size: Optional[int] = None, verbose: Any =
         cbs.on_predict_end({})
     finally:
         model.train(was_training)
+    if not outs:                    # a dataset or generator that yielded no batch
+        return _predict_no_rows(model, _no_rows_like_input(model))
     return _concat(outs)
 
 
@@ -816,6 +818,23 @@ def _forward(model: Any, xb: Any, where: str) -> Any:
     except ag.AutogradError as e:
         from .model import _prefixed
         raise _prefixed(e, where) from None
+
+
+def _no_rows_like_input(model: Any) -> Any:
+    """Zero rows of the model's known input shape and dtype (for predict on data that yielded
+    no batch), or a clear error when the model has not seen its input shape yet."""
+    known = getattr(model, "_known_input_shape", None)
+    shape = known() if callable(known) else None
+    inputs = getattr(model, "inputs", None)
+    if isinstance(inputs, (list, tuple)) and inputs and shape is None:
+        arrays = [np.zeros((0,) + tuple(t.shape[1:]), t.dtype) for t in inputs]
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+    if shape is None or any(d is None for d in shape[1:]):
+        raise ag.InvalidValueError("predict: the data yielded no batch, and the model's input "
+                                   "shape is not known yet (build or call it first), so the "
+                                   "shape of an empty prediction is unknown")
+    from .model import _first_dtype
+    return np.zeros((0,) + tuple(shape[1:]), _first_dtype(model))
 
 
 def _predict_no_rows(model: Any, x: Any) -> Any:

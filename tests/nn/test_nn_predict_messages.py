@@ -46,6 +46,28 @@ def test_predict_of_zero_rows_on_functional_models_one_and_several_outputs():
     assert [o.dtype for o in outs] == [r.dtype for r in ref]
 
 
+def test_predict_of_zero_rows_on_a_two_input_model():
+    a, b = nn.Input((3,)), nn.Input((2,))
+    m = nn.Model([a, b], nn.layers.Dense(2)(nn.layers.Concatenate()([a, b])))
+    out = m.predict([np.zeros((0, 3)), np.zeros((0, 2))])
+    assert out.shape == (0, 2) and out.dtype == m.predict([np.ones((1, 3)), np.ones((1, 2))]).dtype
+
+
+def test_predict_on_data_that_yields_no_batch_is_0_by_outputs():
+    def nothing():
+        return
+        yield
+
+    m = _seq()
+    out = m.predict(nothing())
+    assert out.shape == (0, 2) and out.dtype == m.predict(np.ones((1, 3))).dtype
+    outs = _functional().predict(nothing())
+    assert [o.shape for o in outs] == [(0, 2), (0, 1)]
+    lazy = nn.Sequential([nn.layers.Dense(2)])       # never called: no input shape yet
+    with pytest.raises(ag.InvalidValueError, match=r"predict: the data yielded no batch"):
+        lazy.predict(nothing())
+
+
 def test_predict_of_zero_rows_keeps_the_training_flag_and_does_not_step():
     m = _seq()
     before = m.state_dict()
