@@ -600,6 +600,21 @@ class DataParallel:
         self.model.stop_training = bool(self._flag[0])
         return self.model.stop_training
 
+    def agree_start(self, epoch: int) -> None:
+        """Check that every rank starts training at the same epoch (a callback such as
+        ``BackupAndRestore`` may move it on some ranks only): one polled ``Iallreduce`` of
+        (epoch, -epoch), MAX; a difference raises RankMismatchError on every rank."""
+        both = np.array([epoch, -epoch], np.int64)
+        _wait(self.comm.Iallreduce(_MPI.IN_PLACE, both, op=_MPI.MAX),
+              self._where("Iallreduce (the first epoch)"))
+        if both[0] != -both[1]:
+            collective_error()
+            raise RankMismatchError(
+                f"nn.distributed: the ranks would start training at different epochs "
+                f"({-both[1] + 1} to {both[0] + 1}; this rank at {epoch + 1}): a callback "
+                f"(BackupAndRestore?) moved the start on some ranks only; give every rank "
+                f"the same backup, or none")
+
     def finish(self) -> None:
         """fit's last collective, after ``on_train_end``: rank 0's weights on every rank (a
         callback may have changed them on one rank only, say restoring its best epoch)."""

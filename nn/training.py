@@ -594,6 +594,8 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
     try:
         cbs.on_train_begin({})
         # a callback (BackupAndRestore) may move the start: read it after on_train_begin
+        if dp is not None:                      # distributed hook: every rank starts there
+            dp.agree_start(model._initial_epoch)
         for epoch in range(model._initial_epoch, epochs):
             model._epoch = epoch
             cbs.on_epoch_begin(epoch, {})

@@ -14,6 +14,7 @@ exit_fit      rank 1's callback calls sys.exit(0) at epoch 2, batch 2.
 return_before rank 1 fails reading its data, catches it and returns, never using MPI.
 return_midway after one fit together, rank 1 returns while rank 0 starts a second fit.
 loop_leave    a PyTorch-style loop with the parts: rank 1 stops after 2 steps and returns.
+start_epoch   a callback moves rank 1's first epoch (as a backup found on rank 1 only would).
 start_error   rank 1 passes batch_size=0: both ranks raise (a RankMismatchError on rank 0), both
               catch it and then train together.
 stop_root     EarlyStopping(restore_best_weights=True) on rank 0 alone.
@@ -242,6 +243,23 @@ def loop_leave(out):
         dist.allreduce_gradients(m, average=False)
         opt.step()
     _say(f"FINISHED rank {dist.rank()}")
+
+
+def start_epoch(out):
+    r = dist.rank()
+    x, y = data(40)
+    m = model()
+
+    class Resume(nn.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if r == 1:
+                self.model._initial_epoch = 2
+    try:
+        m.fit(x, y, batch_size=8, epochs=5, verbose=0, distributed=True, callbacks=[Resume()])
+    except dist.RankMismatchError as e:
+        _say(f"EPOCH rank {r} {e}")
+    h = m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
+    _say(f"AFTER rank {r} epochs={len(h.epoch)} w={_crc(m)}")
 
 
 def start_error(out):

@@ -209,6 +209,19 @@ def test_an_error_before_training_on_one_rank_is_raised_on_every_rank(tmp_path):
     assert len(after) == 2 and after[0] == after[1] and after[0].startswith("epochs=2 ")
 
 
+@needs_mpi
+def test_ranks_that_would_start_at_different_epochs_raise_on_every_rank(tmp_path):
+    rc, stdout, stderr, _ = _mpirun("start_epoch", tmp_path, timeout=40)
+    assert rc == 0, stderr
+    for r in (0, 1):
+        msg = re.findall(rf"EPOCH rank {r} ([^|]*)\|", stdout)
+        assert len(msg) == 1, stdout
+        assert "the ranks would start training at different epochs (1 to 3; this rank at " \
+               f"{3 if r else 1})" in msg[0]
+    after = sorted(re.findall(r"AFTER rank \d ([^|]*)\|", stdout))
+    assert len(after) == 2 and after[0] == after[1], stdout
+
+
 def _stops(stdout):
     found = dict(re.findall(r"STOP rank (\d) ([^|]*)\|", stdout))
     assert sorted(found) == ["0", "1"], stdout
