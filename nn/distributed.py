@@ -36,7 +36,9 @@ a collective call.
   except the errors every rank raises alike from reduced values (``NonFiniteLossError``).
 - Stop decisions are collective: ``model.stop_training`` is reduced (MAX) over the ranks after
   every batch and every epoch, so a callback that stops on one rank only (``EarlyStopping``
-  on the root alone) stops all ranks at the same step.  After ``on_train_end`` rank 0's
+  on the root alone) stops all ranks at the same step; the first epoch is checked the same
+  way after ``on_train_begin`` (a backup found on some ranks only raises RankMismatchError
+  on every rank).  After ``on_train_end`` rank 0's
   weights are broadcast, so a callback that changed them on one rank (``EarlyStopping``'s
   ``restore_best_weights``) leaves every rank with rank 0's.
 - Every collective of this module is non-blocking and polled.  A rank that ends its script
