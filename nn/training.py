@@ -620,8 +620,10 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
                     bad = _nonfinite_data(xb, yb, swb)
                     if bad:
                         raise NonFiniteLossError(
-                            f"fit: the loss became {loss_value} at epoch {epoch + 1}, batch "
-                            f"{b + 1} because the data holds NaN or inf: {bad}; the step was "
+                            f"fit: the {'loss' if out is not None else 'gradient'} became "
+                            f"{'non-finite' if out is None else loss_value} at epoch "
+                            f"{epoch + 1}, batch {b + 1} because the data holds NaN or inf: "
+                            f"{bad}; the step was "
                             f"not applied; clean the data first (np.isfinite(x).all(), "
                             f"np.nan_to_num, or drop those rows)")
                     raise NonFiniteLossError(
