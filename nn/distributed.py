@@ -51,6 +51,8 @@ a collective call.
   Set it well above the longest time one rank may spend away from the others (a step, a
   checkpoint written by rank 0, an evaluation only one rank runs between collectives).
 Not covered: collectives you call on mpi4py yourself, and a rank that never imports ``nn``.
+A rank that has ended its script waits at exit, without the watchdog, for the others to end
+theirs (as ``MPI_Finalize`` would); the others may go on working as long as they need.
 """
 from __future__ import annotations
 
