@@ -151,3 +151,35 @@ def test_r_and_c_concatenate_tensors_with_the_graph():
     numpy.testing.assert_array_equal(c.data, numpy.c_[x.data, z.data])
     assert ag.gradcheck(lambda a, b: np.c_[a, b], x, z)
     numpy.testing.assert_array_equal(np.r_[0:3], [0, 1, 2])          # numpy's, for constants
+
+
+def test_the_issue_s_opening_snippets_give_the_right_numbers_or_clear_errors():
+    """The seven lines at the top of the numpy-surface issue, as a new user typed them (plain
+    ``import numpy as np`` there), each with the answer worked out by hand."""
+    import numpy as onp
+    # d/dw w.w = 2w
+    assert ag.grad(lambda w: onp.dot(w, w))(onp.ones(3)).tolist() == [2.0, 2.0, 2.0]
+    # var([x, 3x]) = x^2, so d/dx at 1 is 2
+    assert float(ag.grad(lambda x: ag.var([x, 3.0 * x]))(1.0)) == 2.0
+    # the inner grad closes over x: x * d/dy (x y) = x^2, whose derivative at 1 is 2
+    x = ag.Tensor(1.0, requires_grad=True)
+    (x * ag.grad(lambda y: x * y)(2.0)).backward()
+    assert float(x.grad) == 2.0
+    s = onp.sum(x)                                   # numpy's sum on a tensor: recorded
+    assert isinstance(s, Tensor) and s.requires_grad and float(s.data) == 1.0
+    assert ag.sum(3.0) == 3.0                        # numpy's answer for a Python number
+    with pytest.raises(ag.ShapeError, match="matmul"):  # numpy refuses a 0-d matmul too
+        ag.matmul(x, 2.0)
+    with pytest.raises(ValueError):
+        onp.matmul(1.0, 2.0)
+    c = onp.array([True, False])
+    a = ag.Tensor([1.0, 2.0], requires_grad=True)
+    b = ag.Tensor([3.0, 4.0], requires_grad=True)
+    out = ag.where(condition=c, x=a, y=b)            # tensors by keyword
+    out.sum().backward()
+    assert out.data.tolist() == [1.0, 4.0] and a.grad.tolist() == [1.0, 0.0] \
+        and b.grad.tolist() == [0.0, 1.0]
+    m, v = onp.arange(6.0).reshape(2, 3), onp.arange(3.0)
+    assert Tensor(m).dot(v).data.tolist() == onp.dot(m, v).tolist()   # numpy's dot, not matmul
+    assert Tensor(2.0).dot(Tensor(v)).data.tolist() == [0.0, 2.0, 4.0]
+    assert "dot" in (Tensor.dot.__doc__ or "")
