@@ -171,3 +171,13 @@ def test_where_keeps_python_values_python():
     assert isinstance(y, Tensor) and y.requires_grad
     numpy.testing.assert_allclose(ag.grad(lambda v: np.sum(np.where([True, False], v, 5.0)))(
         numpy.array([1.0, 2.0])), [1.0, 0.0])
+
+
+def test_numpy_names_looked_up_do_not_shadow_the_guard_s_builtins():
+    """Names are cached in the module's globals on first use; np.any (numpy's) must not
+    replace the builtin any the guard uses, or every guarded call would refuse arrays."""
+    assert np.any is numpy.any and np.all is numpy.all
+    numpy.testing.assert_allclose(np.convolve(numpy.array([1.0, 2.0]), [1.0, 1.0]), [1, 3, 2])
+    numpy.testing.assert_allclose(np.convolve(leaf(1.0, 2.0).detach(), [1.0]), [1.0, 2.0])
+    with pytest.raises(ag.ArgumentTypeError, match="convolve"):
+        np.convolve(leaf(1.0, 2.0), [1.0])
