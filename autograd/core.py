@@ -401,11 +401,16 @@ class VSpace:
         lx, _ = _tr.tree_flatten(x)
         return _tr.tree_unflatten(self.spec, [v * a for v in lx])
 
-    def inner_prod(self, x: Any, y: Any) -> float:
+    def inner_prod(self, x: Any, y: Any) -> Any:
+        """sum over leaves of sum(x * y): a float, or a tensor recording the graph when a
+        leaf is a tensor (so ``grad`` through it is right, as HIPS's is)."""
+        from .ops import multiply, sum as _sum
         lx, _ = _tr.tree_flatten(x)
         ly, _ = _tr.tree_flatten(y)
-        return float(sum(np.sum(np.asarray(getval(a)) * np.asarray(getval(b)))
-                         for a, b in zip(lx, ly)))
+        total: Any = 0.0
+        for a, b in zip(lx, ly):
+            total = total + _sum(multiply(a, b))
+        return total if isinstance(total, Tensor) else float(total)
 
     def covector(self, x: Any) -> Any:
         return x

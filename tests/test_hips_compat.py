@@ -320,3 +320,21 @@ def test_primitive_vjps_non_primitives():
         primitive_vjps[anp.iscomplex] = {0: lambda ans, x: lambda g: g}
     with pytest.raises(TypeError, match="mapping"):
         primitive_vjps[ag.exp] = {"x": lambda ans, x: lambda g: g}
+
+
+def test_vspace_operations_are_differentiable():
+    """vspace(x).inner_prod/add/scalar_mul on tensors record the graph (they used to return
+    a plain float from inner_prod, silently a zero gradient)."""
+    x = {"a": np.array([1.0, -2.0]), "b": [0.5, np.array([[3.0]])]}
+    y = {"a": np.array([0.25, 4.0]), "b": [-1.0, np.array([[2.0]])]}
+    vs = vspace(x)
+    assert vs.inner_prod(x, y) == pytest.approx(0.25 - 8.0 - 0.5 + 6.0)
+    g = grad(lambda u: vs.inner_prod(u, y))(x)            # d<u, y>/du = y
+    np.testing.assert_allclose(g["a"], y["a"])
+    np.testing.assert_allclose(g["b"][0], y["b"][0])
+    np.testing.assert_allclose(g["b"][1], y["b"][1])
+    # d/du <2u + y, u> = 4u + y
+    g2 = grad(lambda u: vs.inner_prod(vs.add(vs.scalar_mul(u, 2.0), y), u))(x)
+    np.testing.assert_allclose(g2["a"], 4.0 * x["a"] + y["a"])
+    np.testing.assert_allclose(g2["b"][1], 4.0 * x["b"][1] + y["b"][1])
+    check_grads(vs.inner_prod)(x, y)
