@@ -474,9 +474,12 @@ _HIPS_STATE = ("makers", "makers_argnum", "makers_argnums")
 
 
 def _vjp_state(prim: Primitive) -> dict:
-    names = _HIPS_STATE if isinstance(prim, HipsPrimitive) else _STATE
-    return {k: (dict(v) if isinstance(v, dict) and k == "makers" else v)
-            for k in names for v in (getattr(prim, k),)}
+    """The attributes that make up a primitive's gradient declaration (the makers copied)."""
+    state = {k: getattr(prim, k)
+             for k in (_HIPS_STATE if isinstance(prim, HipsPrimitive) else _STATE)}
+    if "makers" in state:
+        state["makers"] = dict(state["makers"])
+    return state
 
 
 class _MakerVjps(tuple):
