@@ -4,7 +4,8 @@ equiv     fit(distributed=True) for SGD and Adam, batch sizes 8 and 7 (last batc
           samples, so one rank's shard is empty once), and a PyTorch-style loop; rank 0 then
           trains the same models in one process and writes both to OUT/equiv.npz + .json.
 jit_equiv the equiv fits (SGD, Adam; batch sizes 8 and 7) with jit_compile=True and eagerly,
-          both on 2 ranks; counts the compiled shard steps; rank 0 writes OUT/jit.npz + .json.
+          both on 2 ranks; counts the compiled shard steps; then a model with Dropout under
+          True and "auto" (trains eagerly); rank 0 writes OUT/jit.npz + .json.
 mismatch  rank 1 builds a wider layer, then passes other data; both ranks catch the error.
           Then a NaN in the data: both ranks raise NonFiniteLossError at the same batch.
 abort_step    rank 1's loss raises at its third call, inside fit.
@@ -147,6 +148,20 @@ def jit_equiv(out):
                     results[f"{key}_{jc}_w_{k}"] = v
                 runs[str(jc)] = h.history
             hist[key] = runs
+    # a Dropout layer: the distributed fit trains eagerly, one warning under True, none "auto"
+    for mode in (True, "auto"):
+        nn.set_seed(SEED)
+        m = nn.Sequential([nn.layers.Dense(8, input_dim=5, dtype="float64"),
+                           nn.layers.Dropout(0.3), nn.layers.Dense(3, dtype="float64")])
+        m.compile("sgd", nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=mode)
+        before = len(calls)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
+        results[f"dropout_{mode}_calls"] = np.array(len(calls) - before)
+        hist[f"dropout_{mode}"] = [str(w.message) for w in caught
+                                   if issubclass(w.category, JitFallbackWarning)]
     if r == 0:
         np.savez(os.path.join(out, "jit.npz"), **results)
         with open(os.path.join(out, "jit.json"), "w") as f:

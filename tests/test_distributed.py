@@ -177,6 +177,14 @@ def test_two_ranks_compiled_fit_equals_the_eager_one(jit_equiv, case):
     assert float(w[f"{case}_False_rankdiff"]) == 0.0
 
 
+@needs_mpi
+def test_two_ranks_compiled_fit_with_dropout_trains_eagerly(jit_equiv):
+    w, h = jit_equiv
+    assert int(w["dropout_True_calls"]) == int(w["dropout_auto_calls"]) == 0
+    assert len(h["dropout_True"]) == 1 and "Dropout layer 'dropout'" in h["dropout_True"][0]
+    assert h["dropout_auto"] == []
+
+
 # ---------------------------------------------------------------------- failures
 @needs_mpi
 def test_mismatch_and_nan_are_raised_on_every_rank_alike(tmp_path):
