@@ -251,8 +251,16 @@ def softmax_cross_entropy(logits, labels, want_aux=False):
 def _round(mean, dt):
     """The float64 mean loss as a 0-d array of ``dt``: inf when it exceeds dt's range (the
     float32 edge; the gradient stays finite), without numpy's overflow warning."""
+    top = _TOP.get(dt)
+    if top is None:
+        top = _TOP[dt] = float(np.finfo(dt).max)
+    if -top <= mean <= top:                     # in range (NaN and overflow go below)
+        return np.asarray(mean, dtype=dt)
     with np.errstate(over="ignore"):
         return np.asarray(mean, dtype=dt)
+
+
+_TOP: dict = {}         # dtype -> its largest finite value, as a python float
 
 
 def _xent_fast(g, out, logits, labels, needs=None, aux=None):
