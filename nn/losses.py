@@ -17,6 +17,7 @@ import numpy as np
 import autograd as ag
 
 from .errors import NonNumericError
+from autograd.ops.fused import _labels_below     # one reduction for the range check
 from .config import Configurable
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
@@ -256,7 +257,7 @@ def sparse_labels(y_true: Any, n: int, classes: int, name: str) -> np.ndarray:
         if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
             raise ag.InvalidValueError(f"{name}: labels must be whole numbers (class indices)")
     ti = t.astype(np.int64, copy=False)
-    if ti.size and (ti.min() < 0 or ti.max() >= classes):
+    if ti.size and not _labels_below(ti, classes):
         raise ag.InvalidValueError(f"{name}: labels must be in [0, {classes}) for {classes} "
                                    f"classes, got values in [{ti.min()}, {ti.max()}]")
     return ti
