@@ -31,9 +31,10 @@ import scipy.integrate as _sint
 from ..errors import GraphError, InvalidValueError, ShapeError, ArgumentTypeError
 from ..registry import primitive
 from ..tensor import Tensor
-from ..ops.shape import concatenate, getitem, reshape, stack
+from ..ops.shape import concatenate, getitem, reshape, stack, identity
 from ..ops.reduce import sum as _sum
 from ..ops._util import data_of
+from .. import graph as _graph
 
 __all__ = ["odeint"]
 
@@ -129,15 +130,35 @@ def _augmented(func: Callable, D: int, shapes: list) -> Callable:
     from ..transforms import make_vjp
 
     def aug(state, s, flat):
+        if not any(isinstance(v, Tensor) for v in (state, s, flat)):
+            return _aug_plain(func, D, shapes, state, s, flat)
         y, a = getitem(state, slice(0, D)), getitem(state, slice(D, 2 * D))
         vjp, f = make_vjp(lambda yy, th: func(yy, s, *th), (0, 1))(y, _unflat(flat, shapes))
         gy, gth = vjp(-a)                               # -a df/dy, -a df/dargs
         parts = [reshape(f, (-1,)), reshape(gy, (-1,))] + [reshape(x, (-1,)) for x in gth]
-        out = concatenate(parts)
-        if not any(isinstance(v, Tensor) for v in (state, s, flat)):
-            out = data_of(out)        # scipy's callback (make_vjp keeps tensors when nested)
-        return out
+        return concatenate(parts)
     return aug
+
+
+def _aug_plain(func: Callable, D: int, shapes: list, state, s, flat) -> np.ndarray:
+    """``aug`` on plain arrays (scipy's callback): one recorded call of func and one backward
+    straight through the engine, without the nesting logic of make_vjp (the hot path)."""
+    leaves, k = [state[:D]], 0
+    for shp in shapes:
+        n = int(np.prod(shp))
+        leaves.append(flat[k:k + n].reshape(shp))
+        k += n
+    with _graph.enable_grad():           # backward(inputs=) wants non-leaf tensors
+        ins = [identity(Tensor(v, requires_grad=True)) for v in leaves]
+        f = func(ins[0], s, *ins[1:])
+    if isinstance(f, Tensor) and f._node is not None:
+        gs = _graph.backward(f, -state[D:2 * D].reshape(f.shape), inputs=ins)
+        parts = [np.zeros(np.size(v)) if g is None else np.asarray(data_of(g)).reshape(-1)
+                 for g, v in zip(gs, leaves)]
+    else:                                  # func ignores y and args: no graph
+        parts = [np.zeros(np.size(v)) for v in leaves]
+    f = data_of(f)
+    return np.concatenate([np.reshape(f, -1)] + parts)
 
 
 @_odeint.defvjp
