@@ -97,6 +97,7 @@ UNARY += ["tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arcco
           "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint"]
 REDUCE += ["prod"]
 BINARY += ["arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"]
+UNARY += ["real", "imag", "conj"]
 
 
 @st.composite
@@ -119,6 +120,8 @@ def case(draw, name):
         return [x], {"axis": _axis(draw, x.ndim, allow_tuple=False)}
     if name == "round":
         return [draw(wild())], {"decimals": draw(st.integers(-1, 3))}
+    if name == "angle":
+        return [draw(wild())], {"deg": draw(st.booleans())}
     if name == "nan_to_num":
         return [draw(wild())], {k: draw(st.none() | st.floats(-5, 5)) for k in ("posinf", "neginf")}
     if name == "clip":
@@ -483,8 +486,8 @@ def test_constructor_on_anything_raises_a_library_error_or_holds_numpy_s_array(x
         return
     ref = np.asarray(x)
     _same(t.data, ref, 0, 0, "Tensor")
-    assert t.dtype == ref.dtype and t.dtype.kind in "biuf"
-    assert not requires_grad or t.dtype.kind == "f"
+    assert t.dtype == ref.dtype and t.dtype.kind in "biufc"
+    assert not requires_grad or t.dtype.kind in "fc"
 
 
 # --------------------------------------------------------------------------- fit

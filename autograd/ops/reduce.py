@@ -124,6 +124,9 @@ def _var_vjp(g, out, x, axis=None, keepdims=False, ddof=0):
     n = _count(x, axis) - ddof
     n = n if n > 0 else 0                       # numpy's divisor; 0 gives inf/nan, as forward
     centered = x - mean(x, axis=axis, keepdims=True)
+    if data_of(x).dtype.kind == "c":            # var = mean |x - m|^2: u_x - i u_y = 2 conj(.)
+        from .complex import conj
+        centered = conj(centered)
     return expand_reduced(g, x, axis, keepdims) * centered * np.divide(2.0, n)
 
 
