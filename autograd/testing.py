@@ -972,6 +972,7 @@ for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
 # Matrix strategies and the linear-algebra primitives' strategies (autograd.ops.decomp).
 from ._testing_linalg import matrices  # noqa: E402
 __all__.append("matrices")
+from . import _testing_fft  # noqa: E402,F401  (the FFT primitives' strategies)
 
 # autograd.scipy's primitives' strategies (when autograd.scipy is imported; it does the same
 # import when it comes second).

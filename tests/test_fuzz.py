@@ -100,9 +100,32 @@ BINARY += ["arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod",
 UNARY += ["real", "imag", "conj"]
 
 
+FFT = ["fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
+       "rfftn", "irfftn"]
+
+
+def _fft_case(draw, name):
+    """Any shape (0-d and empty included), lengths 0-5 (0 must be refused), axes in and out
+    of range, every norm and a wrong one."""
+    x = draw(wild())
+    kw = {"norm": draw(st.sampled_from([None, "backward", "ortho", "forward", "unitary"]))}
+    if name.rstrip("2n") == name:
+        kw["axis"] = draw(st.integers(-x.ndim - 1, x.ndim))
+        kw["n"] = draw(st.none() | st.integers(0, 5))
+    else:
+        k = draw(st.integers(1, max(x.ndim, 1)))
+        kw["axes"] = draw(st.none() | st.lists(st.integers(-x.ndim - 1, x.ndim), min_size=k,
+                                               max_size=k).map(tuple))
+        if kw["axes"] is not None and draw(st.booleans()):
+            kw["s"] = tuple(draw(st.integers(0, 5)) for _ in range(k))
+    return [x], kw
+
+
 @st.composite
 def case(draw, name):
     """(args, kwargs) for OPS[name]: arrays where the op takes tensors, static params drawn."""
+    if name in FFT:
+        return _fft_case(draw, name)
     if name in UNARY:
         return [draw(wild())], {}
     if name == "leaky_relu":
