@@ -149,3 +149,10 @@ def test_parameter_fit_recovers_the_rate():
     for _ in range(20):
         k = k - 0.25 * ag.grad(loss)(k)
     assert abs(k - 1.3) < 1e-4
+
+
+def test_integer_args_are_taken_as_floats_backward():
+    # y' = -k y with k = 2 given as an int: the adjoint vector of args is float
+    g = ag.grad(lambda y0: anp.sum(odeint(lambda y, t, k: -k * y, y0, np.array([0.0, 1.0]),
+                                          (2,), **TOL)))(np.array([1.0]))
+    np.testing.assert_allclose(g, [1.0 + np.exp(-2.0)], rtol=1e-8)

@@ -31,7 +31,7 @@ import scipy.integrate as _sint
 from ..errors import GraphError, InvalidValueError, ShapeError, ArgumentTypeError
 from ..registry import primitive
 from ..tensor import Tensor
-from ..ops.shape import concatenate, getitem, reshape, stack, identity
+from ..ops.shape import concatenate, getitem, reshape, stack, identity, astype
 from ..ops.reduce import sum as _sum
 from ..ops._util import data_of
 from .. import graph as _graph
@@ -167,6 +167,8 @@ def _odeint_vjp(g, out, y0, t, *args, func=None, **kwargs):
     n_t, D = out.shape
     shapes = [np.shape(a) for a in args]
     flat = _flat(args)
+    if data_of(flat).dtype.kind != "f":               # integer args: a float vector
+        flat = astype(flat, np.float64)
     aug = _augmented(func, D, shapes)
     a, lam = getitem(g, n_t - 1), flat * 0.0
     gts = []
