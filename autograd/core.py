@@ -369,7 +369,9 @@ class VSpace:
         return self._make([np.zeros(s) for s in self.shapes])
 
     def ones(self) -> Any:
-        return self._make([np.ones(s) for s in self.shapes])
+        """Ones; ``1 + 1j`` in a complex leaf (the sum of its basis vectors, as HIPS has it)."""
+        return self._make([np.ones(s) * (1 + 1j if np.dtype(d).kind == "c" else 1.0)
+                           for s, d in zip(self.shapes, self.dtypes)])
 
     def randn(self) -> Any:
         return self._make([np.random.randn(*s) + (1j * np.random.randn(*s)

@@ -297,3 +297,10 @@ def test_unsupported_complex_linalg_says_so():
         anp.linalg.cholesky(z)
     with pytest.raises(ag.DTypeError, match="qr"):
         anp.linalg.qr(z)
+
+
+def test_vdot_conjugates_its_first_operand():
+    v, w = np.array([1 + 2j, 3 - 1j]), np.array([2 - 1j, 0.5j])
+    tv, tw = Tensor(v, requires_grad=True), Tensor(w, requires_grad=True)
+    assert complex(anp.vdot(tv, tw).data) == pytest.approx(np.vdot(v, w))
+    assert gradcheck(lambda a, b: anp.vdot(a, b), tv, tw)
