@@ -126,7 +126,7 @@ def real_if_close(a, tol=100):
 #: element).  Holomorphic ones keep their real vjps (the convention above); the
 #: non-holomorphic ones have complex vjps: abs (elementwise), var (reduce), power's
 #: exponent gradient, real/imag/conj/angle (here), and in ops/decomp: eigh (Hermitian),
-#: eig, svd, svdvals, norm, slogdet (inv, solve, det are holomorphic).
+#: eig, svd, svdvals, norm, slogdet, cholesky (inv, solve, det are holomorphic).
 COMPLEX_PRIMITIVES = frozenset("""
 add subtract multiply divide negative power exp log sqrt sin cos tanh sigmoid abs where
 tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh log2 log10 log1p expm1 exp2
@@ -136,7 +136,7 @@ reshape transpose expand_dims squeeze broadcast_to getitem scatter_add concatena
 astype identity
 matmul einsum
 real imag conj angle
-inv solve det slogdet_logabsdet eigh_packed eig_packed svd_packed svdvals norm
+inv solve det slogdet_logabsdet eigh_packed eig_packed svd_packed svdvals norm cholesky
 """.split())
 
 for _name in COMPLEX_PRIMITIVES:

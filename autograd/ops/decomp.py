@@ -404,33 +404,33 @@ def _chol_kinks(a, upper=False):
     a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
-    n = a.shape[-1]
-    keep = np.triu(np.ones((n, n))) if upper else np.tril(np.ones((n, n)))
-    s = a * keep
-    s = s + np.swapaxes(s, -1, -2) - s * np.eye(n)
-    return float(np.min(np.linalg.eigvalsh(s)))  # distance from losing positive definiteness
+    # the smallest eigenvalue of the matrix numpy reads: the distance from losing positive
+    # definiteness (complex: of the Hermitian matrix built from the triangle read)
+    return float(np.min(np.linalg.eigvalsh(a, UPLO="U" if upper else "L")))
 
 
 @primitive(library=True, domain=[None], kinks=_chol_kinks, reference=np.linalg.cholesky)
 def cholesky(a, upper=False):
-    """Cholesky factor.  a : shape-(..., n, n), symmetric positive definite; numpy reads the
-    lower triangle (upper=False, returns L with L L^T = a) or the upper one (upper=True,
-    returns U = L^T).  The gradient lives on the triangle read (see the module notes)."""
+    """Cholesky factor.  a : shape-(..., n, n), symmetric (complex: Hermitian) positive
+    definite; numpy reads the lower triangle (upper=False, returns L with L L^H = a) or the
+    upper one (upper=True, returns U = L^H), and the real part of the diagonal.  The
+    gradient lives on the triangle read (see the module notes)."""
     _square("cholesky", a)
-    _float("cholesky", a)
+    _float("cholesky", a, cplx=True)
     return _lapack("cholesky", np.linalg.cholesky, a, upper=upper)
 
 
 def _cholesky_vjp(g, out, a, upper=False):
-    # dL = L Phi(L^-1 dS L^-T), Phi = lower triangle with half the diagonal, so
-    # G = L^-T Phi(L^T gL) L^-1 is the gradient with respect to the symmetric S.
-    L, gL = (_T(out), _T(g)) if upper else (out, g)
+    # dL = L Phi(L^-1 dS L^-H), Phi = lower triangle with half the diagonal, so
+    # G = L^-T Phi(L^T gL) conj(L)^-1 is the gradient with respect to the symmetric
+    # (Hermitian) S in the convention of autograd.ops.complex (real: L^-T Phi(L^T gL) L^-1).
+    L, gL = (_cj(_T(out)), _cj(_T(g))) if upper else (out, g)
     n = L.shape[-1]
     phi = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
     X = (_T(L) @ gL) * phi
     Lt = _T(L)
-    G = _T(_vsolve(Lt, _T(_vsolve(Lt, X))))       # L^-T X L^-1
-    return _lower_grad(G, upper)
+    G = _T(_vsolve(_cj(Lt), _T(_vsolve(Lt, X))))  # L^-T X conj(L)^-1
+    return _hermitian_grad(G, upper)
 
 
 cholesky.defvjp(_cholesky_vjp)
