@@ -369,7 +369,9 @@ class VSpace:
         return self._make([np.zeros(s) for s in self.shapes])
 
     def ones(self) -> Any:
-        return self._make([np.ones(s) for s in self.shapes])
+        """Ones; ``1 + 1j`` in a complex leaf (the sum of its basis vectors, as HIPS has it)."""
+        return self._make([np.ones(s) * (1 + 1j if np.dtype(d).kind == "c" else 1.0)
+                           for s, d in zip(self.shapes, self.dtypes)])
 
     def randn(self) -> Any:
         return self._make([np.random.randn(*s) + (1j * np.random.randn(*s)
@@ -425,8 +427,10 @@ class VSpace:
         ly, _ = _tr.tree_flatten(y)
         total: Any = 0.0
         for a, b in zip(lx, ly):
-            p = _sum(multiply(conj(a) if np.iscomplexobj(getval(a)) else a, b))
-            total = total + (real(p) if np.iscomplexobj(getval(p)) else p)
+            if np.iscomplexobj(getval(a)) or np.iscomplexobj(getval(b)):
+                total = total + real(_sum(multiply(conj(a), b)))
+            else:
+                total = total + _sum(multiply(a, b))
         return total if isinstance(total, Tensor) else float(total)
 
     def covector(self, x: Any) -> Any:

@@ -37,14 +37,16 @@ __all__ = ["gradcheck", "gradgradcheck", "numeric_grad"]
 _PROJECTIONS = 2
 
 
-def _wide(d: np.dtype, dt: Any = np.float64) -> Any:
-    """``dt`` for a float dtype, its complex counterpart for a complex one."""
-    return np.result_type(dt, np.complex64) if d.kind == "c" else dt
+def _wide(dt: np.dtype, like: Any = np.float64) -> Any:
+    """``like`` (float64 unless a check asks for another float dtype) for a float dtype,
+    its complex counterpart (complex128 for float64) for a complex one."""
+    like = np.dtype(like)
+    return np.result_type(like, np.complex64) if dt.kind == "c" else like
 
 
 def _as64(a: Any, dt: Any = np.float64) -> Any:
-    """A float64 (or ``dt``) copy of a float Tensor/ndarray, complex128 (or ``dt``'s complex
-    counterpart) of a complex one (same requires_grad); anything else as is."""
+    """A float64 (or ``dt``) copy of a float Tensor/ndarray (complex: complex128, or dt's
+    complex counterpart), same requires_grad; anything else as is."""
     if isinstance(a, Tensor):
         d = a._data
         if d.dtype.kind in "fc":

@@ -374,7 +374,7 @@ def op_strategy(op: Union[str, Primitive], margin: float = MARGIN) -> st.SearchS
 IMAG_RANGE = (-2.0, 2.0)
 IMAG_RANGES: dict[str, tuple] = {"arcsinh": (-0.8, 0.8), "arctan": (-0.8, 0.8),
                                  "tan": (-1.0, 1.0), "tanh": (-1.0, 1.0),
-                                 "sigmoid": (-1.0, 1.0)}
+                                 "sigmoid": (-1.0, 1.0), "cholesky": (-0.5, 0.5)}
 
 
 def complex_op_strategy(op: Union[str, Primitive],

@@ -430,6 +430,22 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
     return value, _out_data(out)
 
 
+def _stepper(model: Any, distributed: bool = False) -> Any:
+    """The train step to use: the eager one, or the compiled one (``jit_compile``)."""
+    c = getattr(model, "_jit", None)
+    if c is None:
+        return train_step
+    if distributed:
+        if c.mode is True:
+            c._warn("fit(distributed=True) runs the eager step (Allreduce between a compiled "
+                    "gradient and update is not implemented)")
+        return train_step
+
+    def step(m, xb, yb, swb, opt, plan=None):
+        return c.train_step(xb, yb, swb, opt, plan, eager=train_step)
+    return step
+
+
 def _metric_logs(model: Any) -> list:
     return ["loss"] + [_metrics.metric_name(m) for m in model.metrics]
 
@@ -577,6 +593,7 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
                                        shuffle, None if val is None else val.x,
                                        None if val is None else val.y)
 
+    step = _stepper(model, distributed)
     names = _metric_logs(model)
     history = History()
     cbs = CallbackList(callbacks, model=model, add_history=history,
@@ -609,7 +626,7 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
                 if dp is not None:
                     dp.at = (epoch + 1, b + 1)
                 cbs.on_train_batch_begin(b, {})
-                loss_value, out = train_step(model, xb, yb, swb, opt, plan) if dp is None \
+                loss_value, out = step(model, xb, yb, swb, opt, plan) if dp is None \
                     else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                 if not math.isfinite(loss_value):
                     cbs.on_train_batch_end(b, {"loss": loss_value})
@@ -708,11 +725,14 @@ def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList],
     sums = dict.fromkeys(names, 0.0)
     seen = 0
     model.eval()
+    c = getattr(model, "_jit", None)
+    if c is not None and plan.penalties:    # activity penalties need the forward run here
+        c = None
     with ag.no_grad():
         for b, (xb, yb, swb) in enumerate(batches.epoch()):
             if cbs is not None:
                 cbs.on_test_batch_begin(b, {})
-            out = model(xb)
+            out = c.forward(xb) if c is not None and isinstance(xb, np.ndarray) else model(xb)
             bs = _n(xb)
             seen += bs
             sums["loss"] += float(compute_loss(model, yb, out, swb, plan).data) * bs
@@ -797,7 +817,7 @@ def predict(model: Any, x: Any, batch_size: Optional[int] = None, verbose: Any =
         with ag.no_grad():
             for b, (xb, _, _) in enumerate(batches.epoch()):
                 cbs.on_predict_batch_begin(b, {})
-                out = _out_data(_forward(model, xb, "predict"))
+                out = _out_data(_forward(model, xb, "predict", getattr(model, "_jit", None)))
                 outs.append(out)
                 cbs.on_predict_batch_end(b, {"outputs": out})
         cbs.on_predict_end({})
@@ -814,10 +834,13 @@ def _check_batch_axis(model: Any, x: Any, where: str) -> None:
             raise ag.ShapeError(_batch_axis_message(a, where, model))
 
 
-def _forward(model: Any, xb: Any, where: str) -> Any:
+def _forward(model: Any, xb: Any, where: str, compiled: Any = None) -> Any:
     """model(xb), a library error from it prefixed with ``where`` (the layer's message names
-    the width expected and the one got)."""
+    the width expected and the one got); through the compiled predict step (jit_compile)
+    when ``compiled`` is given and xb an array."""
     try:
+        if compiled is not None and isinstance(xb, np.ndarray):
+            return compiled.predict(xb)
         return model(xb)
     except ag.AutogradError as e:
         from .model import _prefixed
@@ -891,7 +914,7 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     was_training = getattr(model, "training", True)
     model.train()
     try:
-        value, out = train_step(model, xb, yb, swb, model.optimizer)
+        value, out = _stepper(model)(model, xb, yb, swb, model.optimizer)
     finally:
         model.train(was_training)
     if not math.isfinite(value):

@@ -213,3 +213,95 @@ def test_complex_strategy_draws_complex_tensors(z):
 test_property_gradcheck_complex = property_gradcheck(
     lambda z: anp.sum(anp.abs(anp.sin(z) + 3.0) ** 2 + anp.angle(z + 5.0)),
     tensors(dtype="complex128", min_value=-1.5, max_value=1.5), order=2, max_examples=10)
+
+
+# --------------------------------------------------------------------------- linear algebra
+def _cmat(rng, *shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+LINALG = {   # phase-independent functions of complex matrices (eigen/singular vectors have
+             # an arbitrary phase: abs() and v v^H do not see it)
+    "inv": lambda a, lib: lib.linalg.inv(a),
+    "solve": lambda a, lib: lib.linalg.solve(a, a[..., :1] * 2 + 1),
+    "det": lambda a, lib: lib.linalg.det(a),
+    "slogdet": lambda a, lib: lib.linalg.slogdet(a)[1],
+    "norm": lambda a, lib: lib.linalg.norm(a, axis=(-2, -1)),
+    "nuc": lambda a, lib: lib.linalg.norm(a, ord="nuc", axis=(-2, -1)),
+    "eigh": lambda a, lib: lib.abs(lib.linalg.eigh(a)[1]) + lib.linalg.eigh(a)[0][..., None, :],
+    "eig": lambda a, lib: lib.abs(lib.linalg.eig(a)[1]) + lib.real(lib.linalg.eig(a)[0])[..., None, :],
+    "svd": lambda a, lib: lib.abs(lib.linalg.svd(a, full_matrices=False)[0])
+    + lib.linalg.svd(a, full_matrices=False)[1][..., None, :],
+    "svdvals": lambda a, lib: lib.linalg.svd(a, compute_uv=False),
+    "cholesky": lambda a, lib: lib.abs(lib.linalg.cholesky(a @ lib.conj(lib.swapaxes(a, -1, -2))
+                                                          + 3 * np.eye(3))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_complex_linalg_values_and_gradients(name):
+    rng = np.random.default_rng(3)
+    a = _cmat(rng, 2, 3, 3)
+    fn = LINALG[name]
+    t = Tensor(a, requires_grad=True)
+    np.testing.assert_allclose(np.asarray(fn(t, anp).data), fn(a, np), rtol=1e-10, atol=1e-12)
+    assert gradcheck(lambda t: fn(t, anp), t)
+
+
+def _torch_linalg(torch):
+    L = torch.linalg
+    return {
+        "inv": lambda a: L.inv(a), "solve": lambda a: L.solve(a, a[..., :1] * 2 + 1),
+        "det": lambda a: L.det(a), "slogdet": lambda a: L.slogdet(a)[1],
+        "norm": lambda a: L.matrix_norm(a), "nuc": lambda a: L.matrix_norm(a, ord="nuc"),
+        "eigh": lambda a: L.eigh(a)[1].abs() + L.eigh(a)[0][..., None, :],
+        "eig": lambda a: L.eig(a)[1].abs() + L.eig(a)[0].real[..., None, :],
+        "svd": lambda a: L.svd(a, full_matrices=False)[0].abs() + L.svdvals(a)[..., None, :],
+        "svdvals": lambda a: L.svdvals(a),
+        "cholesky": lambda a: L.cholesky(a @ a.mH + 3 * torch.eye(3)).abs(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_complex_linalg_gradients_match_pytorch_conjugated(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a = _cmat(rng, 3, 3)
+    if name == "eigh":            # torch reads the lower triangle too, as numpy does
+        a = np.tril(a) + np.tril(a, -1).conj().T
+        a[np.diag_indices(3)] = a.diagonal().real
+    w = rng.standard_normal(np.shape(LINALG[name](a, np)))
+    f = lambda a: anp.sum(anp.real(LINALG[name](a, anp)) * w)   # noqa: E731
+    ours = ag.grad(f)(a)
+    ta = torch.tensor(a, requires_grad=True)
+    out = _torch_linalg(torch)[name](ta)
+    (out.real * torch.tensor(w)).sum().backward()
+    theirs = ta.grad.numpy()
+    if name == "eigh":   # ours lives on the lower triangle read; torch's on the Hermitian
+        theirs = np.tril(theirs) + np.tril(theirs.conj().T, -1)   # matrix: fold it there
+        theirs[np.diag_indices(3)] = theirs.diagonal().real
+    np.testing.assert_allclose(ours, np.conj(theirs), rtol=1e-7, atol=1e-9)
+
+
+def test_eig_of_a_real_matrix_with_a_complex_spectrum():
+    a = np.array([[0.0, -2.0], [1.0, 0.5]])
+    w, v = anp.linalg.eig(Tensor(a, requires_grad=True))
+    np.testing.assert_allclose(w.data, np.linalg.eig(a)[0])
+    g = ag.grad(lambda a: anp.sum(anp.imag(anp.linalg.eig(a)[0]) ** 2))(a)
+    assert np.isrealobj(g)
+    # imag(w)^2 summed over the pair is 2 (det - tr^2/4); d det = cofactor matrix
+    cof = np.array([[a[1, 1], -a[1, 0]], [-a[0, 1], a[0, 0]]])
+    np.testing.assert_allclose(g, 2 * (cof - np.trace(a) / 2 * np.eye(2)), atol=1e-10)
+
+
+def test_unsupported_complex_linalg_says_so():
+    z = Tensor(np.eye(2) + 0j, requires_grad=True)
+    with pytest.raises(ag.DTypeError, match="qr"):
+        anp.linalg.qr(z)
+
+
+def test_vdot_conjugates_its_first_operand():
+    v, w = np.array([1 + 2j, 3 - 1j]), np.array([2 - 1j, 0.5j])
+    tv, tw = Tensor(v, requires_grad=True), Tensor(w, requires_grad=True)
+    assert complex(anp.vdot(tv, tw).data) == pytest.approx(np.vdot(v, w))
+    assert gradcheck(lambda a, b: anp.vdot(a, b), tv, tw)

@@ -122,18 +122,21 @@ def real_if_close(a, tol=100):
 
 # ----------------------------------------------------------------------------- the table
 #: Library primitives that take complex values, each checked by the sweep with complex
-#: inputs.  Holomorphic ones keep their real vjps (the convention above); the
+#: inputs (max/min: numpy's order, real part first; the gradient goes to the picked
+#: element).  Holomorphic ones keep their real vjps (the convention above); the
 #: non-holomorphic ones have complex vjps: abs (elementwise), var (reduce), power's
-#: exponent gradient, real/imag/conj/angle (here).
+#: exponent gradient, real/imag/conj/angle (here), and in ops/decomp: eigh (Hermitian),
+#: eig, svd, svdvals, norm, slogdet, cholesky (inv, solve, det are holomorphic).
 COMPLEX_PRIMITIVES = frozenset("""
 add subtract multiply divide negative power exp log sqrt sin cos tanh sigmoid abs where
 tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh log2 log10 log1p expm1 exp2
 reciprocal sinc
-sum mean prod cumsum cumprod var
+sum mean prod cumsum cumprod var max min
 reshape transpose expand_dims squeeze broadcast_to getitem scatter_add concatenate stack
 astype identity
 matmul einsum
 real imag conj angle
+inv solve det slogdet_logabsdet eigh_packed eig_packed svd_packed svdvals norm cholesky
 """.split())
 
 for _name in COMPLEX_PRIMITIVES:

@@ -94,8 +94,10 @@ def min(x, axis=None, keepdims=False):
 
 def _gap(x, axis):
     """Distance between the largest and second largest value of each reduced group: where it
-    is ~0 the max is not differentiable (tests keep away from ties)."""
-    x = np.asarray(x, dtype=np.float64)
+    is ~0 the max is not differentiable (tests keep away from ties).  Complex x (numpy orders
+    it by real part first): the gap between real parts."""
+    x = np.asarray(x)
+    x = (x.real if x.dtype.kind == "c" else x).astype(np.float64)
     axes = normalize_axis("max", axis, x.ndim)
     if x.size == 0:
         return np.inf
