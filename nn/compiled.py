@@ -1,0 +1,204 @@
+"""``Model.compile(jit_compile=...)``: the train and predict steps under ``autograd.jit``.
+
+The compiled train step is the eager one split where it must touch Python: the program
+(traced by ``autograd.jit``) is the forward, the loss (with its regularization penalties)
+and the backward, leaving each parameter's gradient in ``.grad``; then, eagerly, the
+finite-loss and finite-gradient checks, ``optimizer.step()`` and the weight constraints,
+exactly as the eager step does them.  The predict step is the forward in inference mode;
+``evaluate`` uses it too (then the loss and metrics on its output, eagerly), except for a
+model with regularization penalties (an activity penalty needs the forward run in Python).
+
+``jit_compile``:
+
+* ``False``: eager, as before.
+* ``True``: compile.  A model with a layer that draws random numbers or updates state in
+  training (Dropout and its kin with a rate > 0, BatchNormalization) trains eagerly, with one
+  ``JitFallbackWarning`` naming the layer (its predict step is still compiled); so does a
+  step jit cannot follow (see ``autograd.jit``).
+* ``"auto"`` (the default): like True without the warning for such a layer, then measured: after the two traced steps, three compiled steps and
+  three eager ones are timed (each a real training step) and the faster one is kept.
+
+Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
+program (traced twice, then replayed in the following epochs).  Batches with
+``sample_weight``/``class_weight``, dict or tuple inputs, and ``fit(distributed=True)`` run
+the eager step (distributed with one warning).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+import autograd as ag
+from autograd.errors import JitFallbackWarning
+
+__all__ = ["check_mode", "Compiled", "blocking_layer"]
+
+_RANDOM = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+           "GaussianNoise", "GaussianDropout", "AlphaDropout")
+_STATEFUL = ("BatchNormalization",)
+
+
+def check_mode(value: Any) -> Any:
+    if value is True or value is False or value == "auto":
+        return value if value is not np.bool_ else bool(value)
+    raise ag.InvalidValueError(f"compile: jit_compile must be True, False or 'auto', got "
+                               f"{value!r}")
+
+
+def blocking_layer(model: Any) -> Optional[str]:
+    """The first layer whose training behaviour a compiled step cannot replay, or None."""
+    for name, m in model.named_modules():
+        cls = type(m)
+        kinds = {c.__name__ for c in cls.__mro__}
+        if kinds & set(_RANDOM) and float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0)
+                                          or 0.0) > 0:
+            return f"{cls.__name__} layer {getattr(m, 'name', name)!r} (random in training)"
+        if kinds & set(_STATEFUL) and getattr(m, "trainable", True):
+            return (f"{cls.__name__} layer {getattr(m, 'name', name)!r} (updates its moving "
+                    f"statistics in training)")
+    return None
+
+
+class Compiled:
+    """One model's compiled steps (kept on the model while its compile settings hold)."""
+
+    def __init__(self, model: Any, mode: Any) -> None:
+        self.model = model
+        self.mode = mode
+        self.train_fn: Any = None
+        self.predict_fn: Any = None
+        self.train_off: Optional[str] = None
+        self.timing: dict = {"jit": [], "eager": []}
+        self.use_jit = True
+        self.warned = False
+        self.warned_predict = False
+        self.train_fn_opt: Any = None
+        self.train_fn_pen: Any = None
+        self.plan: Any = None
+        self.checked = False
+
+    def _warn(self, why: str) -> None:
+        if not self.warned:
+            self.warned = True
+            warnings.warn(f"jit_compile: training runs eagerly: {why}", JitFallbackWarning,
+                          stacklevel=4)
+
+    def _train_program(self, opt: Any, plan: Any) -> Any:
+        from .training import compute_loss
+        model = self.model
+        params = opt.params
+
+        def grad_step(xb, yb):
+            for p in params:
+                p.grad = None
+            out = model(xb)
+            loss = compute_loss(model, yb, out, None, plan)
+            loss.backward()
+            return loss, out
+        return ag.jit(grad_step)
+
+    def train_step(self, xb: Any, yb: Any, swb: Any, opt: Any, plan: Any = None,
+                   eager: Any = None) -> tuple:
+        """Same contract as ``training.train_step``: (loss, output data); a non-finite loss
+        or gradient returns (value, ...) with no step applied."""
+        model = self.model
+        if self.train_off is None and not self.checked:
+            self.checked = True
+            why = blocking_layer(model)
+            if why is not None:
+                self.train_off = why
+                if self.mode is True:           # "auto" decides quietly
+                    self._warn(why)
+        if (self.train_off is not None or not self.use_jit or swb is not None
+                or getattr(model, "_unbound", True) or not opt.param_groups
+                or not isinstance(xb, np.ndarray) or not isinstance(yb, np.ndarray)):
+            return eager(model, xb, yb, swb, opt, plan)
+        if plan is None:            # train_on_batch: the plan the program was traced with
+            if self.plan is None:
+                from .training import Plan
+                self.plan = Plan(model)
+            plan = self.plan
+        # the program depends on the optimizer's parameters and on whether the loss adds
+        # penalties (a new fit's Plan saying the same reuses it)
+        ids = tuple(map(id, opt.params))
+        if self.train_fn is None or self.train_fn_opt != ids \
+                or self.train_fn_pen != plan.penalties:
+            self.train_fn = self._train_program(opt, plan)
+            self.train_fn_opt, self.train_fn_pen = ids, plan.penalties
+        f = self.train_fn
+        timing = self.mode == "auto" and len(self.timing["eager"]) < 3
+        if timing and len(self.timing["jit"]) >= 3:        # "auto": the eager side
+            t0 = time.perf_counter()
+            r = eager(model, xb, yb, swb, opt, plan)
+            self.timing["eager"].append(time.perf_counter() - t0)
+            if len(self.timing["eager"]) == 3:
+                self.use_jit = bool(np.median(self.timing["jit"]) < np.median(self.timing["eager"]))
+            return r
+        ready = timing and f.program(xb, yb) is not None     # a replay (not a trace) to time
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            loss, out = f(xb, yb)
+        if f.fallbacks:
+            self.train_off = next(iter(f.fallbacks.values()))
+            if self.mode is True:
+                self._warn(self.train_off)
+        _rewarn(caught)
+        value = float(loss)
+        if math.isfinite(value):
+            for p in opt.params:
+                g = p.grad
+                if g is not None and not np.isfinite(g).all():
+                    return float("nan"), None
+            opt.step()
+            pairs = plan.constrained if plan is not None else None
+            if pairs is None or pairs:
+                from .regularizers import apply_constraints
+                apply_constraints(model, pairs)
+        if ready and not f.fallbacks:
+            self.timing["jit"].append(time.perf_counter() - t0)
+        return value, out
+
+    def predict(self, xb: Any) -> Any:
+        """The model's output on a batch in inference mode (no graph), as arrays.  The first
+        call runs eagerly (it may build the model's layers)."""
+        model = self.model
+        if self.predict_fn is None:
+            self.predict_fn = ag.jit(lambda x: model(x))
+            with ag.no_grad():
+                return model(xb)
+        with ag.no_grad(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            out = self.predict_fn(xb)
+        if self.predict_fn.fallbacks and self.mode is True and not self.warned_predict:
+            self.warned_predict = True
+            warnings.warn(f"jit_compile: predict runs eagerly: "
+                          f"{next(iter(self.predict_fn.fallbacks.values()))}",
+                          JitFallbackWarning, stacklevel=4)
+        _rewarn(caught)
+        return out
+
+    def forward(self, xb: Any) -> Any:
+        """The compiled predict step's output as tensors (evaluate's forward)."""
+        out = self.predict(xb)
+        if isinstance(out, ag.Tensor):
+            return out
+        from autograd.transforms import tree_flatten, tree_unflatten
+        leaves, spec = tree_flatten(out)
+        return tree_unflatten(spec, [ag.Tensor._make(v) if isinstance(v, np.ndarray) else v
+                                     for v in leaves])
+
+    def __reduce__(self) -> tuple:
+        # a copy or pickle of the model gets fresh (uncompiled) steps
+        return (Compiled, (self.model, self.mode))
+
+
+def _rewarn(caught: list) -> None:
+    """Warnings other than jit's own, raised again (jit's are reported by this module)."""
+    for w in caught:
+        if not issubclass(w.category, JitFallbackWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
