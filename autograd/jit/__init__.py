@@ -1,0 +1,1 @@
+"""autograd.jit: the compiler (see scalar.py for functions of Values)."""
