@@ -78,3 +78,12 @@ __all__ += [
 # HIPS exports its container helpers at the top level (not in __all__: a star import must
 # not shadow the builtins)
 from .builtins import list, tuple, dict, isinstance, type  # noqa: E402,A004
+
+
+def __getattr__(name: str):
+    """``autograd.jit`` (the compiler package, callable as the ``jit`` function) is imported
+    on first use, so ``import autograd`` stays as fast as before."""
+    if name == "jit":
+        import importlib
+        return importlib.import_module(".jit", __name__)
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")

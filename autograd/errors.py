@@ -112,3 +112,15 @@ def describe(*arrays) -> str:
     if len(arrays) == 1:
         return f"shape {shapes[0]}, dtype {dtypes[0]}"
     return f"shapes {' and '.join(shapes)}, dtypes {' and '.join(dtypes)}"
+
+
+class ConcretizationError(AutogradError, TypeError):
+    """Python control flow (``if``, ``bool()``, ``float()``, ``.item()``) on the value of a
+    tensor inside a function being traced by ``autograd.jit``: the compiled program could
+    not follow a branch taken on a value it only knows at run time.  Names the line."""
+
+
+class JitFallbackWarning(UserWarning):
+    """``autograd.jit`` could not compile a function (it reads a traced value into numpy,
+    draws random numbers, changes a tensor outside the recorded operations, ...) and runs
+    it eagerly instead: the results are eager's, only the speed-up is lost."""

@@ -1,1 +1,252 @@
-"""autograd.jit: the compiler (see scalar.py for functions of Values)."""
+"""``autograd.jit``: trace a function once per signature into a program, replay it.
+
+``autograd.jit(fun, static_argnums=())`` (or ``@autograd.jit``) returns a function that
+behaves like ``fun`` and, after two traced runs per signature, replays the recorded
+program instead of running the Python again.  See :func:`jit` for the semantics, and
+``program.py`` for the IR that backends rewrite.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import types
+import warnings
+from typing import Any, Callable, Iterable, Optional, Union
+
+import numpy as np
+
+from ..errors import ArgumentTypeError, JitFallbackWarning, ConcretizationError
+from ..graph import MODE
+from ..tensor import Tensor
+from . import effects
+from .cache import LRU, Entry, signature
+from .effects import host_effect
+from .program import Program, equivalent, register_backend
+
+__all__ = ["jit", "Jitted", "host_effect", "JitFallbackWarning", "ConcretizationError",
+           "register_backend", "Program"]
+
+
+class Jitted:
+    """A jitted function (see :func:`jit`).
+
+    trace_count : how many signatures have been traced (a new shape or dtype adds one)
+    cache_size : the bound of the per-signature cache (least recently used out)
+    fallbacks : {signature: reason} of the signatures that run eagerly
+    """
+
+    def __init__(self, fun: Callable, static_argnums: Iterable[int] = (),
+                 cache_size: int = 32, validate: bool = True) -> None:
+        if not callable(fun):
+            raise ArgumentTypeError(f"autograd.jit: expected a function, got {type(fun).__name__}")
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        self.fun = fun
+        self.static_argnums = frozenset(int(i) for i in static_argnums)
+        self.cache = LRU(int(cache_size))
+        self.validate = bool(validate)
+        self.trace_count = 0
+        self.fallbacks: dict = {}
+        self._warned = False
+        self._scalar: Any = None
+        functools.update_wrapper(self, fun)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if effects.LOCAL.rec is not None:            # inside another trace: inline
+            return self.fun(*args, **kwargs)
+        if self._scalar is not None or _has_value(args):
+            return self._call_scalar(args, kwargs)
+        n = len(args)
+        static = frozenset(i % n for i in self.static_argnums if -n <= i < n) if n else frozenset()
+        key, dynamic = signature(args, kwargs, static, MODE.grad)
+        if MODE.grad and _needs_graph(args, dynamic):
+            return self._eager(None, "an argument requires grad (the result must be "
+                                     "differentiable: jit records no graph)", args, kwargs)
+        e = self.cache.get(key)
+        if e is None:
+            e = Entry()
+            self.cache.put(key, e)
+            self.trace_count += 1
+        if e.exe is not None:
+            return self._replay(e, args, dynamic)
+        if e.eager is not None:
+            return self.fun(*args, **kwargs)
+        return self._trace(e, key, args, kwargs, dynamic)
+
+    def _trace(self, e: Entry, key: Any, args: tuple, kwargs: dict, dynamic: list) -> Any:
+        from . import trace as _trace
+        rec, out = _trace.trace(self.fun, args, kwargs, dynamic)
+        as_tensor = any(isinstance(v, Tensor) for k, a in enumerate(args) if dynamic[k]
+                        for v in _leaves(a))
+        vals = _trace.finish(rec, out, as_tensor)
+        result = _hand_out(rec.prog, vals, as_tensor)
+        if rec.bad is not None:
+            self._fall_back(e, key, rec.bad)
+            return result
+        if self.validate and e.first is None:
+            e.first = rec.prog
+            return result
+        if e.first is not None:
+            why = equivalent(e.first, rec.prog)
+            e.first = None
+            if why is not None:
+                self._fall_back(e, key, why)
+                return result
+        try:
+            e.exe = rec.prog.lower()
+        except Exception as ex:   # noqa: BLE001 - a program that cannot be lowered runs eagerly
+            self._fall_back(e, key, f"lowering failed ({type(ex).__name__}: {ex})")
+            return result
+        e.as_tensor = as_tensor
+        return result
+
+    def _replay(self, e: Entry, args: tuple, dynamic: list) -> Any:
+        arrays = []
+        for k, a in enumerate(args):
+            if dynamic[k]:
+                for v in _leaves(a):
+                    if isinstance(v, Tensor):
+                        arrays.append(v._data)
+                    elif isinstance(v, np.ndarray):
+                        arrays.append(v)
+        vals = e.exe.run(arrays)
+        return _hand_out(e.exe.program, vals, e.as_tensor)
+
+    def _fall_back(self, e: Entry, key: Any, why: str) -> None:
+        e.eager = why
+        e.first = None
+        self.fallbacks[key] = why
+        self._warn(why)
+
+    def _eager(self, e: Optional[Entry], why: str, args: tuple, kwargs: dict) -> Any:
+        self._warn(why)
+        return self.fun(*args, **kwargs)
+
+    def _warn(self, why: str) -> None:
+        if not self._warned:
+            self._warned = True
+            name = getattr(self.fun, "__qualname__", repr(self.fun))
+            warnings.warn(f"autograd.jit: {name} runs eagerly (not compiled): {why}",
+                          JitFallbackWarning, stacklevel=4)
+
+    def _call_scalar(self, args: tuple, kwargs: dict) -> Any:
+        if self._scalar is None:
+            try:
+                from .scalar import compile_scalar      # jitgen's scalar-graph compiler
+            except ImportError:
+                self._warn("Value arguments (the scalar-graph compiler is not available)")
+                self._scalar = self.fun
+            else:
+                self._scalar = compile_scalar(self.fun, tuple(sorted(self.static_argnums)))
+        return self._scalar(*args, **kwargs)
+
+    # ------------------------------------------------------------------ introspection
+    def program(self, *args: Any, **kwargs: Any) -> Optional[Program]:
+        """The lowered program of this signature (None before it is compiled)."""
+        n = len(args)
+        static = frozenset(i % n for i in self.static_argnums if -n <= i < n) if n else frozenset()
+        key, _ = signature(args, kwargs, static, MODE.grad)
+        e = self.cache.get(key)
+        return None if e is None or e.exe is None else e.exe.program
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+
+    def __repr__(self) -> str:
+        return f"<jit {getattr(self.fun, '__qualname__', self.fun)}: {len(self.cache)} signatures>"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:   # a jitted method
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+
+def _leaves(a: Any) -> list:
+    from ..transforms import tree_flatten
+    return tree_flatten(a)[0]
+
+
+def _has_value(args: tuple) -> bool:
+    from ..value import Value
+    return any(isinstance(v, Value) for a in args for v in _leaves(a))
+
+
+def _needs_graph(args: tuple, dynamic: list) -> bool:
+    for k, a in enumerate(args):
+        if dynamic[k]:
+            for v in _leaves(a):
+                if isinstance(v, Tensor) and (v._rg or v._node is not None):
+                    return True
+    return False
+
+
+def _hand_out(prog: Program, vals: list, as_tensor: bool) -> Any:
+    from ..transforms import tree_unflatten
+    out = []
+    for kind, v in zip(prog.out_kinds, vals):
+        if kind == "python":
+            out.append(v)
+            continue
+        a = np.array(v, copy=True)
+        out.append(Tensor._make(a) if kind == "tensor" and as_tensor else a)
+    return tree_unflatten(prog.out_spec, out)
+
+
+def jit(fun: Optional[Callable] = None, static_argnums: Union[int, Iterable[int]] = (), *,
+        cache_size: int = 32, validate: bool = True) -> Any:
+    """Compile ``fun``: trace it once per signature into a program and replay that program.
+
+    ``jit(f)``, ``jit(f, static_argnums=(1,))`` or ``@jit`` / ``@jit(static_argnums=1)``.
+
+    Arguments: arrays and tensors (and pytrees of them: lists, tuples, dicts) are traced;
+    arguments named in ``static_argnums``, Python scalars and keyword arguments are baked
+    into the program (a new value traces again).  Inside the traced run every array
+    argument is seen as a ``Tensor``, and ``grad``/``value_and_grad`` return tensors.
+
+    What is recorded: every primitive call (forward), every backward (``loss.backward()``,
+    ``grad``, ``value_and_grad``: one vjp instruction per node, the same fused vjps as
+    eager), leaf ``.grad`` writes, in-place updates of captured tensors under ``no_grad``
+    (``p -= lr * g``) and calls to ``host_effect`` functions (the nn optimizers' ``step``
+    and ``zero_grad``), which run again at each call.
+
+    Semantics:
+
+    * results equal eager execution (float64 to 1e-12, float32 to 1e-5 relative);
+    * a new signature (shapes, dtypes, tensor or array, structure, static values) traces
+      again; the cache keeps ``cache_size`` signatures (least recently used out);
+      ``f.trace_count`` counts the signatures traced;
+    * the first two calls of a signature run eagerly while recording; they must record the
+      same program (a value read out of the data, a random draw or a branch taken on a
+      value shows up as a difference), and from the third call the program is replayed;
+    * ``bool()``/``if``, ``float()``, ``int()``, ``.item()`` on a traced tensor raise
+      :class:`~autograd.errors.ConcretizationError` naming the line;
+    * a function jit cannot follow (``.numpy()``/``.data``/``np.asarray`` of a traced tensor,
+      random draws, unknown numpy functions, ``t[i] = v``, ``retain_grad``...) runs eagerly
+      with one :class:`~autograd.errors.JitFallbackWarning`: never a wrong answer;
+    * other side effects (printing, appending to a list, Python counters) happen at trace
+      time only; captured tensors (parameters) are read live at every call, captured numpy
+      arrays are constants (by reference);
+    * results are fresh arrays (Tensors when an argument was a Tensor) without a graph: a
+      jitted function is not differentiated from outside (an argument that requires grad
+      runs eagerly); ``.grad`` arrays it leaves are its own buffers, overwritten by the
+      next call (copy one to keep it);
+    * a function of ``autograd.Value`` scalars goes to the scalar-graph compiler
+      (``autograd.jit.scalar``) when it is available.
+    """
+    if fun is None:
+        return lambda f: Jitted(f, static_argnums, cache_size, validate)
+    if isinstance(fun, (int, tuple, list)) and not callable(fun):
+        raise ArgumentTypeError("autograd.jit: give the function first, or use "
+                                "@jit(static_argnums=...)")
+    return Jitted(fun, static_argnums, cache_size, validate)
+
+
+class _CallableModule(types.ModuleType):
+    """``autograd.jit`` is this package and, called, the ``jit`` function."""
+
+    def __call__(self, fun: Optional[Callable] = None, static_argnums: Any = (), **kw: Any) -> Any:
+        return jit(fun, static_argnums, **kw)
+
+
+sys.modules[__name__].__class__ = _CallableModule
