@@ -381,3 +381,22 @@ def test_numba_is_not_imported_until_a_tape_runs():
                        text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip() == "10.0"
+
+
+# ----------------------------------------------------------------------------- through autograd.jit
+def test_autograd_jit_dispatches_functions_of_values():
+    fe_flat, fe = _mlp(seed=1, points=4)
+    fj_flat, fj = _mlp(seed=1, points=4)
+    jf = ag.jit(fj)                      # float argument only: the Values are captured
+    for k in range(4):
+        close(fe(0.5)._v, jf(0.5)._v)
+        close([p._v for p in fe_flat], [p._v for p in fj_flat])
+    assert jf.trace_count == 1
+    assert jf._scalar.programs(), "the scalar compiler took the calls"
+
+    def g(a, b):
+        return (a * b).tanh() + a
+    jg = ag.jit(g)
+    for x in (0.5, -1.0, 2.0):
+        close(jg(Value(x), Value(3.0))._v, g(Value(x), Value(3.0))._v)
+    assert jg.trace_count == 1

@@ -76,7 +76,18 @@ class Jitted:
 
     def _trace(self, e: Entry, key: Any, args: tuple, kwargs: dict, dynamic: list) -> Any:
         from . import trace as _trace
+        from .. import value as _value
+        tick = _value._tick()
         rec, out = _trace.trace(self.fun, args, kwargs, dynamic)
+        if _value._tick() - tick > 1:
+            # Values were made or assigned during the run: a function of captured Values
+            # (micrograd style, float arguments only).  The run was eager; from the next
+            # call on, the scalar compiler takes every call.
+            self.cache.clear()
+            self.trace_count -= 1
+            self._scalar = None
+            self._call_scalar((), {}, build_only=True)
+            return out
         as_tensor = any(isinstance(v, Tensor) for k, a in enumerate(args) if dynamic[k]
                         for v in _leaves(a))
         vals = _trace.finish(rec, out, as_tensor)
@@ -130,7 +141,7 @@ class Jitted:
             warnings.warn(f"autograd.jit: {name} runs eagerly (not compiled): {why}",
                           JitFallbackWarning, stacklevel=4)
 
-    def _call_scalar(self, args: tuple, kwargs: dict) -> Any:
+    def _call_scalar(self, args: tuple, kwargs: dict, build_only: bool = False) -> Any:
         if self._scalar is None:
             try:
                 from .scalar import compile_scalar      # jitgen's scalar-graph compiler
@@ -139,7 +150,12 @@ class Jitted:
                 self._scalar = self.fun
             else:
                 self._scalar = compile_scalar(self.fun, tuple(sorted(self.static_argnums)))
-        return self._scalar(*args, **kwargs)
+        if build_only or self._scalar is self.fun:
+            return None if build_only else self.fun(*args, **kwargs)
+        n = self._scalar.trace_count
+        out = self._scalar(*args, **kwargs)
+        self.trace_count += self._scalar.trace_count - n
+        return out
 
     # ------------------------------------------------------------------ introspection
     def program(self, *args: Any, **kwargs: Any) -> Optional[Program]:
