@@ -230,7 +230,7 @@ class _Recorder:
 _FWD = {"add": "ADD", "subtract": "SUB", "multiply": "MUL", "divide": "DIV", "power": "POW",
         "negative": "NEG", "relu": "RELU", "tanh": "TANH", "exp": "EXP", "log": "LOG",
         "sigmoid": "SIGMOID"}
-_READS = {"ADD": "xy", "SUB": "xy", "MUL": "xy", "DIV": "xy", "POW": "xy", "NEG": "x",
+_READS = {"MULADD": "xyz", "ADD": "xy", "SUB": "xy", "MUL": "xy", "DIV": "xy", "POW": "xy", "NEG": "x",
           "RELU": "x", "TANH": "x", "EXP": "x", "LOG": "x", "SIGMOID": "x", "COPY": "x",
           "G_ADD": "x", "G_NEG": "x", "G_MUL": "xy", "G_DIVA": "xy", "G_DIVB": "xyz",
           "G_POW": "xyz", "G_RELU": "xy", "G_TANH": "xy", "G_EXP": "xy", "G_LOG": "xy",
@@ -262,6 +262,7 @@ class _Builder:
         self.guards: list = []       # (ref, had a gradient)
         self.dsets: dict = {}        # id(outside leaf) -> number of data assignments
         self.gsets: set = set()      # ids of outside leaves whose gradient the call changes
+        self.uses: dict = {}         # id(Value) -> how many times the log (or output) reads it
 
     def alloc(self, x: float = math.nan) -> int:
         self.init.append(x)
@@ -325,6 +326,34 @@ class _Builder:
         if id(leaf) not in self.internal:
             self.gsets.add(id(leaf))
 
+    def count_uses(self, out: Any) -> None:
+        """How often each Value is read (operand, source, root, output): a product read
+        only by one sum is fused into it (MULADD)."""
+        u = self.uses
+
+        def use(v):
+            if type(v) is Value:
+                u[id(v)] = u.get(id(v), 0) + 1
+        for e in self.rec.log:
+            if type(e) is Value:
+                use(e._a)
+                use(e._b)
+            elif e[0] in (_LEAF, _DSET):
+                use(e[2])
+            elif e[0] in (_DREAD, _BWD):
+                use(e[1])
+
+        def walk(o):
+            if type(o) is Value:
+                use(o)
+            elif type(o) in (tuple, list):
+                for x in o:
+                    walk(x)
+            elif type(o) is dict:
+                for x in o.values():
+                    walk(x)
+        walk(out)
+
     def run(self) -> None:
         for e in self.rec.log:
             if type(e) is Value:
@@ -370,10 +399,20 @@ class _Builder:
         sa = self.operand(v._a)
         sb = 0 if v._b is _NOARG else self.operand(v._b)
         d = self.alloc()
-        self.emit(code, d, sa, sb)
+        if code == "ADD" and (self.fusable(v._b) or self.fusable(v._a)):
+            c, t = (sa, v._b) if self.fusable(v._b) else (sb, v._a)
+            _, ta, tb = self.opnd[id(t)]
+            self.emit("MULADD", d, c, ta, tb)        # c + a*b: the product's slot is then dead
+        else:
+            self.emit(code, d, sa, sb)
         self.slot[id(v)] = d
         self.opnd[id(v)] = (code, sa, sb)
         self.internal.add(id(v))
+
+    def fusable(self, t: Any) -> bool:
+        """A product made in the call and read once (by the sum being emitted)."""
+        return (type(t) is Value and t._op == "multiply" and id(t) in self.opnd
+                and self.uses.get(id(t), 0) == 1)
 
     def backward(self, root: Value, seed: float, order: list) -> None:
         if root._op is None:
@@ -383,11 +422,23 @@ class _Builder:
         for v in order:
             if v._op is not None and id(v) not in self.opnd:
                 raise _Untraceable("backward reaches Values computed before the call")
+        # A result whose gradient comes from one pass-through part (a sum's operand) shares
+        # its consumer's gradient slot: no temporary, no copy (0 + g is g).
+        parts: dict = {}
+        for v in order:
+            if v._op is not None:
+                code = self.opnd[id(v)][0]
+                for p, passthru in ((v._pa, code in ("ADD", "SUB")), (v._pb, code == "ADD")):
+                    if p is not _SINK:
+                        n, _ = parts.get(id(p), (0, False))
+                        parts[id(p)] = (n + 1, passthru)
+        shared = {k for k, (n, passthru) in parts.items() if n == 1 and passthru}
+        own = [v for v in order if v is root or not (v._op is not None and id(v) in shared)]
         base = len(self.init)
-        for _ in order:
+        for _ in own:
             self.alloc()
-        tmp = {id(v): base + k for k, v in enumerate(order)}
-        self.emit("ZERO", 0, base, base + len(order))
+        tmp = {id(v): base + k for k, v in enumerate(own)}
+        self.emit("ZERO", 0, base, base + len(own))
         self.emit("COPY", tmp[id(root)], self.const(seed))
         leaves = []
         for v in order:
@@ -396,10 +447,13 @@ class _Builder:
                 continue
             code, sa, sb = self.opnd[id(v)]
             g, out = tmp[id(v)], self.slot[id(v)]
-            if v._pa is not _SINK:
-                self.part(code, 0, tmp[id(v._pa)], g, sa, sb, out)
-            if v._pb is not _SINK:
-                self.part(code, 1, tmp[id(v._pb)], g, sa, sb, out)
+            for which, p in ((0, v._pa), (1, v._pb)):
+                if p is _SINK:
+                    continue
+                if p._op is not None and id(p) in shared and p is not root:
+                    tmp[id(p)] = g                # its gradient is this one
+                else:
+                    self.part(code, which, tmp[id(p)], g, sa, sb, out)
         for leaf in leaves:
             if leaf._rgv:
                 self.acc(leaf, tmp[id(leaf)])
@@ -495,7 +549,11 @@ class _Builder:
 
 # ----------------------------------------------------------------------------- programs
 class _Program:
-    """One signature's compiled call: the tape, its buffer, what to read and write back."""
+    """One signature's compiled call: the tape, its buffer, what to read and write back.
+
+    Parameters (captured Values) are handled in bulk lists; Values passed as arguments by
+    position.  Gradients written back are 0-d views into one array the program owns (as
+    ``autograd.jit`` does for tensors: the next call overwrites them)."""
 
     def __init__(self, b: _Builder, tmpl) -> None:
         from ..kernels.tape import Tape
@@ -506,27 +564,29 @@ class _Program:
         self.tmpl = tmpl
         self.n_instructions = len(code)
         ins_d = [(s, r) for s, r, kind in b.inputs if kind == "data"]
-        ins_g = [(s, r) for s, r, kind in b.inputs if kind == "grad"]
-        # captured (fixed) Values read in bulk; argument positions one by one
         self.cap_slots = np.array([s for s, r in ins_d if type(r) is not int], dtype=np.intp)
         self.cap = [r for s, r in ins_d if type(r) is not int]
         self.arg_in = [(s, r) for s, r in ins_d if type(r) is int]
-        self.grad_in = ins_g
+        self.grad_in = [(s, r) for s, r, kind in b.inputs if kind == "grad"]
         self.guards = b.guards
-        self.rg_guards = [(r, v._rgv) for r, v in b.ext.values() if type(r) is not int]
+        rg = [(r, v._rgv) for r, v in b.ext.values() if type(r) is not int]
+        self.rg_vals = [r for r, _ in rg]
+        self.rg_want = [x for _, x in rg]
         self.cap_ids = frozenset(id(v) for r, v in b.ext.values() if type(r) is not int)
         wd = [(b.slot[k], b.ext[k][0], n) for k, n in b.dsets.items()]
-        self.wb_slots = np.array([s for s, _, _ in wd], dtype=np.intp)
-        self.wb = [(r, n) for _, r, n in wd]
+        self.wd_cap = [(r, n) for _, r, n in wd if type(r) is not int]
+        self.wd_cap_slots = np.array([s for s, r, _ in wd if type(r) is not int], dtype=np.intp)
+        self.wd_arg = [(s, r, n) for s, r, n in wd if type(r) is int]
         wg = [(b.grad[k], b.ext[k][0]) for k in b.gsets]
-        self.wg_slots = np.array([s for s, _ in wg if s is not None], dtype=np.intp)
         self.wg = [r for s, r in wg if s is not None]
+        self.wg_slots = np.array([s for s, _ in wg if s is not None], dtype=np.intp)
+        self.gbuf = np.zeros(len(self.wg))
+        self.gviews = [self.gbuf[i, ...] for i in range(len(self.wg))]
         self.wg_none = [r for s, r in wg if s is None]
 
     def matches(self, flat: list) -> bool:
-        for r, rg in self.rg_guards:
-            if (flat[r] if type(r) is int else r)._rgv != rg:
-                return False
+        if self.rg_vals and [v._rgv for v in self.rg_vals] != self.rg_want:
+            return False
         for r, had in self.guards:
             v = flat[r] if type(r) is int else r
             g = v._ga if type(v) is Value else None
@@ -549,17 +609,23 @@ class _Program:
             for s, r in self.grad_in:
                 buf[s] = float((flat[r] if type(r) is int else r)._ga)
             run_tape(self.tape, buf)
-            if self.wb:
-                tick = _value._tick
-                for (r, n), x in zip(self.wb, buf[self.wb_slots].tolist()):
-                    leaf = flat[r] if type(r) is int else r
+            tick = _value._tick()        # one creation tick for every Value this call sets
+            if self.wd_cap:
+                for (leaf, n), x in zip(self.wd_cap, buf[self.wd_cap_slots].tolist()):
                     leaf._v = x
-                    leaf._ep = tick()
+                    leaf._ep = tick
                     leaf._version += n
+            for s, r, n in self.wd_arg:
+                leaf = flat[r]
+                leaf._v = float(buf[s])
+                leaf._ep = tick
+                leaf._version += n
             if self.wg:
-                arr = np.array
-                for r, x in zip(self.wg, buf[self.wg_slots].tolist()):
-                    (flat[r] if type(r) is int else r)._ga = arr(x)
+                np.take(buf, self.wg_slots, out=self.gbuf)
+                for r, view in zip(self.wg, self.gviews):
+                    leaf = flat[r] if type(r) is int else r
+                    if leaf._ga is not view:
+                        leaf._ga = view
             for r in self.wg_none:
                 (flat[r] if type(r) is int else r)._ga = None
             return _materialize(self.tmpl, buf, flat)
@@ -762,6 +828,7 @@ class ScalarJit:
             return out
         try:
             b = _Builder(rec, tflat)
+            b.count_uses(out)
             b.run()
             tmpl = b.template(out)
             prog = _Program(b, tmpl)

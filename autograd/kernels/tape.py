@@ -13,7 +13,7 @@ with ``x`` the incoming gradient ``g``.  The numbers are those of ``Value``'s fl
 edge cases included (IEEE inf/nan where Python raises: division by zero, log of 0, overflow).
 
 Codes (forward; ``a = buf[x]``, ``b = buf[y]``):
-  COPY a | ADD a+b | SUB a-b | MUL a*b | DIV a/b | POW a**b | NEG -a | RELU | TANH | EXP |
+  COPY a | ADD a+b | SUB a-b | MUL a*b | MULADD a + b*buf[z] | DIV a/b | POW a**b | NEG -a | RELU | TANH | EXP |
   LOG | SIGMOID | ZERO (buf[x:y] = 0)
 Gradients (``g = buf[x]``; ``buf[d] +=``):
   G_ADD g | G_NEG -g | G_MUL buf[y]*g | G_DIVA (1/buf[y])*g | G_DIVB (-buf[y]*(1/buf[z]))*g
@@ -33,20 +33,37 @@ __all__ = ["OPS", "Tape", "run_tape", "run_tape_np"]
 
 #: Instruction codes by name (the order is the kernel's test order: commonest first).
 OPS = {name: i for i, name in enumerate((
-    "G_MUL", "MUL", "ADD", "G_ADD", "G_RELU", "RELU", "SUB", "G_NEG", "COPY", "ZERO",
+    "G_MUL", "MULADD", "MUL", "ADD", "G_ADD", "G_RELU", "RELU", "SUB", "G_NEG", "COPY", "ZERO",
     "DIV", "G_DIVA", "G_DIVB", "POW", "G_POW", "NEG", "TANH", "G_TANH", "EXP", "G_EXP",
     "LOG", "G_LOG", "SIGMOID", "G_SIG"))}
 _N_OPS = len(OPS)
 
 
-class Tape:
-    """A validated program: ``code`` int32 (n, 5) read-only, for a buffer of ``nslots``.
+# which fields of (op, d, x, y, z) an instruction reads; accumulating ops also read d
+_READS = {"G_MUL": (2, 3), "MULADD": (2, 3, 4), "MUL": (2, 3), "ADD": (2, 3), "G_ADD": (2,), "G_RELU": (2, 3),
+          "RELU": (2,), "SUB": (2, 3), "G_NEG": (2,), "COPY": (2,), "ZERO": (),
+          "DIV": (2, 3), "G_DIVA": (2, 3), "G_DIVB": (2, 3, 4), "POW": (2, 3),
+          "G_POW": (2, 3, 4), "NEG": (2,), "TANH": (2,), "G_TANH": (2, 3), "EXP": (2,),
+          "G_EXP": (2, 3), "LOG": (2,), "G_LOG": (2, 3), "SIGMOID": (2,), "G_SIG": (2, 3)}
 
-    Every slot index is checked once here (and ZERO ranges), so the kernel can index
-    ``buf`` unchecked; ``run_tape`` then only checks the buffer's length and dtype.
+
+class Tape:
+    """A validated, scheduled program for a buffer of ``nslots`` float64 slots.
+
+    ``code`` (n, 5) int32 is checked once here (codes, every slot index, ZERO ranges), so
+    the kernel indexes ``buf`` unchecked and ``run_tape`` only checks the buffer.  Then the
+    instructions are *scheduled*: each gets the earliest level after everything it depends
+    on (a read of a slot after its write, a write after the reads and the write before it;
+    accumulations into one slot stay in order), and they run level by level, grouped by
+    code, so the kernel runs long loops of one instruction kind instead of testing the code
+    of each.  Every slot sees the same operations in the same order: results are those of
+    the program order, to the bit.
+
+    ``hdr`` (groups, 3) int32: (code, first, end) rows into ``idx`` (n, 4) int32: (d, x, y, z);
+    ``code`` keeps the scheduled rows (the twin runs them one by one).
     """
 
-    __slots__ = ("code", "nslots")
+    __slots__ = ("code", "hdr", "idx", "nslots")
 
     def __init__(self, code, nslots: int) -> None:
         code = np.ascontiguousarray(code, dtype=np.int32).reshape(-1, 5)
@@ -64,9 +81,59 @@ class Tape:
             if z.size and ((z[:, 2] > z[:, 3]).any() or z[:, 3].max() > nslots):
                 raise IndexOutOfRangeError(f"kernels.tape: a ZERO range lies outside the "
                                            f"{nslots} slots")
-        code.flags.writeable = False
+            order, lev = _schedule(code, nslots)
+            code = code[order]
+            key = lev * _N_OPS + code[:, 0]
+            first = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1])
+            end = np.concatenate([first[1:], [len(code)]])
+            hdr = np.stack([code[first, 0], first, end], axis=1)
+        else:
+            hdr = np.zeros((0, 3), np.int32)
         self.code = code
+        self.hdr = np.ascontiguousarray(hdr, dtype=np.int32)
+        self.idx = np.ascontiguousarray(code[:, 1:], dtype=np.int32)
+        for a in (self.code, self.hdr, self.idx):
+            a.flags.writeable = False
         self.nslots = nslots
+
+
+def _schedule(code, nslots: int):
+    """(order, levels in that order): ``code`` run level by level, one code after another
+    within a level, program order among equals."""
+    names = list(OPS)
+    reads = [_READS[n] for n in names]
+    acc = [n.startswith("G_") for n in names]
+    zero = OPS["ZERO"]
+    lw = [0] * nslots            # level of the last write of each slot
+    lr = [0] * nslots            # highest level that read it since
+    lev = []
+    for row in code.tolist():
+        op, d = row[0], row[1]
+        if op == zero:
+            x, y = row[2], row[3]
+            if y > x:
+                L = 1 + max(max(lw[x:y]), max(lr[x:y]))
+                lw[x:y] = [L] * (y - x)
+            else:
+                L = 1
+            lev.append(L)
+            continue
+        L = max(lw[d], lr[d]) + 1
+        for f in reads[op]:
+            s = lw[row[f]] + 1
+            if s > L:
+                L = s
+        for f in reads[op]:
+            s = row[f]
+            if lr[s] < L:
+                lr[s] = L
+        if acc[op] and lr[d] < L:
+            lr[d] = L
+        lw[d] = L
+        lev.append(L)
+    lev = np.array(lev, dtype=np.int64)
+    order = np.lexsort((np.arange(len(lev)), code[:, 0], lev))
+    return order, lev[order]
 
 
 def _check(tape, buf) -> None:
@@ -91,7 +158,7 @@ def run_tape(tape: Tape, buf: np.ndarray) -> None:
     if MODE == "numpy":
         run_tape_np(tape, buf)
         return
-    _load_tape().run_tape(tape.code, buf)
+    _load_tape().run_tape(tape.hdr, tape.idx, buf)
 
 
 # ----------------------------------------------------------------------------- the twin
@@ -132,11 +199,13 @@ def run_tape_np(tape: Tape, buf: np.ndarray) -> None:
     _check(tape, buf)
     b = buf.tolist()
     o = OPS
-    (G_MUL, MUL, ADD, G_ADD, G_RELU, RELU, SUB, G_NEG, COPY, ZERO, DIV, G_DIVA, G_DIVB, POW,
+    (G_MUL, MULADD, MUL, ADD, G_ADD, G_RELU, RELU, SUB, G_NEG, COPY, ZERO, DIV, G_DIVA, G_DIVB, POW,
      G_POW, NEG, TANH, G_TANH, EXP, G_EXP, LOG, G_LOG, SIGMOID, G_SIG) = o.values()
     for op, d, x, y, z in tape.code.tolist():
         if op == G_MUL:
             b[d] += b[y] * b[x]
+        elif op == MULADD:
+            b[d] = b[x] + b[y] * b[z]
         elif op == MUL:
             b[d] = b[x] * b[y]
         elif op == ADD:
