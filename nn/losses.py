@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 import autograd as ag
+from autograd.jit.effects import host_effect
 
 from .errors import NonNumericError
 from .config import Configurable
@@ -34,9 +35,13 @@ def _pred(y_pred: Any) -> ag.Tensor:
     return ag.Tensor(arr if arr.dtype.kind == "f" else arr.astype(np.float64))
 
 
-def _true(y_true: Any, like: ag.Tensor, name: str) -> np.ndarray:
-    """y_true as an array of y_pred's float dtype and shape ((N,) is accepted for (N, 1))."""
-    t = y_true.data if isinstance(y_true, ag.Tensor) else np.asarray(y_true)
+def _true(y_true: Any, like: ag.Tensor, name: str) -> Any:
+    """y_true as an array of y_pred's float dtype and shape ((N,) is accepted for (N, 1));
+    a tensor stays a tensor (converted with the library's ops, cut from any graph), so a
+    compiled step (``autograd.jit``) follows it."""
+    if isinstance(y_true, ag.Tensor):
+        return _true_tensor(y_true.detach(), like, name)
+    t = np.asarray(y_true)
     if t.dtype.kind not in "biuf":
         raise NonNumericError(f"{name}: y_true must be numeric, got dtype {t.dtype}")
     t = t.astype(like.dtype, copy=False)
@@ -45,6 +50,21 @@ def _true(y_true: Any, like: ag.Tensor, name: str) -> np.ndarray:
             t = t.reshape(like.shape)
         elif t.size == like.size and t.ndim == like.ndim + 1 and t.shape[-1] == 1:
             t = t.reshape(like.shape)
+        else:
+            raise ag.ShapeError(f"{name}: y_true of shape {t.shape} does not match y_pred of "
+                                f"shape {like.shape}")
+    return t
+
+
+def _true_tensor(t: ag.Tensor, like: ag.Tensor, name: str) -> ag.Tensor:
+    if t.dtype.kind not in "biuf":
+        raise NonNumericError(f"{name}: y_true must be numeric, got dtype {t.dtype}")
+    if t.dtype != like.dtype:
+        t = ag.astype(t, like.dtype)
+    if t.shape != like.shape:
+        if t.size == like.size and (t.ndim + 1 == like.ndim and like.shape[-1] == 1
+                                    or t.ndim == like.ndim + 1 and t.shape[-1] == 1):
+            t = ag.reshape(t, like.shape)
         else:
             raise ag.ShapeError(f"{name}: y_true of shape {t.shape} does not match y_pred of "
                                 f"shape {like.shape}")
@@ -243,8 +263,20 @@ class CategoricalCrossentropy(Loss):
 
 def sparse_labels(y_true: Any, n: int, classes: int, name: str) -> np.ndarray:
     """Integer class labels of shape (n,) in [0, classes) from (n,) or (n, 1) data; a
-    ValueError otherwise (float labels must hold whole numbers)."""
-    t = y_true.data if isinstance(y_true, ag.Tensor) else np.asarray(y_true)
+    ValueError otherwise (float labels must hold whole numbers).  A tensor gives an int64
+    tensor (its values checked by a ``host_effect``, which a compiled step re-runs)."""
+    if isinstance(y_true, ag.Tensor):
+        t = y_true.detach()
+        if t.dtype.kind not in "biuf":
+            raise NonNumericError(f"{name}: labels must be integers, got dtype {t.dtype}")
+        if t.ndim == 2 and t.shape[1] == 1:
+            t = ag.reshape(t, (-1,))
+        if t.shape != (n,):
+            raise ag.ShapeError(f"{name}: labels of shape {t.shape} do not match predictions "
+                                f"for {n} samples; expected ({n},) integer class indices")
+        _check_label_values(t, classes, name)
+        return t if t.dtype == np.int64 else ag.astype(t, np.int64)
+    t = np.asarray(y_true)
     if t.dtype.kind not in "biuf":
         raise NonNumericError(f"{name}: labels must be integers, got dtype {t.dtype}")
     if t.ndim == 2 and t.shape[1] == 1:
@@ -252,14 +284,22 @@ def sparse_labels(y_true: Any, n: int, classes: int, name: str) -> np.ndarray:
     if t.shape != (n,):
         raise ag.ShapeError(f"{name}: labels of shape {t.shape} do not match predictions for "
                             f"{n} samples; expected ({n},) integer class indices")
+    _check_label_values(t, classes, name)
+    return t.astype(np.int64, copy=False)
+
+
+@host_effect
+def _check_label_values(t: Any, classes: int, name: str) -> None:
+    """Whole numbers in [0, classes) (an array, or a tensor's values)."""
+    t = t.data if isinstance(t, ag.Tensor) else t
     if t.dtype.kind == "f":
         if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
             raise ag.InvalidValueError(f"{name}: labels must be whole numbers (class indices)")
-    ti = t.astype(np.int64, copy=False)
-    if ti.size and (ti.min() < 0 or ti.max() >= classes):
-        raise ag.InvalidValueError(f"{name}: labels must be in [0, {classes}) for {classes} "
-                                   f"classes, got values in [{ti.min()}, {ti.max()}]")
-    return ti
+    if t.size:
+        lo, hi = t.min(), t.max()
+        if lo < 0 or hi >= classes:
+            raise ag.InvalidValueError(f"{name}: labels must be in [0, {classes}) for {classes} "
+                                       f"classes, got values in [{int(lo)}, {int(hi)}]")
 
 
 class SparseCategoricalCrossentropy(Loss):

@@ -406,6 +406,22 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
     return value, _out_data(out)
 
 
+def _stepper(model: Any, distributed: bool = False) -> Any:
+    """The train step to use: the eager one, or the compiled one (``jit_compile``)."""
+    c = getattr(model, "_jit", None)
+    if c is None:
+        return train_step
+    if distributed:
+        if c.mode is True:
+            c._warn("fit(distributed=True) runs the eager step (Allreduce between a compiled "
+                    "gradient and update is not implemented)")
+        return train_step
+
+    def step(m, xb, yb, swb, opt, plan=None):
+        return c.train_step(xb, yb, swb, opt, plan, eager=train_step)
+    return step
+
+
 def _metric_logs(model: Any) -> list:
     return ["loss"] + [_metrics.metric_name(m) for m in model.metrics]
 
@@ -537,6 +553,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                                        shuffle, None if val is None else val.x,
                                        None if val is None else val.y)
 
+    step = _stepper(model, distributed)
     names = _metric_logs(model)
     history = History()
     cbs = CallbackList(callbacks, model=model, add_history=history,
@@ -565,7 +582,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                 it = train.epoch()
             for b, (xb, yb, swb) in enumerate(it):
                 cbs.on_train_batch_begin(b, {})
-                loss_value, out = train_step(model, xb, yb, swb, opt, plan) if dp is None \
+                loss_value, out = step(model, xb, yb, swb, opt, plan) if dp is None \
                     else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                 if not math.isfinite(loss_value):
                     cbs.on_train_batch_end(b, {"loss": loss_value})
@@ -711,7 +728,9 @@ def predict(model: Any, x: Any, batch_size: Optional[int] = None, verbose: Any =
         with ag.no_grad():
             for b, (xb, _, _) in enumerate(batches.epoch()):
                 cbs.on_predict_batch_begin(b, {})
-                out = _out_data(model(xb))
+                c = getattr(model, "_jit", None)
+                out = _out_data(c.predict(xb) if c is not None and isinstance(xb, np.ndarray)
+                                else model(xb))
                 outs.append(out)
                 cbs.on_predict_batch_end(b, {"outputs": out})
         cbs.on_predict_end({})
@@ -744,7 +763,7 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     was_training = getattr(model, "training", True)
     model.train()
     try:
-        value, out = train_step(model, xb, yb, swb, model.optimizer)
+        value, out = _stepper(model)(model, xb, yb, swb, model.optimizer)
     finally:
         model.train(was_training)
     if not math.isfinite(value):

@@ -71,7 +71,7 @@ class Jitted:
         if e.exe is not None:
             return self._replay(e, args, dynamic)
         if e.eager is not None:
-            return self.fun(*args, **kwargs)
+            return _eager_run(self.fun, args, kwargs, dynamic)
         return self._trace(e, key, args, kwargs, dynamic)
 
     def _trace(self, e: Entry, key: Any, args: tuple, kwargs: dict, dynamic: list) -> Any:
@@ -176,6 +176,30 @@ class Jitted:
         if obj is None:
             return self
         return functools.partial(self, obj)
+
+
+def _eager_run(fun: Callable, args: tuple, kwargs: dict, dynamic: list) -> Any:
+    """``fun`` run eagerly as a trace runs it (array arguments seen as tensors; results
+    handed out the same way), so a signature that falls back behaves as a compiled one."""
+    from ..transforms import tree_flatten, tree_unflatten
+    targs = list(args)
+    as_tensor = False
+    for k, a in enumerate(args):
+        if dynamic[k]:
+            leaves, spec = tree_flatten(a)
+            as_tensor = as_tensor or any(isinstance(v, Tensor) for v in leaves)
+            targs[k] = tree_unflatten(spec, [Tensor._make(v) if isinstance(v, np.ndarray) else v
+                                             for v in leaves])
+    out = fun(*targs, **kwargs)
+    leaves, spec = tree_flatten(out)
+    res = []
+    for v in leaves:
+        if isinstance(v, Tensor):
+            a = np.array(v._data, copy=True)
+            res.append(Tensor._make(a) if as_tensor else a)
+        else:
+            res.append(v)
+    return tree_unflatten(spec, res)
 
 
 def _leaves(a: Any) -> list:

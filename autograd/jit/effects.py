@@ -5,7 +5,8 @@ An optimizer's ``step`` changes parameters through numba kernels and keeps Pytho
 at trace time would be wrong.  Decorated with ``host_effect``, a call made while
 ``autograd.jit`` traces is recorded as one ``host`` instruction (run as it is at each
 replay, after the gradients the program computed are in ``.grad``); outside a trace the
-decorator costs one thread-local read.  Its arguments must be static (no traced values).
+decorator costs one thread-local read.  Traced arguments (tensors, arrays) are handed to
+it as arrays at each replay; the others are fixed at trace time.
 """
 from __future__ import annotations
 

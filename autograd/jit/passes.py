@@ -207,7 +207,7 @@ def generate(prog: Program, plan: dict) -> tuple:
             lines.append(f"    _inplace(T{k}, F{k}, {ref(ins.ins[1])})")
         elif op == "host":
             ns[f"F{k}"] = ins.fn
-            lines.append(f"    F{k}()")
+            lines.append(f"    F{k}({a})")
         elif op == "fused":
             ns[f"F{k}"] = ins.fn
             outs = ", ".join(f"s{o}" for o in ins.outs)

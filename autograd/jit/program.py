@@ -32,12 +32,15 @@ The ops and their replay semantics (``v[i]`` is the value of slot ``i``):
 ``call``        ``v[outs[0]] = asarray(fn(*v[ins], **kw))``: a primitive's forward
                 (``prim`` set, ``fn is prim.fwd``) or a pure numpy function (comparisons,
                 ``argmax``; ``prim`` None).  A primitive declared with ``aux=True`` has
-                ``kw["want_aux"]`` and two outs ``(out, aux)``.
+                ``kw["want_aux"]`` and two outs ``(out, aux)``.  A tuple argument holding
+                traced arrays comes flattened, with ``fn`` a ``trace._Packed`` rebuilding it.
 ``vjp``         ``gs = prim.call_vjp(g, out, args, kw, parents, False, aux)`` with
                 ``ins = (g, out, *args[, aux])`` (``info["nargs"]`` args,
                 ``info["has_aux"]``), ``parents`` the inputs that want a gradient
                 (``info["needs"]``); ``outs[k]`` is the gradient of input
-                ``info["parents"][k]``.  The numpy (first-order, fused) vjp of the primitive.
+                ``info["parents"][k]``.  ``info["layout"]`` (None, or per argument None or
+                ``(tuple type, n)``): arguments that were tuples holding traced arrays (an
+                index with labels) come flattened in ``ins`` and are rebuilt.  The numpy (first-order, fused) vjp of the primitive.
 ``asgrad``      ``v[outs[0]]`` = ``v[ins[0]]`` summed back to ``kw["shape"]`` and cast to
                 ``kw["dtype"]`` (the engine's ``unbroadcast`` + astype, ``graph._as_grad``).
 ``add``         ``v[outs[0]] = v[ins[0]] + v[ins[1]]`` (gradient accumulation).
@@ -50,9 +53,10 @@ The ops and their replay semantics (``v[i]`` is the value of slot ``i``):
 ``inplace``     effect: ``fn(v[ins[0]], v[ins[1]], out=v[ins[0]])`` on the memory of the
                 captured tensor ``target`` (``p -= lr * g`` under ``no_grad``), which also
                 bumps its version.
-``host``        effect: ``fn()``, a Python function re-run at every replay (an optimizer's
-                ``step``/``zero_grad``: see ``autograd.jit.effects.host_effect``).  Captured
-                tensors are loaded again after it.
+``host``        effect: ``fn(*v[ins])``, a Python function re-run at every replay (an
+                optimizer's ``step``/``zero_grad``, a loss's label check: see
+                ``autograd.jit.effects.host_effect``), given the arrays of its traced
+                arguments.  Captured tensors are loaded again after it.
 ``fused``       written by a backend: ``fn(*v[ins])`` returns the tuple of ``outs`` values
                 (or writes them into its own buffers and returns them);
                 ``info["body"]`` keeps the instructions it replaced.

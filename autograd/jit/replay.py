@@ -47,8 +47,13 @@ def vjp_fn(ins: Instr):
     call = prim.call_vjp
     asarray = np.asarray
 
+    layout = ins.info.get("layout")
+
     def run(g, out, *rest):
         args = rest[:nargs]
+        if layout is not None:
+            from .trace import _Packed
+            args = _Packed(lambda *a: a, layout)(*args)
         aux = rest[nargs] if has_aux else None
         gs = call(g, out, args, kw, fake, False, aux)
         return tuple(x if type(x) is np.ndarray else asarray(x) for x in (gs[i] for i in parents))

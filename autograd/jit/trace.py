@@ -55,7 +55,7 @@ class Untraceable(Exception):
 def user_frame() -> str:
     """``file:line`` of the innermost frame outside this library (autograd/ and nn/)."""
     import os
-    root = os.path.dirname(os.path.abspath(_PKG))
+    root = os.path.abspath(_PKG)
     pkgs = (os.path.join(root, "autograd") + os.sep, os.path.join(root, "nn") + os.sep)
     f = sys._getframe(1)
     while f is not None:
@@ -83,11 +83,16 @@ class Recorder:
         self.bad: Optional[str] = None
         self.pending: tuple = ()
         self.version_ok = 0
+        self.snapshots: dict = {}
 
     # ------------------------------------------------------------------ slots
     def fail(self, reason: str) -> None:
         if self.bad is None:
             self.bad = f"{reason} (at {user_frame()})"
+            import os
+            if os.environ.get("AUTOGRAD_JIT_DEBUG"):
+                import traceback
+                traceback.print_stack()
 
     def bind(self, arr: np.ndarray, slot: int) -> int:
         self.ids[id(arr)] = slot
@@ -106,6 +111,8 @@ class Recorder:
         self.prog.emit(Instr("load", outs=(s,), target=t))
         self.load_epoch[s] = self.epoch
         self.keep.append(t)
+        if id(a) not in self.snapshots:     # to catch writes jit cannot see (a raw kernel)
+            self.snapshots[id(a)] = (t, a, a.copy())
         return self.bind(a, s)
 
     def ref_tensor(self, t: Tensor) -> int:
@@ -128,11 +135,13 @@ class Recorder:
         if isinstance(v, np.ndarray):
             s = self.ids.get(id(v))
             return s if s is not None else self.const(v)
-        if isinstance(v, (list, tuple)) and any(isinstance(e, (Tensor, np.ndarray)) and
-                                                id(getattr(e, "_data", e)) in self.ids
-                                                for e in v):
+        if isinstance(v, (list, tuple)) and self.holds_traced(v):
             self.fail("a list of traced arrays passed to a primitive as one argument")
         return self.const(v)
+
+    def holds_traced(self, v: Any) -> bool:
+        return any(isinstance(e, Tensor) or isinstance(e, np.ndarray) and id(e) in self.ids
+                   for e in v)
 
     def dyn(self, s: Optional[int]) -> bool:
         return s is not None and self.prog.slots[s].dyn
@@ -163,6 +172,20 @@ class Recorder:
                     out: Any, aux_out: bool) -> None:
         pend = self.pending
         ins = []
+        layout = None
+        if any(type(d) in (list, tuple) and self.holds_traced(d) for d in datas):
+            # a tuple holding traced arrays (an index with labels): one input per element
+            layout, flat = [], []
+            for d in datas:
+                if type(d) in (list, tuple) and self.holds_traced(d):
+                    layout.append((type(d), len(d)))
+                    flat.extend(getattr(e, "_data", e) if isinstance(e, Tensor) else e
+                                for e in d)
+                else:
+                    layout.append(None)
+                    flat.append(d)
+            fn = _Packed(fn, tuple(layout))
+            datas = tuple(flat)
         for d in datas:
             if isinstance(d, np.ndarray) and id(d) not in self.ids:
                 for a in pend:      # the tensor this array came from: captured
@@ -180,20 +203,38 @@ class Recorder:
         else:
             outs = (self.result(out, ins, vals, dyn),)
         ins_ = Instr("call", fn=fn, ins=ins, outs=outs, kw=dict(kw), prim=prim)
-        fo = getattr(prim, "fwd_out", None) if prim is not None else None
+        fo = getattr(prim, "fwd_out", None) if prim is not None and layout is None else None
         if fo is not None and not aux_out and isinstance(out, np.ndarray) and out.base is None:
             ins_.info["out_ok"] = _check_out_form(fo, datas, kw, out)
         self.prog.emit(ins_)
 
     def host(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
-        for a in list(args) + list(kwargs.values()):
-            if isinstance(a, (Tensor, np.ndarray)) and id(getattr(a, "_data", a)) in self.ids:
-                self.fail(f"{getattr(fn, '__qualname__', fn)} called on a traced value")
-            elif callable(a) and not isinstance(a, (Tensor, type)):
-                self.fail(f"{getattr(fn, '__qualname__', fn)} given a function (a closure)")
-        import functools
-        self.prog.emit(Instr("host", fn=functools.partial(fn, *args, **kwargs),
-                             info={"fn": fn, "args": args, "kwargs": kwargs}))
+        """A ``host_effect`` call: recorded as one ``host`` instruction; its traced array
+        arguments become the instruction's inputs (the function gets their arrays)."""
+        name = getattr(fn, "__qualname__", repr(fn))
+        pos, ins = [], []
+        static = list(args)
+        for k, a in enumerate(args):
+            if isinstance(a, (Tensor, np.ndarray)) and \
+                    (id(getattr(a, "_data", a)) in self.ids or isinstance(a, Tensor)
+                     and self.is_dyn_tensor(a)):
+                pos.append(k)
+                ins.append(self.ref_value(a))
+                static[k] = None
+            elif callable(a) and not isinstance(a, (Tensor, type)) and \
+                    not hasattr(a, "param_groups"):
+                self.fail(f"{name} given a function (a closure)")
+        for v in kwargs.values():
+            if isinstance(v, (Tensor, np.ndarray)) and id(getattr(v, "_data", v)) in self.ids:
+                self.fail(f"{name} given a traced value by keyword")
+
+        def call(*vals, _fn=fn, _static=tuple(static), _pos=tuple(pos), _kw=dict(kwargs)):
+            a = list(_static)
+            for k, v in zip(_pos, vals):
+                a[k] = v
+            return _fn(*a, **_kw)
+        self.prog.emit(Instr("host", fn=call, ins=ins,
+                             info={"fn": fn, "args": tuple(static), "kwargs": kwargs}))
         self.depth += 1
         try:
             r = fn(*args, **kwargs)
@@ -201,8 +242,35 @@ class Recorder:
             self.depth -= 1
             self.epoch += 1
         if r is not None:
-            self.fail(f"{getattr(fn, '__qualname__', fn)} returned a value (it would be frozen)")
+            self.fail(f"{name} returned a value (it would be frozen)")
         return r
+
+
+class _Packed:
+    """``fn`` called with some arguments rebuilt as tuples/lists from flat inputs."""
+
+    __slots__ = ("fn", "layout", "__name__")
+
+    def __init__(self, fn: Callable, layout: tuple) -> None:
+        self.fn, self.layout = fn, layout
+        self.__name__ = getattr(fn, "__name__", "packed")
+
+    def __call__(self, *flat, **kw):
+        args, k = [], 0
+        for e in self.layout:
+            if e is None:
+                args.append(flat[k])
+                k += 1
+            else:
+                typ, n = e
+                args.append(typ(flat[k:k + n]))
+                k += n
+        return self.fn(*args, **kw)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _Packed) and self.fn is other.fn and self.layout == other.layout
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _check_out_form(fo: Callable, datas: tuple, kw: dict, out: np.ndarray) -> bool:
@@ -212,7 +280,12 @@ def _check_out_form(fo: Callable, datas: tuple, kw: dict, out: np.ndarray) -> bo
         fo(*datas, out=buf, **kw)
     except Exception:   # noqa: BLE001 - a form that cannot take these inputs is not used
         return False
-    return buf.dtype == out.dtype and np.array_equal(buf, out, equal_nan=True)
+    if buf.dtype != out.dtype:
+        return False
+    if out.dtype.kind != "f":
+        return np.array_equal(buf, out)
+    rtol = 1e-12 if out.dtype.itemsize >= 8 else 1e-6
+    return bool(np.allclose(buf, out, rtol=rtol, atol=0.0, equal_nan=True))
 
 
 # ---------------------------------------------------------------------------- hooks
@@ -549,8 +622,21 @@ def backward(root_tensor, grad=None, retain_graph=None, create_graph=False, inpu
             kw = node.kwargs or {}
             parents = node.parents
             has_aux = bool(prim.aux)
-            vals = [g, node.out, *node.args] + ([node.aux] if has_aux else [])
-            ins = [sg, rec.ref_value(node.out)] + [rec.ref_value(a) for a in node.args]
+            nargs = node.args
+            layout = None
+            if any(type(a) in (list, tuple) and rec.holds_traced(a) for a in nargs):
+                layout, flat = [], []
+                for a in nargs:
+                    if type(a) in (list, tuple) and rec.holds_traced(a):
+                        layout.append((type(a), len(a)))
+                        flat.extend(getattr(e, "_data", e) if isinstance(e, Tensor) else e
+                                    for e in a)
+                    else:
+                        layout.append(None)
+                        flat.append(a)
+                nargs = flat
+            vals = [g, node.out, *nargs] + ([node.aux] if has_aux else [])
+            ins = [sg, rec.ref_value(node.out)] + [rec.ref_value(a) for a in nargs]
             if has_aux:
                 ins.append(rec.ref_value(node.aux))
             rec.depth += 1
@@ -570,7 +656,8 @@ def backward(root_tensor, grad=None, retain_graph=None, create_graph=False, inpu
                 arrs.append(gi)
                 outs.append(rec.result(gi, ins, vals, dyn))
             rec.prog.emit(Instr("vjp", ins=ins, outs=outs, kw=kw, prim=prim,
-                                info={"nargs": len(node.args), "has_aux": has_aux,
+                                info={"nargs": len(nargs), "has_aux": has_aux,
+                                      "layout": None if layout is None else tuple(layout),
                                       "parents": sel, "needs": [i for i, _ in parents]}))
             got = dict(zip(sel, zip(arrs, outs)))
             handed = None
@@ -633,6 +720,8 @@ def trace(fun: Callable, args: tuple, kwargs: dict, dynamic: list) -> tuple:
     ``(recorder, traced args' leaves, result)``; the program's outputs are set by
     :func:`finish`."""
     from ..transforms import tree_flatten, tree_unflatten
+    from .outforms import install
+    install()
     rec = Recorder()
     targs = list(args)
     leaves_in = []
@@ -666,9 +755,23 @@ def trace(fun: Callable, args: tuple, kwargs: dict, dynamic: list) -> tuple:
     return rec, out
 
 
+def _check_snapshots(rec: Recorder) -> None:
+    """A captured tensor whose memory changed during the trace with no recorded effect to
+    explain it was written by code jit does not see (a kernel on ``p._data``): untraceable."""
+    if any(i.op == "host" for i in rec.prog.instrs):
+        return                              # an optimizer step may change any of them
+    touched = {id(i.target) for i in rec.prog.instrs if i.op == "inplace"}
+    for t, a, snap in rec.snapshots.values():
+        if id(t) not in touched and not np.array_equal(a, snap, equal_nan=a.dtype.kind in "fc"):
+            rec.fail(f"a captured tensor (shape {a.shape}, dtype {a.dtype}) was changed in "
+                     f"place by code jit does not record (a kernel writing into its memory?)")
+            return
+
+
 def finish(rec: Recorder, out: Any, as_tensor: bool) -> list:
     """Set the program's outputs from the traced result; returns the flat result values."""
     from ..transforms import tree_flatten
+    _check_snapshots(rec)
     leaves, spec = tree_flatten(out)
     prog = rec.prog
     prog.out_spec = spec

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import numpy as np
 
 import autograd as ag
+from autograd.jit.effects import host_effect
 
 __all__ = ["Optimizer", "ParamState"]
 
@@ -339,6 +340,7 @@ class Optimizer:
         g["params"] = self._take(group["params"], where)
         self.param_groups.append({"params": g.pop("params"), **g})
 
+    @host_effect     # re-run at every call of a jitted step (autograd.jit)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every gradient (``p.grad = None``), or fill them with zeros."""
         for group in self.param_groups:
@@ -349,6 +351,7 @@ class Optimizer:
                     p.grad = np.zeros_like(p.data)
 
     # ------------------------------------------------------------------ the step
+    @host_effect     # re-run at every call of a jitted step (autograd.jit)
     def step(self, closure: Optional[Callable] = None) -> Any:
         """Apply one update to every bound parameter that has a gradient.
 

@@ -1,0 +1,160 @@
+"""``Model.compile(jit_compile=...)``: the train and predict steps under ``autograd.jit``.
+
+The compiled train step is the eager one split where it must touch Python: the program
+(traced by ``autograd.jit``) is the forward, the loss (with its regularization penalties)
+and the backward, leaving each parameter's gradient in ``.grad``; then, eagerly, the
+finite-loss and finite-gradient checks, ``optimizer.step()`` and the weight constraints,
+exactly as the eager step does them.  The predict step is the forward in inference mode.
+
+``jit_compile``:
+
+* ``False``: eager, as before.
+* ``True``: compile.  A model with a layer that draws random numbers or updates state in
+  training (Dropout and its kin with a rate > 0, BatchNormalization) trains eagerly, with one
+  ``JitFallbackWarning`` naming the layer (its predict step is still compiled); so does a
+  step jit cannot follow (see ``autograd.jit``).
+* ``"auto"`` (the default): like True without the warning for such a layer, then measured: after the two traced steps, three compiled steps and
+  three eager ones are timed (each a real training step) and the faster one is kept.
+
+Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
+program (traced twice, then replayed in the following epochs).  Batches with
+``sample_weight``/``class_weight``, dict or tuple inputs, and ``fit(distributed=True)`` run
+the eager step (distributed with one warning).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+import autograd as ag
+from autograd.errors import JitFallbackWarning
+
+__all__ = ["check_mode", "Compiled", "blocking_layer"]
+
+_RANDOM = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+           "GaussianNoise", "GaussianDropout", "AlphaDropout")
+_STATEFUL = ("BatchNormalization",)
+
+
+def check_mode(value: Any) -> Any:
+    if value is True or value is False or value == "auto":
+        return value if value is not np.bool_ else bool(value)
+    raise ag.InvalidValueError(f"compile: jit_compile must be True, False or 'auto', got "
+                               f"{value!r}")
+
+
+def blocking_layer(model: Any) -> Optional[str]:
+    """The first layer whose training behaviour a compiled step cannot replay, or None."""
+    for name, m in model.named_modules():
+        cls = type(m)
+        kinds = {c.__name__ for c in cls.__mro__}
+        if kinds & set(_RANDOM) and float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0)
+                                          or 0.0) > 0:
+            return f"{cls.__name__} layer {getattr(m, 'name', name)!r} (random in training)"
+        if kinds & set(_STATEFUL) and getattr(m, "trainable", True):
+            return (f"{cls.__name__} layer {getattr(m, 'name', name)!r} (updates its moving "
+                    f"statistics in training)")
+    return None
+
+
+class Compiled:
+    """One model's compiled steps (kept on the model while its compile settings hold)."""
+
+    def __init__(self, model: Any, mode: Any) -> None:
+        self.model = model
+        self.mode = mode
+        self.train_fn: Any = None
+        self.predict_fn: Any = None
+        self.train_off: Optional[str] = None
+        self.timing: dict = {"jit": [], "eager": []}
+        self.use_jit = True
+        self.warned = False
+
+    def _warn(self, why: str) -> None:
+        if not self.warned:
+            self.warned = True
+            warnings.warn(f"jit_compile: training runs eagerly: {why}", JitFallbackWarning,
+                          stacklevel=4)
+
+    def _train_program(self, opt: Any, plan: Any) -> Any:
+        from .training import compute_loss
+        model = self.model
+        params = opt.params
+
+        def grad_step(xb, yb):
+            for p in params:
+                p.grad = None
+            out = model(xb)
+            loss = compute_loss(model, yb, out, None, plan)
+            loss.backward()
+            return loss, out
+        return ag.jit(grad_step)
+
+    def train_step(self, xb: Any, yb: Any, swb: Any, opt: Any, plan: Any = None,
+                   eager: Any = None) -> tuple:
+        """Same contract as ``training.train_step``: (loss, output data); a non-finite loss
+        or gradient returns (value, ...) with no step applied."""
+        model = self.model
+        if self.train_off is None:
+            why = blocking_layer(model)
+            if why is not None:
+                self.train_off = why
+                if self.mode is True:           # "auto" decides quietly
+                    self._warn(why)
+        if (self.train_off is not None or not self.use_jit or swb is not None
+                or getattr(model, "_unbound", True) or not opt.param_groups
+                or not isinstance(xb, np.ndarray) or not isinstance(yb, np.ndarray)):
+            return eager(model, xb, yb, swb, opt, plan)
+        if self.train_fn is None or self.train_fn_opt is not opt:
+            self.train_fn = self._train_program(opt, plan)
+            self.train_fn_opt = opt
+        f = self.train_fn
+        timing = self.mode == "auto" and len(self.timing["eager"]) < 3
+        if timing and len(self.timing["jit"]) >= 3:        # "auto": the eager side
+            t0 = time.perf_counter()
+            r = eager(model, xb, yb, swb, opt, plan)
+            self.timing["eager"].append(time.perf_counter() - t0)
+            if len(self.timing["eager"]) == 3:
+                self.use_jit = bool(np.median(self.timing["jit"]) < np.median(self.timing["eager"]))
+            return r
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            loss, out = f(xb, yb)
+        if f.fallbacks:
+            self.train_off = next(iter(f.fallbacks.values()))
+            self._warn(self.train_off)
+        for w in caught:
+            if not issubclass(w.category, JitFallbackWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        value = float(loss)
+        if math.isfinite(value):
+            for p in opt.params:
+                g = p.grad
+                if g is not None and not np.isfinite(g).all():
+                    return float("nan"), None
+            opt.step()
+            pairs = plan.constrained if plan is not None else None
+            if pairs is None or pairs:
+                from .regularizers import apply_constraints
+                apply_constraints(model, pairs)
+        if timing and f.trace_count and not f.fallbacks and self._replayed(f, xb, yb):
+            self.timing["jit"].append(time.perf_counter() - t0)
+        return value, out
+
+    @staticmethod
+    def _replayed(f: Any, xb: Any, yb: Any) -> bool:
+        e = f.cache.get(next(reversed(f.cache.d))) if len(f.cache) else None
+        return e is not None and e.exe is not None
+
+    def predict(self, xb: Any) -> Any:
+        """The model's output on a batch in inference mode (no graph), as arrays."""
+        if self.predict_fn is None:
+            model = self.model
+            self.predict_fn = ag.jit(lambda x: model(x))
+        with ag.no_grad():
+            return self.predict_fn(xb)
