@@ -290,3 +290,8 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+# elementwise chains fused into generated numba kernels (autograd/jit/codegen.py; a no-op
+# under AUTOGRAD_KERNELS=numpy or below its measured size threshold)
+from . import codegen as _codegen  # noqa: E402
+register_backend(_codegen.backend)
