@@ -79,6 +79,11 @@ __all__ += [
 # not shadow the builtins)
 from .builtins import list, tuple, dict, isinstance, type  # noqa: E402,A004
 
+# autograd.jit's error and warning (the compiler itself is imported on first use)
+from .errors import ConcretizationError, JitFallbackWarning  # noqa: E402
+
+__all__ += ["ConcretizationError", "JitFallbackWarning", "jit"]
+
 
 def __getattr__(name: str):
     """``autograd.jit`` (the compiler package, callable as the ``jit`` function) is imported

@@ -30,6 +30,8 @@ PEERS = {
     "hand": "numpy by hand",
     "autograd": "autograd",
     "nn": "nn.Model + nn.optimizers.SGD",
+    "jit": "autograd, step under autograd.jit",
+    "nn-jit": "nn.Model, jit_compile=True (train_on_batch)",
     "torch": "PyTorch eager",
     "jax": "JAX jax.jit",
     "mygrad": "MyGrad",
@@ -146,6 +148,60 @@ def _autograd(params, lr, momentum):
     def predict(x):
         with ag.no_grad():
             return forward(x).data
+
+    return Runner(lambda x, y: (x, y), step, predict)
+
+
+def _jit(params, lr, momentum):
+    """The functional step (``dense`` per layer, xent, ``p -= lr * grad`` under no_grad)
+    compiled with ``autograd.jit``: traced twice, replayed from the third call."""
+    import autograd as ag
+    ps = [(ag.Tensor(W.copy(), requires_grad=True), ag.Tensor(b.copy(), requires_grad=True))
+          for W, b in params]
+    flat = [t for wb in ps for t in wb]
+    last = len(ps) - 1
+
+    def forward(x):
+        h = x
+        for i, (W, b) in enumerate(ps):
+            h = ag.dense(h, W, b, activation="relu" if i < last else None)
+        return h
+
+    @ag.jit
+    def train(x, y):
+        loss = ag.softmax_cross_entropy(forward(x), y)
+        loss.backward()
+        with ag.no_grad():
+            for t in flat:
+                t -= lr * ag.Tensor(t.grad)
+                t.grad = None
+        return loss
+
+    def step(batch):
+        return train(*batch)
+
+    def predict(x):
+        with ag.no_grad():
+            return forward(x).data
+
+    return Runner(lambda x, y: (x, y), step, predict)
+
+
+def _nn_jit(params, lr, momentum):
+    """``Model.compile(..., jit_compile=True)`` and ``train_on_batch``: the compiled
+    forward/loss/backward, then the eager update, checks and logs."""
+    import autograd as ag
+    import nn
+    model = build_nn_model(params)
+    model.compile(nn.optimizers.SGD(learning_rate=lr, momentum=momentum),
+                  nn.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True)
+
+    def step(batch):
+        return model.train_on_batch(*batch)
+
+    def predict(x):
+        with ag.no_grad():
+            return model(x).data
 
     return Runner(lambda x, y: (x, y), step, predict)
 
@@ -352,7 +408,7 @@ def _tinygrad(params, lr, momentum):
                   step, predict)
 
 
-_MAKERS = {"hand": _hand, "autograd": _autograd, "nn": _nn, "torch": _torch, "jax": _jax,
+_MAKERS = {"hand": _hand, "autograd": _autograd, "nn": _nn, "jit": _jit, "nn-jit": _nn_jit, "torch": _torch, "jax": _jax,
            "mygrad": _mygrad, "tinygrad": _tinygrad}
 
 

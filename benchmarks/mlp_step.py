@@ -14,7 +14,9 @@ library with ``AUTOGRAD_KERNELS`` forced to numpy and to numba.
 Variants: numpy written by hand (the no-autograd reference), ``autograd`` (the functional
 form: ``autograd.dense`` per layer, ``softmax_cross_entropy``, the kernels' SGD update),
 ``nn.Model + nn.optimizers.SGD`` (Sequential of Dense layers, a loss object,
-``opt.zero_grad(); loss.backward(); opt.step()``), PyTorch eager (``F.linear``, ``F.relu``,
+``opt.zero_grad(); loss.backward(); opt.step()``), ``jit`` (the functional step under
+``autograd.jit``), ``nn-jit`` (the Model compiled with ``jit_compile=True``,
+``train_on_batch``), PyTorch eager (``F.linear``, ``F.relu``,
 ``F.cross_entropy``, ``torch.optim.SGD``), JAX (the whole step under ``jax.jit``), MyGrad,
 tinygrad (the step under ``TinyJit``).  Peers that are not installed are skipped, with a line.
 """
@@ -33,7 +35,7 @@ CONFIGS = {
     "large": (512, [784, 1024, 1024, 10]),
 }
 LR = 0.01
-PEERS = ("hand", "autograd", "nn", "torch", "jax", "mygrad", "tinygrad")
+PEERS = ("hand", "autograd", "nn", "jit", "nn-jit", "torch", "jax", "mygrad", "tinygrad")
 AGREE_STEPS = 3
 BUDGET_S = 6.0                   # timed seconds per config, roughly (sets the repeats)
 RTOL, ATOL = 1e-4, 1e-5          # float32, three steps

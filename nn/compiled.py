@@ -73,6 +73,11 @@ class Compiled:
         self.timing: dict = {"jit": [], "eager": []}
         self.use_jit = True
         self.warned = False
+        self.warned_predict = False
+        self.train_fn_opt: Any = None
+        self.train_fn_plan: Any = None
+        self.plan: Any = None
+        self.checked = False
 
     def _warn(self, why: str) -> None:
         if not self.warned:
@@ -99,7 +104,8 @@ class Compiled:
         """Same contract as ``training.train_step``: (loss, output data); a non-finite loss
         or gradient returns (value, ...) with no step applied."""
         model = self.model
-        if self.train_off is None:
+        if self.train_off is None and not self.checked:
+            self.checked = True
             why = blocking_layer(model)
             if why is not None:
                 self.train_off = why
@@ -109,9 +115,14 @@ class Compiled:
                 or getattr(model, "_unbound", True) or not opt.param_groups
                 or not isinstance(xb, np.ndarray) or not isinstance(yb, np.ndarray)):
             return eager(model, xb, yb, swb, opt, plan)
-        if self.train_fn is None or self.train_fn_opt is not opt:
+        if plan is None:            # train_on_batch: the plan the program was traced with
+            if self.plan is None:
+                from .training import Plan
+                self.plan = Plan(model)
+            plan = self.plan
+        if self.train_fn is None or self.train_fn_opt is not opt or self.train_fn_plan is not plan:
             self.train_fn = self._train_program(opt, plan)
-            self.train_fn_opt = opt
+            self.train_fn_opt, self.train_fn_plan = opt, plan
         f = self.train_fn
         timing = self.mode == "auto" and len(self.timing["eager"]) < 3
         if timing and len(self.timing["jit"]) >= 3:        # "auto": the eager side
@@ -127,10 +138,9 @@ class Compiled:
             loss, out = f(xb, yb)
         if f.fallbacks:
             self.train_off = next(iter(f.fallbacks.values()))
-            self._warn(self.train_off)
-        for w in caught:
-            if not issubclass(w.category, JitFallbackWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if self.mode is True:
+                self._warn(self.train_off)
+        _rewarn(caught)
         value = float(loss)
         if math.isfinite(value):
             for p in opt.params:
@@ -152,9 +162,31 @@ class Compiled:
         return e is not None and e.exe is not None
 
     def predict(self, xb: Any) -> Any:
-        """The model's output on a batch in inference mode (no graph), as arrays."""
+        """The model's output on a batch in inference mode (no graph), as arrays.  The first
+        call runs eagerly (it may build the model's layers)."""
+        model = self.model
         if self.predict_fn is None:
-            model = self.model
             self.predict_fn = ag.jit(lambda x: model(x))
-        with ag.no_grad():
-            return self.predict_fn(xb)
+            with ag.no_grad():
+                return model(xb)
+        with ag.no_grad(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            out = self.predict_fn(xb)
+        if self.predict_fn.fallbacks and self.mode is True and not self.warned_predict:
+            self.warned_predict = True
+            warnings.warn(f"jit_compile: predict runs eagerly: "
+                          f"{next(iter(self.predict_fn.fallbacks.values()))}",
+                          JitFallbackWarning, stacklevel=4)
+        _rewarn(caught)
+        return out
+
+    def __reduce__(self) -> tuple:
+        # a copy or pickle of the model gets fresh (uncompiled) steps
+        return (Compiled, (self.model, self.mode))
+
+
+def _rewarn(caught: list) -> None:
+    """Warnings other than jit's own, raised again (jit's are reported by this module)."""
+    for w in caught:
+        if not issubclass(w.category, JitFallbackWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -335,3 +335,50 @@ def test_a_raw_kernel_write_to_a_parameter_is_not_lost():
         for _ in range(4):
             js(np.ones(3))
     np.testing.assert_allclose(w.data, 1.0 - 4 * 0.5)
+
+
+def test_a_backend_can_replace_instructions_with_fused_ones():
+    from autograd.jit.program import Instr, register_backend
+    seen = []
+
+    def backend(prog):
+        out = []
+        for ins in prog.instrs:
+            if ins.op == "call" and ins.prim is not None and ins.prim.name in ("exp", "multiply"):
+                f, kw = ins.fn, ins.kw
+                out.append(Instr("fused", fn=lambda *a, f=f, kw=kw: (np.asarray(f(*a, **kw)),),
+                                 ins=ins.ins, outs=ins.outs, info={"body": [ins]}))
+                seen.append(ins.prim.name)
+            else:
+                out.append(ins)
+        prog.instrs = out
+        return prog
+    register_backend(backend)
+    try:
+        f = ag.jit(lambda x: ag.sum(ag.exp(x) * x))
+        x = np.linspace(0, 1, 4)
+        for _ in range(3):
+            _eq(f(x), np.sum(np.exp(x) * x))
+    finally:
+        register_backend(None)
+    assert seen == ["exp", "multiply"]
+    assert "fused" in repr(f.program(x))
+
+
+def test_value_arguments_go_to_the_scalar_compiler():
+    pytest.importorskip("autograd.jit.scalar")
+    f = ag.jit(lambda a, b: a * b + a)
+    r = f(ag.Value(2.0), ag.Value(3.0))
+    assert float(getattr(r, "data", r)) == 8.0
+
+
+def test_fast_path_follows_the_cache():
+    f = ag.jit(lambda x, y: x * y + 1.0, cache_size=1)
+    a, b = np.ones(3), np.full(3, 2.0)
+    for _ in range(4):
+        np.testing.assert_array_equal(f(a, b), 3.0)
+    assert len(f._fast) == 1
+    np.testing.assert_array_equal(f(a[:2], b[:2]), 3.0)     # evicts the first signature
+    assert len(f._fast) == 0 and f.trace_count == 2
+    t = f(Tensor(a), Tensor(b))
+    assert isinstance(t, Tensor)

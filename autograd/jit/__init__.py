@@ -49,10 +49,31 @@ class Jitted:
         self.fallbacks: dict = {}
         self._warned = False
         self._scalar: Any = None
+        self._fast: dict = {}
+        self._fast_evictions = 0
         functools.update_wrapper(self, fun)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and not self.static_argnums:
+            # fast path: flat array/tensor arguments of a compiled signature
+            key = [MODE.grad]
+            arrays = []
+            for a in args:
+                t = type(a)
+                if t is np.ndarray:
+                    key.append((a.shape, a.dtype))
+                    arrays.append(a)
+                elif t is Tensor and not a._rg and a._node is None:
+                    d = a._data
+                    key.append(("T", d.shape, d.dtype))
+                    arrays.append(d)
+                else:
+                    break
+            else:
+                e = self._fast.get(tuple(key))
+                if e is not None and effects.LOCAL.rec is None:
+                    return _hand_out(e.exe.program, e.exe.run(arrays), e.as_tensor)
         if effects.LOCAL.rec is not None:            # inside another trace: inline
             return self.fun(*args, **kwargs)
         if self._scalar is not None or _has_value(args):
@@ -68,6 +89,9 @@ class Jitted:
             e = Entry()
             self.cache.put(key, e)
             self.trace_count += 1
+            if self.cache.evictions != self._fast_evictions:   # the fast map follows the LRU
+                self._fast.clear()
+                self._fast_evictions = self.cache.evictions
         if e.exe is not None:
             return self._replay(e, args, dynamic)
         if e.eager is not None:
@@ -110,6 +134,11 @@ class Jitted:
             self._fall_back(e, key, f"lowering failed ({type(ex).__name__}: {ex})")
             return result
         e.as_tensor = as_tensor
+        if not kwargs and not self.static_argnums and all(
+                type(a) is np.ndarray or type(a) is Tensor for a in args):
+            fk = [MODE.grad] + [(a.shape, a.dtype) if type(a) is np.ndarray
+                                else ("T", a._data.shape, a._data.dtype) for a in args]
+            self._fast[tuple(fk)] = e
         return result
 
     def _replay(self, e: Entry, args: tuple, dynamic: list) -> Any:
@@ -168,6 +197,7 @@ class Jitted:
 
     def clear_cache(self) -> None:
         self.cache.clear()
+        self._fast.clear()
 
     def __repr__(self) -> str:
         return f"<jit {getattr(self.fun, '__qualname__', self.fun)}: {len(self.cache)} signatures>"

@@ -132,9 +132,12 @@ class Recorder:
         """The slot of an argument as a primitive or vjp receives it."""
         if isinstance(v, Tensor):
             return self.ref_tensor(v)
-        if isinstance(v, np.ndarray):
+        if isinstance(v, (np.ndarray, tuple, list, dict)):
             s = self.ids.get(id(v))
-            return s if s is not None else self.const(v)
+            if s is not None:
+                return s
+            if isinstance(v, np.ndarray):
+                return self.const(v)
         if isinstance(v, (list, tuple)) and self.holds_traced(v):
             self.fail("a list of traced arrays passed to a primitive as one argument")
         return self.const(v)
@@ -156,7 +159,10 @@ class Recorder:
         """A new temp slot for an instruction's result ``arr`` (aliasing checked)."""
         if not isinstance(arr, np.ndarray):
             s = self.prog.new_slot("temp", dtype=None, dyn=dyn)
-            self.keep.append(arr)
+            if isinstance(arr, (tuple, list, dict)):    # an aux value a vjp gets back
+                self.bind(arr, s)
+            else:
+                self.keep.append(arr)
             return s
         alias = None
         for i, v in zip(ins, vals):
@@ -310,6 +316,8 @@ def _prim_call(self, *args, **kwargs):
     prim = self
 
     def fwd(*datas, **kw):
+        if effects.LOCAL.rec is not rec or rec.depth:    # another thread, or nested
+            return orig(*datas, **kw)
         rec.depth += 1
         try:
             out = orig(*datas, **kw)
