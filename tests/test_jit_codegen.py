@@ -186,3 +186,90 @@ def test_import_autograd_and_jit_do_not_import_numba():
     p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=ROOT),
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+# ----------------------------------------------------------------------------- whole segments
+def _mlp_step(sizes, acts, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    ps = [(Tensor((rng.standard_normal((i, o)) * 0.5).astype(dtype), requires_grad=True),
+           Tensor((rng.standard_normal(o) * 0.1).astype(dtype), requires_grad=True))
+          for i, o in zip(sizes[:-1], sizes[1:])]
+
+    def step(x, y):
+        h = x
+        for (W, b), act in zip(ps, acts):
+            h = ag.dense(h, W, b, activation=act)
+        loss = ag.softmax_cross_entropy(h, y)
+        loss.backward()
+        with ag.no_grad():
+            for W, b in ps:
+                for p in (W, b):
+                    p -= 0.05 * Tensor(p.grad)
+                    p.grad = None
+        return loss
+    return ps, step
+
+
+@pytest.mark.parametrize("dtype, acts", [
+    ("float64", ("relu", "relu", None)), ("float32", ("tanh", "sigmoid", "linear")),
+    pytest.param("float32", ("relu", "relu", None), marks=pytest.mark.slow),
+    pytest.param("float64", ("tanh", "sigmoid", "linear"), marks=pytest.mark.slow),
+    pytest.param("float64", ("leaky_relu", None, None), marks=pytest.mark.slow),
+    pytest.param("float32", ("leaky_relu", None, None), marks=pytest.mark.slow)])
+def test_segment_step_equals_replay_and_eager(dtype, acts):
+    sizes = [3, 8, 6, 4]
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal((16, 3)).astype(dtype) for _ in range(4)]
+    ys = [rng.integers(0, 4, 16) for _ in range(4)]
+    pe, fe = _mlp_step(sizes, acts, dtype)
+    pj, fj = _mlp_step(sizes, acts, dtype)
+    jf = ag.jit(fj)
+    with K.forced("auto"):
+        for x, y in zip(xs, ys):
+            le, lj = fe(x, y), jf(x, y)
+            np.testing.assert_allclose(np.asarray(lj), le.data, rtol=TOL[dtype])
+    e = next(iter(jf.cache.d.values()))
+    assert [i.op for i in e.exe.program.instrs].count("fused") == 1, e.exe.program
+    tol = TOL[dtype]
+    for (a, b), (c, d) in zip(pe, pj):
+        np.testing.assert_allclose(c.data, a.data, rtol=tol, atol=tol)
+        np.testing.assert_allclose(d.data, b.data, rtol=tol, atol=tol)
+    # the segment against the numpy replay of the same program, from the same parameters
+    prog = e.exe.program
+    flat = type(prog)()
+    flat.slots, flat.inputs, flat.outputs = prog.slots, prog.inputs, prog.outputs
+    flat.out_spec, flat.out_kinds = prog.out_spec, prog.out_kinds
+    flat.instrs = [b for i in prog.instrs for b in (i.info["body"] if i.op == "fused" else [i])]
+    replay = flat.lower(backend=lambda p: p, fold=False)
+    seg = flat.lower(backend=codegen.fuse_segments, fold=False)
+    params = [t for wb in pj for t in wb]
+    start = [t.data.copy() for t in params]
+    results = []
+    for exe in (replay, seg):
+        for t, s in zip(params, start):
+            t._data[...] = s
+        out = exe.run([xs[0], ys[0]])
+        results.append((np.asarray(out[0]).copy(), [t.data.copy() for t in params]))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=tol)
+    for a, b in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_segment_refuses_labels_out_of_range_before_numba():
+    ps, f = _mlp_step([2, 4, 3], ("relu", None), "float64")
+    jf = ag.jit(f)
+    x = np.ones((5, 2))
+    for _ in range(3):
+        jf(x, np.array([0, 1, 2, 0, 1]))
+    assert any(i.op == "fused" for i in next(iter(jf.cache.d.values())).exe.program.instrs)
+    with pytest.raises(ag.InvalidValueError, match=r"labels must be in \[0, 3\)"):
+        jf(x, np.array([0, 1, 3, 0, 1]))
+
+
+def test_numpy_mode_keeps_the_segment_replay():
+    ps, f = _mlp_step([2, 4, 3], ("relu", None), "float64")
+    jf = ag.jit(f)
+    with K.forced("numpy"):
+        for _ in range(3):
+            jf(np.ones((5, 2)), np.array([0, 1, 2, 0, 1]))
+    assert not any(i.op == "fused" for i in next(iter(jf.cache.d.values())).exe.program.instrs)

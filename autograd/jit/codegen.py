@@ -1,4 +1,6 @@
-"""Code generation for jit programs: elementwise chains fused into one generated numba kernel.
+"""Code generation for jit programs: generated numba functions for whole segments of a small
+step (dense layers, softmax-cross-entropy and their vjps: ``fuse_segments``) and for
+elementwise chains (``fuse_elementwise``).
 
 ``backend(program)`` (registered with ``program.register_backend`` by ``autograd.jit``) looks
 for runs of elementwise primitive calls (``add``, ``multiply``, ``exp``, ``relu``, ...) in a
@@ -23,8 +25,8 @@ import numpy as np
 
 from .program import Instr, Program
 
-__all__ = ["backend", "fuse_elementwise", "kernel_source", "TEMPLATES", "MIN_GROUP",
-           "FUSE_MIN_SIZE"]
+__all__ = ["backend", "fuse_elementwise", "fuse_segments", "kernel_source", "segment_source",
+           "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE"]
 
 #: Scalar bodies of the fusable primitives: ``{0}``, ``{1}`` the operands, ``{T}`` the dtype.
 #: Each is the primitive's numpy forward, element by element (NaN handling included).
@@ -221,10 +223,12 @@ def fuse_elementwise(prog: Program, min_size: int = FUSE_MIN_SIZE,
 
 
 def backend(prog: Program) -> Program:
-    """The default jit backend: elementwise fusion when numba kernels are enabled."""
+    """The default jit backend when numba kernels are enabled: whole segments (dense layers,
+    softmax-cross-entropy, their vjps) below ``SEGMENT_MAX_SIZE``, then elementwise runs."""
     from .. import kernels as K
     if K.MODE == "numpy" or not _numba_available():
         return prog
+    prog = fuse_segments(prog, max_size=SEGMENT_MAX_SIZE if K.MODE == "auto" else 1 << 62)
     if K.MODE == "numba" or K.loaded():
         return fuse_elementwise(prog, min_size=0)
     return fuse_elementwise(prog)
@@ -233,3 +237,191 @@ def backend(prog: Program) -> Program:
 def _numba_available() -> bool:
     import importlib.util
     return importlib.util.find_spec("numba") is not None
+
+
+# ----------------------------------------------------------------------------- whole segments
+# A run of dense layers, softmax-cross-entropy and their vjps (a small MLP's forward and
+# backward) becomes one generated numba function: GEMMs through np.dot (BLAS) inside numba,
+# bias + activation, the activation backward with the bias-gradient sums, and the loss with
+# its gradient by the library's numba kernels (autograd/kernels/_jit.py, each twin-tested),
+# so the whole run costs one Python call instead of one per primitive.
+_DENSE_KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4}
+
+#: Largest result (elements: an activation or a weight gradient) for which a segment
+#: function replaces the replay.  Measured on the ``jit`` MLP step of
+#: ``benchmarks.mlp_step`` (float32, executables only, interleaved, median of 200, load
+#: average ~8.5), numpy replay / segment: tiny (largest result 32x16) 108/42.5 us, small
+#: (64x128) 139/81 us, medium (784x256 weight gradient) 200/215 ms (a wash: the GEMMs
+#: dominate).  So tiny and small take the segment, medium and large the replay.
+SEGMENT_MAX_SIZE = 65536
+
+
+def _sl(prog, i):
+    return prog.slots[i] if i is not None else None
+
+
+def _dt(s):
+    return None if s is None or s.dtype is None else np.dtype(s.dtype).name
+
+
+def _segment_ok(prog: Program, ins: Instr) -> bool:
+    """Whether ``ins`` has a numba form in a segment (all float operands of one dtype)."""
+    p = ins.prim
+    if p is None or ins.op not in ("call", "vjp"):
+        return False
+    slots = [_sl(prog, i) for i in ins.ins] + [_sl(prog, o) for o in ins.outs]
+    if p.name == "dense":
+        if ins.kw.get("activation") not in _DENSE_KINDS or set(ins.kw) - {"activation",
+                                                                           "negative_slope"}:
+            return False
+        if ins.op == "call":
+            if len(ins.ins) != 3 or None in ins.ins or len(ins.outs) != 1:
+                return False
+            x, w, b, o = slots
+            shapes = (len(x.shape), len(w.shape), len(b.shape), len(o.shape))
+        else:
+            info = ins.info
+            if info.get("nargs") != 3 or info.get("has_aux") or len(ins.ins) != 5 or \
+                    None in ins.ins or list(info.get("parents", ())) != sorted(info.get("needs", ())) \
+                    or len(ins.outs) != len(info["parents"]):
+                return False
+            g, out, x, w, b = slots[:5]
+            shapes = (len(g.shape), len(out.shape), len(x.shape), len(w.shape), len(b.shape))
+            if shapes != (2, 2, 2, 2, 1):
+                return False
+            shapes = (2, 2, 1, 2)
+        if shapes != (2, 2, 1, 2):
+            return False
+        return len({_dt(s) for s in slots}) == 1 and _dt(slots[0]) in _FLOATS
+    if p.name == "softmax_cross_entropy":
+        if ins.op == "call":
+            if ins.kw != {"want_aux": True} or len(ins.ins) != 2 or len(ins.outs) != 2:
+                return False
+            z, lab, loss, aux = slots
+            return (len(z.shape) == 2 and _dt(z) in _FLOATS and lab.dtype is not None
+                    and np.dtype(lab.dtype).kind in "iu" and tuple(lab.shape) == tuple(z.shape[:1])
+                    and _dt(loss) == _dt(z) == _dt(aux) and tuple(aux.shape) == tuple(z.shape))
+        info = ins.info
+        if ins.kw or not info.get("has_aux") or info.get("nargs") != 2 or \
+                list(info.get("parents", ())) != [0] or len(ins.ins) != 5 or len(ins.outs) != 1:
+            return False
+        g, out, z, lab, aux = slots[:5]
+        return (tuple(g.shape) == () and _dt(g) == _dt(z) == _dt(aux) == _dt(slots[5])
+                and _dt(z) in _FLOATS and np.dtype(lab.dtype).kind in "iu")
+    return False
+
+
+def _reorder(prog: Program) -> list:
+    """The instructions with, in each window free of other effects, the captured-tensor
+    loads first and the gradient accumulations (``accum_grad``, ``load_grad``) after the
+    segment instructions, so those form one run.  A window is left as it is when a segment
+    instruction reads what an accumulation makes."""
+    out: list = []
+    window: list = []
+
+    def flush():
+        loads = [i for i in window if i.op == "load"]
+        segs = [i for i in window if i.op in ("call", "vjp")]
+        rest = [i for i in window if i.op in ("accum_grad", "load_grad")]
+        made = {o for i in rest for o in i.outs}
+        if any(s in made for i in segs for s in i.ins):
+            out.extend(window)
+        else:
+            out.extend(loads + segs + rest)
+        window.clear()
+    for ins in prog.instrs:
+        if ins.op in ("load", "accum_grad", "load_grad") or _segment_ok(prog, ins):
+            window.append(ins)
+        else:
+            flush()
+            out.append(ins)
+    flush()
+    return out
+
+
+def segment_source(prog: Program, body: list, needed: set) -> tuple:
+    """(source, name, inputs, outputs, loss outputs) of the numba function for ``body``."""
+    made: set = set()
+    inputs: list = []
+    names: dict = {}
+    for ins in body:
+        for i in ins.ins:
+            if i not in made and i not in names:
+                names[i] = f"a{len(inputs)}"
+                inputs.append(i)
+        made.update(ins.outs)
+    lines = ["import numpy as np", "import numba as nb",
+             "from autograd.kernels import _jit as J", "", "",
+             "@nb.njit(cache=True, nogil=True)", "def segment(ARGS):"]
+    losses = {}
+    for k, ins in enumerate(body):
+        r = [names.get(i, f"t{i}") for i in ins.ins]
+        kind = _DENSE_KINDS.get(ins.kw.get("activation"), 0)
+        slope = float(ins.kw.get("negative_slope", 0.01))
+        if ins.prim.name == "dense" and ins.op == "call":
+            x, w, b = r
+            o = f"t{ins.outs[0]}"
+            lines += [f"    {o} = np.dot({x}, {w})",
+                      f"    J.bias_act({o}, {b}, True, {kind}, {slope!r})"]
+        elif ins.prim.name == "dense":
+            g, out, x, w, b = r
+            need = ins.info["needs"]
+            gz, gb = f"gz{k}", f"gb{k}"
+            lines += [f"    {gz} = np.empty({out}.shape, {out}.dtype)",
+                      f"    {gb} = np.empty({out}.shape[1], {out}.dtype)",
+                      f"    J.dense_grad_z({g}, {out}, {gz}, {gb}, True, {kind}, {slope!r})"]
+            res = {0: f"np.dot({gz}, {w}.T)", 1: f"np.dot({x}.T, {gz})", 2: gb}
+            for o, p in zip(ins.outs, ins.info["parents"]):
+                lines.append(f"    t{o} = {res[p]}")
+        elif ins.op == "call":                             # softmax_cross_entropy, sparse
+            z, lab = r
+            loss, aux = ins.outs
+            losses[loss] = _dt(prog.slots[ins.ins[0]])
+            lines += [f"    t{aux} = np.empty({z}.shape, {z}.dtype)",
+                      f"    t{loss} = J.xent_sparse({z}, {lab}, t{aux}, "
+                      f"1.0 / max({z}.shape[0], 1), True) / max({z}.shape[0], 1)"]
+        else:                                              # its vjp: aux * g
+            g, _, _, _, aux = r
+            lines.append(f"    t{ins.outs[0]} = {aux} * {g}[0]")
+    outputs = [o for ins in body for o in ins.outs if o in needed]
+    lines.append(f"    return ({', '.join(f't{o}' for o in outputs)},)")
+    src = "\n".join(lines).replace("ARGS", ", ".join(names[i] for i in inputs)) + "\n"
+    name = "segment_" + hashlib.sha256(src.encode()).hexdigest()[:24]
+    return src, name, inputs, outputs, {o: losses[o] for o in outputs if o in losses}
+
+
+def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
+    """``prog`` with each run of at least two segment instructions (dense, softmax
+    cross-entropy, their vjps) replaced by one ``fused`` instruction."""
+    instrs = _reorder(prog)
+    from ..kernels.codegen_compile import segment_function
+    new_instrs: list = []
+    k = 0
+    while k < len(instrs):
+        e = k
+        while e < len(instrs) and instrs[e].op in ("call", "vjp") and _segment_ok(prog, instrs[e]):
+            e += 1
+        body = instrs[k:e]
+        big = max((math.prod(prog.slots[o].shape) for i in body for o in i.outs), default=0)
+        if len(body) >= 2 and big <= max_size:
+            tmp = Program()
+            tmp.slots, tmp.instrs, tmp.outputs = prog.slots, instrs, prog.outputs
+            needed = _needed(tmp, e)
+            src, name, inputs, outputs, losses = segment_source(prog, body, needed)
+            labels = {}
+            for ins in body:
+                if ins.op == "call" and ins.prim.name == "softmax_cross_entropy":
+                    labels[inputs.index(ins.ins[1])] = int(prog.slots[ins.ins[0]].shape[1])
+            fn = segment_function(src, name, [prog.slots[i] for i in inputs], labels,
+                                  [losses.get(o) for o in outputs])
+            new_instrs.append(Instr("fused", fn=fn, ins=tuple(inputs), outs=tuple(outputs),
+                                    info={"body": body, "source": src, "name": name}))
+            k = e
+        else:
+            new_instrs.append(instrs[k])
+            k += 1
+    new = Program()
+    new.slots, new.instrs = prog.slots, new_instrs
+    new.inputs, new.outputs = prog.inputs, prog.outputs
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    return new

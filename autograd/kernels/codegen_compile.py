@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InvalidValueError
 
-__all__ = ["cache_dir", "fused_function", "ENV"]
+__all__ = ["cache_dir", "fused_function", "segment_function", "ENV"]
 
 #: The environment variable that overrides the generated-code cache directory.
 ENV = "AUTOGRAD_JIT_CACHE"
@@ -119,3 +119,39 @@ def fused_function(src: str, name: str, kinds: list, shape: tuple, dtype, n_out:
         return outs
     fused.kernel = kern
     return fused
+
+
+def segment_function(src: str, name: str, slots: list, labels: dict, losses: list):
+    """The callable of a whole-segment ``fused`` instruction (``codegen.fuse_segments``).
+
+    ``slots``: the input slots (their trace-time shapes and dtypes); ``labels``: input
+    position -> number of classes, checked before the kernel runs (a label out of range
+    raises ``InvalidValueError``, as the primitive does, never reaching numba); ``losses``:
+    per output, the dtype of a loss returned as a float (made a 0-d array), else None."""
+    from ..errors import InvalidValueError as _Bad
+    kern = _module(src, name).segment
+    conv = []
+    for s in slots:
+        dt = np.dtype(s.dtype)
+        conv.append((dt, tuple(s.shape) == ()))
+    lab = dict(labels)
+
+    def segment(*vals):
+        args = []
+        for k, (a, (dt, scalar)) in enumerate(zip(vals, conv)):
+            if k in lab:
+                a = np.ascontiguousarray(a, dtype=np.int64)
+                if a.size and (a.min() < 0 or a.max() >= lab[k]):
+                    raise _Bad(f"softmax_cross_entropy: labels must be in [0, {lab[k]}), got "
+                               f"values in [{a.min()}, {a.max()}]")
+            elif type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a, dtype=dt)
+            args.append(a.reshape(1) if scalar else a)
+        res = kern(*args)
+        if not any(losses):
+            return res
+        with np.errstate(over="ignore"):
+            return tuple(np.asarray(r, dtype=d) if d is not None else r
+                         for r, d in zip(res, losses))
+    segment.kernel = kern
+    return segment
