@@ -12,8 +12,8 @@ the documented way; this module is for code written for HIPS autograd.
 """
 from __future__ import annotations
 
-import types
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
@@ -401,11 +401,16 @@ class VSpace:
         lx, _ = _tr.tree_flatten(x)
         return _tr.tree_unflatten(self.spec, [v * a for v in lx])
 
-    def inner_prod(self, x: Any, y: Any) -> float:
+    def inner_prod(self, x: Any, y: Any) -> Any:
+        """sum over leaves of sum(x * y): a float, or a tensor recording the graph when a
+        leaf is a tensor (so ``grad`` through it is right, as HIPS's is)."""
+        from .ops import multiply, sum as _sum
         lx, _ = _tr.tree_flatten(x)
         ly, _ = _tr.tree_flatten(y)
-        return float(sum(np.sum(np.asarray(getval(a)) * np.asarray(getval(b)))
-                         for a, b in zip(lx, ly)))
+        total: Any = 0.0
+        for a, b in zip(lx, ly):
+            total = total + _sum(multiply(a, b))
+        return total if isinstance(total, Tensor) else float(total)
 
     def covector(self, x: Any) -> Any:
         return x
@@ -441,20 +446,117 @@ class PrimitiveNotFoundError(AutogradError, KeyError):
     """``primitive_vjps[f]`` for an ``f`` that is not a primitive with a vjp (a KeyError)."""
 
 
-class _VjpView(Mapping):
-    """Read-only view: primitive -> {argnum: vjp maker} (HIPS's ``primitive_vjps``).  For a
-    library primitive the makers wrap its ``vjp(g, out, *inputs)``."""
+class _Makers(Mapping):
+    """``primitive_vjps[f]``: argnum -> vjp maker ``maker(ans, *args, **kwargs) -> (g ->
+    gradient)``, read-only.  It remembers the primitive's gradient declaration as it was
+    when read, so ``primitive_vjps[f] = saved`` puts exactly that back."""
+
+    def __init__(self, prim: Primitive, makers: dict) -> None:
+        self.prim = prim
+        self._makers = makers
+        self.state = _vjp_state(prim)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._makers[i]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+    def __repr__(self) -> str:
+        return f"<vjp makers of {self.prim.name}: argnums {sorted(self._makers)}>"
+
+
+_STATE = ("vjp", "vjps", "vjp_fast", "fast_needs", "reads")
+_HIPS_STATE = ("makers", "makers_argnum", "makers_argnums")
+
+
+def _vjp_state(prim: Primitive) -> dict:
+    """The attributes that make up a primitive's gradient declaration (the makers copied)."""
+    state = {k: getattr(prim, k)
+             for k in (_HIPS_STATE if isinstance(prim, HipsPrimitive) else _STATE)}
+    if "makers" in state:
+        state["makers"] = dict(state["makers"])
+    return state
+
+
+class _MakerVjps(tuple):
+    """Per-input vjps of a library primitive whose gradient a user set through
+    ``primitive_vjps[f] = {argnum: maker}``: ``vjps[i]`` runs ``maker_i(out, *args)(g)``;
+    ``None`` is a zero gradient, a missing argnum raises :class:`NoVJPError`."""
+
+    def __new__(cls, prim: Primitive, makers: dict) -> "_MakerVjps":
+        self = super().__new__(cls)
+        self.prim, self.makers = prim, dict(makers)
+        return self
+
+    def __getitem__(self, i):  # type: ignore[override]
+        maker = self.makers.get(i, _MISSING)
+        if maker is _MISSING:
+            raise NoVJPError(f"VJP of {self.prim.name} wrt argnum {i} not defined")
+        if maker is None:
+            return lambda g, out, *args, **kw: np.zeros(np.shape(getval(args[i])),
+                                                        dtype=_float(getval(args[i])))
+        return lambda g, out, *args, **kw: _densify(maker(out, *args, **kw)(g))
+
+
+class _VjpView(MutableMapping):
+    """HIPS's ``primitive_vjps``: primitive -> {argnum: vjp maker}, backed by the registry.
+
+    Reading gives the makers (for a library primitive they wrap its ``vjp(g, out,
+    *inputs)``).  Deleting an entry (``del``, ``pop``) unregisters the primitive's vjps, so
+    its gradient raises :class:`NoVJPError` (a ``NotImplementedError``) until it is set
+    again; setting one (``primitive_vjps[f] = {0: maker, ...}``, or a value read from here
+    earlier, which restores that declaration exactly) registers those makers.  Keys are
+    primitives (``autograd.numpy``'s ufunc front doors stand for their primitive); anything
+    else is not in the mapping, and setting it raises instead of storing a vjp that no
+    gradient would ever use."""
 
     def _prims(self) -> list:
         return [p for p in OPS.values() if _has_vjp(p)]
 
-    def __getitem__(self, prim: Any) -> dict:
+    def __getitem__(self, prim: Any) -> Mapping:
+        prim = _as_prim(prim)
         if not isinstance(prim, Primitive) or not _has_vjp(prim):
             raise PrimitiveNotFoundError(f"{prim!r} is not a primitive with a vjp")
         if isinstance(prim, HipsPrimitive):
-            return types.MappingProxyType(dict(prim.makers))
+            return _Makers(prim, dict(prim.makers))
+        if isinstance(prim.vjps, _MakerVjps):
+            return _Makers(prim, dict(prim.vjps.makers))
         n = prim.nin if prim.nin >= 0 else 1
-        return types.MappingProxyType({i: _library_maker(prim, i) for i in range(n)})
+        return _Makers(prim, {i: _library_maker(prim, i) for i in range(n)})
+
+    def __delitem__(self, prim: Any) -> None:
+        self[prim]                               # PrimitiveNotFoundError when absent
+        prim = _as_prim(prim)
+        if isinstance(prim, HipsPrimitive):
+            prim.makers, prim.makers_argnum, prim.makers_argnums = {}, None, None
+        else:
+            prim.vjp = prim.vjps = prim.vjp_fast = None
+
+    def __setitem__(self, prim: Any, makers: Any) -> None:
+        prim = _as_prim(prim)
+        if not isinstance(prim, Primitive):
+            raise ArgumentTypeError(
+                f"primitive_vjps[{getattr(prim, '__name__', prim)!r}] = ...: not a primitive; "
+                f"make it one with autograd.extend.primitive, then defvjp")
+        if isinstance(makers, _Makers) and makers.prim is prim:
+            for k, v in makers.state.items():
+                setattr(prim, k, dict(v) if k == "makers" else v)
+            return
+        if not isinstance(makers, Mapping) or not all(
+                isinstance(i, int) and (m is None or callable(m)) for i, m in makers.items()):
+            raise ArgumentTypeError(
+                f"primitive_vjps[{prim.name}] = ...: expects a mapping {{argnum: vjp maker or "
+                f"None}} (maker(ans, *args, **kwargs) -> (g -> gradient)), got "
+                f"{type(makers).__name__}")
+        if isinstance(prim, HipsPrimitive):
+            prim.makers, prim.makers_argnum, prim.makers_argnums = dict(makers), None, None
+        else:
+            prim.vjp, prim.vjp_fast, prim.reads = None, None, None
+            prim.vjps = _MakerVjps(prim, makers)
 
     def __iter__(self):
         return iter(self._prims())
@@ -463,8 +565,15 @@ class _VjpView(Mapping):
         return len(self._prims())
 
     def __contains__(self, prim: Any) -> bool:
+        prim = _as_prim(prim)
         return isinstance(prim, Primitive) and _has_vjp(prim) and prim.name in OPS \
             and OPS[prim.name] is prim
+
+
+def _as_prim(f: Any) -> Any:
+    """``autograd.numpy``'s ufunc front doors (``np.exp``) stand for their primitive."""
+    p = getattr(f, "primitive", None)
+    return p if isinstance(p, Primitive) and not isinstance(f, Primitive) else f
 
 
 def _has_vjp(p: Primitive) -> bool:
@@ -474,9 +583,17 @@ def _has_vjp(p: Primitive) -> bool:
 
 
 def _library_maker(prim: Primitive, i: int) -> Callable:
+    """A HIPS maker for input ``i`` of a library primitive, bound to its vjp as it is now (a
+    copy of the primitive), so it keeps working after the entry is deleted or replaced."""
+    prim = copy.copy(prim)
+
     def maker(ans, *args, **kwargs):
         parents = [(i, None)]
-        return lambda g: prim.call_vjp(g, ans, list(args), kwargs, parents, False)[i]
+
+        def vjp(g):
+            higher = any(isinstance(a, Tensor) for a in (g, ans, *args))
+            return prim.call_vjp(g, ans, list(args), kwargs, parents, higher)[i]
+        return vjp
     return maker
 
 

@@ -442,7 +442,11 @@ class Tensor:
     def softmax(self, axis=-1): return F.softmax(self, axis=axis)
     def log_softmax(self, axis=-1): return F.log_softmax(self, axis=axis)
     def logsumexp(self, axis=None, keepdims=False): return F.logsumexp(self, axis=axis, keepdims=keepdims)
-    def dot(self, o): return _interop.np_dot(self, o)
+    def dot(self, o):
+        """numpy's ``dot`` (not ``matmul``): a scalar scales, 1-d . 1-d is the inner product,
+        otherwise the last axis of ``self`` is summed against the second-to-last of ``o`` (its
+        only axis when ``o`` is 1-d)."""
+        return _interop.np_dot(self, o)
     def argmax(self, axis=None): return Tensor._make(np.asarray(self._data.argmax(axis=axis)))
     def argmin(self, axis=None): return Tensor._make(np.asarray(self._data.argmin(axis=axis)))
 

@@ -158,7 +158,7 @@ def test_tracer_and_core_views():
     makers = primitive_vjps[ag.exp]
     np.testing.assert_allclose(makers[0](np.exp(1.0), np.array(1.0))(np.array(2.0)), 2 * np.e)
     with pytest.raises(TypeError):
-        primitive_vjps[ag.exp] = None          # read-only
+        primitive_vjps[ag.exp] = None          # not a mapping of vjp makers
     vjp_fn, ans = make_vjp(ag.sin, np.array([0.5]))
     np.testing.assert_allclose(vjp_fn(np.ones(1)), np.cos([0.5]))
     np.testing.assert_allclose(make_jvp(ag.sin, np.array([0.5]))(np.ones(1))[1], np.cos([0.5]))
@@ -238,3 +238,103 @@ def test_const_graph_traces_once_and_replays():
     bound = const_graph(lambda a, b: ag.sum(a * b), np.array([1.0, 2.0]))
     assert float(bound(np.array([3.0, 4.0]))) == 11.0
     assert float(bound(np.array([1.0, 1.0]))) == 3.0
+
+
+def test_primitive_vjps_delete_and_set_library_primitive():
+    """HIPS users (and HIPS's own test_logic) pop a vjp from primitive_vjps and put it back:
+    deleting really unregisters the gradient, setting really registers the makers given,
+    and a value read earlier restores the declaration exactly."""
+    import autograd.numpy as anp
+    from autograd.core import primitive_vjps
+    x = np.array([0.1, -0.4, 0.7])
+    f = lambda v: anp.sum(anp.exp(v) * v)
+    want = np.exp(x) * (1.0 + x)                      # d/dx sum(e^x x), by hand
+    exp = OPS["exp"]
+    try:
+        saved = primitive_vjps.pop(anp.exp)           # the ufunc front stands for ag.exp
+        assert ag.exp not in primitive_vjps and exp.vjp is None and exp.vjps is None
+        with pytest.raises(NotImplementedError, match="exp"):
+            grad(f)(x)
+        # the makers read before the deletion still compute exp's vjp
+        np.testing.assert_allclose(saved[0](np.exp(x), x)(np.ones(3)), np.exp(x))
+        # a new declaration: the doubled derivative shows up in the gradient
+        primitive_vjps[ag.exp] = {0: lambda ans, v: lambda g: 2.0 * g * ans}
+        assert ag.exp in primitive_vjps
+        np.testing.assert_allclose(grad(f)(x), 2.0 * np.exp(x) * x + np.exp(x))
+        # the vjp is recorded at second order too: d/dv (2 g e^v) goes through the same
+        # doubled vjp again, so the Hessian of sum(e^v) is diag(4 e^v)
+        h = ag.hessian(lambda v: anp.sum(anp.exp(v)))(x)
+        np.testing.assert_allclose(h, np.diag(4.0 * np.exp(x)))
+        primitive_vjps[ag.exp] = {}                   # no makers: a clear error per argnum
+        with pytest.raises(NotImplementedError, match="argnum 0"):
+            grad(f)(x)
+    finally:
+        primitive_vjps[ag.exp] = saved
+    assert exp.vjp is not None or exp.vjps is not None
+    np.testing.assert_allclose(grad(f)(x), want)
+    assert ag.gradgradcheck(lambda v: ag.exp(v), Tensor(x, requires_grad=True))
+    # None is HIPS's zero gradient; the real declaration comes back afterwards
+    saved_mul = primitive_vjps[ag.multiply]
+    try:
+        primitive_vjps[ag.multiply] = {0: None, 1: lambda ans, a, b: lambda g: g * a}
+        ga, gb = grad(lambda a, b: anp.sum(a * b), argnum=(0, 1))(x, 2.0 * x)
+        np.testing.assert_allclose(ga, np.zeros(3))
+        np.testing.assert_allclose(gb, x)
+    finally:
+        primitive_vjps[ag.multiply] = saved_mul
+    ga, gb = grad(lambda a, b: anp.sum(a * b), argnum=(0, 1))(x, 2.0 * x)
+    np.testing.assert_allclose(ga, 2.0 * x)
+    np.testing.assert_allclose(gb, x)
+
+
+def test_primitive_vjps_delete_and_set_hips_primitive(registered):
+    from autograd.core import primitive_vjps
+
+    @primitive
+    def cube_h(x):
+        return x ** 3
+    registered.append(cube_h.name)
+    defvjp(cube_h, lambda ans, x: lambda g: 3.0 * g * x ** 2)
+    x = np.array([0.5, -2.0])
+    saved = primitive_vjps.pop(cube_h)
+    assert cube_h not in primitive_vjps
+    with pytest.raises(NotImplementedError):
+        grad(lambda v: ag.sum(cube_h(v)))(x)
+    primitive_vjps[cube_h] = saved
+    np.testing.assert_allclose(grad(lambda v: ag.sum(cube_h(v)))(x), 3.0 * x ** 2)
+
+
+def test_primitive_vjps_non_primitives():
+    """A function that is not a primitive is not in the mapping (pop with a default gives
+    the default, as HIPS's test_logic relies on); setting one raises instead of storing a
+    vjp no gradient would use."""
+    import autograd.numpy as anp
+    from autograd.core import primitive_vjps, PrimitiveNotFoundError
+    assert primitive_vjps.pop(anp.iscomplex, None) is None
+    assert anp.iscomplex not in primitive_vjps
+    with pytest.raises(KeyError):
+        del primitive_vjps[anp.iscomplex]
+    with pytest.raises(PrimitiveNotFoundError):
+        primitive_vjps[len]
+    with pytest.raises(TypeError, match="not a primitive"):
+        primitive_vjps[anp.iscomplex] = {0: lambda ans, x: lambda g: g}
+    with pytest.raises(TypeError, match="mapping"):
+        primitive_vjps[ag.exp] = {"x": lambda ans, x: lambda g: g}
+
+
+def test_vspace_operations_are_differentiable():
+    """vspace(x).inner_prod/add/scalar_mul on tensors record the graph (they used to return
+    a plain float from inner_prod, silently a zero gradient)."""
+    x = {"a": np.array([1.0, -2.0]), "b": [0.5, np.array([[3.0]])]}
+    y = {"a": np.array([0.25, 4.0]), "b": [-1.0, np.array([[2.0]])]}
+    vs = vspace(x)
+    assert vs.inner_prod(x, y) == pytest.approx(0.25 - 8.0 - 0.5 + 6.0)
+    g = grad(lambda u: vs.inner_prod(u, y))(x)            # d<u, y>/du = y
+    np.testing.assert_allclose(g["a"], y["a"])
+    np.testing.assert_allclose(g["b"][0], y["b"][0])
+    np.testing.assert_allclose(g["b"][1], y["b"][1])
+    # d/du <2u + y, u> = 4u + y
+    g2 = grad(lambda u: vs.inner_prod(vs.add(vs.scalar_mul(u, 2.0), y), u))(x)
+    np.testing.assert_allclose(g2["a"], 4.0 * x["a"] + y["a"])
+    np.testing.assert_allclose(g2["b"][1], 4.0 * x["b"][1] + y["b"][1])
+    check_grads(vs.inner_prod)(x, y)

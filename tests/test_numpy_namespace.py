@@ -153,3 +153,31 @@ def test_plain_numpy_on_tensors_reaches_the_compositions():
     numpy.sum(numpy.einsum("i,i->", y, numpy.arange(3.0))).backward()
     numpy.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])   # x's rank is its weight
     assert numpy.median(x).requires_grad and numpy.tensordot(x, x, 1).requires_grad
+
+
+def test_where_keeps_python_values_python():
+    """HIPS's ``where`` (which its users' code relies on): Python scalars and lists in, a
+    Python value or list out; any array, numpy scalar or tensor among the inputs gives
+    numpy's result (an array, or a tensor recording the graph)."""
+    assert np.where(True, 1, 2) == 1 and type(np.where(True, 1, 2)) is int
+    assert type(np.where(False, 1, 2.0)) is float and np.where(False, 1, 2.0) == 2.0
+    assert np.where(True, [1, 2], [3, 4]) == [1, 2]
+    assert np.where([True, False], 1.0, 2.0) == [1.0, 2.0]
+    assert type(np.where(numpy.bool_(True), 1, 2)) is numpy.ndarray
+    out = np.where(True, numpy.array([1.0], dtype=numpy.float32), 2.0)
+    assert out.dtype == numpy.float32
+    x = leaf(1.0, 2.0)
+    y = np.where([True, False], x, 5.0)
+    assert isinstance(y, Tensor) and y.requires_grad
+    numpy.testing.assert_allclose(ag.grad(lambda v: np.sum(np.where([True, False], v, 5.0)))(
+        numpy.array([1.0, 2.0])), [1.0, 0.0])
+
+
+def test_numpy_names_looked_up_do_not_shadow_the_guard_s_builtins():
+    """Names are cached in the module's globals on first use; np.any (numpy's) must not
+    replace the builtin any the guard uses, or every guarded call would refuse arrays."""
+    assert np.any is numpy.any and np.all is numpy.all
+    numpy.testing.assert_allclose(np.convolve(numpy.array([1.0, 2.0]), [1.0, 1.0]), [1, 3, 2])
+    numpy.testing.assert_allclose(np.convolve(leaf(1.0, 2.0).detach(), [1.0]), [1.0, 2.0])
+    with pytest.raises(ag.ArgumentTypeError, match="convolve"):
+        np.convolve(leaf(1.0, 2.0), [1.0])

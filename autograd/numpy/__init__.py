@@ -18,6 +18,7 @@ Submodules: ``linalg`` (the differentiable linalg names that exist, numpy's for 
 """
 from __future__ import annotations
 
+import builtins as _builtins  # this module's globals take numpy's any/sum/max...
 import functools as _functools
 import importlib as _importlib
 from typing import Any as _Any
@@ -61,9 +62,9 @@ def _requires_grad(obj: _Any, depth: int = 0) -> bool:
     if getattr(obj, "_rg", False):
         return True
     if depth < 4 and type(obj) in (list, tuple):
-        return any(_requires_grad(o, depth + 1) for o in obj)
+        return _builtins.any(_requires_grad(o, depth + 1) for o in obj)
     if depth < 4 and type(obj) is dict:
-        return any(_requires_grad(o, depth + 1) for o in obj.values())
+        return _builtins.any(_requires_grad(o, depth + 1) for o in obj.values())
     return False
 
 

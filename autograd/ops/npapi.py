@@ -179,12 +179,24 @@ def clip(a, a_min=NoValue, a_max=NoValue, out=None, *, min=NoValue, max=NoValue,
 
 def where(condition, x=NoValue, y=NoValue):
     """numpy's ``where``: with x and y, x where condition else y (differentiable in x, y);
-    with the condition alone, its nonzero indices (numpy's)."""
+    with the condition alone, its nonzero indices (numpy's).  When none of condition, x, y
+    is an array or tensor (Python scalars and lists only) the result is a Python value or
+    list (``.tolist()``), as HIPS autograd's ``where`` gives, not numpy's 0-d array."""
     if x is NoValue and y is NoValue:
         return np.nonzero(np.asarray(getattr(condition, "_data", condition)))
     if x is NoValue or y is NoValue:
         raise ArgumentTypeError("autograd.numpy.where: give both x and y, or neither")
-    return E.where(getattr(condition, "_data", condition), arg(x), arg(y))
+    out = E.where(getattr(condition, "_data", condition), arg(x), arg(y))
+    if not (_numeric(condition) or _numeric(x) or _numeric(y)):
+        return out.tolist()           # Python values in, Python values out (as HIPS's where)
+    return out
+
+
+def _numeric(obj: Any) -> bool:
+    """An ndarray, numpy scalar or tensor, or a list/tuple holding one."""
+    if isinstance(obj, (np.ndarray, np.generic)) or hasattr(obj, "_data"):
+        return True
+    return type(obj) in _SEQ and any(_numeric(o) for o in obj)
 
 
 # ----------------------------------------------------------------------------- shape
