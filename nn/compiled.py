@@ -4,7 +4,9 @@ The compiled train step is the eager one split where it must touch Python: the p
 (traced by ``autograd.jit``) is the forward, the loss (with its regularization penalties)
 and the backward, leaving each parameter's gradient in ``.grad``; then, eagerly, the
 finite-loss and finite-gradient checks, ``optimizer.step()`` and the weight constraints,
-exactly as the eager step does them.  The predict step is the forward in inference mode.
+exactly as the eager step does them.  The predict step is the forward in inference mode;
+``evaluate`` uses it too (then the loss and metrics on its output, eagerly), except for a
+model with regularization penalties (an activity penalty needs the forward run in Python).
 
 ``jit_compile``:
 
@@ -75,7 +77,7 @@ class Compiled:
         self.warned = False
         self.warned_predict = False
         self.train_fn_opt: Any = None
-        self.train_fn_plan: Any = None
+        self.train_fn_pen: Any = None
         self.plan: Any = None
         self.checked = False
 
@@ -120,9 +122,13 @@ class Compiled:
                 from .training import Plan
                 self.plan = Plan(model)
             plan = self.plan
-        if self.train_fn is None or self.train_fn_opt is not opt or self.train_fn_plan is not plan:
+        # the program depends on the optimizer's parameters and on whether the loss adds
+        # penalties (a new fit's Plan saying the same reuses it)
+        ids = tuple(map(id, opt.params))
+        if self.train_fn is None or self.train_fn_opt != ids \
+                or self.train_fn_pen != plan.penalties:
             self.train_fn = self._train_program(opt, plan)
-            self.train_fn_opt, self.train_fn_plan = opt, plan
+            self.train_fn_opt, self.train_fn_pen = ids, plan.penalties
         f = self.train_fn
         timing = self.mode == "auto" and len(self.timing["eager"]) < 3
         if timing and len(self.timing["jit"]) >= 3:        # "auto": the eager side
@@ -132,6 +138,7 @@ class Compiled:
             if len(self.timing["eager"]) == 3:
                 self.use_jit = bool(np.median(self.timing["jit"]) < np.median(self.timing["eager"]))
             return r
+        ready = timing and f.program(xb, yb) is not None     # a replay (not a trace) to time
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", JitFallbackWarning)
@@ -152,14 +159,9 @@ class Compiled:
             if pairs is None or pairs:
                 from .regularizers import apply_constraints
                 apply_constraints(model, pairs)
-        if timing and f.trace_count and not f.fallbacks and self._replayed(f, xb, yb):
+        if ready and not f.fallbacks:
             self.timing["jit"].append(time.perf_counter() - t0)
         return value, out
-
-    @staticmethod
-    def _replayed(f: Any, xb: Any, yb: Any) -> bool:
-        e = f.cache.get(next(reversed(f.cache.d))) if len(f.cache) else None
-        return e is not None and e.exe is not None
 
     def predict(self, xb: Any) -> Any:
         """The model's output on a batch in inference mode (no graph), as arrays.  The first
@@ -179,6 +181,16 @@ class Compiled:
                           JitFallbackWarning, stacklevel=4)
         _rewarn(caught)
         return out
+
+    def forward(self, xb: Any) -> Any:
+        """The compiled predict step's output as tensors (evaluate's forward)."""
+        out = self.predict(xb)
+        if isinstance(out, ag.Tensor):
+            return out
+        from autograd.transforms import tree_flatten, tree_unflatten
+        leaves, spec = tree_flatten(out)
+        return tree_unflatten(spec, [ag.Tensor._make(v) if isinstance(v, np.ndarray) else v
+                                     for v in leaves])
 
     def __reduce__(self) -> tuple:
         # a copy or pickle of the model gets fresh (uncompiled) steps

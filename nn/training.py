@@ -644,11 +644,14 @@ def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList],
     sums = dict.fromkeys(names, 0.0)
     seen = 0
     model.eval()
+    c = getattr(model, "_jit", None)
+    if c is not None and plan.penalties:    # activity penalties need the forward run here
+        c = None
     with ag.no_grad():
         for b, (xb, yb, swb) in enumerate(batches.epoch()):
             if cbs is not None:
                 cbs.on_test_batch_begin(b, {})
-            out = model(xb)
+            out = c.forward(xb) if c is not None and isinstance(xb, np.ndarray) else model(xb)
             bs = _n(xb)
             seen += bs
             sums["loss"] += float(compute_loss(model, yb, out, swb, plan).data) * bs

@@ -81,6 +81,9 @@ class Jitted:
         n = len(args)
         static = frozenset(i % n for i in self.static_argnums if -n <= i < n) if n else frozenset()
         key, dynamic = signature(args, kwargs, static, MODE.grad)
+        if kwargs and any(isinstance(v, (np.ndarray, Tensor)) for v in _leaves(kwargs)):
+            return self._eager(None, "arrays given by keyword are not traced (pass them "
+                                     "positionally)", args, kwargs)
         if MODE.grad and _needs_graph(args, dynamic):
             return self._eager(None, "an argument requires grad (the result must be "
                                      "differentiable: jit records no graph)", args, kwargs)

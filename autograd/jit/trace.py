@@ -310,6 +310,13 @@ def _prim_call(self, *args, **kwargs):
     if rec is None:
         return _ORIG["call"](self, *args, **kwargs)
     orig = self.__dict__.get("fwd")
+    if orig is None:        # a forward jit cannot wrap: its result would go unrecorded
+        rec.fail(f"primitive {self.name}: no instance forward to record")
+        rec.depth += 1
+        try:
+            return _ORIG["call"](self, *args, **kwargs)
+        finally:
+            rec.depth -= 1
     if getattr(orig, "_jit_recording", False):
         rec.pending = args
         return _ORIG["call"](self, *args, **kwargs)

@@ -106,3 +106,23 @@ def test_jit_compile_is_checked():
         m.compile("adam", "mse", jit_compile="yes")
     m.compile("adam", "mse", jit_compile=False)
     assert m._jit is None
+
+
+def test_evaluate_compiled_equals_eager():
+    x, y = _data()
+    res = []
+    for jc in (False, True):
+        nn.set_seed(5)
+        m = _model()
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=jc)
+        m.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        res.append([m.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+                    for _ in range(3)])
+        if jc:
+            f = m._jit.predict_fn
+            assert f.trace_count == 2 and not f.fallbacks       # 16 and the last 2
+            assert all(e.exe is not None for e in f.cache.d.values())
+    for a, b in zip(*res):
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-5)
