@@ -273,3 +273,12 @@ def test_numpy_mode_keeps_the_segment_replay():
         for _ in range(3):
             jf(np.ones((5, 2)), np.array([0, 1, 2, 0, 1]))
     assert not any(i.op == "fused" for i in next(iter(jf.cache.d.values())).exe.program.instrs)
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.lists(st.integers(-3, 12), max_size=20), st.integers(1, 10))
+def test_labels_check_kernel_equals_its_twin(labels, n):
+    from autograd.kernels import _jit_codegen
+    from autograd.kernels.codegen_compile import labels_ok_np
+    a = np.array(labels, dtype=np.int64)
+    assert _jit_codegen.labels_ok(a, n) == labels_ok_np(a, n) == all(0 <= v < n for v in labels)

@@ -49,6 +49,9 @@ class Jitted:
         self.fallbacks: dict = {}
         self._warned = False
         self._scalar: Any = None
+        #: ``backend(program) -> program`` for this function's lowering (None: the registered
+        #: default, code generation included; ``lambda p: p``: the plain numpy replay)
+        self.backend: Optional[Callable] = None
         self._fast: dict = {}
         self._fast_evictions = 0
         functools.update_wrapper(self, fun)  # type: ignore[arg-type]
@@ -132,7 +135,7 @@ class Jitted:
                 self._fall_back(e, key, why)
                 return result
         try:
-            e.exe = rec.prog.lower()
+            e.exe = rec.prog.lower(self.backend)
         except Exception as ex:   # noqa: BLE001 - a program that cannot be lowered runs eagerly
             self._fall_back(e, key, f"lowering failed ({type(ex).__name__}: {ex})")
             return result

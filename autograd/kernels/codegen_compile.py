@@ -14,6 +14,7 @@ replaced (``info["body"]`` of the fused instruction); tests hold them equal.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import sys
 import tempfile
@@ -24,7 +25,7 @@ import numpy as np
 
 from ..errors import InvalidValueError
 
-__all__ = ["cache_dir", "fused_function", "segment_function", "ENV"]
+__all__ = ["cache_dir", "fused_function", "segment_function", "labels_ok_np", "ENV"]
 
 #: The environment variable that overrides the generated-code cache directory.
 ENV = "AUTOGRAD_JIT_CACHE"
@@ -121,6 +122,11 @@ def fused_function(src: str, name: str, kinds: list, shape: tuple, dtype, n_out:
     return fused
 
 
+def labels_ok_np(labels, n_classes: int) -> bool:
+    """The twin of ``_jit_codegen.labels_ok``: every label in [0, n_classes)."""
+    return not labels.size or bool(labels.min() >= 0 and labels.max() < n_classes)
+
+
 def segment_function(src: str, name: str, slots: list, labels: dict, losses: list):
     """The callable of a whole-segment ``fused`` instruction (``codegen.fuse_segments``).
 
@@ -129,29 +135,35 @@ def segment_function(src: str, name: str, slots: list, labels: dict, losses: lis
     raises ``InvalidValueError``, as the primitive does, never reaching numba); ``losses``:
     per output, the dtype of a loss returned as a float (made a 0-d array), else None."""
     from ..errors import InvalidValueError as _Bad
+    from . import _jit_codegen
     kern = _module(src, name).segment
-    conv = []
-    for s in slots:
-        dt = np.dtype(s.dtype)
-        conv.append((dt, tuple(s.shape) == ()))
-    lab = dict(labels)
+    ok = _jit_codegen.labels_ok
+    conv = [(k, np.dtype(s.dtype), tuple(s.shape) == (), labels.get(k))
+            for k, s in enumerate(slots)]
+    big = {np.dtype(d): float(np.finfo(d).max) for d in losses if d is not None}
+    loss_at = [(j, np.dtype(d)) for j, d in enumerate(losses) if d is not None]
 
     def segment(*vals):
-        args = []
-        for k, (a, (dt, scalar)) in enumerate(zip(vals, conv)):
-            if k in lab:
-                a = np.ascontiguousarray(a, dtype=np.int64)
-                if a.size and (a.min() < 0 or a.max() >= lab[k]):
-                    raise _Bad(f"softmax_cross_entropy: labels must be in [0, {lab[k]}), got "
+        args = list(vals)
+        for k, dt, scalar, n_cls in conv:
+            a = args[k]
+            if n_cls is not None:
+                if type(a) is not np.ndarray or a.dtype != np.int64 or not a.flags.c_contiguous:
+                    a = np.ascontiguousarray(a, dtype=np.int64)
+                if not ok(a, n_cls):
+                    raise _Bad(f"softmax_cross_entropy: labels must be in [0, {n_cls}), got "
                                f"values in [{a.min()}, {a.max()}]")
             elif type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
                 a = np.ascontiguousarray(a, dtype=dt)
-            args.append(a.reshape(1) if scalar else a)
+            args[k] = a.reshape(1) if scalar else a
         res = kern(*args)
-        if not any(losses):
+        if not loss_at:
             return res
-        with np.errstate(over="ignore"):
-            return tuple(np.asarray(r, dtype=d) if d is not None else r
-                         for r, d in zip(res, losses))
+        res = list(res)
+        for j, dt in loss_at:             # the float64 mean as a 0-d array of the dtype
+            v = res[j]
+            res[j] = np.array(v if abs(v) <= big[dt] or v != v else math.copysign(math.inf, v),
+                              dtype=dt)
+        return tuple(res)
     segment.kernel = kern
     return segment
