@@ -282,3 +282,54 @@ def test_labels_check_kernel_equals_its_twin(labels, n):
     from autograd.kernels.codegen_compile import labels_ok_np
     a = np.array(labels, dtype=np.int64)
     assert _jit_codegen.labels_ok(a, n) == labels_ok_np(a, n) == all(0 <= v < n for v in labels)
+
+
+def test_tiered_segment_replays_until_hot_then_switches(monkeypatch):
+    monkeypatch.setattr(codegen, "HOT_CALLS", 3)
+    built = []
+
+    def build():
+        built.append(1)
+        return lambda *v: ("numba",) + v
+    t = codegen._Tiered(build, lambda *v: ("replay",) + v)
+    assert [t(1)[0] for _ in range(3)] == ["replay"] * 3
+    t.thread.join(10)
+    assert t(2) == ("numba", 2) and built == [1]
+    bad = codegen._Tiered(lambda: 1 / 0, lambda *v: "replay")
+    for _ in range(3):
+        bad()
+    bad.thread.join(10)
+    assert bad() == "replay" and isinstance(bad.error, ZeroDivisionError)
+
+
+@pytest.mark.slow
+def test_a_fresh_process_replays_first_and_builds_in_the_background():
+    code = ("import sys, time, numpy as np, autograd as ag\n"
+            "from autograd.jit import codegen\n"
+            "from autograd import Tensor\n"
+            "rng = np.random.default_rng(0)\n"
+            "W = Tensor(rng.normal(size=(3, 4)), requires_grad=True)\n"
+            "b = Tensor(np.zeros(4), requires_grad=True)\n"
+            "V = Tensor(rng.normal(size=(4, 2)), requires_grad=True)\n"
+            "c = Tensor(np.zeros(2), requires_grad=True)\n"
+            "@ag.jit\n"
+            "def step(x, y):\n"
+            "    loss = ag.softmax_cross_entropy(ag.dense(ag.dense(x, W, b, activation='relu'), V, c), y)\n"
+            "    loss.backward()\n"
+            "    with ag.no_grad():\n"
+            "        for p in (W, b, V, c):\n"
+            "            p -= 0.1 * Tensor(p.grad)\n"
+            "            p.grad = None\n"
+            "    return loss\n"
+            "x, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)\n"
+            "for _ in range(5): step(x, y)\n"
+            "assert 'numba' not in sys.modules, 'numba at the first calls'\n"
+            "for _ in range(codegen.HOT_CALLS): step(x, y)\n"
+            "fn = [i.fn for i in next(iter(step.cache.d.values())).exe.program.instrs if i.op == 'fused'][0]\n"
+            "fn.thread.join(120)\n"
+            "step(x, y)\n"
+            "print(fn.fn is not None, fn.error)\n")
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=ROOT),
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "True None"

@@ -390,6 +390,65 @@ def segment_source(prog: Program, body: list, needed: set) -> tuple:
     return src, name, inputs, outputs, {o: losses[o] for o in outputs if o in losses}
 
 
+#: Calls of a compiled function after which its segments' numba code is built, when this
+#: process has not loaded numba yet: importing numba and loading the cached kernels costs
+#: 0.5-3 s (2 shared cores, load 1-9), against 60-100 µs saved per tiny step, so a short run
+#: (a few hundred steps) keeps the numpy replay and its fast first call.  The build runs in a
+#: background thread; calls replay meanwhile and switch when it is ready.  With numba
+#: already loaded (or ``AUTOGRAD_KERNELS=numba``) the build happens at lowering.
+HOT_CALLS = 50
+
+
+def _replay_of(prog: Program, body: list, inputs: list, outputs: list):
+    """The numpy replay of ``body`` as a function of the segment's inputs."""
+    sub = Program()
+    sub.slots, sub.instrs = prog.slots, list(body)
+    sub.inputs, sub.outputs = list(inputs), list(outputs)
+    exe = sub.lower(backend=lambda p: p, fold=False)
+
+    def replay(*vals):
+        return tuple(exe.run(list(vals)))
+    return replay
+
+
+class _Tiered:
+    """A segment's callable: the replay until the numba function is built (see
+    ``HOT_CALLS``), then the numba function.  A build that fails keeps the replay."""
+
+    def __init__(self, build, replay) -> None:
+        self.build, self.replay = build, replay
+        self.fn = None
+        self.calls = 0
+        self.thread = None
+        self.error = None
+
+    def _build(self) -> None:
+        try:
+            self.fn = self.build()
+        except Exception as e:   # noqa: BLE001 - the replay stays: slower, same numbers
+            self.error = e
+
+    def __call__(self, *vals):
+        fn = self.fn
+        if fn is not None:
+            return fn(*vals)
+        self.calls += 1
+        if self.calls == HOT_CALLS and self.thread is None:
+            import threading
+            self.thread = threading.Thread(target=self._build, name="autograd-jit-codegen",
+                                           daemon=True)
+            self.thread.start()
+        return self.replay(*vals)
+
+
+def _tiered(build, replay):
+    from .. import kernels as K
+    t = _Tiered(build, replay)
+    if K.MODE == "numba" or K.loaded():
+        t.fn = build()                       # numba is here already: no reason to wait
+    return t
+
+
 def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
     """``prog`` with each run of at least two segment instructions (dense, softmax
     cross-entropy, their vjps) replaced by one ``fused`` instruction."""
@@ -412,8 +471,10 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
             for ins in body:
                 if ins.op == "call" and ins.prim.name == "softmax_cross_entropy":
                     labels[inputs.index(ins.ins[1])] = int(prog.slots[ins.ins[0]].shape[1])
-            fn = segment_function(src, name, [prog.slots[i] for i in inputs], labels,
-                                  [losses.get(o) for o in outputs])
+            args = (src, name, [prog.slots[i] for i in inputs], labels,
+                    [losses.get(o) for o in outputs])
+            fn = _tiered(lambda args=args: segment_function(*args),
+                         _replay_of(prog, body, inputs, outputs))
             new_instrs.append(Instr("fused", fn=fn, ins=tuple(inputs), outs=tuple(outputs),
                                     info={"body": body, "source": src, "name": name}))
             k = e
