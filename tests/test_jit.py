@@ -186,8 +186,7 @@ def test_control_flow_on_a_value_names_the_line():
         if ag.sum(x) > 0:      # the line the error names
             return x
         return -x
-    import inspect
-    line = inspect.getsourcelines(f)[1] + 1
+    line = f.__code__.co_firstlineno + 1
     with pytest.raises(ConcretizationError, match=rf"test_jit.py:{line}"):
         ag.jit(f)(np.ones(3))
     for how in (float, lambda t: t.item(), int):
