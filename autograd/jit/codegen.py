@@ -25,7 +25,7 @@ import numpy as np
 
 from .program import Instr, Program
 
-__all__ = ["backend", "fuse_elementwise", "fuse_segments", "kernel_source", "segment_source",
+__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "kernel_source", "segment_source",
            "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE"]
 
 #: Scalar bodies of the fusable primitives: ``{0}``, ``{1}`` the operands, ``{T}`` the dtype.
@@ -397,6 +397,14 @@ def segment_source(prog: Program, body: list, needed: set) -> tuple:
 #: background thread; calls replay meanwhile and switch when it is ready.  With numba
 #: already loaded (or ``AUTOGRAD_KERNELS=numba``) the build happens at lowering.
 HOT_CALLS = 50
+_PENDING: list = []
+
+
+def wait(timeout: Optional[float] = None) -> None:
+    """Wait for the segments' background builds started so far (benchmarks and tests that
+    time the steady state call it after warming up)."""
+    while _PENDING:
+        _PENDING.pop().join(timeout)
 
 
 def _replay_of(prog: Program, body: list, inputs: list, outputs: list):
@@ -438,6 +446,7 @@ class _Tiered:
             self.thread = threading.Thread(target=self._build, name="autograd-jit-codegen",
                                            daemon=True)
             self.thread.start()
+            _PENDING.append(self.thread)
         return self.replay(*vals)
 
 
@@ -445,7 +454,7 @@ def _tiered(build, replay):
     from .. import kernels as K
     t = _Tiered(build, replay)
     if K.MODE == "numba" or K.loaded():
-        t.fn = build()                       # numba is here already: no reason to wait
+        t._build()                           # numba is here already: no reason to wait
     return t
 
 
