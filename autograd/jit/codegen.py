@@ -25,7 +25,8 @@ import numpy as np
 
 from .program import Instr, Program
 
-__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "kernel_source", "segment_source",
+__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "kernel_source",
+           "segment_source",
            "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE"]
 
 #: Scalar bodies of the fusable primitives: ``{0}``, ``{1}`` the operands, ``{T}`` the dtype.
@@ -209,8 +210,9 @@ def fuse_elementwise(prog: Program, min_size: int = FUSE_MIN_SIZE,
         shape = tuple(prog.slots[prog.instrs[first].outs[0]].shape)
         dtype = np.dtype(prog.slots[prog.instrs[first].outs[0]].dtype)
         fn = fused_function(src, name, kinds, shape, dtype, len(outputs))
-        instrs.append(Instr("fused", fn=fn, ins=tuple(i for i, kd in zip(inputs, kinds)
-                                                        if not isinstance(kd, tuple) or kd[0] != "scalar"),
+        arrays = tuple(i for i, kd in zip(inputs, kinds)
+                       if not isinstance(kd, tuple) or kd[0] != "scalar")
+        instrs.append(Instr("fused", fn=fn, ins=arrays,
                             outs=tuple(outputs),
                             info={"body": prog.instrs[first:end], "source": src, "name": name}))
         k = end
@@ -281,9 +283,10 @@ def _segment_ok(prog: Program, ins: Instr) -> bool:
             shapes = (len(x.shape), len(w.shape), len(b.shape), len(o.shape))
         else:
             info = ins.info
+            parents = list(info.get("parents", ()))
             if info.get("nargs") != 3 or info.get("has_aux") or len(ins.ins) != 5 or \
-                    None in ins.ins or list(info.get("parents", ())) != sorted(info.get("needs", ())) \
-                    or len(ins.outs) != len(info["parents"]):
+                    None in ins.ins or parents != sorted(info.get("needs", ())) \
+                    or len(ins.outs) != len(parents):
                 return False
             g, out, x, w, b = slots[:5]
             shapes = (len(g.shape), len(out.shape), len(x.shape), len(w.shape), len(b.shape))

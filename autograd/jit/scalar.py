@@ -230,7 +230,8 @@ class _Recorder:
 _FWD = {"add": "ADD", "subtract": "SUB", "multiply": "MUL", "divide": "DIV", "power": "POW",
         "negative": "NEG", "relu": "RELU", "tanh": "TANH", "exp": "EXP", "log": "LOG",
         "sigmoid": "SIGMOID"}
-_READS = {"MULADD": "xyz", "ADD": "xy", "SUB": "xy", "MUL": "xy", "DIV": "xy", "POW": "xy", "NEG": "x",
+_READS = {"MULADD": "xyz", "ADD": "xy", "SUB": "xy", "MUL": "xy", "DIV": "xy", "POW": "xy",
+          "NEG": "x",
           "RELU": "x", "TANH": "x", "EXP": "x", "LOG": "x", "SIGMOID": "x", "COPY": "x",
           "G_ADD": "x", "G_NEG": "x", "G_MUL": "xy", "G_DIVA": "xy", "G_DIVB": "xyz",
           "G_POW": "xyz", "G_RELU": "xy", "G_TANH": "xy", "G_EXP": "xy", "G_LOG": "xy",
@@ -734,7 +735,8 @@ class ScalarJit:
                 for y in x.values():
                     walk(y, where)
             elif isinstance(x, (Tensor, np.ndarray)):
-                raise _Untraceable(f"{where} is {'a tensor' if isinstance(x, Tensor) else 'an array'}"
+                what = "a tensor" if isinstance(x, Tensor) else "an array"
+                raise _Untraceable(f"{where} is {what}"
                                    f" (the scalar compiler traces Values and floats)")
             else:
                 try:

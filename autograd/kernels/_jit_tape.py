@@ -1,7 +1,8 @@
 """The numba tape interpreter.  Imported only by ``autograd.kernels._load_tape``.
 
 One kernel for every scalar program (see ``tape.py`` for the instruction set): a loop over
-the scheduled groups, and in each a plain loop of one instruction kind.  ``error_model="numpy"`` gives
+the scheduled groups, and in each a plain loop of one instruction kind.
+``error_model="numpy"`` gives
 IEEE inf/nan where Python would raise (division by zero, log of 0), as ``Value`` does.
 """
 from __future__ import annotations

@@ -13,7 +13,8 @@ with ``x`` the incoming gradient ``g``.  The numbers are those of ``Value``'s fl
 edge cases included (IEEE inf/nan where Python raises: division by zero, log of 0, overflow).
 
 Codes (forward; ``a = buf[x]``, ``b = buf[y]``):
-  COPY a | ADD a+b | SUB a-b | MUL a*b | MULADD a + b*buf[z] | DIV a/b | POW a**b | NEG -a | RELU | TANH | EXP |
+  COPY a | ADD a+b | SUB a-b | MUL a*b | MULADD a + b*buf[z] | DIV a/b | POW a**b |
+  NEG -a | RELU | TANH | EXP |
   LOG | SIGMOID | ZERO (buf[x:y] = 0)
 Gradients (``g = buf[x]``; ``buf[d] +=``):
   G_ADD g | G_NEG -g | G_MUL buf[y]*g | G_DIVA (1/buf[y])*g | G_DIVB (-buf[y]*(1/buf[z]))*g
@@ -40,7 +41,8 @@ _N_OPS = len(OPS)
 
 
 # which fields of (op, d, x, y, z) an instruction reads; accumulating ops also read d
-_READS = {"G_MUL": (2, 3), "MULADD": (2, 3, 4), "MUL": (2, 3), "ADD": (2, 3), "G_ADD": (2,), "G_RELU": (2, 3),
+_READS = {"G_MUL": (2, 3), "MULADD": (2, 3, 4), "MUL": (2, 3), "ADD": (2, 3), "G_ADD": (2,),
+          "G_RELU": (2, 3),
           "RELU": (2,), "SUB": (2, 3), "G_NEG": (2,), "COPY": (2,), "ZERO": (),
           "DIV": (2, 3), "G_DIVA": (2, 3), "G_DIVB": (2, 3, 4), "POW": (2, 3),
           "G_POW": (2, 3, 4), "NEG": (2,), "TANH": (2,), "G_TANH": (2, 3), "EXP": (2,),
