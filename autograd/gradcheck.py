@@ -31,17 +31,18 @@ __all__ = ["gradcheck", "gradgradcheck", "numeric_grad"]
 _PROJECTIONS = 2
 
 
-def _as64(a: Any) -> Any:
-    """A float64 copy of a float Tensor/ndarray (same requires_grad); anything else as is."""
+def _as64(a: Any, dt: Any = np.float64) -> Any:
+    """A float64 (or ``dt``) copy of a float Tensor/ndarray (same requires_grad); anything
+    else as is."""
     if isinstance(a, Tensor):
         d = a._data
         if d.dtype.kind == "f":
-            t = Tensor(np.array(d, dtype=np.float64, order="C"), requires_grad=a._rg)
+            t = Tensor(np.array(d, dtype=dt, order="C"), requires_grad=a._rg)
             t.name = a.name
             return t
         return a
     if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-        return np.array(a, dtype=np.float64, order="C")
+        return np.array(a, dtype=dt, order="C")
     return a
 
 
@@ -100,9 +101,52 @@ def _check_args(what: str, fn: Any, eps: Any, atol: Any, rtol: Any, seed: Any) -
         raise InvalidValueError(f"{what}: seed must be a non-negative int, got {seed!r}")
 
 
+def _as_dtype(what: str, fn: Any, dtype: Any) -> tuple[Any, np.dtype]:
+    """The dtype the check computes in (float64 unless ``dtype`` says otherwise), and ``fn``
+    itself, or, when ``dtype`` is given and ``fn`` is a module (an nn layer or model, anything
+    with ``named_modules`` and ``named_weights``), a copy of it computing in that dtype: its
+    float weights and its layers' ``dtype`` cast.  The caller's module is not touched."""
+    if dtype is None:
+        return fn, np.dtype(np.float64)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise InvalidValueError(f"{what}: dtype must be a float dtype such as 'float64', got "
+                                f"{dtype!r}")
+    if callable(getattr(fn, "named_modules", None)) and callable(getattr(fn, "named_weights",
+                                                                         None)):
+        import copy
+        fn = copy.deepcopy(fn)
+        for _, m in fn.named_modules():
+            if isinstance(getattr(m, "dtype", None), np.dtype) and m.dtype.kind == "f":
+                m.dtype = dt
+        for _, w in fn.named_weights():
+            if w.dtype.kind == "f":
+                w.data = w.data.astype(dt)
+    return fn, dt
+
+
+def _own_precision_note(out: Any, dt: np.dtype) -> str:
+    """When fn's output is of a lower precision than the check's inputs, fn computes in it
+    itself: say so, since that, not the gradient, may be what fails the check."""
+    odt = getattr(out, "dtype", None)
+    if odt is None or np.dtype(odt).kind != "f" or np.dtype(odt).itemsize >= dt.itemsize:
+        return ""
+    odt = np.dtype(odt)
+    return (f".  Note: fn returned {odt.name} although its float inputs were {dt.name} "
+            f"copies, so fn computes in {odt.name} itself (a {odt.name} layer, weight or "
+            f"constant, or an astype): its own precision (about {np.finfo(odt).eps:.0e} "
+            f"relative) limits this check, not necessarily the gradient.  Make fn compute in "
+            f"float64: pass a layer or model itself with dtype='float64' "
+            f"(gradcheck(layer, x, dtype='float64') checks a float64 copy of it), or build "
+            f"its layers with dtype='float64' and keep constants float64")
+
+
 def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: float,
            raise_exception: bool, seed: int, what: str, noun: str = "gradient",
-           labels: Optional[dict] = None) -> bool:
+           labels: Optional[dict] = None, dt: Any = np.float64) -> bool:
     from .ops.shape import identity
 
     _check_args(what, fn, eps, atol, rtol, seed)
@@ -116,6 +160,7 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
         out = fn(*args)
         if not isinstance(out, Tensor):
             raise GraphError(f"{what}: fn must return a Tensor, got {type(out).__name__}")
+        note = _own_precision_note(out, np.dtype(dt))
         vs = [rng.standard_normal(out.shape) for _ in range(_PROJECTIONS)]
         analytic = []
         for v in vs:
@@ -145,15 +190,15 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
                        f"is wrong at index {j}: analytic {float(a[j])!r}, numeric "
                        f"{float(n[j])!r}; largest error {err.max():.3g} over {int(bad.sum())} "
                        f"bad element(s) (projection {p + 1} of {len(vs)}; atol={atol}, "
-                       f"rtol={rtol}, eps={eps})")
+                       f"rtol={rtol}, eps={eps}){note}")
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False
     return True
 
 
-def _prepare(what: str, inputs: tuple) -> tuple[list, list]:
-    xs = [_as64(a) for a in inputs]
+def _prepare(what: str, inputs: tuple, dt: Any = np.float64) -> tuple[list, list]:
+    xs = [_as64(a, dt) for a in inputs]
     check = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a._rg]
     if not check:
         raise GraphError(f"{what}: no input requires grad; pass Tensor(..., requires_grad=True)")
@@ -161,7 +206,8 @@ def _prepare(what: str, inputs: tuple) -> tuple[list, list]:
 
 
 def gradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+              rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0,
+              dtype: Any = None) -> bool:
     """Check ``fn``'s analytic gradients against central finite differences, in float64.
 
     fn : callable taking ``*inputs`` and returning a Tensor of any shape.
@@ -176,18 +222,29 @@ def gradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     copied to float64 before the check, so ``fn`` computes in float64 (finite differences in
     float32 would be mostly rounding noise).  This checks the math of the gradient, not
     float32 rounding.  The caller's tensors are not modified and their ``.grad`` is left
-    alone; float32 constants captured inside ``fn`` stay float32.
+    alone; float32 constants captured inside ``fn`` stay float32.  When ``fn`` still
+    computes in float32 (its output is float32: a float32 layer's weights, a float32
+    constant, an ``astype``), the failure message says that ``fn``'s own precision limits the
+    check and how to make it compute in float64.
+
+    dtype : None (the default: float inputs are copied to float64, ``fn`` is called as is),
+        or a float dtype such as ``'float64'``: float inputs are copied to it and, when ``fn``
+        is a layer or model (an ``nn.Module``), the check runs on a copy of it whose float
+        weights and layers compute in that dtype, so ``gradcheck(layer, x, dtype='float64')``
+        checks a float32 layer's gradient math in float64.  The caller's module is unchanged.
 
     Returns True.  On a mismatch raises :class:`GradcheckError` naming the input, the element
     index, the analytic and numeric values and the largest error; with
     ``raise_exception=False`` returns False instead.
     """
-    xs, check = _prepare("gradcheck", inputs)
-    return _check(fn, xs, check, eps, atol, rtol, raise_exception, seed, "gradcheck")
+    fn, dt = _as_dtype("gradcheck", fn, dtype)
+    xs, check = _prepare("gradcheck", inputs, dt)
+    return _check(fn, xs, check, eps, atol, rtol, raise_exception, seed, "gradcheck", dt=dt)
 
 
 def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+                  rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0,
+                  dtype: Any = None) -> bool:
     """Check second derivatives of ``fn`` against finite differences of its gradients.
 
     With ``v`` a random array of the output's shape, the first gradients
@@ -198,19 +255,21 @@ def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1
     inputs (Hessian-vector products) and on its incoming gradient (a vjp must be
     differentiable in ``g`` too, or Hessian-vector products of compositions go wrong).
 
-    Same arguments, tolerances, return value and errors as :func:`gradcheck`, and the same
-    note: float32 inputs are checked in float64 copies.
+    Same arguments (``dtype`` included), tolerances, return value and errors as
+    :func:`gradcheck`, and the same note: float32 inputs are checked in float64 copies.
     """
     from .ops.shape import identity, reshape, concatenate
 
     _check_args("gradgradcheck", fn, eps, atol, rtol, seed)
-    xs, check = _prepare("gradgradcheck", inputs)
+    fn, dt = _as_dtype("gradgradcheck", fn, dtype)
+    xs, check = _prepare("gradgradcheck", inputs, dt)
     rng = np.random.default_rng(seed + 1)
     with _graph.enable_grad():
         out0 = fn(*xs)
     if not isinstance(out0, Tensor):
         raise GraphError(f"gradgradcheck: fn must return a Tensor, got {type(out0).__name__}")
-    v = Tensor(rng.standard_normal(out0.shape), requires_grad=True)
+    v = Tensor(rng.standard_normal(out0.shape).astype(np.promote_types(dt, out0.dtype)),
+               requires_grad=True)
 
     def first_grads(*args):
         *args, vt = args
@@ -231,4 +290,5 @@ def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1
 
     labels = {len(xs): "the output seed v (how the vjps depend on their incoming gradient)"}
     return _check(first_grads, xs + [v], check + [len(xs)], eps, atol, rtol,
-                  raise_exception, seed + 2, "gradgradcheck", "second-order gradient", labels)
+                  raise_exception, seed + 2, "gradgradcheck", "second-order gradient", labels,
+                  dt=dt)

@@ -20,6 +20,12 @@ the step (shard forward/backward, packing, optimizer), on the slowest rank.  "Al
 alone" is the same buffer reduced with no compute in between.  On a loaded machine, ranks
 that are descheduled in turn wait for each other inside the Allreduce, which shows as a
 large minimum there while "Allreduce alone" stays small.
+
+Since fit(distributed=True) polls its collectives (non-blocking ``Iallreduce`` + ``Test``,
+so a rank that ended or a watchdog timeout can end the job), two more columns: the same
+buffer reduced by a polled ``Iallreduce`` alone (beside the blocking ``Allreduce`` alone), and
+the per-step stop flag (``DataParallel.agree_stop``: a polled one-byte ``Iallreduce``, MAX)
+alone, which fit adds to every step so that a stop on one rank stops all.
 """
 from __future__ import annotations
 
@@ -97,7 +103,8 @@ def _worker(a):
     dp = dist.DataParallel(m, x, y, batch, 1, False)
     for _ in range(5):
         dp.train_step(x, y)
-    rec = {"step": [], "compute": [], "comm_min": [], "comm_max": [], "alone": []}
+    rec = {"step": [], "compute": [], "comm_min": [], "comm_max": [], "alone": [],
+           "polled": [], "flag": []}
     buf = np.zeros_like(dp.buf)
     for _ in range(a.repeats):
         comm.Barrier()
@@ -111,6 +118,18 @@ def _worker(a):
         for _ in range(a.steps):
             comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         alone = (time.perf_counter() - t1) / a.steps
+        comm.Barrier()
+        t1 = time.perf_counter()
+        for _ in range(a.steps):
+            dist._wait(comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM), "benchmark")
+        polled = (time.perf_counter() - t1) / a.steps
+        comm.Barrier()
+        t1 = time.perf_counter()
+        for _ in range(a.steps):
+            dp.agree_stop(False)
+        flag = (time.perf_counter() - t1) / a.steps
+        rec["polled"].append(comm.allreduce(polled, op=MPI.MAX))
+        rec["flag"].append(comm.allreduce(flag, op=MPI.MAX))
         rec["step"].append(comm.allreduce(t, op=MPI.MAX))
         rec["compute"].append(comm.allreduce(t - c, op=MPI.MAX))
         rec["comm_min"].append(comm.allreduce(c, op=MPI.MIN))
@@ -180,8 +199,9 @@ def main(argv=None):
           f"({a.rounds} rounds x {a.repeats} repeats x {a.steps} steps)\n")
     print("| setup | ranks | global batch | per rank | step time, median (IQR) | samples/s "
           "| scaling efficiency | compute (step - Allreduce), slowest rank "
-          "| Allreduce in step, min-max over ranks | Allreduce alone |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| Allreduce in step, min-max over ranks | Allreduce alone | Iallreduce alone, polled "
+          "| stop flag per step |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     nbytes = None
     for s in setups:
         kind, r, weak, threads = s
@@ -191,16 +211,18 @@ def main(argv=None):
         if kind == "plain":
             name = f"plain fit step, {threads} BLAS thread{'s' if threads > 1 else ''}, no MPI"
             eff = "1.00 (baseline)" if threads == 1 else f"{base / med:.2f} (speed-up)"
-            comm = alone = "-"
+            comm = alone = polled = flag = "-"
         else:
             name = f"fit(distributed=True), {'weak' if weak else 'strong'} scaling"
             eff = f"{(base / med) if weak else base / (r * med):.2f}"
             comm = f"{_ms(_quart(rec['comm_min'])[0])} - {_ms(_quart(rec['comm_max'])[0])}"
             alone = _ms(_quart(rec["alone"])[0])
+            polled = _ms(_quart(rec["polled"])[0])
+            flag = f"{_quart(rec['flag'])[0] * 1e6:.0f} us"
             nbytes = rec["buffer_bytes"][0]
         print(f"| {name} | {r} | {gb} | {gb // r} | {_ms(med)} ({_ms(q1)}-{_ms(q3)}) "
               f"| {gb / med:,.0f} | {eff} | {_ms(_quart(rec['compute'])[0])} | {comm} "
-              f"| {alone} |")
+              f"| {alone} | {polled} | {flag} |")
     print(f"\nEfficiency: strong = t(plain, 1 thread) / (ranks x t(ranks)); weak = t(plain, "
           f"batch {a.batch}) / t(ranks, {a.batch} per rank); 1.00 is perfect.  Every process "
           f"runs with OMP/OPENBLAS/MKL/NUMBA threads = 1 (except the 2-thread reference row).  "

@@ -129,10 +129,11 @@ class Model(Module):
             return _functional.symbolic_call(self, inputs, args, kwargs)
         if isinstance(inputs, np.ndarray):
             inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
+        out = super().__call__(inputs, *args, **kwargs)
         shape = getattr(inputs, "shape", None)
-        if shape is not None and len(shape):
+        if shape is not None and len(shape):     # after the call: a failed one records nothing
             self.__dict__["_input_shape"] = (None,) + tuple(shape[1:])
-        return super().__call__(inputs, *args, **kwargs)
+        return out
 
     def build(self, input_shape: Sequence) -> None:
         """Create every lazily built weight by calling the model on zeros of ``input_shape``
@@ -244,7 +245,10 @@ class Model(Module):
         loss (unless a TerminateOnNaN callback turns it into a quiet stop); either way the
         weights are those of the last finite step.
         distributed : data-parallel over the ranks of an ``mpiexec`` job, every rank passing
-        the same full arrays; batch_size is the global batch.  See ``nn.distributed``.
+        the same full arrays; batch_size is the global batch.  No rank is left waiting: an
+        error before training is raised on every rank, an exception leaving fit on one rank
+        during training aborts the job, stop decisions are taken over all ranks, and
+        ``AUTOGRAD_DIST_TIMEOUT`` arms a watchdog.  See ``nn.distributed``.
         """
         if kwargs:
             from .optimizers.base import check_kwargs

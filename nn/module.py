@@ -88,6 +88,12 @@ class Module:
             raise NotImplementedError(f"{type(self).__name__}: define call(inputs) (Keras style) "
                                       f"or forward(inputs) (PyTorch style)")
         out = fn(*args, **kwargs)
+        if out is None:
+            from autograd.errors import OutputError
+            name = getattr(self, "name", None)
+            raise OutputError(f"{type(self).__name__}{f' {name!r}' if name else ''}."
+                              f"{getattr(fn, '__name__', 'call')}() returned None; it must "
+                              f"return its output tensor (a missing return statement?)")
         shape = getattr(out, "shape", None)
         if shape is not None:      # a plain attribute: straight into __dict__ (no weight guard)
             self.__dict__["_output_shape"] = (None,) + tuple(shape[1:]) if len(shape) else ()

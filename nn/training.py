@@ -54,11 +54,20 @@ def _structured(model: Any, x: Any) -> bool:
 
 
 def as_x(model: Any, x: Any, where: str) -> Any:
-    """x as an array (or a structure of arrays, see the module docstring)."""
+    """x as an array (or a structure of arrays, see the module docstring).  A list of arrays
+    of 2 or more dimensions for a model with one input is an error naming it (stacked, it
+    would pass for one array with a batch axis of len(list)); 1-D rows stack into a batch."""
     if isinstance(x, dict):
         return {k: as_array(v, f"x[{k!r}]", where) for k, v in x.items()}
     if _structured(model, x):
         return tuple(as_array(v, f"x[{i}]", where) for i, v in enumerate(x))
+    if isinstance(x, (list, tuple)) and x and all(
+            isinstance(v, (np.ndarray, ag.Tensor)) and v.ndim >= 2 for v in x):
+        raise ag.InvalidValueError(
+            f"{where}: x is a {type(x).__name__} of {len(x)} arrays (shapes "
+            f"{', '.join(str(tuple(v.shape)) for v in x)}), but the model takes one input; "
+            f"pass one array, or build a model with {len(x)} inputs (nn.Model([nn.Input(...), "
+            f"...], outputs); a subclassed model that takes a list sets multi_input = True)")
     return as_array(x, "x", where)
 
 
@@ -97,8 +106,7 @@ def _check_lengths(x: Any, y: Any, sw: Any, where: str) -> None:
         if len(set(lens)) > 1:
             raise ag.ShapeError(f"{where}: the inputs hold different numbers of samples {lens}")
     if isinstance(x, np.ndarray) and x.ndim < 2:
-        raise ag.ShapeError(f"{where}: x must be (samples, features...), got shape {x.shape}; "
-                            f"for one feature use x.reshape(-1, 1)")
+        raise ag.ShapeError(_batch_axis_message(x, where))
     if isinstance(y, (dict, tuple)):
         lens = [len(v) for v in (y.values() if isinstance(y, dict) else y)]
         if any(k != n for k in lens):
@@ -111,6 +119,22 @@ def _check_lengths(x: Any, y: Any, sw: Any, where: str) -> None:
         raise ag.ShapeError(f"{where}: sample_weight holds {len(sw)} weights for {n} samples")
     if n == 0:
         raise ag.InvalidValueError(f"{where}: no samples")
+
+
+def _batch_axis_message(x: np.ndarray, where: str, model: Any = None) -> str:
+    """What to say for x without a batch axis: the model takes a batch, and how to add it."""
+    known = getattr(model, "_known_input_shape", None)
+    shape = known() if callable(known) else None
+    inputs = getattr(model, "inputs", None)
+    if shape is None and isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        shape = getattr(inputs[0], "shape", None)           # a functional model's Input
+    want = f"({', '.join(['samples'] + [str(d) for d in shape[1:]])})" if shape else \
+        "(samples, features...)"
+    one_feature = shape is None or tuple(shape[1:]) in ((1,), (None,))
+    return (f"{where}: the model expects a batch, shape {want}, got a {x.ndim}-D array of "
+            f"shape {x.shape}; for one sample add the batch axis: x[None, :] or "
+            f"x.reshape(1, -1)" + (f"; for {len(x) if x.ndim else 'n'} samples of one "
+                                   f"feature: x.reshape(-1, 1)" if one_feature else ""))
 
 
 def _check_int(name: str, v: Any, low: int) -> int:
@@ -482,6 +506,22 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
         validation_batch_size: Optional[int] = None, validation_freq: Any = 1,
         distributed: bool = False) -> History:
     """See ``Model.fit``."""
+    args = (model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+            validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+            steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+            distributed)
+    if distributed:  # distributed hook: a rank that stops taking part ends every rank's fit
+        from . import distributed as _distributed
+        return _distributed.guarded_fit(_fit, *args)
+    return _fit(*args)
+
+
+def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, verbose: Any,
+         callbacks: Any, validation_split: float, validation_data: Any, shuffle: Any,
+         class_weight: Optional[dict], sample_weight: Any, initial_epoch: int,
+         steps_per_epoch: Optional[int], validation_steps: Optional[int],
+         validation_batch_size: Optional[int], validation_freq: Any,
+         distributed: bool) -> History:
     from . import distributed as _distributed
     model._require_compiled("fit")
     where = "fit"
@@ -571,6 +611,8 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
     try:
         cbs.on_train_begin({})
         # a callback (BackupAndRestore) may move the start: read it after on_train_begin
+        if dp is not None:                      # distributed hook: every rank starts there
+            dp.agree_start(model._initial_epoch)
         for epoch in range(model._initial_epoch, epochs):
             model._epoch = epoch
             cbs.on_epoch_begin(epoch, {})
@@ -581,13 +623,26 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
             else:
                 it = train.epoch()
             for b, (xb, yb, swb) in enumerate(it):
+                if dp is not None:
+                    dp.at = (epoch + 1, b + 1)
                 cbs.on_train_batch_begin(b, {})
                 loss_value, out = step(model, xb, yb, swb, opt, plan) if dp is None \
                     else dp.train_step(xb, yb)  # distributed hook: shard, Allreduce, step
                 if not math.isfinite(loss_value):
                     cbs.on_train_batch_end(b, {"loss": loss_value})
-                    if model.stop_training:
+                    if model.stop_training if dp is None else dp.agree_stop(model.stop_training):
                         break
+                    if dp is not None:          # raised on every rank at this batch alike
+                        _distributed.collective_error()
+                    bad = _nonfinite_data(xb, yb, swb)
+                    if bad:
+                        raise NonFiniteLossError(
+                            f"fit: the {'loss' if out is not None else 'gradient'} became "
+                            f"{'non-finite' if out is None else loss_value} at epoch "
+                            f"{epoch + 1}, batch {b + 1} because the data holds NaN or inf: "
+                            f"{bad}; the step was "
+                            f"not applied; clean the data first (np.isfinite(x).all(), "
+                            f"np.nan_to_num, or drop those rows)")
                     raise NonFiniteLossError(
                         f"fit: the {'loss' if out is not None else 'gradient'} became "
                         f"{'non-finite' if out is None else loss_value} at epoch {epoch + 1}, "
@@ -602,7 +657,8 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                                                       else dp.metric(m)) * bs
                 logs = {k: v / seen for k, v in sums.items()}
                 cbs.on_train_batch_end(b, dict(logs))
-                if model.stop_training:
+                # distributed hook: a stop on any rank stops every rank after this step
+                if model.stop_training if dp is None else dp.agree_stop(model.stop_training):
                     break
             if seen == 0:
                 break
@@ -617,13 +673,38 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Optional[int] = No
                 logs.update({"val_" + k: v for k, v in vlogs.items()})
                 model.train()
             cbs.on_epoch_end(epoch, logs)
-            if model.stop_training:
+            if model.stop_training if dp is None else dp.agree_stop(model.stop_training):
                 break
         cbs.on_train_end(dict(logs))
+        if dp is not None:                      # distributed hook: rank 0's final weights
+            dp.finish()
     finally:
         model.train(was_training)
     model.history = history
     return history
+
+
+def _nonfinite_data(xb: Any, yb: Any, swb: Any) -> str:
+    """Where this batch's inputs, targets or sample weights hold NaN or inf ('' if nowhere):
+    so a NaN loss that comes from the data says so (only looked at once the loss failed)."""
+    found = []
+    for what, data in (("the inputs x", xb), ("the targets y", yb),
+                       ("the sample weights", swb)):
+        items = data.items() if isinstance(data, dict) else enumerate(data) \
+            if isinstance(data, tuple) else [(None, data)]
+        for k, a in items:
+            a = None if a is None else np.asarray(a)
+            if a is None or a.dtype.kind != "f":
+                continue
+            bad = ~np.isfinite(a)
+            n = int(bad.sum())
+            if n:
+                kind = "NaN" if np.isnan(a).any() else "inf"
+                first = ", ".join(str(int(i)) for i in np.argwhere(bad)[0])
+                found.append(f"{what}{'' if k is None else f'[{k!r}]'} hold {kind} ({n} "
+                             f"value{'s' if n > 1 else ''} in this batch, the first at "
+                             f"[{first}] of the batch)")
+    return "; ".join(found)
 
 
 def _dp_batches(train: Batches, dp: Any, shuffle: Any) -> Iterator[tuple]:
@@ -718,6 +799,11 @@ def predict(model: Any, x: Any, batch_size: Optional[int] = None, verbose: Any =
     verbose = verbosity(verbose)
     if steps is not None:
         steps = _check_int("predict: steps", steps, 1)
+    if not _is_stream(x):
+        x = as_x(model, x, "predict")
+        _check_batch_axis(model, x, "predict")
+        if _n(x) == 0:
+            return _predict_no_rows(model, x)
     batches = Batches(model, x, None, None, batch_size, False, steps, None, 1, "predict",
                       need_y=False)
     cbs = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
@@ -731,15 +817,77 @@ def predict(model: Any, x: Any, batch_size: Optional[int] = None, verbose: Any =
         with ag.no_grad():
             for b, (xb, _, _) in enumerate(batches.epoch()):
                 cbs.on_predict_batch_begin(b, {})
-                c = getattr(model, "_jit", None)
-                out = _out_data(c.predict(xb) if c is not None and isinstance(xb, np.ndarray)
-                                else model(xb))
+                out = _out_data(_forward(model, xb, "predict", getattr(model, "_jit", None)))
                 outs.append(out)
                 cbs.on_predict_batch_end(b, {"outputs": out})
         cbs.on_predict_end({})
     finally:
         model.train(was_training)
+    if not outs:                    # a dataset or generator that yielded no batch
+        return _predict_no_rows(model, _no_rows_like_input(model))
     return _concat(outs)
+
+
+def _check_batch_axis(model: Any, x: Any, where: str) -> None:
+    for a in (x.values() if isinstance(x, dict) else x if isinstance(x, tuple) else (x,)):
+        if a.ndim < 2:
+            raise ag.ShapeError(_batch_axis_message(a, where, model))
+
+
+def _forward(model: Any, xb: Any, where: str, compiled: Any = None) -> Any:
+    """model(xb), a library error from it prefixed with ``where`` (the layer's message names
+    the width expected and the one got); through the compiled predict step (jit_compile)
+    when ``compiled`` is given and xb an array."""
+    try:
+        if compiled is not None and isinstance(xb, np.ndarray):
+            return compiled.predict(xb)
+        return model(xb)
+    except ag.AutogradError as e:
+        from .model import _prefixed
+        raise _prefixed(e, where) from None
+
+
+def _no_rows_like_input(model: Any) -> Any:
+    """Zero rows of the model's known input shape and dtype (for predict on data that yielded
+    no batch), or a clear error when the model has not seen its input shape yet."""
+    known = getattr(model, "_known_input_shape", None)
+    shape = known() if callable(known) else None
+    inputs = getattr(model, "inputs", None)
+    if isinstance(inputs, (list, tuple)) and inputs and shape is None:
+        arrays = [np.zeros((0,) + tuple(t.shape[1:]), t.dtype) for t in inputs]
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+    if shape is None or any(d is None for d in shape[1:]):
+        raise ag.InvalidValueError("predict: the data yielded no batch, and the model's input "
+                                   "shape is not known yet (build or call it first), so the "
+                                   "shape of an empty prediction is unknown")
+    from .model import _first_dtype
+    return np.zeros((0,) + tuple(shape[1:]), _first_dtype(model))
+
+
+def _predict_no_rows(model: Any, x: Any) -> Any:
+    """predict of zero samples: what a prediction of one sample gives, with no rows (shape
+    (0, outputs) in the dtype the model outputs, per output for several), found by running
+    the model on one row of zeros, so a wrong width fails as it would with rows."""
+    one = {k: np.zeros((1,) + v.shape[1:], v.dtype) for k, v in x.items()} \
+        if isinstance(x, dict) else tuple(np.zeros((1,) + v.shape[1:], v.dtype) for v in x) \
+        if isinstance(x, tuple) else np.zeros((1,) + x.shape[1:], x.dtype)
+    was_training = getattr(model, "training", True)
+    model.eval()
+    try:
+        with ag.no_grad(), np.errstate(all="ignore"):
+            out = _out_data(model(one))
+    except ag.AutogradError as e:
+        shapes = {k: v.shape for k, v in x.items()} if isinstance(x, dict) else \
+            [v.shape for v in x] if isinstance(x, tuple) else x.shape
+        raise type(e)(f"predict: x of shape {shapes} does not fit the model: {e} (one row of "
+                      f"zeros stood in for the zero rows)") from None
+    finally:
+        model.train(was_training)
+    if isinstance(out, dict):
+        return {k: v[:0] for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(v[:0] for v in out)
+    return out[:0]
 
 
 # ----------------------------------------------------------------------------- on_batch
@@ -770,8 +918,10 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     finally:
         model.train(was_training)
     if not math.isfinite(value):
-        raise NonFiniteLossError(f"train_on_batch: the loss or a gradient became {value}; the "
-                                 f"step was not applied")
+        bad = _nonfinite_data(xb, yb, swb)
+        raise NonFiniteLossError(f"train_on_batch: the loss or a gradient became {value}"
+                                 f"{' because the data holds NaN or inf: ' + bad if bad else ''}"
+                                 f"; the step was not applied")
     return _batch_logs(model, value, yb, out, return_dict)
 
 
@@ -800,11 +950,14 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
 def predict_on_batch(model: Any, x: Any) -> Any:
     """See ``Model.predict_on_batch``."""
     xb = as_x(model, x, "predict_on_batch")
+    _check_batch_axis(model, xb, "predict_on_batch")
+    if _n(xb) == 0:
+        return _predict_no_rows(model, xb)
     was_training = getattr(model, "training", True)
     model.eval()
     try:
         with ag.no_grad():
-            return _out_data(model(xb))
+            return _out_data(_forward(model, xb, "predict_on_batch"))
     finally:
         model.train(was_training)
 

@@ -7,6 +7,20 @@ mismatch  rank 1 builds a wider layer, then passes other data; both ranks catch 
           Then a NaN in the data: both ranks raise NonFiniteLossError at the same batch.
 abort_step    rank 1's loss raises at its third call, inside fit.
 abort_before  rank 1 raises before it uses MPI at all, while rank 0 is already in fit.
+
+No hangs (each must end the whole job; the test bounds it with a timeout):
+leave_exc     rank 1's callback raises at epoch 2, batch 2; its script catches it and returns.
+exit_fit      rank 1's callback calls sys.exit(0) at epoch 2, batch 2.
+return_before rank 1 fails reading its data, catches it and returns, never using MPI.
+return_midway after one fit together, rank 1 returns while rank 0 starts a second fit.
+loop_leave    a PyTorch-style loop with the parts: rank 1 stops after 2 steps and returns.
+start_epoch   a callback moves rank 1's first epoch (as a backup found on rank 1 only would).
+start_error   rank 1 passes batch_size=0: both ranks raise (a RankMismatchError on rank 0), both
+              catch it and then train together.
+stop_root     EarlyStopping(restore_best_weights=True) on rank 0 alone.
+stop_one      model.stop_training = True on rank 1 alone, after batch 3 of epoch 1.
+watchdog      rank 1 sleeps in a callback at epoch 1, batch 3; AUTOGRAD_DIST_TIMEOUT is set.
+watchdog_set  nn.distributed.set_timeout(1.5); rank 1 sleeps at the end of epoch 1.
 """
 from __future__ import annotations
 
@@ -148,6 +162,170 @@ def abort_before(out):
         raise FileNotFoundError("rank 1 could not read its data")
     m = model()
     m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True)
+
+
+def _say(line):
+    sys.stdout.write(line + "|\n")          # one write per line: the ranks' lines do not mix
+    sys.stdout.flush()
+
+
+def _on_rank(r, **hooks):
+    return [nn.callbacks.LambdaCallback(**hooks)] if dist.rank() == r else []
+
+
+def _crc(m):
+    import zlib
+    return f"{zlib.crc32(b''.join(v.tobytes() for v in m.state_dict().values())):08x}"
+
+
+def leave_exc(out):
+    x, y = data(40)
+
+    def fail(b, logs):
+        if m._epoch == 1 and b == 1:
+            raise ValueError("callback failed on rank 1")
+    m = model()
+    try:
+        m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True,
+              callbacks=_on_rank(1, on_train_batch_begin=fail))
+    except ValueError:
+        return                              # a script that carries on as if nothing happened
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def exit_fit(out):
+    x, y = data(40)
+
+    def leave(b, logs):
+        if m._epoch == 1 and b == 1:
+            sys.exit(0)
+    m = model()
+    m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True,
+          callbacks=_on_rank(1, on_train_batch_begin=leave))
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def return_before(out):
+    if os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK")) == "1":
+        try:
+            raise FileNotFoundError("rank 1 could not read its data")
+        except FileNotFoundError:
+            return                          # quietly: the job must still end
+    x, y = data(40)
+    m = model()
+    m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True)
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def return_midway(out):
+    x, y = data(40)
+    m = model()
+    m.fit(x, y, batch_size=8, epochs=1, verbose=0, distributed=True)
+    _say(f"FIRST FIT DONE rank {dist.rank()}")
+    if dist.rank() == 1:
+        return
+    m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True)
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def loop_leave(out):
+    x, y = data(64)
+    m = model()
+    m.build((None, 5))
+    dist.broadcast_parameters(m)
+    opt = nn.optimizers.SGD(m.parameters(), learning_rate=0.1)
+    for step, b in enumerate(range(0, len(x), 8)):
+        if dist.rank() == 1 and step == 2:
+            return                          # leaves the loop, and the script, early
+        s = dist.shard(8)
+        opt.zero_grad()
+        m.loss(y[b:b + 8][s], m(x[b:b + 8][s])).backward(np.asarray(0.5))
+        dist.allreduce_gradients(m, average=False)
+        opt.step()
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def start_epoch(out):
+    r = dist.rank()
+    x, y = data(40)
+    m = model()
+
+    class Resume(nn.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if r == 1:
+                self.model._initial_epoch = 2
+    try:
+        m.fit(x, y, batch_size=8, epochs=5, verbose=0, distributed=True, callbacks=[Resume()])
+    except dist.RankMismatchError as e:
+        _say(f"EPOCH rank {r} {e}")
+    h = m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
+    _say(f"AFTER rank {r} epochs={len(h.epoch)} w={_crc(m)}")
+
+
+def start_error(out):
+    r = dist.rank()
+    x, y = data(40)
+    m = model()
+    try:
+        m.fit(x, y, batch_size=0 if r == 1 else 8, epochs=2, verbose=0, distributed=True)
+    except ValueError as e:
+        _say(f"START rank {r} {type(e).__name__}: {e}")
+    h = m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
+    _say(f"AFTER rank {r} epochs={len(h.epoch)} w={_crc(m)}")
+
+
+def stop_root(out):
+    r = dist.rank()
+    x, y = data(40)
+    m = model()
+    seen = {}
+
+    def keep(epoch, logs):
+        seen[epoch] = _crc(m)
+    cbs = [nn.callbacks.LambdaCallback(on_epoch_end=keep)]
+    if r == 0:   # no improvement can beat min_delta: stops after epoch 2, restores epoch 1
+        cbs.append(nn.callbacks.EarlyStopping(monitor="loss", patience=1, min_delta=1e9,
+                                              restore_best_weights=True))
+    h = m.fit(x, y, batch_size=8, epochs=20, verbose=0, distributed=True, callbacks=cbs)
+    _say(f"STOP rank {r} epochs={len(h.epoch)} stop={m.stop_training} w={_crc(m)} "
+         f"epoch1={seen[0]}")
+
+
+def stop_one(out):
+    r = dist.rank()
+    x, y = data(40)
+    m = model()
+    steps = []
+
+    def stop(b, logs):
+        if m._epoch == 0 and b == 2:
+            m.stop_training = True
+    cbs = [nn.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(b))]
+    h = m.fit(x, y, batch_size=8, epochs=20, verbose=0, distributed=True,
+              callbacks=cbs + _on_rank(1, on_train_batch_end=stop))
+    _say(f"STOP rank {r} epochs={len(h.epoch)} steps={len(steps)} w={_crc(m)}")
+
+
+def _sleep_on_rank_1(hook, epoch, batch=None):
+    import time
+
+    def nap(*args):
+        if m._epoch == epoch and (batch is None or args[0] == batch):
+            time.sleep(60)
+    x, y = data(40)
+    m = model()
+    m.fit(x, y, batch_size=8, epochs=50, verbose=0, distributed=True,
+          callbacks=_on_rank(1, **{hook: nap}))
+    _say(f"FINISHED rank {dist.rank()}")
+
+
+def watchdog(out):
+    _sleep_on_rank_1("on_train_batch_begin", 0, 2)
+
+
+def watchdog_set(out):
+    dist.set_timeout(1.5)
+    _sleep_on_rank_1("on_epoch_end", 0)
 
 
 if __name__ == "__main__":

@@ -50,10 +50,10 @@ def _env():
                 OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-def _run(cmd, timeout):
+def _run(cmd, timeout, env=None):
     """(returncode, stdout, stderr, seconds); the whole process group is killed on timeout."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+    p = subprocess.Popen(cmd, cwd=ROOT, env=dict(_env(), **(env or {})), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
@@ -64,13 +64,14 @@ def _run(cmd, timeout):
     return p.returncode, out, err, time.perf_counter() - t0
 
 
-def _mpirun(case, out_dir, n=2, timeout=60):
+def _mpirun(case, out_dir, n=2, timeout=60, env=None):
     exe = _mpiexec()
     flags = []
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
     if "Open MPI" in version.stdout + version.stderr:  # Open MPI wants these as root, 2 cores
         flags = ["--allow-run-as-root", "--oversubscribe"]
-    return _run([exe, *flags, "-n", str(n), sys.executable, WORKER, case, str(out_dir)], timeout)
+    return _run([exe, *flags, "-n", str(n), sys.executable, WORKER, case, str(out_dir)], timeout,
+                env)
 
 
 # ---------------------------------------------------------------------- two ranks = one process
@@ -165,6 +166,137 @@ def test_a_rank_that_raises_aborts_the_job(tmp_path, case, message):
     assert "nn.distributed: rank 1 of 2 raised an exception; aborting every rank" in stderr
     assert message in stderr
     assert seconds < 30
+
+
+# ---------------------------------------------------------------------- no hangs
+# Each case runs under a timeout that kills the whole job: a test passes only when every rank
+# has exited (a hang fails it), with the exit code and the message expected.
+GONE = ("nn.distributed: rank 0 of 2 is waiting in Iallgather (the start of "
+        "fit(distributed=True)), but rank 1 has ended its script (it returned or called "
+        "sys.exit) without joining: aborting every rank")
+
+
+@needs_mpi
+@pytest.mark.parametrize("case,message", [
+    ("leave_exc", "nn.distributed: rank 1 of 2 left fit(distributed=True) at epoch 2, batch 2 "
+                  "with ValueError: callback failed on rank 1; the other ranks cannot go on"),
+    ("exit_fit", "nn.distributed: rank 1 of 2 left fit(distributed=True) at epoch 2, batch 2 "
+                 "with SystemExit: 0; the other ranks cannot go on"),
+    ("return_before", GONE),
+    ("return_midway", GONE),
+    ("loop_leave", "nn.distributed: rank 0 of 2 is waiting in Iallreduce (allreduce_gradients), "
+                   "but rank 1 has ended its script"),
+])
+def test_a_rank_that_leaves_ends_the_job(tmp_path, case, message):
+    rc, stdout, stderr, seconds = _mpirun(case, tmp_path, timeout=40)
+    assert rc != 0, (stdout, stderr)
+    assert message in stderr, stderr
+    assert "FINISHED" not in stdout
+    if case == "return_midway":  # the first fit, before rank 1 left, ran on both
+        assert stdout.count("FIRST FIT DONE") == 2, stdout
+
+
+@needs_mpi
+def test_an_error_before_training_on_one_rank_is_raised_on_every_rank(tmp_path):
+    rc, stdout, stderr, _ = _mpirun("start_error", tmp_path, timeout=40)
+    assert rc == 0, stderr
+    start = {r: re.findall(rf"START rank {r} ([^|]*)\|", stdout) for r in (0, 1)}
+    assert start[1] == ["InvalidValueError: fit: batch_size must be an int >= 1, got 0"]
+    assert start[0] == ["RankMismatchError: nn.distributed: fit(distributed=True) could not "
+                        "start on rank 1: InvalidValueError: fit: batch_size must be an int >= "
+                        "1, got 0; every rank raises, so none is left waiting"], stdout
+    after = sorted(re.findall(r"AFTER rank \d ([^|]*)\|", stdout))
+    assert len(after) == 2 and after[0] == after[1] and after[0].startswith("epochs=2 ")
+
+
+@needs_mpi
+def test_ranks_that_would_start_at_different_epochs_raise_on_every_rank(tmp_path):
+    rc, stdout, stderr, _ = _mpirun("start_epoch", tmp_path, timeout=40)
+    assert rc == 0, stderr
+    for r in (0, 1):
+        msg = re.findall(rf"EPOCH rank {r} ([^|]*)\|", stdout)
+        assert len(msg) == 1, stdout
+        assert "the ranks would start training at different epochs (1 to 3; this rank at " \
+               f"{3 if r else 1})" in msg[0]
+    after = sorted(re.findall(r"AFTER rank \d ([^|]*)\|", stdout))
+    assert len(after) == 2 and after[0] == after[1], stdout
+
+
+def _stops(stdout):
+    found = dict(re.findall(r"STOP rank (\d) ([^|]*)\|", stdout))
+    assert sorted(found) == ["0", "1"], stdout
+    return dict(kv.split("=") for kv in found["0"].split()), \
+        dict(kv.split("=") for kv in found["1"].split())
+
+
+@needs_mpi
+def test_early_stopping_on_the_root_alone_stops_every_rank(tmp_path):
+    rc, stdout, stderr, _ = _mpirun("stop_root", tmp_path, timeout=40)
+    assert rc == 0, stderr
+    r0, r1 = _stops(stdout)
+    assert r0["epochs"] == r1["epochs"] == "2"         # patience 1: epoch 2 stops
+    assert r0["stop"] == r1["stop"] == "True"
+    # restore_best_weights ran on rank 0 alone; rank 0's weights (epoch 1's) are everywhere
+    assert r0["w"] == r0["epoch1"] == r1["w"] == r1["epoch1"]
+
+
+@needs_mpi
+def test_stop_training_on_one_rank_stops_every_rank_at_that_step(tmp_path):
+    rc, stdout, stderr, _ = _mpirun("stop_one", tmp_path, timeout=40)
+    assert rc == 0, stderr
+    r0, r1 = _stops(stdout)
+    assert r0 == r1
+    assert r0["epochs"] == "1" and r0["steps"] == "3"
+
+
+@needs_mpi
+@pytest.mark.parametrize("case,env,message", [
+    ("watchdog", {"AUTOGRAD_DIST_TIMEOUT": "2"},
+     "nn.distributed: rank 0 of 2 waited 2.0 s in Iallreduce (the training step's gradients) "
+     "of fit(distributed=True) at epoch 1, batch 3, longer than the watchdog's timeout "
+     "(AUTOGRAD_DIST_TIMEOUT / nn.distributed.set_timeout: 2 s)"),
+    ("watchdog_set", {},
+     "nn.distributed: rank 0 of 2 waited 1.5 s in Iallreduce (the stop flag) of "
+     "fit(distributed=True) at epoch 1, batch 5, longer than the watchdog's timeout "
+     "(AUTOGRAD_DIST_TIMEOUT / nn.distributed.set_timeout: 1.5 s)"),
+])
+def test_the_watchdog_aborts_a_rank_blocked_past_the_timeout(tmp_path, case, env, message):
+    # rank 1 sleeps 60 s inside fit; the job must end long before
+    rc, stdout, stderr, seconds = _mpirun(case, tmp_path, timeout=40, env=env)
+    assert rc != 0
+    assert message in stderr, stderr
+    assert "FINISHED" not in stdout
+    assert seconds < 30
+
+
+@pytest.fixture
+def fresh_timeout(monkeypatch):
+    monkeypatch.setattr(dist, "_TIMEOUT", dist._UNSET)
+    monkeypatch.delenv("AUTOGRAD_DIST_TIMEOUT", raising=False)
+
+
+@pytest.mark.parametrize("raw,expected", [("2.5", 2.5), (" 10 ", 10.0), ("0", None)])
+def test_the_watchdog_timeout_comes_from_the_environment(fresh_timeout, monkeypatch, raw,
+                                                         expected):
+    assert dist.get_timeout() is None
+    monkeypatch.setattr(dist, "_TIMEOUT", dist._UNSET)
+    monkeypatch.setenv("AUTOGRAD_DIST_TIMEOUT", raw)
+    assert dist.get_timeout() == expected
+    dist.set_timeout(3)                      # the setter overrides the variable
+    assert dist.get_timeout() == 3.0
+    dist.set_timeout(None)
+    assert dist.get_timeout() is None
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "-1", "inf", "nan"])
+def test_a_bad_watchdog_timeout_is_a_configuration_error(fresh_timeout, monkeypatch, raw):
+    monkeypatch.setenv("AUTOGRAD_DIST_TIMEOUT", raw)
+    with pytest.raises(ValueError, match=r"configuration: the environment variable "
+                                         r"AUTOGRAD_DIST_TIMEOUT must be a number of seconds"):
+        dist.get_timeout()
+    for bad in (-1, "x", True, float("nan")):
+        with pytest.raises(ValueError, match=r"set_timeout: seconds must be a number"):
+            dist.set_timeout(bad)
 
 
 @needs_mpi
