@@ -120,3 +120,49 @@ def _convolve_cases(draw):
     b = Tensor(_entries(draw, sb) * 3, requires_grad=True)
     from .testing import _some_const
     return OpCase(_some_const(draw, [a, b]), {"mode": mode})
+
+
+# ------------------------------------------------------------------ autograd.scipy.integrate
+from hypothesis.extra import numpy as hnp  # noqa: E402
+from .ops.elementwise import sin, sqrt, tanh  # noqa: E402
+from .ops.reduce import mean  # noqa: E402
+from .ops.linalg import matmul  # noqa: E402
+
+
+def _ode_decay(y, t, k):                       # linear in y, forced in t
+    return -k * y + sin(t)
+
+
+def _ode_coupled(y, t, a, b):                  # nonlinear, coupled through the mean
+    return -sqrt(t) - y + a - mean((y + b) ** 2)
+
+
+def _ode_matrix(y, t, m):                      # a 2-d parameter
+    return tanh(matmul(m, y)) - 0.5 * y
+
+
+#: each one-time-step solve is an adjoint solve backward, each second-order one a nested
+#: adjoint solve: tolerances tight enough for finite differences (eps 1e-6) to resolve it
+_ODE_TOL = {"rtol": 1e-10, "atol": 1e-10}
+
+
+@register_op_strategy("odeint")
+@st.composite
+def _odeint_cases(draw):
+    which = draw(st.sampled_from(("decay", "coupled", "matrix")))
+    d = draw(st.integers(1, 3))
+    y0 = _entries(draw, (d,) if which != "decay" or draw(st.booleans()) else ())
+    n = draw(st.integers(1, 3))
+    steps = draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.05, 0.2, width=64)))
+    t = 0.1 + np.cumsum(steps)
+    if draw(st.booleans()) and which != "coupled":
+        t = t[::-1]
+    if which == "decay":
+        args, func = [draw(st.floats(-1.0, 1.0))], _ode_decay
+    elif which == "coupled":
+        args, func = [_entries(draw, (d,)), _entries(draw, (d,))], _ode_coupled
+    else:
+        args, func = [_entries(draw, (d, d))], _ode_matrix
+    ts = [Tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for v in [y0, t] + args]
+    from .testing import _some_const
+    return OpCase(_some_const(draw, ts), dict(func=func, **_ODE_TOL))

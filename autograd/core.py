@@ -69,7 +69,7 @@ class HipsPrimitive(Primitive):
         old = OPS.get(base)
         if old is not None and old.library:
             base = f"{getattr(fun, '__module__', 'user')}.{getattr(fun, '__qualname__', base)}"
-        super().__init__(fun, name=base, nin=-1)
+        super().__init__(fun, name=base, nin=-1, complex=True)  # HIPS's convention is ours
         self.vjp = self._vjp_placeholder      # declared below; the registry sees a vjp
         self.makers: dict = {}                # argnum -> vjp maker
         self.makers_argnum: Optional[Callable] = None
@@ -108,7 +108,7 @@ class HipsPrimitive(Primitive):
             raise OutputError(f"{self.name}: a primitive returning a {type(out).__name__} cannot "
                               f"be differentiated here; return one array")
         out = np.asarray(out)
-        if out.dtype.kind != "f":
+        if out.dtype.kind not in "fc":
             return Tensor._make(out)
         node = _graph.Node(self, datas, kwargs, parents, out, tens)
         return Tensor._make(out, node)
@@ -335,8 +335,15 @@ class VSpace:
         return self.dtypes[0] if self.spec is None else None
 
     @property
+    def iscomplex(self) -> bool:
+        """Whether any leaf is complex (HIPS's ``vspace(x).iscomplex``)."""
+        return any(np.dtype(d).kind == "c" for d in self.dtypes)
+
+    @property
     def size(self) -> int:
-        return int(sum(int(np.prod(s)) for s in self.shapes))
+        """Real dimension: a complex element counts twice (as HIPS counts it)."""
+        return int(sum(int(np.prod(s)) * (2 if np.dtype(d).kind == "c" else 1)
+                       for s, d in zip(self.shapes, self.dtypes)))
 
     @property
     def ndim(self) -> int:
@@ -362,20 +369,29 @@ class VSpace:
         return self._make([np.zeros(s) for s in self.shapes])
 
     def ones(self) -> Any:
-        return self._make([np.ones(s) for s in self.shapes])
+        """Ones; ``1 + 1j`` in a complex leaf (the sum of its basis vectors, as HIPS has it)."""
+        return self._make([np.ones(s) * (1 + 1j if np.dtype(d).kind == "c" else 1.0)
+                           for s, d in zip(self.shapes, self.dtypes)])
 
     def randn(self) -> Any:
-        return self._make([np.random.randn(*s) for s in self.shapes])
+        return self._make([np.random.randn(*s) + (1j * np.random.randn(*s)
+                                                  if np.dtype(d).kind == "c" else 0.0)
+                           for s, d in zip(self.shapes, self.dtypes)])
 
     def standard_basis(self) -> Iterator:
-        for k in range(self.size):
-            e = np.zeros(self.size)
-            e[k] = 1.0
-            yield self.unflatten(e)
+        """Unit vectors, one per real dimension (a complex element gives 1 and 1j)."""
+        n = int(sum(int(np.prod(s)) for s in self.shapes))
+        cplx = self.iscomplex
+        for k in range(n):
+            for unit in ((1.0, 1j) if cplx else (1.0,)):
+                e = np.zeros(n, dtype=complex if cplx else float)
+                e[k] = unit
+                yield self.unflatten(e)
 
     def flatten(self, value: Any) -> np.ndarray:
         leaves, _ = _tr.tree_flatten(value)
-        parts = [np.ravel(getval(v)).astype(np.float64) for v in leaves]
+        parts = [np.ravel(getval(v)) for v in leaves]
+        parts = [p if p.dtype.kind == "c" else p.astype(np.float64) for p in parts]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def unflatten(self, flat: Any) -> Any:
@@ -402,18 +418,27 @@ class VSpace:
         return _tr.tree_unflatten(self.spec, [v * a for v in lx])
 
     def inner_prod(self, x: Any, y: Any) -> Any:
-        """sum over leaves of sum(x * y): a float, or a tensor recording the graph when a
-        leaf is a tensor (so ``grad`` through it is right, as HIPS's is)."""
+        """``Re(sum(conj(x) * y))`` over the leaves (the plain dot product for reals): a
+        float, or a tensor recording the graph when a leaf is a tensor (so ``grad`` through
+        it is right, as HIPS's is)."""
         from .ops import multiply, sum as _sum
+        from .ops.complex import conj, real
         lx, _ = _tr.tree_flatten(x)
         ly, _ = _tr.tree_flatten(y)
         total: Any = 0.0
         for a, b in zip(lx, ly):
-            total = total + _sum(multiply(a, b))
+            if np.iscomplexobj(getval(a)) or np.iscomplexobj(getval(b)):
+                total = total + real(_sum(multiply(conj(a), b)))
+            else:
+                total = total + _sum(multiply(a, b))
         return total if isinstance(total, Tensor) else float(total)
 
     def covector(self, x: Any) -> Any:
-        return x
+        """The conjugate (identity for reals): HIPS's pairing of gradients with values."""
+        if not self.iscomplex:
+            return x
+        lx, _ = _tr.tree_flatten(x)
+        return _tr.tree_unflatten(self.spec, [np.conj(getval(v)) for v in lx])
 
     def examples(self) -> list:
         return [self.zeros(), self.ones(), self.randn()]
@@ -424,7 +449,7 @@ def vspace(value: Any) -> VSpace:
     leaves, _ = _tr.tree_flatten(value)
     for v in leaves:
         d = np.asarray(getval(v))
-        if d.dtype.kind not in "biuf":
+        if d.dtype.kind not in "biufc":
             raise ArgumentTypeError(f"vspace: cannot make a vector space of {type(v).__name__} "
                                     f"(dtype {d.dtype})")
     return VSpace(value)

@@ -14,6 +14,12 @@ projection only on a set of measure zero, so projections find the same bugs as a
 Jacobian while the analytic side costs two backward passes instead of m.  The difference
 is taken *before* projecting, so an output element that does not depend on ``x_j`` adds
 exactly zero to column j (no rounding noise from large unrelated outputs).
+
+Complex values (HIPS autograd's and JAX's convention, see ``autograd.ops.complex``): a
+complex output gets a complex projection ``v``, and the checked scalar is
+``L = Re(sum(v * fn(x)))``; the backward seeded with ``v`` must give ``dL/dRe(x_j) -
+i dL/dIm(x_j)`` for a complex input (the real and imaginary parts are perturbed
+separately, 4 calls of ``fn`` per element) and ``dL/dx_j`` for a real one.
 """
 from __future__ import annotations
 
@@ -31,52 +37,82 @@ __all__ = ["gradcheck", "gradgradcheck", "numeric_grad"]
 _PROJECTIONS = 2
 
 
+def _wide(dt: np.dtype, like: Any = np.float64) -> Any:
+    """``like`` (float64 unless a check asks for another float dtype) for a float dtype,
+    its complex counterpart (complex128 for float64) for a complex one."""
+    like = np.dtype(like)
+    return np.result_type(like, np.complex64) if dt.kind == "c" else like
+
+
 def _as64(a: Any, dt: Any = np.float64) -> Any:
-    """A float64 (or ``dt``) copy of a float Tensor/ndarray (same requires_grad); anything
-    else as is."""
+    """A float64 (or ``dt``) copy of a float Tensor/ndarray (complex: complex128, or dt's
+    complex counterpart), same requires_grad; anything else as is."""
     if isinstance(a, Tensor):
         d = a._data
-        if d.dtype.kind == "f":
-            t = Tensor(np.array(d, dtype=dt, order="C"), requires_grad=a._rg)
+        if d.dtype.kind in "fc":
+            t = Tensor(np.array(d, dtype=_wide(d.dtype, dt), order="C"), requires_grad=a._rg)
             t.name = a.name
             return t
         return a
-    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-        return np.array(a, dtype=dt, order="C")
+    if isinstance(a, np.ndarray) and a.dtype.kind in "fc":
+        return np.array(a, dtype=_wide(a.dtype, dt), order="C")
     return a
 
 
 def _out_data(out: Any) -> np.ndarray:
-    """A float64 *copy*: an output may share memory with the input being perturbed (a view,
-    ``identity``, ``astype`` to the same dtype), and the next perturbation must not move it."""
+    """A float64 (complex128) *copy*: an output may share memory with the input being
+    perturbed (a view, ``identity``, ``astype`` to the same dtype), and the next
+    perturbation must not move it."""
     d = out._data if isinstance(out, Tensor) else out
-    return np.array(d, dtype=np.float64, copy=True)
+    d = np.asarray(d)
+    return np.array(d, dtype=_wide(d.dtype), copy=True)
+
+
+def _project(col: np.ndarray, v: np.ndarray) -> float:
+    """``Re(sum(v * col))``: the projected directional derivative (real for real values)."""
+    if col.dtype.kind == "c" or v.dtype.kind == "c":
+        return float(np.real(np.sum(v * col)))
+    return float(col @ v)
 
 
 def numeric_grad(fn: Callable, inputs: list, i: int, vs: Sequence[np.ndarray],
                  eps: float) -> list[np.ndarray]:
     """Central differences of ``<fn(*inputs), v>`` w.r.t. every element of ``inputs[i]``.
 
-    inputs[i] : a Tensor holding a float64 array that may be perturbed in place (it is
-        restored).  vs : projections, each of fn's output shape.  Returns one array of
-        ``inputs[i]``'s shape per projection.  ``fn`` runs under ``no_grad``.
+    inputs[i] : a Tensor holding a float64 (complex128) array that may be perturbed in
+        place (it is restored).  vs : projections, each of fn's output shape (complex for a
+        complex output).  Returns one array of ``inputs[i]``'s shape per projection: for a
+        complex input, ``dL/dRe - i dL/dIm`` with ``L = Re(sum(v * fn))`` (the convention
+        of ``autograd.ops.complex``).  ``fn`` runs under ``no_grad``.
     """
     data = inputs[i]._data
-    nums = [np.zeros(data.shape, dtype=np.float64) for _ in vs]
-    flat = data.reshape(-1)  # a view: data is a contiguous float64 copy
-    vflat = [np.asarray(v, dtype=np.float64).reshape(-1) for v in vs]
+    cplx = data.dtype.kind == "c"
+    nums = [np.zeros(data.shape, dtype=data.dtype) for _ in vs]
+    flat = data.reshape(-1)  # a view: data is a contiguous float64/complex128 copy
+    vflat = [np.asarray(v).reshape(-1) for v in vs]
+    steps = (eps, 1j * eps) if cplx else (eps,)
     with _graph.no_grad():
         for j in range(flat.size):
             old = flat[j]
-            flat[j] = old + eps
-            fp = _out_data(fn(*inputs))
-            flat[j] = old - eps
-            fm = _out_data(fn(*inputs))
-            flat[j] = old
-            col = ((fp - fm) / (2 * eps)).reshape(-1)  # column j of the Jacobian
-            for num, v in zip(nums, vflat):
-                num.reshape(-1)[j] = col @ v
+            for k, h in enumerate(steps):
+                flat[j] = old + h
+                fp = _out_data(fn(*inputs))
+                flat[j] = old - h
+                fm = _out_data(fn(*inputs))
+                flat[j] = old
+                col = ((fp - fm) / (2 * eps)).reshape(-1)  # column of the (real) Jacobian
+                for num, v in zip(nums, vflat):
+                    d = _project(col, v)
+                    num.reshape(-1)[j] += d if k == 0 else -1j * d
     return nums
+
+
+def _projection(rng: np.random.Generator, shape: tuple, dt: np.dtype) -> np.ndarray:
+    """A random projection of an output: standard normal, complex for a complex output."""
+    v = rng.standard_normal(shape)
+    if dt.kind == "c":
+        v = v + 1j * rng.standard_normal(shape)
+    return v
 
 
 def _label(xs: list, i: int, labels: Optional[dict]) -> str:
@@ -161,15 +197,15 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
         if not isinstance(out, Tensor):
             raise GraphError(f"{what}: fn must return a Tensor, got {type(out).__name__}")
         note = _own_precision_note(out, np.dtype(dt))
-        vs = [rng.standard_normal(out.shape) for _ in range(_PROJECTIONS)]
+        vs = [_projection(rng, out.shape, out.dtype) for _ in range(_PROJECTIONS)]
         analytic = []
         for v in vs:
-            if out._rg and out.dtype.kind == "f":
+            if out._rg and out.dtype.kind in "fc":
                 gs = _graph.backward(out, v.astype(out.dtype), retain_graph=True, inputs=marks)
             else:  # the output does not depend on any checked input
                 gs = [None] * len(marks)
-            analytic.append([np.zeros(xs[i].shape) if g is None else
-                             np.asarray(getattr(g, "_data", g), dtype=np.float64)
+            analytic.append([np.zeros(xs[i].shape, dtype=xs[i].dtype) if g is None else
+                             np.asarray(getattr(g, "_data", g), dtype=xs[i].dtype)
                              for i, g in zip(check, gs)])
     for k, i in enumerate(check):
         nums = numeric_grad(fn, xs, i, vs, eps)
@@ -187,14 +223,18 @@ def _check(fn: Callable, xs: list, check: list, eps: float, atol: float, rtol: f
                 flat = int(np.argmax(np.where(bad, err, -1.0)))
                 j = tuple(int(t) for t in np.unravel_index(flat, n.shape)) if n.ndim else ()
                 msg = (f"{what}: the {noun} w.r.t. {_label(xs, i, labels)} (shape {n.shape}) "
-                       f"is wrong at index {j}: analytic {float(a[j])!r}, numeric "
-                       f"{float(n[j])!r}; largest error {err.max():.3g} over {int(bad.sum())} "
+                       f"is wrong at index {j}: analytic {_num(a[j])!r}, numeric "
+                       f"{_num(n[j])!r}; largest error {err.max():.3g} over {int(bad.sum())} "
                        f"bad element(s) (projection {p + 1} of {len(vs)}; atol={atol}, "
                        f"rtol={rtol}, eps={eps}){note}")
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False
     return True
+
+
+def _num(x: Any) -> Any:
+    return complex(x) if np.iscomplexobj(x) else float(x)
 
 
 def _prepare(what: str, inputs: tuple, dt: Any = np.float64) -> tuple[list, list]:
@@ -268,8 +308,8 @@ def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1
         out0 = fn(*xs)
     if not isinstance(out0, Tensor):
         raise GraphError(f"gradgradcheck: fn must return a Tensor, got {type(out0).__name__}")
-    v = Tensor(rng.standard_normal(out0.shape).astype(np.promote_types(dt, out0.dtype)),
-               requires_grad=True)
+    v = Tensor(_projection(rng, out0.shape, out0.dtype).astype(
+        np.promote_types(dt, out0.dtype)), requires_grad=True)
 
     def first_grads(*args):
         *args, vt = args
@@ -283,7 +323,7 @@ def gradgradcheck(fn: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1
             s = (out * seed_v).sum()
             gs = (_graph.backward(s, None, retain_graph=True, create_graph=True, inputs=marks)
                   if s._rg else [None] * len(marks))
-            parts = [np.zeros(xs[i].size) if g is None else reshape(g, (-1,))
+            parts = [np.zeros(xs[i].size, dtype=xs[i].dtype) if g is None else reshape(g, (-1,))
                      for i, g in zip(check, gs)]
             res = concatenate(parts) if parts else np.zeros(0)
             return res if isinstance(res, Tensor) else Tensor(res)

@@ -270,12 +270,21 @@ def toposort(root: Node) -> list[Node]:
 
 
 def _as_grad(g: Any, shape: tuple, dt) -> Any:
-    """Gradient of the given shape and dtype: sum broadcast dims, cast dtype."""
+    """Gradient of the given shape and dtype: sum broadcast dims, cast dtype.  A complex
+    gradient of a real value is its real part (HIPS autograd's and JAX's convention: a real
+    input that went through complex arithmetic gets a real gradient)."""
     if g.shape != shape:
         g = unbroadcast(g, shape)
     if g.dtype != dt:
+        if g.dtype.kind == "c" and dt.kind != "c":
+            g = g.real if isinstance(g, np.ndarray) else _real(g)
         g = g.astype(dt)
     return g
+
+
+def _real(t):
+    from .ops.complex import real
+    return real(t)
 
 
 def _own(g, shared_ids):
@@ -439,11 +448,14 @@ def _accumulate_leaf(t, g, create_graph, shared):
 
 def _check_seed(seed, out_data) -> np.ndarray:
     """The gradient given to ``backward(grad)`` as an array of the output's dtype, refusing
-    what would silently become something else (None, complex, strings, objects)."""
+    what would silently become something else (None, strings, objects; complex for a real
+    output)."""
     try:
         a = np.asarray(seed)
     except (ValueError, TypeError) as e:
         raise DTypeError(f"backward: the gradient cannot be made into an array ({e})") from None
+    if a.dtype.kind == "c" and out_data.dtype.kind == "c":
+        return a.astype(out_data.dtype, copy=False)
     if a.dtype.kind not in "biuf":
         what = {"c": "complex", "U": "strings", "S": "bytes", "O": "objects (None or mixed "
                 "entries)"}.get(a.dtype.kind, str(a.dtype))

@@ -42,7 +42,19 @@ __all__ = ["Primitive", "primitive", "OPS", "at_points"]
 OPS: dict[str, "Primitive"] = {}
 
 _SCALARS = (float, int, bool, np.float64, np.float32, np.int64, np.int32, np.bool_)
-_OK_KINDS = "biuf"
+_OK_KINDS = "biufc"
+
+#: Becomes True the first time a complex tensor takes part in a recorded graph (a complex
+#: leaf that requires grad, or a recorded complex result).  Until then the recording path
+#: pays one global test for complex support; after it, a primitive not declared
+#: ``complex=True`` checks its differentiated inputs and refuses complex ones.
+_COMPLEX_SEEN = False
+
+
+def complex_seen() -> None:
+    """Switch on the complex checks of the recording path (see ``_COMPLEX_SEEN``)."""
+    global _COMPLEX_SEEN
+    _COMPLEX_SEEN = True
 
 Tensor: Any = None  # set by tensor.py (import cycle)
 
@@ -50,7 +62,8 @@ Tensor: Any = None  # set by tensor.py (import cycle)
 def at_points(*points: float) -> Callable:
     """A ``kinks`` declaration: the first input is not differentiable at these values."""
     def distance(x, *rest, **params):
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x)
+        x = x if x.dtype.kind == "c" else x.astype(np.float64)   # complex: distance in C
         return np.min(np.abs(x[..., None] - np.asarray(points, dtype=np.float64)), axis=-1)
     distance.points = points  # type: ignore[attr-defined]
     return distance
@@ -61,19 +74,20 @@ def _to_array(name: str, a: Any) -> Any:
     if type(a) is np.ndarray:
         if a.dtype.kind not in _OK_KINDS:
             raise DTypeError(f"{name}: unsupported dtype {a.dtype} (shape {a.shape}); "
-                             f"use a float, integer or bool array")
+                             f"use a float, complex, integer or bool array")
         return a
     if isinstance(a, _SCALARS) or a is None:  # None: an optional input left out (dense's bias)
         return a
     if isinstance(a, complex):
-        raise DTypeError(f"{name}: complex numbers are not supported ({a!r})")
+        return a              # a python complex stays weak in numpy's promotion, as a float
+
     try:
         arr = np.asarray(a)
     except ValueError as e:  # ragged nested lists
         raise ShapeError(f"{name}: cannot make an array of {type(a).__name__} ({e})") from None
     if arr.dtype.kind not in _OK_KINDS:
         raise DTypeError(f"{name}: unsupported operand {type(a).__name__} of dtype {arr.dtype}; "
-                         f"use a float, integer or bool array")
+                         f"use a float, complex, integer or bool array")
     return arr
 
 
@@ -121,6 +135,11 @@ class Primitive:
     aux : bool              the forward takes ``want_aux`` and returns ``(out, aux)``: something
                             it computed anyway that the fast vjp reuses (``vjp_fast(...,
                             aux=...)``), e.g. the softmax-cross-entropy gradient
+    complex : bool          whether the primitive takes complex inputs in a recorded graph
+                            (its vjp follows the convention of ``autograd.ops.complex``:
+                            HIPS autograd's and JAX's).  False (the default): a recorded
+                            call with a complex input or result raises DTypeError naming
+                            the op, never a wrong gradient.
     reads : dict | None     ``{input index: indices of the inputs whose data its vjp reads}``;
                             a node saves (and guards against in-place change) only those of
                             the inputs that need a gradient.  None (the default): every
@@ -132,8 +151,9 @@ class Primitive:
                  domain: Optional[Sequence] = None, kinks: Optional[Callable] = None,
                  differentiable: Optional[Sequence[int]] = None, higher_order: bool = True,
                  reference: Optional[Callable] = None, library: bool = False,
-                 register: bool = True, aux: bool = False) -> None:
+                 register: bool = True, aux: bool = False, complex: bool = False) -> None:
         self.fwd = fwd
+        self.complex = bool(complex)
         self.name = name or fwd.__name__
         if nin is None:
             nin = 0
@@ -280,8 +300,8 @@ class Primitive:
             raise
         except AttributeError:
             # a python scalar where the forward wants an array: once more with 0-d arrays
-            if any(type(a) is float or type(a) is int for a in args[:nin]):
-                return self(*[np.asarray(a) if type(a) is float or type(a) is int else a
+            if any(type(a) in (float, int, complex) for a in args[:nin]):
+                return self(*[np.asarray(a) if type(a) in (float, int, complex) else a
                               for a in args[:nin]], *args[nin:], **kwargs)
             raise ArgumentTypeError(f"{self.name}: an input is not an array or tensor "
                                     f"({describe(*datas[:nin])})") from None
@@ -293,9 +313,12 @@ class Primitive:
             out = np.asarray(out)
         if MODE.anomaly:
             check_finite(self.name, [out], f"forward at {user_frame()}")
-        if parents is None or out.dtype.kind != "f":
+        kind = out.dtype.kind
+        if parents is None or (kind != "f" and kind != "c"):
             res = T._make(out)
         else:
+            if _COMPLEX_SEEN or kind == "c":
+                self._check_complex(datas, parents, kind, nin)
             reads = self.reads
             if reads is not None:  # only the inputs the needed vjps read
                 need = {j for i, _ in parents for j in reads.get(i, ())}
@@ -312,6 +335,20 @@ class Primitive:
                     res._base = a._base if a._base is not None else a
                     break
         return res
+
+    def _check_complex(self, datas: list, parents: list, kind: str, nin: int) -> None:
+        """A recorded call with a complex result or a complex differentiated input: allowed
+        for primitives declared ``complex=True``, refused for the others."""
+        if self.complex:
+            if kind == "c":
+                complex_seen()
+            return
+        if kind == "c" or any(datas[i].dtype.kind == "c" for i, _ in parents):
+            raise DTypeError(
+                f"{self.name}: complex values are not supported by this primitive in a "
+                f"differentiated computation ({describe(*datas[:nin])}); its gradient is "
+                f"defined for real values only (primitives declared complex=True take complex "
+                f"numbers: see autograd.ops.complex)")
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         """Tensor inputs given by keyword (``where(condition=c, x=a, y=b)``) moved to their places."""

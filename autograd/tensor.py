@@ -20,14 +20,14 @@ __all__ = ["Tensor", "tensor"]
 
 F: Any = None  # the ops namespace, bound by autograd.ops at import (import cycle)
 
-_FLOAT_KINDS = "f"
-_DATA_KINDS = "biuf"
+_FLOAT_KINDS = "fc"      # the kinds that can require grad: float and complex
+_DATA_KINDS = "biufc"
 
 
 def _check_dtype(arr: np.ndarray, where: str) -> None:
     if arr.dtype.kind not in _DATA_KINDS:
         raise DTypeError(f"{where}: unsupported dtype {arr.dtype} (shape {arr.shape}); tensors hold "
-                         f"float, integer or bool data")
+                         f"float, complex, integer or bool data")
 
 
 class Tensor:
@@ -39,7 +39,7 @@ class Tensor:
         Anything ``np.asarray`` takes; a 0-d array makes a scalar.  Not copied when it is
         already an ndarray of the requested dtype.
     requires_grad : bool
-        Whether gradients should flow to this tensor (float dtypes only).
+        Whether gradients should flow to this tensor (float and complex dtypes only).
     dtype : numpy dtype, optional
         float32 and float64 are first-class; integer and bool tensors hold labels, masks and
         indices and cannot require grad.
@@ -137,7 +137,8 @@ class Tensor:
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         _check_dtype(arr, "Tensor.data")
         if self._rg and arr.dtype.kind not in _FLOAT_KINDS:
-            raise DTypeError(f"Tensor.data: a tensor that requires grad needs float data, got {arr.dtype}")
+            raise DTypeError(f"Tensor.data: a tensor that requires grad needs float or complex data, "
+                             f"got {arr.dtype}")
         self._before_write()
         self._data = arr
         self._bump()
@@ -148,9 +149,13 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        if flag and self._data.dtype.kind not in _FLOAT_KINDS:
-            raise DTypeError(f"Tensor: only float tensors can require grad, this one is "
-                             f"{self._data.dtype} (shape {self._data.shape})")
+        if flag:
+            kind = self._data.dtype.kind
+            if kind not in _FLOAT_KINDS:
+                raise DTypeError(f"Tensor: only float or complex tensors can require grad, this "
+                                 f"one is {self._data.dtype} (shape {self._data.shape})")
+            if kind == "c":
+                _registry.complex_seen()
         if not flag and self._node is not None:
             raise GraphError("Tensor: requires_grad can only be turned off on a leaf tensor; use .detach()")
         self._rg = bool(flag)

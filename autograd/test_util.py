@@ -47,7 +47,7 @@ def _check_vjp(f: Callable, x: Any) -> None:
     vjp, y = make_vjp(f, x)
     xs, ys = vspace(x), vspace(y)
     xv, yv = xs.randn(), ys.randn()
-    exact = xs.inner_prod(xv, vjp(yv))
+    exact = xs.inner_prod(xv, xs.covector(vjp(ys.covector(yv))))
     numeric = ys.inner_prod(yv, _numerical_jvp(f, x)(xv))
     if not scalar_close(numeric, exact):
         raise GradcheckError(f"Derivative (VJP) check of {get_name(f)} failed with arg {x}:\n"

@@ -49,7 +49,8 @@ from .errors import InvalidValueError, ArgumentTypeError
 
 __all__ = ["tensors", "shapes", "broadcastable_shapes", "valid_axes", "domain_tensors",
            "OpCase", "op_strategy", "register_op_strategy", "OP_STRATEGIES",
-           "kink_distance", "in_domain", "property_gradcheck"]
+           "kink_distance", "in_domain", "property_gradcheck", "complex_op_strategy",
+           "IMAG_RANGES"]
 
 #: Default distance kept from domain bounds and from kinks (well above gradcheck's eps).
 MARGIN = 1e-3
@@ -135,13 +136,16 @@ def tensors(shape: Union[None, int, tuple, st.SearchStrategy] = None, dtype: Any
             min_value: float = -10.0, max_value: float = 10.0, requires_grad: bool = True, *,
             domain: Optional[Sequence] = None, away_from: Iterable[float] = (),
             margin: float = MARGIN, unique: bool = False, min_dims: int = 0, max_dims: int = 3,
-            min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[Tensor]:
+            min_side: int = 1, max_side: int = 4,
+            imag_range: Optional[tuple] = None) -> st.SearchStrategy[Tensor]:
     """Tensors for property tests.
 
     shape : a shape, an int (1-d), a strategy of shapes, or None for a drawn shape
         (``shapes(min_dims, max_dims, min_side, max_side)``: 0-d and size-1 sides included).
-    dtype : 'float64' (default), 'float32', an integer dtype or 'bool' (these never
-        require grad).
+    dtype : 'float64' (default), 'float32', 'complex128', 'complex64', an integer dtype or
+        'bool' (these never require grad).  A complex tensor's real part follows
+        ``min_value``/``max_value``, ``domain`` and ``away_from``; its imaginary part is drawn
+        from ``imag_range`` (default: the same ``[min_value, max_value]``).
     min_value, max_value : closed bounds of the values (finite; no NaN, no inf).
     requires_grad : for float dtypes.
     domain : ``(low, high)`` open bounds (either None), e.g. an op's ``domain[i]``; values
@@ -167,8 +171,21 @@ def tensors(shape: Union[None, int, tuple, st.SearchStrategy] = None, dtype: Any
         pts = tuple(away_from)
         if pts:
             elements = elements.map(_pusher(pts, margin, lo, hi, dt))
+    elif dt.kind == "c" and dt.itemsize in (8, 16):
+        part = np.dtype(f"float{dt.itemsize * 4}")
+        lo, hi = _bounds(part, min_value, max_value, domain, margin)
+        re = st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False,
+                       width=8 * part.itemsize)
+        pts = tuple(away_from)
+        if pts:
+            re = re.map(_pusher(pts, margin, lo, hi, part))
+        ilo, ihi = _bounds(part, *(imag_range or (min_value, max_value)), None, margin)
+        im = st.floats(ilo, ihi, allow_nan=False, allow_infinity=False, allow_subnormal=False,
+                       width=8 * part.itemsize)
+        elements = st.builds(complex, re, im)
     else:
-        raise InvalidValueError(f"tensors: unsupported dtype {dt}; use float64, float32, ints or bool")
+        raise InvalidValueError(f"tensors: unsupported dtype {dt}; use float64, float32, "
+                                f"complex128, complex64, ints or bool")
     return hnp.arrays(dt, shape, elements=elements, unique=unique).map(
         lambda a: Tensor(a, requires_grad=requires_grad))
 
@@ -350,6 +367,52 @@ def op_strategy(op: Union[str, Primitive], margin: float = MARGIN) -> st.SearchS
         lambda c: in_domain(prim, c) and kink_distance(prim, c) >= margin)
 
 
+# =============================================================================== complex cases
+#: Imaginary parts the complex sweep draws, per primitive (default ``IMAG_RANGE``): away
+#: from branch cuts that leave the real axis (arcsinh and arctan cut the imaginary axis
+#: beyond +-i) and from overflow.
+IMAG_RANGE = (-2.0, 2.0)
+IMAG_RANGES: dict[str, tuple] = {"arcsinh": (-0.8, 0.8), "arctan": (-0.8, 0.8),
+                                 "tan": (-1.0, 1.0), "tanh": (-1.0, 1.0),
+                                 "sigmoid": (-1.0, 1.0), "cholesky": (-0.5, 0.5)}
+
+
+def complex_op_strategy(op: Union[str, Primitive],
+                        margin: float = MARGIN) -> st.SearchStrategy[OpCase]:
+    """Inputs for a primitive declared ``complex=True``, with complex values: the cases of
+    :func:`op_strategy` (real parts inside the declared domain, away from kinks), where
+    the float tensor inputs get an imaginary part (at least one of them; the others stay
+    real sometimes, so mixed real/complex calls are drawn too)."""
+    prim = _op(op)
+    if not prim.complex:
+        raise InvalidValueError(f"complex_op_strategy: primitive {prim.name!r} does not take "
+                                f"complex values (complex=False)")
+    lo, hi = IMAG_RANGES.get(prim.name, IMAG_RANGE)
+
+    @st.composite
+    def cases(draw):
+        case = draw(op_strategy(prim, margin))
+        nin = prim.nin if prim.nin >= 0 else len(case.args)
+        slots = [i for i, a in enumerate(case.args[:nin])
+                 if isinstance(a, Tensor) and a.dtype.kind == "f"]
+        if not slots:
+            return case
+        first = draw(st.sampled_from(slots))
+        args = list(case.args)
+        for i in slots:
+            if i != first and draw(st.booleans()):
+                continue
+            a = args[i]
+            im = draw(hnp.arrays(np.float64, a.shape, elements=st.floats(
+                lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)))
+            args[i] = Tensor(a._data + 1j * im, requires_grad=a.requires_grad)
+        kwargs = dict(case.kwargs)
+        if prim.name == "astype":        # a complex target keeps the imaginary part
+            kwargs["dtype"] = "complex128"
+        return OpCase(args, kwargs, prim)
+    return cases().filter(lambda c: kink_distance(prim, c) >= margin)
+
+
 # =============================================================================== property tests
 class _Example:
     """What one property-test example checks (its repr is what hypothesis prints)."""
@@ -462,6 +525,17 @@ register_op_strategy("power", _elementwise("power", 2, dict(min_value=0.1, max_v
 for _n in ("negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "abs", "relu",
            "gelu", "identity"):
     register_op_strategy(_n, _elementwise(_n, 1))
+
+
+for _n in ("real", "imag", "conj"):       # complex helpers (real draws: the complex sweep
+    register_op_strategy(_n, _elementwise(_n, 1))   # adds imaginary parts)
+
+
+@register_op_strategy("angle")
+@st.composite
+def _angle_cases(draw):
+    x = draw(domain_tensors("angle", 0, _shape()))
+    return OpCase((x,), {"deg": draw(st.booleans())})
 
 
 @register_op_strategy("leaky_relu")
@@ -898,6 +972,7 @@ for _n, _g, _cell, _cs in (("lstm", 4, False, True), ("gru", 3, False, False),
 # Matrix strategies and the linear-algebra primitives' strategies (autograd.ops.decomp).
 from ._testing_linalg import matrices  # noqa: E402
 __all__.append("matrices")
+from . import _testing_fft  # noqa: E402,F401  (the FFT primitives' strategies)
 
 # autograd.scipy's primitives' strategies (when autograd.scipy is imported; it does the same
 # import when it comes second).

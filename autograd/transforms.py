@@ -34,6 +34,7 @@ from . import graph as _graph
 from .errors import GraphError, IndexOutOfRangeError, OutputError, ArgumentTypeError
 from .graph import Node
 from .tensor import Tensor
+from . import registry as _registry
 
 __all__ = ["grad", "value_and_grad", "grad_and_aux", "elementwise_grad", "deriv", "jacobian",
            "hessian", "hessian_tensor_product", "hessian_vector_product", "hvp", "make_hvp",
@@ -66,6 +67,8 @@ def _fresh(data: np.ndarray) -> _Var:
     t._base = None
     t._saved = 0
     t._live = True
+    if data.dtype.kind == "c":
+        _registry.complex_seen()
     return t
 
 
@@ -403,9 +406,22 @@ def grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0, *, argnums: Any =
 
 
 def holomorphic_grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
-    """HIPS's ``holomorphic_grad``: for real inputs this is ``grad`` (complex inputs come
-    with complex support)."""
-    return grad(fun, argnum)
+    """The complex derivative ``f'(z)`` of a holomorphic scalar ``fun`` (HIPS's
+    ``holomorphic_grad``): the gradient of ``real(fun)``, which under the library's
+    convention (``autograd.ops.complex``) is ``u_x - i u_y = f'(z)`` by Cauchy-Riemann.
+
+    >>> import autograd as ag, autograd.numpy as anp
+    >>> complex(ag.holomorphic_grad(lambda z: z ** 3)(1.0 + 2.0j))     # 3 z^2
+    (-9+12j)
+
+    For a function that is not holomorphic this is still the gradient of its real part
+    (as in HIPS and JAX); a real input gets a real result."""
+    from .ops.complex import real
+
+    def real_part(*args: Any, **kwargs: Any):
+        return real(fun(*args, **kwargs))
+    real_part.__name__ = getattr(fun, "__name__", "fun")
+    return grad(real_part, argnum)
 
 
 def grad_and_aux(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
@@ -422,6 +438,11 @@ def elementwise_grad(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Ca
     def wrapped(*args: Any, **kwargs: Any):
         nums, multi = _argnums(argnum, None, len(args), op)
         tr = _Traced(fun, args, kwargs, nums, op)
+        for o in tr.flat_out:
+            if isinstance(o, Tensor) and o.dtype.kind == "c":
+                raise OutputError(f"{op}: only applies to real-output functions (got dtype "
+                                  f"{o.dtype}); take real() / abs() of the output, or use "
+                                  f"jacobian")
         seeds = [np.ones(np.shape(o._data if isinstance(o, Tensor) else o),
                          dtype=np.float64 if not isinstance(o, Tensor) else o.dtype)
                  for o in tr.flat_out]
@@ -500,8 +521,14 @@ def _vdot_tree(a: Any, b: Any):
         if x is None:
             continue
         if not isinstance(y, Tensor):
-            y = np.asarray(y, dtype=np.float64)
+            y = np.asarray(y)
+            y = y if y.dtype.kind in "fc" else y.astype(np.float64)
         tot = add(tot, _sum(multiply(x, y)))
+    if np.iscomplexobj(tot._data if isinstance(tot, Tensor) else tot):
+        # Re <vjp(u), v>: its gradient in u is J v (the vjp of u -> vjp(u) is J itself
+        # under the convention of autograd.ops.complex)
+        from .ops.complex import real
+        tot = real(tot)
     return tot
 
 
@@ -528,7 +555,7 @@ def make_jvp(fun: Callable, argnum: Union[int, Sequence[int]] = 0) -> Callable:
 
 def _float_dtype(o: Any):
     dt = (o._data if isinstance(o, Tensor) else np.asarray(o)).dtype
-    return dt if dt.kind == "f" else np.float64
+    return dt if dt.kind in "fc" else np.float64
 
 
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple:

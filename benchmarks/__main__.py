@@ -1,6 +1,7 @@
 """The whole suite in one run: every workload, this library beside its peers, one header.
 
-    python -m benchmarks [--only mlp_step,scalar,digits,cold_start,kernels,conv,lstm] [--threads 2]
+    python -m benchmarks [--only mlp_step,scalar,digits,cold_start,kernels,conv,lstm,scientific]
+        [--threads 2]
         [--quick] [--repeats N] [--json FILE] [--plot FILE.png] [--no-peers]
 
 Prints a header (date, CPU, cores, load, BLAS and its kernel, threads as each library sees
@@ -17,9 +18,11 @@ import time
 
 from benchmarks import _common as C
 
-WORKLOADS = ("mlp_step", "scalar", "digits", "cold_start", "kernels", "conv", "lstm")
+WORKLOADS = ("mlp_step", "scalar", "digits", "cold_start", "kernels", "conv", "lstm",
+             "scientific")
 OWN = {"mlp_step": "hand,autograd,nn", "scalar": "value,tensor,hand", "digits": "fit,hand,autograd,nn",
-       "cold_start": "autograd,hand", "conv": "autograd,nn", "lstm": "autograd,nn"}
+       "cold_start": "autograd,hand", "conv": "autograd,nn", "lstm": "autograd,nn",
+       "scientific": "autograd"}
 
 
 def main(argv=None) -> None:
@@ -44,9 +47,9 @@ def main(argv=None) -> None:
     C.print_header(res.header)
     t_start = time.perf_counter()
     from benchmarks import mlp_step, scalar, digits, cold_start
-    from benchmarks import conv_step, lstm_step
+    from benchmarks import conv_step, lstm_step, scientific
     mods = {"mlp_step": mlp_step, "scalar": scalar, "digits": digits, "cold_start": cold_start,
-            "conv": conv_step, "lstm": lstm_step}
+            "conv": conv_step, "lstm": lstm_step, "scientific": scientific}
     for w in only:
         t0 = time.perf_counter()
         if w == "kernels":

@@ -57,7 +57,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "threadpoolctl" in out.split("- not installed:")[1].splitlines()[0]
     # one table per workload
     for title in ("## mlp_step", "## scalar", "## digits", "## cold_start", "## kernels",
-                  "## conv_step", "## lstm_step"):
+                  "## conv_step", "## lstm_step", "## scientific"):
         assert title in out, title
     assert "| tiny (batch 32, 2-16-16-2) | autograd |" in out
     assert "| tiny (batch 32, 2-16-16-2) | nn.Model + nn.optimizers.SGD |" in out
@@ -75,7 +75,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "matplotlib is not installed" in out and not png.exists()
     data = json.loads(js.read_text())
     assert set(data["workloads"]) == {"mlp_step", "scalar", "digits", "cold_start", "kernels",
-                                      "conv_step", "lstm_step"}
+                                      "conv_step", "lstm_step", "scientific"}
     assert data["header"]["threads"] == 2 and "OPENBLAS_CORETYPE" in data["header"]["env"]
     row = next(r for r in data["workloads"]["mlp_step"]["rows"] if r["key"] == "autograd")
     assert row["min_s"] <= row["median_s"] <= row["max_s"] and row["agrees"]

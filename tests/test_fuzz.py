@@ -97,11 +97,35 @@ UNARY += ["tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arcco
           "sinc", "sign", "floor", "ceil", "trunc", "fix", "rint"]
 REDUCE += ["prod"]
 BINARY += ["arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "mod", "fmod"]
+UNARY += ["real", "imag", "conj"]
+
+
+FFT = ["fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
+       "rfftn", "irfftn"]
+
+
+def _fft_case(draw, name):
+    """Any shape (0-d and empty included), lengths 0-5 (0 must be refused), axes in and out
+    of range, every norm and a wrong one."""
+    x = draw(wild())
+    kw = {"norm": draw(st.sampled_from([None, "backward", "ortho", "forward", "unitary"]))}
+    if name.rstrip("2n") == name:
+        kw["axis"] = draw(st.integers(-x.ndim - 1, x.ndim))
+        kw["n"] = draw(st.none() | st.integers(0, 5))
+    else:
+        k = draw(st.integers(1, max(x.ndim, 1)))
+        kw["axes"] = draw(st.none() | st.lists(st.integers(-x.ndim - 1, x.ndim), min_size=k,
+                                               max_size=k).map(tuple))
+        if kw["axes"] is not None and draw(st.booleans()):
+            kw["s"] = tuple(draw(st.integers(0, 5)) for _ in range(k))
+    return [x], kw
 
 
 @st.composite
 def case(draw, name):
     """(args, kwargs) for OPS[name]: arrays where the op takes tensors, static params drawn."""
+    if name in FFT:
+        return _fft_case(draw, name)
     if name in UNARY:
         return [draw(wild())], {}
     if name == "leaky_relu":
@@ -119,6 +143,8 @@ def case(draw, name):
         return [x], {"axis": _axis(draw, x.ndim, allow_tuple=False)}
     if name == "round":
         return [draw(wild())], {"decimals": draw(st.integers(-1, 3))}
+    if name == "angle":
+        return [draw(wild())], {"deg": draw(st.booleans())}
     if name == "nan_to_num":
         return [draw(wild())], {k: draw(st.none() | st.floats(-5, 5)) for k in ("posinf", "neginf")}
     if name == "clip":
@@ -483,8 +509,8 @@ def test_constructor_on_anything_raises_a_library_error_or_holds_numpy_s_array(x
         return
     ref = np.asarray(x)
     _same(t.data, ref, 0, 0, "Tensor")
-    assert t.dtype == ref.dtype and t.dtype.kind in "biuf"
-    assert not requires_grad or t.dtype.kind == "f"
+    assert t.dtype == ref.dtype and t.dtype.kind in "biufc"
+    assert not requires_grad or t.dtype.kind in "fc"
 
 
 # --------------------------------------------------------------------------- fit

@@ -1,5 +1,6 @@
 """autograd.numpy.fft: the shifts differentiate, the frequencies pass through, and the
-complex-valued transforms refuse a tensor that requires grad instead of dropping it."""
+Hermitian transforms (no gradient here) refuse a tensor that requires grad instead of dropping
+it.  The other transforms: tests/test_fft.py."""
 import numpy as np
 import pytest
 
@@ -28,9 +29,9 @@ def test_frequencies_pass_through():
     np.testing.assert_array_equal(anp.fft.rfftfreq(8), np.fft.rfftfreq(8))
 
 
-@pytest.mark.parametrize("name", ["fft", "rfft", "irfft", "fftn", "ifft2", "hfft"])
-def test_complex_transforms_refuse_tensors_that_require_grad(name):
+@pytest.mark.parametrize("name", ["hfft", "ihfft"])
+def test_hermitian_transforms_refuse_tensors_that_require_grad(name):
     x = np.random.default_rng(1).normal(size=(4, 4))
-    with pytest.raises(ag.ArgumentTypeError, match=f"fft.{name}.*complex"):
+    with pytest.raises(ag.ArgumentTypeError, match=f"fft.{name}.*Hermitian"):
         getattr(anp.fft, name)(Tensor(x, requires_grad=True))
     np.testing.assert_array_equal(getattr(anp.fft, name)(x), getattr(np.fft, name)(x))

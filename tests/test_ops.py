@@ -221,7 +221,12 @@ def test_every_library_primitive_has_a_hand_picked_case():
                # linalg: hand-derived values and PyTorch's gradients in tests/test_decomp.py
                "inv", "pinv", "solve", "det", "slogdet_logabsdet", "norm", "cholesky",
                "eigh_packed", "eig_packed", "svd_packed", "svdvals", "qr_packed",
-               "lstsq_solution"}
+               "lstsq_solution",
+               # complex helpers: hand-derived values in tests/test_complex.py
+               "real", "imag", "conj", "angle",
+               # FFT: numpy's values, Parseval and PyTorch's gradients in tests/test_fft.py
+               "fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn",
+               "ifftn", "rfftn", "irfftn"}
     covered |= SEQ_COVERED
     covered |= {"conv1d", "conv2d", "conv2d_transpose", "conv2d_kernel_grad", "max_pool1d",
                 "max_pool2d", "avg_pool1d", "avg_pool2d"}     # test_conv_and_pool_gradients

@@ -51,14 +51,14 @@ def test_grad_has_the_tensors_dtype(dtype):
 
 @pytest.mark.parametrize("data", [[1, 2], [True, False], np.arange(3)])
 def test_integer_and_bool_cannot_require_grad(data):
-    with pytest.raises(ag.DTypeError, match="only float tensors can require grad"):
+    with pytest.raises(ag.DTypeError, match="only float or complex tensors can require grad"):
         Tensor(data, requires_grad=True)
     t = Tensor(data)
     with pytest.raises(TypeError):
         t.requires_grad = True
 
 
-@pytest.mark.parametrize("bad", [[1 + 2j], np.array(["a"]), np.array([object()]), [[1.0], [1.0, 2.0]]])
+@pytest.mark.parametrize("bad", [np.array(["2020-01-01"], dtype="M8[D]"), np.array(["a"]), np.array([object()]), [[1.0], [1.0, 2.0]]])
 def test_unsupported_data_is_refused(bad):
     with pytest.raises(ag.AutogradError):
         Tensor(bad)

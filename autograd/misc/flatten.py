@@ -11,6 +11,12 @@ from ..transforms import tree_flatten, tree_unflatten
 __all__ = ["flatten"]
 
 
+def _wide(leaf: Any) -> np.ndarray:
+    """A leaf as float64, or complex128 when complex (HIPS flattens complex values too)."""
+    a = np.asarray(leaf)
+    return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+
+
 def flatten(value: Any) -> tuple[Any, Callable]:
     """A 1-d vector of every leaf of ``value`` (lists, tuples, dicts with sorted keys, nested;
     arrays raveled) and ``unflatten`` mapping such a vector back.  Both are differentiable:
@@ -21,9 +27,9 @@ def flatten(value: Any) -> tuple[Any, Callable]:
     scalars = [not isinstance(l, (np.ndarray, Tensor)) for l in leaves]
     if any(isinstance(l, Tensor) for l in leaves):
         flat = concatenate([reshape(l, (-1,)) if isinstance(l, Tensor)
-                            else np.ravel(np.asarray(l, dtype=np.float64)) for l in leaves])
+                            else np.ravel(_wide(l)) for l in leaves])
     else:
-        flat = (np.concatenate([np.ravel(np.asarray(l, dtype=np.float64)) for l in leaves])
+        flat = (np.concatenate([np.ravel(_wide(l)) for l in leaves])
                 if leaves else np.zeros(0))
 
     def unflatten(vec: Any) -> Any:

@@ -2,10 +2,10 @@
 
 - ``fftshift`` / ``ifftshift``: differentiable (exact compositions of ``roll``);
 - ``fftfreq`` / ``rfftfreq``: numpy's, passed through (no tensor inputs);
-- the transforms (``fft``, ``ifft``, ``rfft``, ``irfft``, ``fft2``, ``fftn``, ... ``hfft``):
-  their values are complex, and the engine does not hold complex tensors yet, so on a tensor
-  that requires grad they raise :class:`autograd.ArgumentTypeError` (never a silently dropped
-  gradient); on plain arrays and tensors without grad they are numpy's.
+- ``fft ifft fft2 ifft2 fftn ifftn rfft irfft rfft2 irfft2 rfftn irfftn``: the primitives of
+  :mod:`autograd.ops.fft` (numpy's arguments and values, gradients to any order);
+- ``hfft`` / ``ihfft``: numpy's on plain arrays; on a tensor that requires grad they raise
+  :class:`autograd.ArgumentTypeError` (never a silently dropped gradient).
 """
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ import numpy.fft as _fft
 
 from . import _guarded
 from ..ops.npapi import FRONTS as _FRONTS, arg as _arg
+from ..ops.fft import fft, ifft, fft2, ifft2, fftn, ifftn, rfft, irfft, rfft2, irfft2, \
+    rfftn, irfftn  # noqa: F401
 
 fftfreq = _fft.fftfreq
 rfftfreq = _fft.rfftfreq
 
-#: the transforms with complex values: refused on tensors that require grad
-COMPLEX_VALUED = frozenset({"fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft",
-                           "rfft2", "irfft2", "rfftn", "irfftn", "hfft", "ihfft"})
+#: the transforms without a gradient here: refused on tensors that require grad
+COMPLEX_VALUED = frozenset({"hfft", "ihfft"})
 
 
 def _shift(x: _Any, axes: _Any, sign: int) -> _Any:
@@ -55,8 +56,8 @@ def __getattr__(name: str) -> _Any:
     except AttributeError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     if callable(obj):
-        obj = _guarded(f"fft.{name}" + (" (complex-valued; complex tensors are not supported "
-                                         "yet)" if name in COMPLEX_VALUED else ""), obj)
+        obj = _guarded(f"fft.{name}" + (" (Hermitian transforms: no gradient here yet)"
+                                         if name in COMPLEX_VALUED else ""), obj)
     globals()[name] = obj
     return obj
 

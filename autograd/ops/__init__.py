@@ -16,6 +16,9 @@ from .embedding import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from . import norm, rnn
 from . import decomp   # linear algebra: exported by autograd.numpy.linalg (ops.norm is a module)
+from . import complex as complex_   # real/imag/conj/angle; which primitives take complex values
+from .complex import real, imag, conj, conjugate, angle, real_if_close  # noqa: F401
+from . import fft      # the transforms: exported by autograd.numpy.fft
 
 import sys as _sys
 

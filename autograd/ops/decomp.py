@@ -145,11 +145,31 @@ def _matrix(op: str, a: np.ndarray) -> None:
                          f"shape {a.shape}")
 
 
-def _float(op: str, *arrays) -> None:
+def _float(op: str, *arrays, cplx: bool = False) -> None:
+    ok = "biufc" if cplx else "biuf"
     for a in arrays:
-        if a.dtype.kind not in "biuf":
-            raise DTypeError(f"{op}: unsupported dtype {a.dtype} (shape {a.shape}); complex "
-                             f"and object arrays are not supported")
+        if a.dtype.kind not in ok:
+            raise DTypeError(f"{op}: unsupported dtype {a.dtype} (shape {a.shape}); "
+                             + ("object arrays are" if cplx else "complex and object arrays are")
+                             + " not supported")
+
+
+def _f64(a) -> np.ndarray:
+    """``a`` as float64, or complex128 when complex (for the kink distances)."""
+    a = np.asarray(a)
+    return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+
+
+def _iscx(*xs) -> bool:
+    return any(np.iscomplexobj(data_of(x)) for x in xs)
+
+
+def _cj(x):
+    """conj(x), differentiably, for complex x; x itself otherwise."""
+    if _iscx(x):
+        from .complex import conj
+        return conj(x)
+    return x
 
 
 def _finite(op: str, *arrays) -> None:
@@ -203,11 +223,34 @@ def _min_gap(w: np.ndarray) -> float:
 def _column_signs(v: np.ndarray) -> np.ndarray:
     """+-1 per column of v (..., m, k) making the largest-magnitude entry of each column
     positive: a continuous choice of sign for eigen- and singular vectors (LAPACK's own sign
-    can jump, e.g. at diagonal matrices).  Shape (..., 1, k)."""
+    can jump, e.g. at diagonal matrices).  Shape (..., 1, k).  Complex v: the unit phase
+    ``conj(p) / |p|`` of that entry p, making it real positive (a continuous choice of phase;
+    LAPACK's is arbitrary).  ``v * f`` is canonical, ``canonical * conj(f)`` is v again."""
     if v.shape[-2] == 0:
         return np.ones(v.shape[:-2] + (1, v.shape[-1]))
     big = np.take_along_axis(v, np.argmax(np.abs(v), axis=-2)[..., None, :], axis=-2)
+    if v.dtype.kind == "c":
+        mag = np.abs(big)
+        return np.where(mag == 0, 1.0, np.conj(big) / np.where(mag == 0, 1.0, mag))
     return np.where(big < 0, -1.0, 1.0)
+
+
+def _pivots(v: np.ndarray) -> np.ndarray:
+    """One-hot (..., m, k) of the largest-magnitude entry of each column (the entry
+    ``_column_signs`` makes real positive)."""
+    k = np.argmax(np.abs(v), axis=-2)
+    return (np.arange(v.shape[-2])[:, None] == k[..., None, :]).astype(np.float64)
+
+
+def _phase_correction(V, t):
+    """The cotangent term from fixing each column's phase by its pivot (canonical columns
+    of V, pivots real positive): ``-i t_j / V[k_j, j]`` at the pivot of column j, where
+    ``t_j`` is the imaginary part of the cotangent's component along the phase rotation.
+    Derived in autograd.ops.complex's convention; zero for real values."""
+    from .complex import real
+    onehot = _pivots(data_of(V))
+    piv = real(_sum(V * onehot, axis=-2))                # (..., k), real positive
+    return onehot * expand_dims(t * (-1j) / piv, -2)
 
 
 def _sign_tie(v: np.ndarray) -> float:
@@ -239,7 +282,7 @@ def _unpack(p, batch: tuple, shapes):
 # ----------------------------------------------------------------------------- inv, solve
 def _sigma_min(a, *rest, **params):
     """Smallest singular value over the stack: the distance to a singular matrix."""
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     return float(np.min(np.linalg.svd(a, compute_uv=False)))
@@ -249,7 +292,7 @@ def _sigma_min(a, *rest, **params):
 def inv(a):
     """Matrix inverse.  a : shape-(..., n, n), nonsingular.  Returns shape-(..., n, n)."""
     _square("inv", a)
-    _float("inv", a)
+    _float("inv", a, cplx=True)
     return _lapack("inv", np.linalg.inv, a)
 
 
@@ -265,7 +308,7 @@ def solve(a, b):
     """x with a @ x = b.  a : shape-(..., n, n);  b : shape-(n,) (one vector, numpy 2's rule)
     or shape-(..., n, k) (batch dims broadcast).  Returns b's shape with broadcast batch dims."""
     _square("solve", a)
-    _float("solve", a, b)
+    _float("solve", a, b, cplx=True)
     if b.ndim == 0 or b.shape[-1 if b.ndim == 1 else -2] != a.shape[-1]:
         raise ShapeError(f"solve: b of shape {b.shape} does not fit a of shape {a.shape} "
                          f"(b is (n,) or (..., n, k) with n = {a.shape[-1]})")
@@ -315,13 +358,13 @@ def _cofactor(a: np.ndarray) -> np.ndarray:
 def det(a):
     """Determinant.  a : shape-(..., n, n).  Returns shape-(...)."""
     _square("det", a)
-    _float("det", a)
+    _float("det", a, cplx=True)
     return np.linalg.det(a)
 
 
 def _det_vjp(g, out, a):
     # d det(A) = det(A) tr(A^-1 dA): the gradient is the cofactor matrix
-    if _first(g):
+    if _first(g) and not _iscx(a):
         return g[..., None, None] * _cofactor(a)
     return expand_dims(expand_dims(g * out, -1), -1) * _T(_vinv(a))
 
@@ -334,7 +377,7 @@ det.defvjp(_det_vjp)
 def _logabsdet(a):
     """log|det(a)| (the differentiable half of ``slogdet``).  a : shape-(..., n, n)."""
     _square("slogdet", a)
-    _float("slogdet", a)
+    _float("slogdet", a, cplx=True)
     return np.linalg.slogdet(a)[1]
 
 
@@ -358,36 +401,36 @@ def slogdet(a):
 
 # ----------------------------------------------------------------------------- cholesky
 def _chol_kinks(a, upper=False):
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
-    n = a.shape[-1]
-    keep = np.triu(np.ones((n, n))) if upper else np.tril(np.ones((n, n)))
-    s = a * keep
-    s = s + np.swapaxes(s, -1, -2) - s * np.eye(n)
-    return float(np.min(np.linalg.eigvalsh(s)))  # distance from losing positive definiteness
+    # the smallest eigenvalue of the matrix numpy reads: the distance from losing positive
+    # definiteness (complex: of the Hermitian matrix built from the triangle read)
+    return float(np.min(np.linalg.eigvalsh(a, UPLO="U" if upper else "L")))
 
 
 @primitive(library=True, domain=[None], kinks=_chol_kinks, reference=np.linalg.cholesky)
 def cholesky(a, upper=False):
-    """Cholesky factor.  a : shape-(..., n, n), symmetric positive definite; numpy reads the
-    lower triangle (upper=False, returns L with L L^T = a) or the upper one (upper=True,
-    returns U = L^T).  The gradient lives on the triangle read (see the module notes)."""
+    """Cholesky factor.  a : shape-(..., n, n), symmetric (complex: Hermitian) positive
+    definite; numpy reads the lower triangle (upper=False, returns L with L L^H = a) or the
+    upper one (upper=True, returns U = L^H), and the real part of the diagonal.  The
+    gradient lives on the triangle read (see the module notes)."""
     _square("cholesky", a)
-    _float("cholesky", a)
+    _float("cholesky", a, cplx=True)
     return _lapack("cholesky", np.linalg.cholesky, a, upper=upper)
 
 
 def _cholesky_vjp(g, out, a, upper=False):
-    # dL = L Phi(L^-1 dS L^-T), Phi = lower triangle with half the diagonal, so
-    # G = L^-T Phi(L^T gL) L^-1 is the gradient with respect to the symmetric S.
-    L, gL = (_T(out), _T(g)) if upper else (out, g)
+    # dL = L Phi(L^-1 dS L^-H), Phi = lower triangle with half the diagonal, so
+    # G = L^-T Phi(L^T gL) conj(L)^-1 is the gradient with respect to the symmetric
+    # (Hermitian) S in the convention of autograd.ops.complex (real: L^-T Phi(L^T gL) L^-1).
+    L, gL = (_cj(_T(out)), _cj(_T(g))) if upper else (out, g)
     n = L.shape[-1]
     phi = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
     X = (_T(L) @ gL) * phi
     Lt = _T(L)
-    G = _T(_vsolve(Lt, _T(_vsolve(Lt, X))))       # L^-T X L^-1
-    return _lower_grad(G, upper)
+    G = _T(_vsolve(_cj(Lt), _T(_vsolve(Lt, X))))  # L^-T X conj(L)^-1
+    return _hermitian_grad(G, upper)
 
 
 cholesky.defvjp(_cholesky_vjp)
@@ -396,7 +439,7 @@ cholesky.defvjp(_cholesky_vjp)
 # ----------------------------------------------------------------------------- eigh, eig
 def _eigh_kinks(a, UPLO="L"):
     """Distance to repeated eigenvalues and to a flip of the canonical signs."""
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     w, v = np.linalg.eigh(a, UPLO=UPLO)
@@ -411,10 +454,11 @@ def _eigh_canonical(a, UPLO="L"):
 @primitive(library=True, domain=[None], kinks=_eigh_kinks, reference=_eigh_canonical)
 def eigh_packed(a, UPLO="L"):
     """``eigh`` with its outputs packed: shape-(..., n + n*n), eigenvalues (ascending) then
-    the eigenvectors (row-major), each with its largest entry positive (continuous in a).
-    Use :func:`eigh`, which returns numpy's signs."""
+    the eigenvectors (row-major), each with its largest entry positive (complex Hermitian
+    input: real positive), continuous in a.  Use :func:`eigh`, which returns numpy's signs
+    (phases)."""
     _square("eigh", a)
-    _float("eigh", a)
+    _float("eigh", a, cplx=True)
     _finite("eigh", a)
     if UPLO not in ("L", "U"):
         raise InvalidValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
@@ -424,32 +468,55 @@ def eigh_packed(a, UPLO="L"):
         raise InvalidValueError(f"eigh: {e} (shape {a.shape})") from None
 
 
+def _hermitian_grad(H, upper: bool):
+    """The gradient on the triangle a Hermitian routine reads (its diagonal's real part),
+    from the gradient H with respect to the Hermitian matrix it builds: off-diagonal
+    ``H_ij + conj(H_ji)``, diagonal ``Re H_ii``, zero on the other triangle."""
+    if not _iscx(H):
+        return _lower_grad(H, upper)
+    from .complex import real
+    n = H.shape[-1]
+    strict = np.triu(np.ones((n, n)), 1) if upper else np.tril(np.ones((n, n)), -1)
+    return (H + _cj(_T(H))) * strict + real(H) * np.eye(n)
+
+
 def _eigh_vjp(g, out, a, UPLO="L"):
-    # dw = diag(V^T dS V), dV = V (F o (V^T dS V)), F_ij = 1/(w_j - w_i):
-    # G = V (diag(gw) + F o (V^T gV)) V^T on the symmetric S, then onto the triangle read.
+    # dw = diag(V^H dS V), dV = V (F o (V^H dS V)), F_ij = 1/(w_j - w_i); in the convention
+    # of autograd.ops.complex: H = conj(V) (diag(gw) + F o (V^T gV)) V^T on the Hermitian
+    # S, gV first freed of the fixed phases; then onto the triangle read.
+    from .complex import real, imag
     n = a.shape[-1]
     batch = tuple(a.shape[:-2])
     w, V = _unpack(out, batch, [(n,), (n, n)])
     gw, gV = _unpack(g, batch, [(n,), (n, n)])
+    if _iscx(out):
+        w, gw = real(w), real(gw)
+        gV = gV + _phase_correction(V, imag(_diag_part(_T(V) @ gV)))
     inner = _diag(gw) + _gap_factor(w) * (_T(V) @ gV)
-    return _lower_grad(V @ inner @ _T(V), upper=UPLO == "U")
+    return _hermitian_grad(_cj(V) @ inner @ _T(V), upper=UPLO == "U")
 
 
 eigh_packed.defvjp(_eigh_vjp)
 
 
 def eigh(a, UPLO="L"):
-    """Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices.
+    """Eigenvalues (ascending) and eigenvectors (columns) of symmetric (complex: Hermitian)
+    matrices.
 
-    a : shape-(..., n, n); numpy reads the triangle ``UPLO``.  Returns
-    ``EighResult(eigenvalues (..., n), eigenvectors (..., n, n))``.  Gradients of both need
-    distinct eigenvalues.
+    a : shape-(..., n, n); numpy reads the triangle ``UPLO`` (and the real part of the
+    diagonal).  Returns ``EighResult(eigenvalues (..., n), eigenvectors (..., n, n))``.
+    Gradients of both need distinct eigenvalues.  Eigenvectors come with numpy's signs
+    (phases), differentiated as the canonical ones (largest entry real positive) times that
+    constant: exact for functions that do not depend on the phase (``abs(v)``, ``v v^H``).
     """
     shape = np.shape(a)
     n = shape[-1] if len(shape) >= 2 else 0
     w, v = _unpack(eigh_packed(a, UPLO=UPLO), tuple(shape[:-2]), [(n,), (n, n)])
     v_np = np.linalg.eigh(np.asarray(data_of(a)), UPLO=UPLO)[1]
-    return EighResult(w, v * _column_signs(v_np))            # numpy's signs back
+    if np.iscomplexobj(v_np):
+        from .complex import real
+        w = real(w)
+    return EighResult(w, v * np.conj(_column_signs(v_np)))     # numpy's signs back
 
 
 def eigvalsh(a, UPLO="L"):
@@ -457,36 +524,39 @@ def eigvalsh(a, UPLO="L"):
     return eigh(a, UPLO)[0]
 
 
-def _real_eig(a: np.ndarray):
-    w, v = _lapack("eig", np.linalg.eig, a)
-    if w.dtype.kind == "c":
-        raise DTypeError(f"eig: the matrix has complex eigenvalues (shape {a.shape}); complex "
-                         f"results are not supported, only real matrices with real spectra")
-    return w, v
-
-
 def _canonical_eig(a: np.ndarray):
-    """numpy's eig with a continuous choice of order and signs: eigenvalues ascending, each
-    eigenvector's largest entry positive; and the permutation and signs that give numpy's
-    own order and signs back (``w_np = w[perm]``, ``v_np = v[:, perm] * signs``)."""
-    w, v = _real_eig(a)
+    """numpy's eig with a continuous choice of order and phases: eigenvalues ascending
+    (complex: by real part, then imaginary part), each eigenvector's largest entry real
+    positive; and the permutation and phases that give numpy's own order and phases back
+    (``w_np = w[perm]``, ``v_np = v[:, perm] * back``)."""
+    w, v = _lapack("eig", np.linalg.eig, a)
     order = np.argsort(w, axis=-1, kind="stable")
     wc = np.take_along_axis(w, order, axis=-1)
     vc = np.take_along_axis(v, order[..., None, :], axis=-1)
     flip = _column_signs(vc)
-    return wc, vc * flip, np.argsort(order, axis=-1), flip
+    perm = np.argsort(order, axis=-1)
+    back = np.conj(np.take_along_axis(flip, perm[..., None, :], axis=-1))
+    return wc, vc * flip, perm, back
 
 
 def _eig_kinks(a):
-    """Distance to repeated or complex eigenvalues, and to ties of the largest entry of an
-    eigenvector (where the canonical sign could flip)."""
-    a = np.asarray(a, dtype=np.float64)
+    """Distance to repeated eigenvalues, to a change of the canonical order (two real parts
+    crossing, conjugate pairs of a real matrix excepted), and to ties of the largest entry
+    of an eigenvector (where the canonical phase could jump)."""
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     w, v = np.linalg.eig(a)
-    if w.dtype.kind == "c" and np.any(w.imag != 0):
-        return 0.0
-    return min(_min_gap(w.real), _sign_tie(v.real))
+    if w.shape[-1] < 2:
+        return _sign_tie(v)
+    d = np.abs(w[..., :, None] - w[..., None, :])
+    dr = np.abs(w.real[..., :, None] - w.real[..., None, :])
+    if a.dtype.kind != "c":           # a conjugate pair shares its real part: not a kink
+        pair = np.abs(w[..., :, None] - np.conj(w)[..., None, :]) < 1e-9 * (1 + np.abs(w))[..., None]
+        dr = np.where(pair, np.inf, dr)
+    eye = np.eye(w.shape[-1], dtype=bool)
+    gap = float(np.min(np.where(eye, np.inf, np.minimum(d, dr))))
+    return min(gap, _sign_tie(v))
 
 
 def _eig_ref(a):
@@ -497,23 +567,30 @@ def _eig_ref(a):
 @primitive(library=True, domain=[None], kinks=_eig_kinks, reference=_eig_ref)
 def eig_packed(a):
     """``eig`` in a canonical form, packed: shape-(..., n + n*n), eigenvalues ascending then
-    eigenvectors with their largest entry positive (continuous in a, unlike LAPACK's order
-    and signs).  Use :func:`eig`, which returns numpy's order and signs."""
+    eigenvectors with their largest entry real positive (continuous in a, unlike LAPACK's
+    order and phases); complex when the spectrum is.  Use :func:`eig`, which returns numpy's
+    order and phases."""
     _square("eig", a)
-    _float("eig", a)
+    _float("eig", a, cplx=True)
     _finite("eig", a)
     w, v, _, _ = _canonical_eig(a)
     return _pack((w, v), a.shape[:-2])
 
 
 def _eig_vjp(g, out, a):
-    # A = V diag(w) V^-1, columns of V of unit norm:
-    # gA = V^-T (diag(gw) + F o (V^T gV')) V^T,  gV' = gV - V diag(diag(V^T gV))
+    # A = V diag(w) V^-1, unit columns with a fixed phase, in the convention of
+    # autograd.ops.complex (s = diag(V^T gV)):
+    # gA = V^-T (diag(gw) + F o (V^T gV')) V^T,  gV' = gV - conj(V) diag(Re s) + phase term
+    from .complex import real, imag
     n = a.shape[-1]
     batch = tuple(a.shape[:-2])
     w, V = _unpack(out, batch, [(n,), (n, n)])
     gw, gV = _unpack(g, batch, [(n,), (n, n)])
-    gV = gV - V * expand_dims(_diag_part(_T(V) @ gV), -2)
+    s = _diag_part(_T(V) @ gV)
+    if _iscx(out, g):
+        gV = gV - _cj(V) * expand_dims(real(s), -2) + _phase_correction(V, imag(s))
+    else:
+        gV = gV - V * expand_dims(s, -2)
     inner = _diag(gw) + _gap_factor(w) * (_T(V) @ gV)
     return _vsolve(_T(V), inner @ _T(V))
 
@@ -522,17 +599,19 @@ eig_packed.defvjp(_eig_vjp)
 
 
 def eig(a):
-    """Eigenvalues and right eigenvectors (unit columns) of real square matrices with real
-    spectra, in numpy's order and signs.  a : shape-(..., n, n).  Returns
-    ``EigResult(eigenvalues (..., n), eigenvectors (..., n, n))``; a complex spectrum raises
-    DTypeError.  Gradients need distinct eigenvalues; where LAPACK's order or signs jump
-    (e.g. at triangular matrices), numpy's eig itself is discontinuous."""
+    """Eigenvalues and right eigenvectors (unit columns) of square matrices, in numpy's order
+    and phases; complex when the spectrum is (a real matrix's gradient is real).
+    a : shape-(..., n, n).  Returns ``EigResult(eigenvalues (..., n), eigenvectors
+    (..., n, n))``.  Gradients need distinct eigenvalues; eigenvectors are differentiated
+    as the canonical ones (largest entry real positive) times numpy's phase, a constant:
+    exact for phase-independent functions (``abs(v)``); where LAPACK's order jumps, numpy's
+    eig itself is discontinuous."""
     shape = np.shape(a)
     n = shape[-1] if len(shape) >= 2 else 0
     w, v = _unpack(eig_packed(a), tuple(shape[:-2]), [(n,), (n, n)])
-    _, _, perm, flip = _canonical_eig(np.asarray(data_of(a)))
+    _, _, perm, back = _canonical_eig(np.asarray(data_of(a)))
     w = _take_last(w, perm)
-    v = _take_last(v, np.broadcast_to(perm[..., None, :], np.shape(v))) * flip
+    v = _take_last(v, np.broadcast_to(perm[..., None, :], np.shape(v))) * back
     return EigResult(w, v)
 
 
@@ -543,14 +622,14 @@ def _take_last(x, idx: np.ndarray):
 
 
 def eigvals(a):
-    """Eigenvalues of real matrices with real spectra (``eig(a)[0]``)."""
+    """Eigenvalues of square matrices (``eig(a)[0]``)."""
     return eig(a)[0]
 
 
 # ----------------------------------------------------------------------------- svd
 def _svd_kinks(a, full_matrices=False):
     """Distance to repeated or zero singular values."""
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     u, s, _ = np.linalg.svd(a, full_matrices=False)
@@ -560,16 +639,16 @@ def _svd_kinks(a, full_matrices=False):
 def _svd_canonical(a, full_matrices=False):
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     f = _column_signs(u)
-    return _pack((u * f, s, vh * np.swapaxes(f, -1, -2)), a.shape[:-2])
+    return _pack((u * f, s, vh * np.swapaxes(np.conj(f), -1, -2)), a.shape[:-2])
 
 
 @primitive(library=True, domain=[None], kinks=_svd_kinks, reference=_svd_canonical)
 def svd_packed(a, full_matrices=False):
     """``svd(a, full_matrices=False)`` packed: shape-(..., m*k + k + k*n), k = min(m, n),
-    U then s then Vh, signs chosen continuously (the largest entry of each column of U
-    positive).  Use :func:`svd`, which returns numpy's signs."""
+    U then s then Vh, signs (complex: phases) chosen continuously (the largest entry of each
+    column of U real positive).  Use :func:`svd`, which returns numpy's signs."""
     _matrix("svd", a)
-    _float("svd", a)
+    _float("svd", a, cplx=True)
     _finite("svd", a)
     try:
         return _svd_canonical(a)
@@ -578,25 +657,37 @@ def svd_packed(a, full_matrices=False):
 
 
 def _svd_vjp(g, out, a, full_matrices=False):
-    # Distinct nonzero singular values; F_ij = 1/(s_j^2 - s_i^2):
+    # Distinct nonzero singular values; F_ij = 1/(s_j^2 - s_i^2); V = Vh^T (complex: conj):
     # gA = U[(F o (U^T gU - gU^T U)) S + diag(gs) + S (F o (V^T gV - gV^T V))] V^T
     #      + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)
+    # Complex, in the convention of autograd.ops.complex: U -> conj(U) outside, gV =
+    # conj(gVh^T), X^T -> X^H in the skew parts, + i Im(diag(U^T gU)) / s on the diagonal,
+    # after gU is freed of the phases fixed by U's pivots.
     m, n = a.shape[-2:]
     k = min(m, n)
     batch = tuple(a.shape[:-2])
     U, s, Vh = _unpack(out, batch, [(m, k), (k,), (k, n)])
     gU, gs, gVh = _unpack(g, batch, [(m, k), (k,), (k, n)])
-    V, gV = _T(Vh), _T(gVh)
+    cx = _iscx(out)
+    if cx:
+        from .complex import real, imag
+        s, gs = real(s), real(gs)
+        t = imag(_diag_part(_T(U) @ gU)) - imag(_diag_part(gVh @ _T(Vh)))
+        gU = gU + _phase_correction(U, t)
+    V, gV = _cj(_T(Vh)), _cj(_T(gVh))
     F = _gap_factor(s * s)
     S = _diag(s)
     Ut_gU, Vt_gV = _T(U) @ gU, _T(V) @ gV
-    core = (F * (Ut_gU - _T(Ut_gU))) @ S + _diag(gs) + S @ (F * (Vt_gV - _T(Vt_gV)))
-    ga = U @ core @ Vh
+    core = (F * (Ut_gU - _cj(_T(Ut_gU)))) @ S + _diag(gs) + S @ (F * (Vt_gV - _cj(_T(Vt_gV))))
+    if cx:
+        core = core + _diag(imag(_diag_part(Ut_gU)) * 1j / s)
+    Uc = _cj(U)
+    ga = Uc @ core @ _T(V)
     sinv = expand_dims(1.0 / s, -2)                    # multiply columns by 1/s_j
     if m > k:
-        ga = ga + ((gU - U @ Ut_gU) * sinv) @ Vh
+        ga = ga + ((gU - Uc @ Ut_gU) * sinv) @ _T(V)
     if n > k:
-        ga = ga + (U * sinv) @ (_T(gV) - _T(Vt_gV) @ Vh)
+        ga = ga + (Uc * sinv) @ (gVh - (gVh @ _T(Vh)) @ _cj(Vh))
     return ga
 
 
@@ -604,7 +695,7 @@ svd_packed.defvjp(_svd_vjp)
 
 
 def _svdvals_kinks(a):
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     s = np.linalg.svd(a, compute_uv=False)
@@ -617,14 +708,15 @@ def svdvals(a):
     """Singular values (descending).  a : shape-(..., m, n).  Returns shape-(..., min(m, n)).
     Gradient U diag(g) Vh: defined also for repeated singular values (first order)."""
     _matrix("svdvals", a)
-    _float("svdvals", a)
+    _float("svdvals", a, cplx=True)
     _finite("svdvals", a)
     return _lapack("svdvals", np.linalg.svd, a, compute_uv=False)
 
 
 def _svdvals_vjp(g, out, a):
+    # d s_j = Re(u_j^H dA v_j): U diag(g) Vh, conjugated for complex a
     u, _, vh = _vsvd(a)
-    return (u * expand_dims(g, -2)) @ vh
+    return _cj((u * expand_dims(g, -2)) @ vh)
 
 
 svdvals.defvjp(_svdvals_vjp)
@@ -653,13 +745,16 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     k = min(m, n)
     U, s, Vh = _unpack(svd_packed(a), tuple(shape[:-2]), [(m, k), (k,), (k, n)])
     f = _column_signs(np.linalg.svd(np.asarray(data_of(a)), full_matrices=False)[0])
-    return SVDResult(U * f, s, Vh * np.swapaxes(f, -1, -2))   # numpy's signs back
+    if np.iscomplexobj(f):
+        from .complex import real
+        s = real(s)
+    return SVDResult(U * np.conj(f), s, Vh * np.swapaxes(f, -1, -2))   # numpy's signs back
 
 
 # ----------------------------------------------------------------------------- qr
 def _qr_kinks(a, mode="reduced"):
     """Distance to rank deficiency of the columns QR orthonormalizes."""
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     m, n = a.shape[-2:]
@@ -738,7 +833,7 @@ def qr(a, mode="reduced"):
 
 # ----------------------------------------------------------------------------- pinv, lstsq
 def _full_rank_distance(a, *rest, **params):
-    a = np.asarray(a, dtype=np.float64)
+    a = _f64(a)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.inf
     return float(np.min(np.linalg.svd(a, compute_uv=False)))
@@ -859,7 +954,7 @@ def _norm_kind(x_ndim: int, ord: Any, axis: Any) -> tuple:
 
 def _norm_kinks(x, ord=None, axis=None, keepdims=False):
     """Distance to where the norm is not (twice) differentiable for this ord."""
-    x = np.asarray(x, dtype=np.float64)
+    x = _f64(x)
     if x.size == 0 or not np.all(np.isfinite(x)):
         return math.inf
     kind, axes = _norm_kind(x.ndim, ord, axis)
@@ -895,7 +990,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     None/'fro', 'nuc', 2, -2 (extreme singular values), 1, -1, inf, -inf (extreme column /
     row sums).  Subgradients at kinks: see the module notes.
     """
-    _float("norm", x)
+    _float("norm", x, cplx=True)
     if _norm_kind(x.ndim, ord, axis)[0] == "matrix" and ord in (2, -2, "nuc"):
         _finite("norm", x)
     return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
@@ -916,12 +1011,17 @@ def _norm_vjp(g, out, x, ord=None, axis=None, keepdims=False):
         kept = (1,) * xd.ndim
     ge, oe = reshape(g, kept), reshape(out, kept)
     sign = np.sign(xd)                            # piecewise constant: no second-order term
+    cx = xd.dtype.kind == "c"
+    if cx:   # complex: d|z| = Re(conj(z) dz) / |z|, so sign(z) -> conj(z) / |z| (0 at 0)
+        zero = xd == 0
+        xs = where(zero, 1.0, x)
+        sign = where(zero, 0.0, _cj(xs) / _abs(xs))
     if kind == "flat" or (kind == "vector" and ord in (None, 2)) or \
             (kind == "matrix" and ord in (None, "fro")):
         safe = where(data_of(oe) == 0, 1.0, oe)   # subgradient 0 at x = 0
-        return ge * x / safe
+        return ge * _cj(x) / safe
     if ord == 0:
-        return np.zeros(xd.shape)
+        return np.zeros(xd.shape, dtype=xd.dtype)
     if kind == "vector":
         if ord in (np.inf, -np.inf):
             return ge * sign * _extreme_mask(np.abs(xd), axes[0], ord > 0)
@@ -941,11 +1041,11 @@ def _norm_vjp(g, out, x, ord=None, axis=None, keepdims=False):
     gt = transpose(ge, perm)
     u, s, vh = _vsvd(transpose(x, perm))
     if ord == "nuc":
-        return transpose(gt * (u @ vh), back)
+        return transpose(gt * _cj(u @ vh), back)
     j = 0 if ord == 2 else -1
     uj, vj = u[..., :, j:j + 1] if j == 0 else u[..., :, j:], \
         vh[..., j:j + 1, :] if j == 0 else vh[..., j:, :]
-    return transpose(gt * (uj @ vj), back)
+    return transpose(gt * _cj(uj @ vj), back)
 
 
 norm.defvjp(_norm_vjp)

@@ -54,7 +54,10 @@ def _power_dx(g, out, x, y):
 
 
 def _power_dy(g, out, x, y):
-    # d(x**y)/dy = x**y * log(x), real part for x < 0; 0 at x == 0
+    # d(x**y)/dy = x**y * log(x), real part for x < 0; 0 at x == 0 (complex x: log x)
+    xd = data_of(x)
+    if np.iscomplexobj(xd):
+        return g * out * log(where(xd == 0, 1.0, x))
     return g * out * _safe_log_abs(x)
 
 
@@ -122,8 +125,17 @@ sigmoid.defvjp_fast(lambda g, out, x: K.activation_grad(g, out, 2) if _kernel(ou
 
 
 # ----------------------------------------------------------------------------- kinked unary
+def _abs_vjp(g, out, x):
+    # d|x| = sign(x) dx (0 at 0); complex x: g conj(z) / |z| (autograd.ops.complex)
+    xd = data_of(x)
+    if xd.dtype.kind == "c":
+        from .complex import abs_complex_vjp
+        return abs_complex_vjp(g, out, x)
+    return g * np.sign(xd)
+
+
 abs = primitive(np.abs, name="abs", library=True, domain=_ANY1, kinks=at_points(0.0))
-abs.defvjp(lambda g, out, x: g * np.sign(data_of(x)))     # d|x| = sign(x) dx (0 at 0)
+abs.defvjp(_abs_vjp)
 
 
 @primitive(library=True, domain=_ANY1, kinks=at_points(0.0), reference=lambda x: np.maximum(x, 0))

@@ -259,10 +259,14 @@ def outer(a, b, out=None):
 
 @numpy_for_arrays(np.vdot)
 def vdot(a, b):
-    """numpy's ``vdot`` for real arrays: the sum of the flattened product."""
+    """numpy's ``vdot``: the sum of the flattened product, the first operand conjugated
+    when complex."""
     a, b = _as_tensor_like(a), _as_tensor_like(b)
     if a.size != b.size:
         raise ShapeError(f"vdot: sizes {a.size} and {b.size} differ")
+    if np.iscomplexobj(_data(a)):
+        from .complex import conj
+        a = conj(a)
     return _sum(multiply(reshape(a, (-1,)), reshape(b, (-1,))))
 
 

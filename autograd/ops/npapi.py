@@ -425,32 +425,8 @@ class _Concatenator:
 FRONTS.update(linspace=linspace, r_=_Concatenator(np.r_, "r_"), c_=_Concatenator(np.c_, "c_"))
 
 
-# ----------------------------------------------------------------------------- real-valued
-# complex helpers: on real input numpy's real/conj are the identity, imag is 0 and angle is
-# 0 or pi (complex tensors belong to the complex issue; the library refuses complex dtypes)
-def real(val):
-    """numpy's ``real`` on real input: the input itself (gradient passes)."""
-    return S.identity(arg(val)) if hasattr(arg(val), "_data") else np.real(val)
-
-
-def imag(val):
-    """numpy's ``imag`` on real input: zeros (zero gradient)."""
-    v = arg(val)
-    return E.multiply(v, 0.0) if hasattr(v, "_data") else np.imag(val)
-
-
-def conj(x, out=None, **kw):
-    """numpy's ``conjugate`` on real input: the input itself."""
-    refuse("conjugate", out, **{k: True for k in kw})
-    return S.identity(arg(x)) if hasattr(arg(x), "_data") else np.conjugate(x)
-
-
-def angle(z, deg=False):
-    """numpy's ``angle`` on real input: 0 or pi (180 with deg); zero gradient."""
-    v = arg(z)
-    if not hasattr(v, "_data"):
-        return np.angle(z, deg)
-    return E.add(E.multiply(v, 0.0), np.angle(v._data, deg))
+# ----------------------------------------------------------------------------- complex
+from .complex import real, imag, conj, angle, real_if_close  # noqa: E402  (primitives)
 
 
 def make_diagonal(D, offset=0, axis1=0, axis2=1):
@@ -468,11 +444,6 @@ def make_diagonal(D, offset=0, axis1=0, axis2=1):
     if a1 == a2:
         raise ArgumentTypeError("autograd.numpy.make_diagonal: axis1 and axis2 must differ")
     return S.moveaxis(out, (nd - 2, nd - 1), (a1, a2))
-
-
-def real_if_close(a, tol=100):
-    """numpy's ``real_if_close`` on real input: the input itself."""
-    return S.identity(arg(a)) if hasattr(arg(a), "_data") else np.real_if_close(a, tol)
 
 
 FRONTS.update(real=real, imag=imag, real_if_close=real_if_close, conj=conj, conjugate=conj, angle=angle,

@@ -94,8 +94,10 @@ def min(x, axis=None, keepdims=False):
 
 def _gap(x, axis):
     """Distance between the largest and second largest value of each reduced group: where it
-    is ~0 the max is not differentiable (tests keep away from ties)."""
-    x = np.asarray(x, dtype=np.float64)
+    is ~0 the max is not differentiable (tests keep away from ties).  Complex x (numpy orders
+    it by real part first): the gap between real parts."""
+    x = np.asarray(x)
+    x = (x.real if x.dtype.kind == "c" else x).astype(np.float64)
     axes = normalize_axis("max", axis, x.ndim)
     if x.size == 0:
         return np.inf
@@ -124,6 +126,9 @@ def _var_vjp(g, out, x, axis=None, keepdims=False, ddof=0):
     n = _count(x, axis) - ddof
     n = n if n > 0 else 0                       # numpy's divisor; 0 gives inf/nan, as forward
     centered = x - mean(x, axis=axis, keepdims=True)
+    if data_of(x).dtype.kind == "c":            # var = mean |x - m|^2: u_x - i u_y = 2 conj(.)
+        from .complex import conj
+        centered = conj(centered)
     return expand_reduced(g, x, axis, keepdims) * centered * np.divide(2.0, n)
 
 
