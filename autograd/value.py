@@ -48,6 +48,16 @@ _tick = itertools.count(1).__next__      # creation order: a topological order o
 _NUM = (float, int, np.float64)
 _RETAINED: "weakref.WeakSet[Value]" = weakref.WeakSet()
 _NOARG = object()     # the missing second operand of a unary operation
+#: The scalar compiler's recorder while ``autograd.jit`` traces a function of Values (see
+#: ``autograd/jit/scalar.py``), else None.  The hooks below cost one global test each and sit
+#: off the arithmetic path (the trace swaps ``_mk`` itself, so operations pay nothing).
+_TRACE = None
+
+
+def _tracing():
+    """The recorder if this thread is tracing (and the trace is still usable), else None."""
+    t = _TRACE
+    return t if t is not None and t.on() else None
 
 
 def _num(o: Any):
@@ -104,10 +114,14 @@ class Value(Tensor):
         self.name = None
         self._base = None
         self._saved = 0
+        if _TRACE is not None:
+            _TRACE.on_leaf(self, data)
 
     # ------------------------------------------------------------------ Tensor's fields
     @property
     def _data(self) -> np.ndarray:                          # type: ignore[override]
+        if _TRACE is not None:
+            _TRACE.concrete(self, "used as an array")
         a = np.array(self._v)
         a.flags.writeable = False       # a copy: writing into it would change nothing
         return a
@@ -119,6 +133,9 @@ class Value(Tensor):
     @property
     def data(self) -> np.float64:                           # type: ignore[override]
         """The value, a numpy float64 scalar; assign to change it."""
+        t = _tracing()
+        if t is not None:
+            return t.read_data(self)
         return np.float64(self._v)
 
     @data.setter
@@ -129,6 +146,9 @@ class Value(Tensor):
         if self._op is not None:
             raise InPlaceError(f"Value.data: this Value is the result of {self._op}; only a leaf "
                                f"Value's data can be assigned (rebuild the expression instead)")
+        t = _tracing()
+        if t is not None and t.write_data(self, value):
+            return
         v = _scalar(value._data if isinstance(value, Tensor) else value, None)
         if v is None:
             raise ShapeError(f"Value.data: a Value holds one real number, got "
@@ -139,10 +159,16 @@ class Value(Tensor):
 
     @property
     def grad(self):                                         # type: ignore[override]
+        t = _tracing()
+        if t is not None:
+            return t.read_grad(self)
         return self._ga
 
     @grad.setter
     def grad(self, g: Any) -> None:
+        t = _tracing()
+        if t is not None:
+            t.write_grad(self, g)
         if g is not None and not isinstance(g, Tensor):
             g = np.array(g, dtype=np.float64)
             if g.shape != ():
@@ -161,6 +187,8 @@ class Value(Tensor):
     def _node(self):                                        # type: ignore[override]
         if self._op is None or not self._rgv:
             return None
+        if _TRACE is not None:
+            _TRACE.concrete(self, "handed to the tensor engine")
         return self._mnode if self._mnode is not None else _replay(self)
 
     @property
@@ -180,12 +208,18 @@ class Value(Tensor):
         return np.dtype(np.float64)
 
     def item(self) -> float:
+        if _TRACE is not None:
+            _TRACE.concrete(self, "converted to a Python number (.item())")
         return self._v
 
     def __float__(self) -> float:
+        if _TRACE is not None:
+            _TRACE.concrete(self, "converted to a Python number (float())")
         return self._v
 
     def __bool__(self) -> bool:
+        if _TRACE is not None:
+            _TRACE.concrete(self, "used as a truth value (Python control flow)")
         return self._v != 0.0
 
     def __repr__(self) -> str:
@@ -196,9 +230,11 @@ class Value(Tensor):
     __str__ = __repr__
 
     def detach(self) -> "Value":
-        return Value(self._v, requires_grad=False)
+        return Value(self, requires_grad=False)
 
     def retain_grad(self) -> "Value":
+        if _TRACE is not None:
+            _TRACE.concrete(self, "asked to retain its gradient")
         if self._op is not None and self._rgv:
             _RETAINED.add(self)
         return self
@@ -322,6 +358,12 @@ class Value(Tensor):
         if b is None:
             raise ArgumentTypeError(f"{op}: a Value changes in place by a real number, got "
                                     f"{type(o).__name__}")
+        t = _tracing()
+        if t is not None:           # recorded as the operation, then an assignment
+            r = (Value.__add__ if op == "+=" else Value.__sub__ if op == "-=" else
+                 Value.__mul__ if op == "*=" else Value.__truediv__)(self, o)
+            self._set(r)
+            return self
         a = self._v
         self._set(a + b if op == "+=" else a - b if op == "-=" else a * b if op == "*=" else _div(a, b)[0])
         return self
@@ -338,6 +380,9 @@ class Value(Tensor):
         The scalar path (no ``create_graph``) runs on floats; ``create_graph=True`` replays the
         graph through the library's primitives so the gradients are themselves differentiable.
         """
+        t = _tracing()
+        if t is not None:
+            t.on_backward(self, grad, create_graph)
         if create_graph or isinstance(grad, Tensor) or not self._rgv:
             # recorded backward (replayed graph), or the library's "does not require grad" error
             return Tensor.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)

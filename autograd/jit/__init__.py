@@ -49,6 +49,9 @@ class Jitted:
         self.fallbacks: dict = {}
         self._warned = False
         self._scalar: Any = None
+        #: ``backend(program) -> program`` for this function's lowering (None: the registered
+        #: default, code generation included; ``lambda p: p``: the plain numpy replay)
+        self.backend: Optional[Callable] = None
         self._fast: dict = {}
         self._fast_evictions = 0
         functools.update_wrapper(self, fun)  # type: ignore[arg-type]
@@ -103,7 +106,18 @@ class Jitted:
 
     def _trace(self, e: Entry, key: Any, args: tuple, kwargs: dict, dynamic: list) -> Any:
         from . import trace as _trace
+        from .. import value as _value
+        tick = _value._tick()
         rec, out = _trace.trace(self.fun, args, kwargs, dynamic)
+        if _value._tick() - tick > 1:
+            # Values were made or assigned during the run: a function of captured Values
+            # (micrograd style, float arguments only).  The run was eager; from the next
+            # call on, the scalar compiler takes every call.
+            self.cache.clear()
+            self.trace_count -= 1
+            self._scalar = None
+            self._call_scalar((), {}, build_only=True)
+            return out
         as_tensor = any(isinstance(v, Tensor) for k, a in enumerate(args) if dynamic[k]
                         for v in _leaves(a))
         vals = _trace.finish(rec, out, as_tensor)
@@ -121,7 +135,7 @@ class Jitted:
                 self._fall_back(e, key, why)
                 return result
         try:
-            e.exe = rec.prog.lower()
+            e.exe = rec.prog.lower(self.backend)
         except Exception as ex:   # noqa: BLE001 - a program that cannot be lowered runs eagerly
             self._fall_back(e, key, f"lowering failed ({type(ex).__name__}: {ex})")
             return result
@@ -162,7 +176,7 @@ class Jitted:
             warnings.warn(f"autograd.jit: {name} runs eagerly (not compiled): {why}",
                           JitFallbackWarning, stacklevel=4)
 
-    def _call_scalar(self, args: tuple, kwargs: dict) -> Any:
+    def _call_scalar(self, args: tuple, kwargs: dict, build_only: bool = False) -> Any:
         if self._scalar is None:
             try:
                 from .scalar import compile_scalar      # jitgen's scalar-graph compiler
@@ -171,7 +185,12 @@ class Jitted:
                 self._scalar = self.fun
             else:
                 self._scalar = compile_scalar(self.fun, tuple(sorted(self.static_argnums)))
-        return self._scalar(*args, **kwargs)
+        if build_only or self._scalar is self.fun:
+            return None if build_only else self.fun(*args, **kwargs)
+        n = self._scalar.trace_count
+        out = self._scalar(*args, **kwargs)
+        self.trace_count += self._scalar.trace_count - n
+        return out
 
     # ------------------------------------------------------------------ introspection
     def program(self, *args: Any, **kwargs: Any) -> Optional[Program]:
@@ -307,3 +326,8 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+# elementwise chains fused into generated numba kernels (autograd/jit/codegen.py; a no-op
+# under AUTOGRAD_KERNELS=numpy or below its measured size threshold)
+from . import codegen as _codegen  # noqa: E402
+register_backend(_codegen.backend)

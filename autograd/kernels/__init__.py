@@ -550,6 +550,19 @@ def _load_conv():
     return _JC
 
 
+_JT = None
+
+
+def _load_tape():
+    """Import the numba tape interpreter (first use only; ``autograd.jit`` of Values)."""
+    global _JT
+    if _JT is None:
+        _load()                     # numba set up (threading layer, cache fallback)
+        from . import _jit_tape
+        _JT = _jit_tape
+    return _JT
+
+
 from .conv import (conv_forward, conv_input_grad, conv_kernel_grad,  # noqa: E402
                    max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward)
 

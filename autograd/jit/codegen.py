@@ -1,0 +1,500 @@
+"""Code generation for jit programs: generated numba functions for whole segments of a small
+step (dense layers, softmax-cross-entropy and their vjps: ``fuse_segments``) and for
+elementwise chains (``fuse_elementwise``).
+
+``backend(program)`` (registered with ``program.register_backend`` by ``autograd.jit``) looks
+for runs of elementwise primitive calls (``add``, ``multiply``, ``exp``, ``relu``, ...) in a
+lowered program, all on one shape and float dtype (an operand may be a scalar constant or
+broadcast along leading axes, as a bias row is), and replaces each run of at least
+``MIN_GROUP`` calls on at least ``FUSE_MIN_SIZE`` elements by one ``fused`` instruction.
+Its function runs one generated loop: every element is read once, the chain is computed in
+registers, and only the results read after the run (or returned) are stored.
+
+This module only writes source text (``kernel_source``); ``autograd/kernels/codegen_compile.py``
+writes it into the code cache and compiles it with numba (``cache=True``): a program seen
+before, in this process or an earlier one, loads its compiled kernel from disk.
+``AUTOGRAD_KERNELS=numpy`` (or no numba) keeps the numpy replay: the backend changes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from .program import Instr, Program
+
+__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "kernel_source",
+           "segment_source",
+           "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE"]
+
+#: Scalar bodies of the fusable primitives: ``{0}``, ``{1}`` the operands, ``{T}`` the dtype.
+#: Each is the primitive's numpy forward, element by element (NaN handling included).
+TEMPLATES = {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "negative": "(-{0})", "power": "({0} ** {1})",
+    "exp": "math.exp({0})", "log": "math.log({0})", "sqrt": "math.sqrt({0})",
+    "tanh": "math.tanh({0})", "sin": "math.sin({0})", "cos": "math.cos({0})",
+    "abs": "abs({0})",
+    "relu": "_relu({0})", "maximum": "_max({0}, {1})", "minimum": "_min({0}, {1})",
+    # the library's sigmoid: (1 + tanh(x / 2)) / 2
+    "sigmoid": "(np.{T}(0.5) * (np.{T}(1.0) + math.tanh({0} * np.{T}(0.5))))",
+}
+_ARITY = {"negative": 1, "exp": 1, "log": 1, "sqrt": 1, "tanh": 1, "sin": 1, "cos": 1,
+          "abs": 1, "relu": 1, "sigmoid": 1}
+
+#: Fewest elementwise calls worth one generated kernel.
+MIN_GROUP = 2
+#: Fewest elements per array for fusion when numba is not loaded yet in this process.
+#: ``python -m benchmarks.jit_codegen`` (2 shared cores, load average ~9; chain
+#: ``relu(x * a + b) * c + x``, 4 calls), numpy replay / fused, median per call:
+#:   float32: 32x16 6.6/4.7 us, 64x64 9.7/6.6, 128x256 48.6/31.8, 256x512 349/174,
+#:            512x1024 9559/595 us;
+#:   float64: 32x16 6.6/5.7 us, 64x64 14.8/6.7, 128x256 118/39, 256x512 713/185 us.
+#: The fused kernel wins from the smallest size, so once numba is loaded every run is fused;
+#: but importing numba and loading a kernel costs ~0.5-1 s a process, so, as the kernels'
+#: dispatch does (``kernels.SMALL``), a process that has not loaded numba keeps the replay
+#: for runs below this many elements.
+FUSE_MIN_SIZE = 16384
+
+_FLOATS = ("float32", "float64")
+
+
+# ----------------------------------------------------------------------------- analysis
+def _operand_kind(prog: Program, i: int, shape: tuple, dtype: str):
+    """How slot ``i`` enters a kernel on ``shape``: "full", ("bcast", size), ("scalar", x) or
+    None (not fusable)."""
+    s = prog.slots[i]
+    if s.kind == "const":
+        v = s.value
+        if isinstance(v, (bool, np.bool_)):
+            return None
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, np.ndarray):
+            if isinstance(v, np.floating) and np.dtype(type(v)).name != dtype:
+                return None
+            return ("scalar", float(v))
+        if isinstance(v, np.ndarray) and v.shape == () and v.dtype.name == dtype:
+            return ("scalar", float(v))
+    if s.dtype is None or np.dtype(s.dtype).name != dtype:
+        return None
+    sh = tuple(s.shape)
+    if sh == shape:
+        return "full"
+    core = sh
+    while core and core[0] == 1:
+        core = core[1:]
+    if len(core) <= len(shape) and shape[len(shape) - len(core):] == core:
+        return ("bcast", int(math.prod(core)))
+    return None
+
+
+def _fusable(prog: Program, ins: Instr, shape: Optional[tuple], dtype: Optional[str]):
+    """(shape, dtype) of a fusable elementwise call (matching the current group's if given),
+    else None."""
+    if ins.op != "call" or ins.prim is None or ins.prim.name not in TEMPLATES or ins.kw:
+        return None
+    if len(ins.outs) != 1 or len(ins.ins) != _ARITY.get(ins.prim.name, 2):
+        return None
+    o = prog.slots[ins.outs[0]]
+    if o.dtype is None or np.dtype(o.dtype).name not in _FLOATS or o.kind != "temp":
+        return None
+    osh, odt = tuple(o.shape), np.dtype(o.dtype).name
+    if shape is not None and (osh != shape or odt != dtype):
+        return None
+    if not any(_operand_kind(prog, i, osh, odt) == "full" for i in ins.ins) and osh != ():
+        return None
+    if any(_operand_kind(prog, i, osh, odt) is None for i in ins.ins):
+        return None
+    return osh, odt
+
+
+def groups(prog: Program, min_size: int = FUSE_MIN_SIZE, min_group: int = MIN_GROUP) -> list:
+    """Runs of consecutive fusable calls on one shape and dtype: [(first, end)]."""
+    out = []
+    k, n = 0, len(prog.instrs)
+    while k < n:
+        f = _fusable(prog, prog.instrs[k], None, None)
+        if f is None:
+            k += 1
+            continue
+        shape, dtype = f
+        e = k + 1
+        while e < n and _fusable(prog, prog.instrs[e], shape, dtype) is not None:
+            e += 1
+        if e - k >= min_group and math.prod(shape) >= min_size:
+            out.append((k, e))
+        k = e
+    return out
+
+
+# ----------------------------------------------------------------------------- source
+def kernel_source(prog: Program, first: int, end: int, needed: set) -> tuple:
+    """(source text, name, inputs, input kinds, outputs) of the kernel for instructions
+    ``first:end``; ``needed``: the slots read after them (or returned)."""
+    body = prog.instrs[first:end]
+    o0 = prog.slots[body[0].outs[0]]
+    shape, T = tuple(o0.shape), np.dtype(o0.dtype).name
+    made = {ins.outs[0] for ins in body}
+    inputs, kinds, names = [], [], {}
+    for ins in body:
+        for i in ins.ins:
+            if i in made or i in names:
+                continue
+            kind = _operand_kind(prog, i, shape, T)
+            names[i] = f"a{len(inputs)}"
+            inputs.append(i)
+            kinds.append(kind)
+    outputs = [o for o in (ins.outs[0] for ins in body) if o in needed]
+    args = ["n"] + [names[i] for i in inputs] + [f"o{j}" for j in range(len(outputs))]
+    lines = ["import math", "import numpy as np", "import numba as nb", "",
+             "_jit = nb.njit(cache=True, nogil=True, error_model='numpy', inline='always')",
+             "", "",
+             "@_jit", "def _relu(x):", f"    return x if x > 0 or x != x else np.{T}(0.0)", "", "",
+             "@_jit", "def _max(a, b):", "    return a if a >= b or a != a else b", "", "",
+             "@_jit", "def _min(a, b):", "    return a if a <= b or a != a else b", "", "",
+             "@nb.njit(cache=True, nogil=True, error_model='numpy')",
+             f"def kernel({', '.join(args)}):",
+             "    for k in range(n):"]
+    expr = {}
+    for i, kind in zip(inputs, kinds):
+        v = names[i]
+        if kind == "full":
+            lines.append(f"        {v}k = {v}[k]")
+            expr[i] = f"{v}k"
+        elif kind[0] == "bcast":
+            lines.append(f"        {v}k = {v}[k % {kind[1]}]")
+            expr[i] = f"{v}k"
+        else:
+            expr[i] = v                                   # a typed scalar argument
+    for j, ins in enumerate(body):
+        t = f"t{j}"
+        lines.append(f"        {t} = " + TEMPLATES[ins.prim.name].format(
+            *(expr[i] for i in ins.ins), T=T))
+        expr[ins.outs[0]] = t
+    for j, o in enumerate(outputs):
+        lines.append(f"        o{j}[k] = {expr[o]}")
+    src = "\n".join(lines) + "\n"
+    name = "fused_" + hashlib.sha256(src.encode()).hexdigest()[:24]
+    return src, name, inputs, kinds, outputs
+
+
+# ----------------------------------------------------------------------------- the pass
+def _needed(prog: Program, after: int) -> set:
+    """Slots read by instructions from ``after`` on, returned, or viewed by such a slot."""
+    need = set(prog.outputs)
+    for ins in prog.instrs[after:]:
+        need.update(i for i in ins.ins if i is not None)
+    for s in list(need):
+        seen = 0
+        while prog.slots[s].alias is not None and seen < 1000:
+            s = prog.slots[s].alias
+            need.add(s)
+            seen += 1
+    return need
+
+
+def fuse_elementwise(prog: Program, min_size: int = FUSE_MIN_SIZE,
+                     min_group: int = MIN_GROUP) -> Program:
+    """``prog`` with each elementwise run replaced by one ``fused`` instruction (a new
+    Program sharing the slots; ``info["body"]`` keeps the replaced instructions)."""
+    runs = groups(prog, min_size, min_group)
+    if not runs:
+        return prog
+    from ..kernels.codegen_compile import fused_function
+    instrs: list = []
+    k = 0
+    for first, end in runs:
+        instrs.extend(prog.instrs[k:first])
+        src, name, inputs, kinds, outputs = kernel_source(prog, first, end, _needed(prog, end))
+        shape = tuple(prog.slots[prog.instrs[first].outs[0]].shape)
+        dtype = np.dtype(prog.slots[prog.instrs[first].outs[0]].dtype)
+        fn = fused_function(src, name, kinds, shape, dtype, len(outputs))
+        arrays = tuple(i for i, kd in zip(inputs, kinds)
+                       if not isinstance(kd, tuple) or kd[0] != "scalar")
+        instrs.append(Instr("fused", fn=fn, ins=arrays,
+                            outs=tuple(outputs),
+                            info={"body": prog.instrs[first:end], "source": src, "name": name}))
+        k = end
+    instrs.extend(prog.instrs[k:])
+    new = Program()
+    new.slots, new.instrs = prog.slots, instrs
+    new.inputs, new.outputs = prog.inputs, prog.outputs
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    return new
+
+
+def backend(prog: Program) -> Program:
+    """The default jit backend when numba kernels are enabled: whole segments (dense layers,
+    softmax-cross-entropy, their vjps) below ``SEGMENT_MAX_SIZE``, then elementwise runs."""
+    from .. import kernels as K
+    if K.MODE == "numpy" or not _numba_available():
+        return prog
+    prog = fuse_segments(prog, max_size=SEGMENT_MAX_SIZE if K.MODE == "auto" else 1 << 62)
+    if K.MODE == "numba" or K.loaded():
+        return fuse_elementwise(prog, min_size=0)
+    return fuse_elementwise(prog)
+
+
+def _numba_available() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("numba") is not None
+
+
+# ----------------------------------------------------------------------------- whole segments
+# A run of dense layers, softmax-cross-entropy and their vjps (a small MLP's forward and
+# backward) becomes one generated numba function: GEMMs through np.dot (BLAS) inside numba,
+# bias + activation, the activation backward with the bias-gradient sums, and the loss with
+# its gradient by the library's numba kernels (autograd/kernels/_jit.py, each twin-tested),
+# so the whole run costs one Python call instead of one per primitive.
+_DENSE_KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4}
+
+#: Largest result (elements: an activation or a weight gradient) for which a segment
+#: function replaces the replay.  Measured on the ``jit`` MLP step of
+#: ``benchmarks.mlp_step`` (float32, executables only, interleaved, median of 200, load
+#: average ~8.5), numpy replay / segment: tiny (largest result 32x16) 108/42.5 us, small
+#: (64x128) 139/81 us, medium (784x256 weight gradient) 200/215 ms (a wash: the GEMMs
+#: dominate).  So tiny and small take the segment, medium and large the replay.
+SEGMENT_MAX_SIZE = 65536
+
+
+def _sl(prog, i):
+    return prog.slots[i] if i is not None else None
+
+
+def _dt(s):
+    return None if s is None or s.dtype is None else np.dtype(s.dtype).name
+
+
+def _segment_ok(prog: Program, ins: Instr) -> bool:
+    """Whether ``ins`` has a numba form in a segment (all float operands of one dtype)."""
+    p = ins.prim
+    if p is None or ins.op not in ("call", "vjp"):
+        return False
+    slots = [_sl(prog, i) for i in ins.ins] + [_sl(prog, o) for o in ins.outs]
+    if p.name == "dense":
+        if ins.kw.get("activation") not in _DENSE_KINDS or set(ins.kw) - {"activation",
+                                                                           "negative_slope"}:
+            return False
+        if ins.op == "call":
+            if len(ins.ins) != 3 or None in ins.ins or len(ins.outs) != 1:
+                return False
+            x, w, b, o = slots
+            shapes = (len(x.shape), len(w.shape), len(b.shape), len(o.shape))
+        else:
+            info = ins.info
+            parents = list(info.get("parents", ()))
+            if info.get("nargs") != 3 or info.get("has_aux") or len(ins.ins) != 5 or \
+                    None in ins.ins or parents != sorted(info.get("needs", ())) \
+                    or len(ins.outs) != len(parents):
+                return False
+            g, out, x, w, b = slots[:5]
+            shapes = (len(g.shape), len(out.shape), len(x.shape), len(w.shape), len(b.shape))
+            if shapes != (2, 2, 2, 2, 1):
+                return False
+            shapes = (2, 2, 1, 2)
+        if shapes != (2, 2, 1, 2):
+            return False
+        return len({_dt(s) for s in slots}) == 1 and _dt(slots[0]) in _FLOATS
+    if p.name == "softmax_cross_entropy":
+        if ins.op == "call":
+            if ins.kw != {"want_aux": True} or len(ins.ins) != 2 or len(ins.outs) != 2:
+                return False
+            z, lab, loss, aux = slots
+            return (len(z.shape) == 2 and _dt(z) in _FLOATS and lab.dtype is not None
+                    and np.dtype(lab.dtype).kind in "iu" and tuple(lab.shape) == tuple(z.shape[:1])
+                    and _dt(loss) == _dt(z) == _dt(aux) and tuple(aux.shape) == tuple(z.shape))
+        info = ins.info
+        if ins.kw or not info.get("has_aux") or info.get("nargs") != 2 or \
+                list(info.get("parents", ())) != [0] or len(ins.ins) != 5 or len(ins.outs) != 1:
+            return False
+        g, out, z, lab, aux = slots[:5]
+        return (tuple(g.shape) == () and _dt(g) == _dt(z) == _dt(aux) == _dt(slots[5])
+                and _dt(z) in _FLOATS and np.dtype(lab.dtype).kind in "iu")
+    return False
+
+
+def _reorder(prog: Program) -> list:
+    """The instructions with, in each window free of other effects, the captured-tensor
+    loads first and the gradient accumulations (``accum_grad``, ``load_grad``) after the
+    segment instructions, so those form one run.  A window is left as it is when a segment
+    instruction reads what an accumulation makes."""
+    out: list = []
+    window: list = []
+
+    def flush():
+        loads = [i for i in window if i.op == "load"]
+        segs = [i for i in window if i.op in ("call", "vjp")]
+        rest = [i for i in window if i.op in ("accum_grad", "load_grad")]
+        made = {o for i in rest for o in i.outs}
+        if any(s in made for i in segs for s in i.ins):
+            out.extend(window)
+        else:
+            out.extend(loads + segs + rest)
+        window.clear()
+    for ins in prog.instrs:
+        if ins.op in ("load", "accum_grad", "load_grad") or _segment_ok(prog, ins):
+            window.append(ins)
+        else:
+            flush()
+            out.append(ins)
+    flush()
+    return out
+
+
+def segment_source(prog: Program, body: list, needed: set) -> tuple:
+    """(source, name, inputs, outputs, loss outputs) of the numba function for ``body``."""
+    made: set = set()
+    inputs: list = []
+    names: dict = {}
+    for ins in body:
+        for i in ins.ins:
+            if i not in made and i not in names:
+                names[i] = f"a{len(inputs)}"
+                inputs.append(i)
+        made.update(ins.outs)
+    lines = ["import numpy as np", "import numba as nb",
+             "from autograd.kernels import _jit as J", "", "",
+             "@nb.njit(cache=True, nogil=True)", "def segment(ARGS):"]
+    losses = {}
+    for k, ins in enumerate(body):
+        r = [names.get(i, f"t{i}") for i in ins.ins]
+        kind = _DENSE_KINDS.get(ins.kw.get("activation"), 0)
+        slope = float(ins.kw.get("negative_slope", 0.01))
+        if ins.prim.name == "dense" and ins.op == "call":
+            x, w, b = r
+            o = f"t{ins.outs[0]}"
+            lines += [f"    {o} = np.dot({x}, {w})",
+                      f"    J.bias_act({o}, {b}, True, {kind}, {slope!r})"]
+        elif ins.prim.name == "dense":
+            g, out, x, w, b = r
+            need = ins.info["needs"]
+            gz, gb = f"gz{k}", f"gb{k}"
+            lines += [f"    {gz} = np.empty({out}.shape, {out}.dtype)",
+                      f"    {gb} = np.empty({out}.shape[1], {out}.dtype)",
+                      f"    J.dense_grad_z({g}, {out}, {gz}, {gb}, True, {kind}, {slope!r})"]
+            res = {0: f"np.dot({gz}, {w}.T)", 1: f"np.dot({x}.T, {gz})", 2: gb}
+            for o, p in zip(ins.outs, ins.info["parents"]):
+                lines.append(f"    t{o} = {res[p]}")
+        elif ins.op == "call":                             # softmax_cross_entropy, sparse
+            z, lab = r
+            loss, aux = ins.outs
+            losses[loss] = _dt(prog.slots[ins.ins[0]])
+            lines += [f"    t{aux} = np.empty({z}.shape, {z}.dtype)",
+                      f"    t{loss} = J.xent_sparse({z}, {lab}, t{aux}, "
+                      f"1.0 / max({z}.shape[0], 1), True) / max({z}.shape[0], 1)"]
+        else:                                              # its vjp: aux * g
+            g, _, _, _, aux = r
+            lines.append(f"    t{ins.outs[0]} = {aux} * {g}[0]")
+    outputs = [o for ins in body for o in ins.outs if o in needed]
+    lines.append(f"    return ({', '.join(f't{o}' for o in outputs)},)")
+    src = "\n".join(lines).replace("ARGS", ", ".join(names[i] for i in inputs)) + "\n"
+    name = "segment_" + hashlib.sha256(src.encode()).hexdigest()[:24]
+    return src, name, inputs, outputs, {o: losses[o] for o in outputs if o in losses}
+
+
+#: Calls of a compiled function after which its segments' numba code is built, when this
+#: process has not loaded numba yet: importing numba and loading the cached kernels costs
+#: 0.5-3 s (2 shared cores, load 1-9), against 60-100 µs saved per tiny step, so a short run
+#: (a few hundred steps) keeps the numpy replay and its fast first call.  The build runs in a
+#: background thread; calls replay meanwhile and switch when it is ready.  With numba
+#: already loaded (or ``AUTOGRAD_KERNELS=numba``) the build happens at lowering.
+HOT_CALLS = 50
+_PENDING: list = []
+
+
+def wait(timeout: Optional[float] = None) -> None:
+    """Wait for the segments' background builds started so far (benchmarks and tests that
+    time the steady state call it after warming up)."""
+    while _PENDING:
+        _PENDING.pop().join(timeout)
+
+
+def _replay_of(prog: Program, body: list, inputs: list, outputs: list):
+    """The numpy replay of ``body`` as a function of the segment's inputs."""
+    sub = Program()
+    sub.slots, sub.instrs = prog.slots, list(body)
+    sub.inputs, sub.outputs = list(inputs), list(outputs)
+    exe = sub.lower(backend=lambda p: p, fold=False)
+
+    def replay(*vals):
+        return tuple(exe.run(list(vals)))
+    return replay
+
+
+class _Tiered:
+    """A segment's callable: the replay until the numba function is built (see
+    ``HOT_CALLS``), then the numba function.  A build that fails keeps the replay."""
+
+    def __init__(self, build, replay) -> None:
+        self.build, self.replay = build, replay
+        self.fn = None
+        self.calls = 0
+        self.thread = None
+        self.error = None
+
+    def _build(self) -> None:
+        try:
+            self.fn = self.build()
+        except Exception as e:   # noqa: BLE001 - the replay stays: slower, same numbers
+            self.error = e
+
+    def __call__(self, *vals):
+        fn = self.fn
+        if fn is not None:
+            return fn(*vals)
+        self.calls += 1
+        if self.calls == HOT_CALLS and self.thread is None:
+            import threading
+            self.thread = threading.Thread(target=self._build, name="autograd-jit-codegen",
+                                           daemon=True)
+            self.thread.start()
+            _PENDING.append(self.thread)
+        return self.replay(*vals)
+
+
+def _tiered(build, replay):
+    from .. import kernels as K
+    t = _Tiered(build, replay)
+    if K.MODE == "numba" or K.loaded():
+        t._build()                           # numba is here already: no reason to wait
+    return t
+
+
+def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
+    """``prog`` with each run of at least two segment instructions (dense, softmax
+    cross-entropy, their vjps) replaced by one ``fused`` instruction."""
+    instrs = _reorder(prog)
+    from ..kernels.codegen_compile import segment_function
+    new_instrs: list = []
+    k = 0
+    while k < len(instrs):
+        e = k
+        while e < len(instrs) and instrs[e].op in ("call", "vjp") and _segment_ok(prog, instrs[e]):
+            e += 1
+        body = instrs[k:e]
+        big = max((math.prod(prog.slots[o].shape) for i in body for o in i.outs), default=0)
+        if len(body) >= 2 and big <= max_size:
+            tmp = Program()
+            tmp.slots, tmp.instrs, tmp.outputs = prog.slots, instrs, prog.outputs
+            needed = _needed(tmp, e)
+            src, name, inputs, outputs, losses = segment_source(prog, body, needed)
+            labels = {}
+            for ins in body:
+                if ins.op == "call" and ins.prim.name == "softmax_cross_entropy":
+                    labels[inputs.index(ins.ins[1])] = int(prog.slots[ins.ins[0]].shape[1])
+            args = (src, name, [prog.slots[i] for i in inputs], labels,
+                    [losses.get(o) for o in outputs])
+            fn = _tiered(lambda args=args: segment_function(*args),
+                         _replay_of(prog, body, inputs, outputs))
+            new_instrs.append(Instr("fused", fn=fn, ins=tuple(inputs), outs=tuple(outputs),
+                                    info={"body": body, "source": src, "name": name}))
+            k = e
+        else:
+            new_instrs.append(instrs[k])
+            k += 1
+    new = Program()
+    new.slots, new.instrs = prog.slots, new_instrs
+    new.inputs, new.outputs = prog.inputs, prog.outputs
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    return new

@@ -1,0 +1,335 @@
+"""Elementwise fusion (autograd/jit/codegen.py, kernels/codegen_compile.py): every generated
+kernel equals the numpy replay of the instructions it replaces (float64 1e-12, float32 1e-5
+relative), on random chains and on an MLP training step written with elementwise ops."""
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import autograd as ag
+from autograd import Tensor, kernels as K
+from autograd.jit import codegen
+
+pytest.importorskip("numba")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOL = {"float64": 1e-12, "float32": 1e-5}
+
+
+def _programs(f, args):
+    """(the traced program unfused, the same program with fusion forced on)."""
+    j = ag.jit(f, validate=False)
+    with K.forced("numpy"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        j(*args)
+    e = next(iter(j.cache.d.values()))
+    assert e.exe is not None, j.fallbacks
+    prog = e.exe.program
+    assert not any(i.op == "fused" for i in prog.instrs)
+    return prog
+
+
+def _compare(prog, args, dtype, expect_fused=True):
+    replay = prog.lower(backend=lambda p: p)
+    fused = prog.lower(backend=lambda p: codegen.fuse_elementwise(p, min_size=0))
+    n = sum(i.op == "fused" for i in fused.program.instrs)
+    if expect_fused:
+        assert n >= 1
+    for _ in range(2):                   # buffers reused on the second run
+        with np.errstate(all="ignore"):
+            a = replay.run(list(args))
+            b = fused.run(list(args))
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(np.asarray(y, float), np.asarray(x, float),
+                                       rtol=TOL[dtype], atol=0, equal_nan=True)
+    return n
+
+
+UN = ["exp", "log", "sqrt", "tanh", "sin", "cos", "abs", "relu", "sigmoid", "negative"]
+BIN = ["add", "subtract", "multiply", "divide", "maximum", "minimum"]
+
+
+@st.composite
+def chains(draw):
+    steps = []
+    for i in range(draw(st.integers(2, 8))):
+        if draw(st.booleans()):
+            steps.append((draw(st.sampled_from(UN)), draw(st.integers(0, 2 + i)), None))
+        else:
+            other = draw(st.one_of(st.integers(0, 2 + i), st.sampled_from([0.5, -2.0, 3.0])))
+            steps.append((draw(st.sampled_from(BIN)), draw(st.integers(0, 2 + i)), other))
+    return steps
+
+
+@settings(deadline=None, max_examples=15)
+@given(chains(), st.sampled_from(["float64", "float32"]), st.sampled_from([(5, 3), (2, 4, 3)]))
+def test_fused_random_chains_equal_the_replay(steps, dtype, shape):
+    rng = np.random.default_rng(len(steps))
+    x = rng.uniform(-2, 2, shape).astype(dtype)
+    y = rng.uniform(-2, 2, shape).astype(dtype)
+    bias = rng.uniform(-2, 2, shape[-1:]).astype(dtype)
+
+    def f(x, y, bias):
+        vals = [x, y, x + bias]
+        for op, a, b in steps:
+            if b is None:
+                vals.append(getattr(ag, op)(vals[a]))
+            else:
+                vals.append(getattr(ag, op)(vals[a], vals[b] if isinstance(b, int) else b))
+        return vals[-1], vals[-2]
+    _compare(_programs(f, (x, y, bias)), (x, y, bias), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_mlp_step_equals_replay_and_eager(dtype):
+    rng = np.random.default_rng(0)
+    sizes = [4, 16, 16, 3]
+    x = rng.standard_normal((32, 4)).astype(dtype)
+    y = rng.integers(0, 3, 32)
+
+    def make():
+        return [(Tensor(rng2.standard_normal((i, o)).astype(dtype) * 0.5, requires_grad=True),
+                 Tensor(np.zeros(o, dtype), requires_grad=True))
+                for i, o in zip(sizes[:-1], sizes[1:])]
+
+    def step_of(ps):
+        def step(x, y):
+            h = x
+            for i, (W, b) in enumerate(ps):
+                h = h @ W + b
+                if i < len(ps) - 1:
+                    h = ag.relu(h) * 1.0 + ag.tanh(h) * 0.1
+            loss = ag.softmax_cross_entropy(h, y)
+            loss.backward()
+            with ag.no_grad():
+                for W, b in ps:
+                    for p in (W, b):
+                        p -= 0.1 * Tensor(p.grad)
+                        p.grad = None
+            return loss
+        return step
+    rng2 = np.random.default_rng(1)
+    pe = make()
+    rng2 = np.random.default_rng(1)
+    pj = make()
+    eager, jitted = step_of(pe), ag.jit(step_of(pj))
+    with K.forced("numba"):
+        for _ in range(4):
+            le, lj = eager(x, y), jitted(x, y)
+            np.testing.assert_allclose(np.asarray(lj), le.data, rtol=TOL[dtype])
+    e = next(iter(jitted.cache.d.values()))
+    assert any(i.op == "fused" for i in e.exe.program.instrs), e.exe.program
+    for (a, b), (c, d) in zip(pe, pj):
+        np.testing.assert_allclose(c.data, a.data, rtol=TOL[dtype], atol=TOL[dtype] * 1e-2)
+        np.testing.assert_allclose(d.data, b.data, rtol=TOL[dtype], atol=TOL[dtype] * 1e-2)
+    # and the lowered program fused vs the same program replayed by numpy
+    prog = e.exe.program
+    unfused = type(prog)()
+    unfused.slots, unfused.inputs, unfused.outputs = prog.slots, prog.inputs, prog.outputs
+    unfused.out_spec, unfused.out_kinds = prog.out_spec, prog.out_kinds
+    unfused.instrs = [b for i in prog.instrs for b in (i.info["body"] if i.op == "fused" else [i])]
+    assert len(unfused.instrs) > len(prog.instrs)
+
+
+def test_numpy_mode_keeps_the_replay():
+    x = np.ones((200, 200))
+    f = ag.jit(lambda x: ag.exp(x * 2.0 + 1.0) - x)
+    with K.forced("numpy"):
+        for _ in range(3):
+            f(x)
+    e = next(iter(f.cache.d.values()))
+    assert not any(i.op == "fused" for i in e.exe.program.instrs)
+    g = ag.jit(lambda x: ag.exp(x * 2.0 + 1.0) - x)
+    with K.forced("numba"):
+        for _ in range(3):
+            out = g(x)
+    e = next(iter(g.cache.d.values()))
+    assert any(i.op == "fused" for i in e.exe.program.instrs)
+    np.testing.assert_allclose(out, np.exp(x * 2.0 + 1.0) - x, rtol=1e-12)
+
+
+def test_groups_respect_shape_dtype_and_broadcasting():
+    x = np.ones((8, 3))
+    prog = _programs(lambda x, v: ag.exp(x + v) * 2.0 + ag.sum(x) * x.T.T, (x, np.ones(3)))
+    runs = codegen.groups(prog, min_size=0)
+    assert runs and all(e - s >= codegen.MIN_GROUP for s, e in runs)
+    for s, e in runs:
+        shapes = {tuple(prog.slots[i.outs[0]].shape) for i in prog.instrs[s:e]}
+        assert shapes == {(8, 3)}
+
+
+def test_kernels_are_cached_on_disk_across_processes(tmp_path):
+    code = ("import numpy as np, autograd as ag, warnings\n"
+            "from autograd import kernels as K\n"
+            "f = ag.jit(lambda x: ag.tanh(x * 3.0 + 1.0) * x)\n"
+            "with K.forced('numba'):\n"
+            "    for _ in range(3): out = f(np.linspace(-1, 1, 6).reshape(2, 3))\n"
+            "print(np.allclose(out, np.tanh(np.linspace(-1, 1, 6).reshape(2, 3) * 3 + 1) * "
+            "np.linspace(-1, 1, 6).reshape(2, 3)))\n")
+    env = dict(os.environ, PYTHONPATH=ROOT, AUTOGRAD_JIT_CACHE=str(tmp_path))
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert p.stdout.strip() == "True"
+    files = os.listdir(tmp_path)
+    assert sum(f.startswith("fused_") and f.endswith(".py") for f in files) == 1
+    assert any(f.endswith(".nbi") for _, _, fs in os.walk(tmp_path) for f in fs)
+
+
+def test_import_autograd_and_jit_do_not_import_numba():
+    code = ("import sys, autograd, autograd.jit, autograd.jit.codegen, autograd.jit.scalar\n"
+            "assert 'numba' not in sys.modules, 'numba imported'\n")
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=ROOT),
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+
+
+# ----------------------------------------------------------------------------- whole segments
+def _mlp_step(sizes, acts, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    ps = [(Tensor((rng.standard_normal((i, o)) * 0.5).astype(dtype), requires_grad=True),
+           Tensor((rng.standard_normal(o) * 0.1).astype(dtype), requires_grad=True))
+          for i, o in zip(sizes[:-1], sizes[1:])]
+
+    def step(x, y):
+        h = x
+        for (W, b), act in zip(ps, acts):
+            h = ag.dense(h, W, b, activation=act)
+        loss = ag.softmax_cross_entropy(h, y)
+        loss.backward()
+        with ag.no_grad():
+            for W, b in ps:
+                for p in (W, b):
+                    p -= 0.05 * Tensor(p.grad)
+                    p.grad = None
+        return loss
+    return ps, step
+
+
+@pytest.mark.parametrize("dtype, acts", [
+    ("float64", ("relu", "relu", None)), ("float32", ("tanh", "sigmoid", "linear")),
+    pytest.param("float32", ("relu", "relu", None), marks=pytest.mark.slow),
+    pytest.param("float64", ("tanh", "sigmoid", "linear"), marks=pytest.mark.slow),
+    pytest.param("float64", ("leaky_relu", None, None), marks=pytest.mark.slow),
+    pytest.param("float32", ("leaky_relu", None, None), marks=pytest.mark.slow)])
+def test_segment_step_equals_replay_and_eager(dtype, acts):
+    sizes = [3, 8, 6, 4]
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal((16, 3)).astype(dtype) for _ in range(4)]
+    ys = [rng.integers(0, 4, 16) for _ in range(4)]
+    pe, fe = _mlp_step(sizes, acts, dtype)
+    pj, fj = _mlp_step(sizes, acts, dtype)
+    jf = ag.jit(fj)
+    with K.forced("auto"):
+        for x, y in zip(xs, ys):
+            le, lj = fe(x, y), jf(x, y)
+            np.testing.assert_allclose(np.asarray(lj), le.data, rtol=TOL[dtype])
+    e = next(iter(jf.cache.d.values()))
+    assert [i.op for i in e.exe.program.instrs].count("fused") == 1, e.exe.program
+    tol = TOL[dtype]
+    for (a, b), (c, d) in zip(pe, pj):
+        np.testing.assert_allclose(c.data, a.data, rtol=tol, atol=tol)
+        np.testing.assert_allclose(d.data, b.data, rtol=tol, atol=tol)
+    # the segment against the numpy replay of the same program, from the same parameters
+    prog = e.exe.program
+    flat = type(prog)()
+    flat.slots, flat.inputs, flat.outputs = prog.slots, prog.inputs, prog.outputs
+    flat.out_spec, flat.out_kinds = prog.out_spec, prog.out_kinds
+    flat.instrs = [b for i in prog.instrs for b in (i.info["body"] if i.op == "fused" else [i])]
+    replay = flat.lower(backend=lambda p: p, fold=False)
+    seg = flat.lower(backend=codegen.fuse_segments, fold=False)
+    params = [t for wb in pj for t in wb]
+    start = [t.data.copy() for t in params]
+    results = []
+    for exe in (replay, seg):
+        for t, s in zip(params, start):
+            t._data[...] = s
+        out = exe.run([xs[0], ys[0]])
+        results.append((np.asarray(out[0]).copy(), [t.data.copy() for t in params]))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=tol)
+    for a, b in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_segment_refuses_labels_out_of_range_before_numba():
+    ps, f = _mlp_step([2, 4, 3], ("relu", None), "float64")
+    jf = ag.jit(f)
+    x = np.ones((5, 2))
+    for _ in range(3):
+        jf(x, np.array([0, 1, 2, 0, 1]))
+    assert any(i.op == "fused" for i in next(iter(jf.cache.d.values())).exe.program.instrs)
+    with pytest.raises(ag.InvalidValueError, match=r"labels must be in \[0, 3\)"):
+        jf(x, np.array([0, 1, 3, 0, 1]))
+
+
+def test_numpy_mode_keeps_the_segment_replay():
+    ps, f = _mlp_step([2, 4, 3], ("relu", None), "float64")
+    jf = ag.jit(f)
+    with K.forced("numpy"):
+        for _ in range(3):
+            jf(np.ones((5, 2)), np.array([0, 1, 2, 0, 1]))
+    assert not any(i.op == "fused" for i in next(iter(jf.cache.d.values())).exe.program.instrs)
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.lists(st.integers(-3, 12), max_size=20), st.integers(1, 10))
+def test_labels_check_kernel_equals_its_twin(labels, n):
+    from autograd.kernels import _jit_codegen
+    from autograd.kernels.codegen_compile import labels_ok_np
+    a = np.array(labels, dtype=np.int64)
+    assert _jit_codegen.labels_ok(a, n) == labels_ok_np(a, n) == all(0 <= v < n for v in labels)
+
+
+def test_tiered_segment_replays_until_hot_then_switches(monkeypatch):
+    monkeypatch.setattr(codegen, "HOT_CALLS", 3)
+    built = []
+
+    def build():
+        built.append(1)
+        return lambda *v: ("numba",) + v
+    t = codegen._Tiered(build, lambda *v: ("replay",) + v)
+    assert [t(1)[0] for _ in range(3)] == ["replay"] * 3
+    t.thread.join(10)
+    assert t(2) == ("numba", 2) and built == [1]
+    bad = codegen._Tiered(lambda: 1 / 0, lambda *v: "replay")
+    for _ in range(3):
+        bad()
+    bad.thread.join(10)
+    assert bad() == "replay" and isinstance(bad.error, ZeroDivisionError)
+
+
+@pytest.mark.slow
+def test_a_fresh_process_replays_first_and_builds_in_the_background():
+    code = ("import sys, time, numpy as np, autograd as ag\n"
+            "from autograd.jit import codegen\n"
+            "from autograd import Tensor\n"
+            "rng = np.random.default_rng(0)\n"
+            "W = Tensor(rng.normal(size=(3, 4)), requires_grad=True)\n"
+            "b = Tensor(np.zeros(4), requires_grad=True)\n"
+            "V = Tensor(rng.normal(size=(4, 2)), requires_grad=True)\n"
+            "c = Tensor(np.zeros(2), requires_grad=True)\n"
+            "@ag.jit\n"
+            "def step(x, y):\n"
+            "    loss = ag.softmax_cross_entropy(ag.dense(ag.dense(x, W, b, activation='relu'), V, c), y)\n"
+            "    loss.backward()\n"
+            "    with ag.no_grad():\n"
+            "        for p in (W, b, V, c):\n"
+            "            p -= 0.1 * Tensor(p.grad)\n"
+            "            p.grad = None\n"
+            "    return loss\n"
+            "x, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)\n"
+            "for _ in range(5): step(x, y)\n"
+            "assert 'numba' not in sys.modules, 'numba at the first calls'\n"
+            "for _ in range(codegen.HOT_CALLS): step(x, y)\n"
+            "fn = [i.fn for i in next(iter(step.cache.d.values())).exe.program.instrs if i.op == 'fused'][0]\n"
+            "fn.thread.join(120)\n"
+            "step(x, y)\n"
+            "print(fn.fn is not None, fn.error)\n")
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=ROOT),
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "True None"
