@@ -167,6 +167,7 @@ def test_without_scipy_the_import_error_says_what_to_install():
 # ------------------------------------------------------------------ autograd.scipy.linalg
 import scipy.linalg as sla  # noqa: E402
 import autograd.scipy.linalg as L  # noqa: E402
+import autograd.numpy as anp  # noqa: E402
 
 RNG = np.random.default_rng(3)
 GA = RNG.normal(size=(3, 3)) + 4 * np.eye(3)
@@ -203,8 +204,22 @@ def test_matrix_functions_and_sylvester_and_block_diag():
     np.testing.assert_array_equal(L.block_diag(_t(GA), GB, *parts[2:]).data,
                                   sla.block_diag(*parts))
     assert gradcheck(lambda a, b: L.block_diag(a, b, np.ones((1, 1))), _t(GA), _t(GB))
-    with pytest.raises(ag.InvalidValueError, match="sqrtm: the square root is complex"):
-        L.sqrtm(_t(-np.eye(2) + np.diag([0.0, 0.5])))
+    with pytest.raises(ag.InvalidValueError, match="sqrtm: the matrix .* has no square root"):
+        L.sqrtm(_t(np.array([[0.0, 1.0], [0.0, 0.0]])))
+
+
+def test_sqrtm_of_a_negative_eigenvalue_is_complex_and_differentiates():
+    # a real symmetric matrix with a negative eigenvalue: the principal root is complex
+    s = np.array([[1.0, 2.0, 0.3], [2.0, 0.5, -0.4], [0.3, -0.4, 2.0]])
+    assert np.linalg.eigvalsh(s).min() < 0
+    out = L.sqrtm(_t(s))
+    np.testing.assert_allclose(out.data, sla.sqrtm(s), rtol=1e-10)
+    np.testing.assert_allclose(out.data @ out.data, s, atol=1e-10)
+    f = lambda a: anp.sum(anp.real(L.sqrtm(a)) * GA + anp.imag(L.sqrtm(a)))  # noqa: E731
+    assert gradcheck(f, _t(s)) and gradgradcheck(f, _t(s))
+    z = Tensor(s + 0.2j * GA, requires_grad=True)
+    np.testing.assert_allclose(L.sqrtm(z).data, sla.sqrtm(s + 0.2j * GA), rtol=1e-10)
+    assert gradcheck(L.sqrtm, z)
 
 
 # ------------------------------------------------------------------ autograd.scipy.signal

@@ -94,10 +94,10 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
 
 
 @primitive(name="solve_sylvester", library=False, domain=[None, None, None],
-           reference=sla.solve_sylvester)
+           reference=sla.solve_sylvester, complex=True)
 def solve_sylvester(a, b, q):
-    """X with a X + X b = q.  a : (m, m), b : (n, n), q : (m, n); a and -b share no
-    eigenvalue."""
+    """X with a X + X b = q.  a : (m, m), b : (n, n), q : (m, n), real or complex; a and -b
+    share no eigenvalue.  Holomorphic (the adjoint equation uses transposes)."""
     _square2("solve_sylvester", a)
     _square2("solve_sylvester", b)
     if q.shape != (a.shape[0], b.shape[0]):
@@ -115,18 +115,19 @@ solve_sylvester.defvjp(lambda g, out, a, b, q: -(_syl_gq(g, out, a, b, q) @ _T(o
                        _syl_gq)
 
 
-@primitive(name="sqrtm", library=False, domain=[None], reference=lambda a: sla.sqrtm(a))
+@primitive(name="sqrtm", library=False, domain=[None], reference=lambda a: sla.sqrtm(a),
+           complex=True)
 def sqrtm(a):
-    """The principal square root X (X @ X = a) of a matrix with no eigenvalues on the closed
-    negative real axis.  Gradient: solve X^T Z + Z X^T = g."""
+    """The principal square root X (X @ X = a) of a real or complex matrix, a : (n, n).  Real
+    when a is real with no eigenvalue on the negative real axis, complex128 otherwise (as
+    scipy).  Holomorphic; gradient: solve X^T Z + Z X^T = g."""
     _square2("sqrtm", a)
     x = sla.sqrtm(a)
-    if np.iscomplexobj(x):
-        if np.allclose(x.imag, 0):
-            x = x.real
-        else:
-            raise InvalidValueError("sqrtm: the square root is complex (eigenvalues on the "
-                                    "negative real axis); complex results are not supported")
+    if np.iscomplexobj(x) and not np.iscomplexobj(a) and np.allclose(x.imag, 0):
+        x = x.real
+    if not np.all(np.isfinite(x)):
+        raise InvalidValueError(f"sqrtm: the matrix (shape {a.shape}) has no square root "
+                                f"(a singular matrix whose zero eigenvalue is defective: scipy's root is not finite)")
     return x
 
 
