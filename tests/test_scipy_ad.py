@@ -222,6 +222,20 @@ def test_sqrtm_of_a_negative_eigenvalue_is_complex_and_differentiates():
     assert gradcheck(L.sqrtm, z)
 
 
+@pytest.mark.parametrize("l,u", [(1, 1), (0, 2), (2, 0), (1, 2)])
+@pytest.mark.parametrize("k", [None, 2])
+def test_solve_banded_matches_scipy_and_differentiates(l, u, k):
+    ab = RNG.normal(size=(l + u + 1, 5))
+    ab[u] += 4.0
+    b = RNG.normal(size=(5,) if k is None else (5, k))
+    np.testing.assert_allclose(L.solve_banded((l, u), _t(ab), b).data,
+                               sla.solve_banded((l, u), ab, b), rtol=1e-12)
+    f = lambda a, c: L.solve_banded((l, u), a, c)  # noqa: E731
+    assert gradcheck(f, _t(ab), _t(b)) and gradgradcheck(f, _t(ab), _t(b))
+    with pytest.raises(ag.ShapeError, match="solve_banded: ab of shape"):
+        L.solve_banded((l + 1, u), _t(ab), b)
+
+
 # ------------------------------------------------------------------ autograd.scipy.signal
 import scipy.signal as ssig  # noqa: E402
 import autograd.scipy.signal as SIG  # noqa: E402
