@@ -14,6 +14,7 @@ import autograd as ag  # noqa: E402
 import autograd.scipy.special as S  # noqa: E402
 import autograd.scipy.stats as st  # noqa: E402
 from autograd import Tensor, gradcheck, gradgradcheck  # noqa: E402
+import autograd.numpy as anp  # noqa: E402
 
 
 def _t(x):
@@ -147,6 +148,30 @@ def test_multivariate_normal_cov_gradient_is_symmetric_and_entropy():
         ss.multivariate_normal.entropy(M, A), rtol=1e-12)
 
 
+def test_multivariate_normal_allow_singular_matches_scipy_on_and_off_the_support():
+    cov = np.zeros((4, 4))
+    cov[:2, :2] = [[1.0, 0.3], [0.3, 2.0]]                   # rank 2
+    m = np.array([0.1, 0.2, 0.0, 0.0])
+    xs = np.array([[0.5, -0.3, 0.0, 0.0], [1.0, 2.0, 0.0, 0.0], [1.0, 2.0, 0.1, 0.0]])
+    for f in ("logpdf", "pdf"):
+        np.testing.assert_allclose(
+            getattr(st.multivariate_normal, f)(_t(xs), m, cov, allow_singular=True).data,
+            getattr(ss.multivariate_normal, f)(xs, m, cov, allow_singular=True), rtol=1e-12)
+
+    def on_support(x, mu):          # moves stay in the range of cov
+        return st.multivariate_normal.logpdf(
+            anp.concatenate([x[:2], np.zeros(2)]), anp.concatenate([mu[:2], np.zeros(2)]), cov,
+            allow_singular=True)
+    assert gradcheck(on_support, _t(xs[0]), _t(m)) and gradgradcheck(on_support, _t(xs[0]), _t(m))
+    # a positive definite cov takes the Cholesky path: differentiable in cov
+    assert gradcheck(lambda c: st.multivariate_normal.logpdf(XS, M, c, allow_singular=True),
+                     _t(A))
+    with pytest.raises(ag.GraphError, match="allow_singular=True and a singular cov"):
+        st.multivariate_normal.logpdf(xs[0], m, _t(cov), allow_singular=True)
+    with pytest.raises(ag.InvalidValueError, match="not positive semidefinite"):
+        st.multivariate_normal.logpdf(xs[0], m, -np.eye(4), allow_singular=True)
+
+
 def _run(code):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
@@ -167,7 +192,6 @@ def test_without_scipy_the_import_error_says_what_to_install():
 # ------------------------------------------------------------------ autograd.scipy.linalg
 import scipy.linalg as sla  # noqa: E402
 import autograd.scipy.linalg as L  # noqa: E402
-import autograd.numpy as anp  # noqa: E402
 
 RNG = np.random.default_rng(3)
 GA = RNG.normal(size=(3, 3)) + 4 * np.eye(3)
