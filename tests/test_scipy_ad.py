@@ -275,7 +275,38 @@ def test_convolve_matches_scipy_and_differentiates(sa, sb, mode):
     assert gradcheck(lambda x, y: SIG.convolve(x, y, mode=mode), _t(a), _t(b))
 
 
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+def test_convolve_axes_and_dot_axes_match_scipy_slices_and_differentiate(mode):
+    a, b = RNG.normal(size=(2, 5, 3)), RNG.normal(size=(3, 4, 2))
+    # convolve a's axis 1 with b's axis 1, sum a's axis 0 against b's axis 2; keep a's 2, b's 0
+    out = SIG.convolve(_t(a), b, axes=([1], [1]), dot_axes=([0], [2]), mode=mode).data
+    want = np.array([[sum(ssig.convolve(a[d, :, i], b[j, :, d], mode) for d in range(2))
+                      for j in range(3)] for i in range(3)])
+    assert out.shape == want.shape
+    np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-12)
+    # 2 convolved axes given in swapped order: the output's conv axes follow axes_a
+    c, e = RNG.normal(size=(4, 3)), RNG.normal(size=(2, 3))
+    got = SIG.convolve(_t(c), e, axes=([1, 0], [1, 0]), mode=mode).data
+    np.testing.assert_allclose(got, ssig.convolve(c, e, mode).T, rtol=1e-10, atol=1e-12)
+    # no convolved axes: a tensordot; axes=None with dot axes: every other axis, in order
+    h = RNG.normal(size=(3, 2))
+    np.testing.assert_allclose(SIG.convolve(_t(c), h, axes=([], []), dot_axes=([1], [0]),
+                                            mode=mode).data,
+                               np.tensordot(c, h, ([1], [0])), rtol=1e-12)
+    np.testing.assert_allclose(SIG.convolve(_t(c), h.T, dot_axes=([1], [1]), mode=mode).data,
+                               sum(ssig.convolve(c[:, k], h.T[:, k], mode) for k in range(3)),
+                               rtol=1e-10, atol=1e-12)
+    f = lambda x, y: SIG.convolve(x, y, axes=([1], [1]), dot_axes=([0], [2]), mode=mode)  # noqa
+    assert gradcheck(f, _t(a), _t(b)) and gradgradcheck(f, _t(a), _t(b))
+
+
 def test_convolve_errors():
+    with pytest.raises(ag.ShapeError, match="dot_axes .* differ in size"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), axes=([1], [1]), dot_axes=([0], [0]))
+    with pytest.raises(ag.InvalidValueError, match="appears twice"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((2, 2)), axes=([1], [1]), dot_axes=([1], [0]))
+    with pytest.raises(ag.ShapeError, match="convolved axis"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), axes=([0, 1], [0, 1]), mode="valid")
     with pytest.raises(ag.ShapeError, match="valid"):
         SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), mode="valid")
     with pytest.raises(ag.InvalidValueError, match="mode"):
