@@ -6,12 +6,15 @@ output's data.  Nodes point only backwards, to their inputs; nothing points from
 its output tensor, so a graph is a tree of references that frees itself as soon as the last
 tensor of it is dropped (no reference cycles, no garbage collector needed).
 
-``backward`` sorts the nodes reachable from the output iteratively (no recursion, linear in
-the graph's size), then calls each node's vector-Jacobian product once, in reverse
-topological order, summing gradients where a tensor is used more than once.
+``backward`` visits the nodes reachable from the output iteratively (no recursion), in
+reverse order of creation (a heap on the node's number: every node is made after the
+nodes it depends on, so this is a reverse topological order), and calls each node's
+vector-Jacobian product once, summing gradients where a tensor is used more than once.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import weakref
 from typing import Any, Callable, Iterator, Optional
@@ -178,11 +181,12 @@ class Node:
     out:      the output's data (vjps may use it), released after backward
     shape, dtype: the output's, kept after release
     grad:     the gradient that reached this node, kept only for tiny outputs (drawing)
+    seq:      the node's number in order of creation (after every node it depends on)
     """
 
     __slots__ = ("prim", "args", "kwargs", "parents", "saved", "versions", "out", "shape",
                  "dtype", "grad", "aux", "retained",
-                 "site", "__weakref__")
+                 "site", "seq", "__weakref__")
 
     def __init__(self, prim, args, kwargs, parents, out, saved):
         self.prim = prim
@@ -191,12 +195,15 @@ class Node:
         self.parents = parents
         self.saved = saved
         versions = []
+        add = versions.append
         for t in saved:
             r = t._base
             if r is None:
-                r = t
-            r._saved += 1
-            versions.append(r._version)
+                t._saved += 1
+                add(t._version)
+            else:
+                r._saved += 1
+                add(r._version)
         self.versions = versions
         self.out = out
         self.shape = out.shape
@@ -205,6 +212,7 @@ class Node:
         self.grad = None
         self.aux = None
         self.site = None
+        self.seq = _next_seq()
 
     @property
     def name(self) -> str:
@@ -228,6 +236,10 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}{' (released)' if self.args is None else ''}>"
+
+
+#: Node numbers, in order of creation (backward's order: highest first)
+_next_seq = itertools.count().__next__
 
 
 def _unsave(saved) -> None:
@@ -314,7 +326,8 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
         if out_data.size != 1:
             raise GraphError(f"backward: a non-scalar output (shape {out_data.shape}) needs an "
                              f"explicit gradient of that shape: t.backward(grad)")
-        seed = np.ones(out_data.shape, dtype=out_data.dtype)
+        seed = np.empty(out_data.shape, dtype=out_data.dtype)
+        seed.fill(1)
     else:
         seed = grad._data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(seed, Tensor):
@@ -341,48 +354,57 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
             _accumulate_leaf(root_tensor, seed, create_graph, {id(seed)})
         return results
 
-    order = toposort(root)
+    # Reverse topological order without a sort: nodes are numbered as they are made, and
+    # every node is made after its inputs' nodes, so taking the highest-numbered node that
+    # has received a gradient (a heap) finishes every node before any of its inputs.  A node
+    # enters the heap when its first gradient arrives; nodes no gradient reaches are never
+    # visited.
     grads: dict[Node, Any] = {root: seed}
+    heap = [(-root.seq, root)]
+    pop, push = heapq.heappop, heapq.heappush
     anomaly = MODE.anomaly
     prev_mode = MODE.grad
     MODE.grad = create_graph
     try:
-        for node in order:
-            g = grads.pop(node, None)
-            if g is None:
-                continue
+        while heap:
+            node = pop(heap)[1]
+            g = grads.pop(node)
             if node.retained is not None:
                 for ref in node.retained:
                     t = ref()
                     if t is not None:
                         t.grad = g.copy() if isinstance(g, np.ndarray) else g
-            if not create_graph and node.out.size <= 4:
+            out = node.out
+            if not create_graph and out is not None and out.size <= 4:
                 node.grad = g  # tiny: kept so to_dot can show it (micrograd style)
             if want is not None and node in want:
                 results[want[node]] = g
                 continue
-            if node.args is None:
+            args = node.args
+            if args is None:
                 raise GraphError(
                     f"backward: trying to go back through the graph a second time ({node.prim.name}"
                     f" was already released); pass retain_graph=True to the first backward")
-            for k, (t, v) in enumerate(zip(node.saved, node.versions)):
-                r = t._base
-                if (t if r is None else r)._version != v:
-                    raise InPlaceError(
-                        f"backward: {node.prim.name} saved {_describe_tensor(t, k)}, and it was "
-                        f"modified in place after it was used (directly, or through a view, "
-                        f"detach() or .data); its gradient would be wrong")
+            saved = node.saved
+            if saved:
+                for t, v in zip(saved, node.versions):
+                    r = t._base
+                    if (t if r is None else r)._version != v:
+                        k = next(j for j, s in enumerate(saved) if s is t)
+                        raise InPlaceError(
+                            f"backward: {node.prim.name} saved {_describe_tensor(t, k)}, and it "
+                            f"was modified in place after it was used (directly, or through a "
+                            f"view, detach() or .data); its gradient would be wrong")
             parents = node.parents
             prim = node.prim
             kw = node.kwargs or _EMPTY
             if create_graph:
-                out = Tensor._make(node.out, node)
-                args = list(node.args)
+                args = list(args)
                 for i, p in parents:
                     args[i] = Tensor._make(p.out, p) if type(p) is Node else p
-                gs = prim.call_vjp(g, out, args, kw, parents, higher=True)
+                gs = prim.call_vjp(g, Tensor._make(out, node), args, kw, parents, higher=True)
             else:
-                gs = prim.call_vjp(g, node.out, node.args, kw, parents, False, node.aux)
+                gs = prim.call_vjp(g, out, args, kw, parents, False, node.aux)
             if anomaly:
                 check_finite(prim.name, [gs[i] for i, _ in parents],
                              f"backward (output created at {node.site})")
@@ -391,7 +413,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 gi = gs[i]
                 if gi is None:
                     continue
-                if not isinstance(gi, (np.ndarray, Tensor)):
+                if type(gi) is not np.ndarray and not isinstance(gi, (np.ndarray, Tensor)):
                     gi = np.asarray(gi)
                 if type(p) is Node:
                     if gi.shape != p.shape or gi.dtype != p.dtype:
@@ -399,6 +421,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gi
+                        push(heap, (-p.seq, p))
                     else:
                         gi = prev + gi
                         # numpy turns 0-d + 0-d into a scalar; vjps get arrays
@@ -407,12 +430,40 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                     d = p._data
                     if gi.shape != d.shape or gi.dtype != d.dtype:
                         gi = _as_grad(gi, d.shape, d.dtype)
+                    if create_graph or type(gi) is not np.ndarray:
+                        if handed is None:
+                            handed = {id(g)}
+                        _accumulate_leaf(p, gi, create_graph, handed)
+                        handed.add(id(gi))
+                        continue
+                    # the leaf's .grad: an array of its own (not a view, not the incoming
+                    # gradient, not one already given to another leaf), stored atomically
+                    own = gi
+                    if gi is g or gi.base is not None or not gi.flags.writeable or (
+                            handed is not None and id(gi) in handed):
+                        own = gi.copy()
+                    with _ACCUMULATE:
+                        pg = p.grad
+                        if pg is None:
+                            p.grad = own
+                        else:
+                            sm = pg + gi
+                            p.grad = sm if isinstance(sm, (np.ndarray, Tensor)) else np.asarray(sm)
                     if handed is None:
-                        handed = {id(g)}
-                    _accumulate_leaf(p, gi, create_graph, handed)
-                    handed.add(id(gi))
+                        handed = {id(g), id(gi)}
+                    else:
+                        handed.add(id(gi))
             if not retain_graph:
-                node.release()
+                if saved:
+                    for t in saved:
+                        r = t._base
+                        if r is None:
+                            r = t
+                        if r._saved > 0:
+                            r._saved -= 1
+                node.args = node.kwargs = node.saved = node.versions = node.aux = None
+                if out.size > 4:
+                    node.out = None
     finally:
         MODE.grad = prev_mode
     return results

@@ -20,8 +20,11 @@ model with regularization penalties (an activity penalty needs the forward run i
 
 Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
 program (traced twice, then replayed in the following epochs).  Batches with
-``sample_weight``/``class_weight``, dict or tuple inputs, and ``fit(distributed=True)`` run
-the eager step (distributed with one warning).
+``sample_weight``/``class_weight`` and dict or tuple inputs run the eager step.
+``fit(distributed=True)`` compiles each rank's forward, loss and backward on its shard; the
+Allreduce of the gradients and the update run after it exactly as in the eager distributed
+step (``nn/distributed.py``); there "auto" compiles without timing (every rank runs the same
+step).
 """
 from __future__ import annotations
 
@@ -162,6 +165,32 @@ class Compiled:
         if ready and not f.fallbacks:
             self.timing["jit"].append(time.perf_counter() - t0)
         return value, out
+
+    def distributed_program(self, grads: Any) -> Any:
+        """``fit(distributed=True)``'s compiled shard step: ``autograd.jit(grads)``, where
+        ``grads(xs, ys, seed)`` is ``DataParallel``'s forward, loss and backward of one shard;
+        the Allreduce of the gradients and the update then run as in the eager step.  None
+        (eager, warned under True) for a model with a layer a compiled step cannot replay.
+        "auto" compiles without timing, so that every rank runs the same step."""
+        why = self.train_off if self.checked else blocking_layer(self.model)
+        self.checked = True
+        if why is not None:
+            self.train_off = why
+            if self.mode is True:
+                self._warn(why)
+            return None
+        return ag.jit(grads)
+
+    def call(self, f: Any, *args: Any) -> Any:
+        """``f(*args)`` for a jitted ``f``, its fallback reported once (under True) as a
+        ``JitFallbackWarning``; other warnings pass through."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            r = f(*args)
+        if f.fallbacks and self.mode is True:
+            self._warn(next(iter(f.fallbacks.values())))
+        _rewarn(caught)
+        return r
 
     def predict(self, xb: Any) -> Any:
         """The model's output on a batch in inference mode (no graph), as arrays.  The first

@@ -546,7 +546,7 @@ class DataParallel:
 
     def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int,
                  shuffle: bool, vx: Optional[np.ndarray] = None,
-                 vy: Optional[np.ndarray] = None) -> None:
+                 vy: Optional[np.ndarray] = None, compiled: Any = None) -> None:
         self.comm = comm = _require("fit(distributed=True)")
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.model, self.opt = model, model.optimizer
@@ -589,6 +589,20 @@ class DataParallel:
         self.steps = 0
         self.last_batch = 1
         self._flag = np.zeros(1, np.int8)
+        # jit_compile: the shard's forward, loss and backward as one compiled program (None:
+        # eager); the Allreduce and the update below are the same either way
+        self._jit = compiled
+        self.program = None if compiled is None else compiled.distributed_program(self._grads)
+
+    def _grads(self, xs: Any, ys: Any, seed: Any) -> tuple:
+        """The shard's loss and output, leaving d(seed * loss)/dw in ``.grad`` (what
+        ``autograd.jit`` traces under ``jit_compile``)."""
+        for p in self.params:
+            p.grad = None
+        out = self.model(xs)
+        loss = self.model.loss(ys, out)
+        (loss * seed).backward()
+        return loss, out
 
     def _where(self, what: str) -> str:
         e, b = self.at
@@ -649,14 +663,21 @@ class DataParallel:
                 p.grad = None
             if k:
                 xs, ys = xb[lo:hi], yb[lo:hi]
-                out = model(xs)
-                loss = model.loss(ys, out)
-                value = float(loss.data)
-                out_data = out.data
+                # d(k/B * shard mean)/dw = (sum over the shard)/B: ranks sum to the batch mean
+                if self.program is not None:    # forward, loss and backward compiled
+                    seed = np.asarray(k / bs, dtype=buf.dtype)
+                    loss, out = self._jit.call(self.program, xs, ys, seed)
+                    value = float(loss)
+                    out_data = out.data if isinstance(out, ag.Tensor) else out
+                else:
+                    out = model(xs)
+                    loss = model.loss(ys, out)
+                    value = float(loss.data)
+                    out_data = out.data
+                    if math.isfinite(value):
+                        loss.backward(np.asarray(k / bs, dtype=loss.dtype))
                 buf[self.i_loss] = value * k
                 if math.isfinite(value):
-                    # d(k/B * shard mean)/dw = (sum over the shard)/B: ranks sum to the batch mean
-                    loss.backward(np.asarray(k / bs, dtype=loss.dtype))
                     for m in model.metrics:
                         buf[self.metric_index[id(m)]] = float(m(ys, out_data)) * k
                     for i, (p, v) in enumerate(zip(self.params, self.views)):

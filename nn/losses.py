@@ -18,6 +18,7 @@ import autograd as ag
 from autograd.jit.effects import host_effect
 
 from .errors import NonNumericError
+from autograd.ops.fused import _labels_below     # one reduction for the range check
 from .config import Configurable
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
@@ -295,7 +296,7 @@ def _check_label_values(t: Any, classes: int, name: str) -> None:
     if t.dtype.kind == "f":
         if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
             raise ag.InvalidValueError(f"{name}: labels must be whole numbers (class indices)")
-    if t.size:
+    if t.size and not (t.dtype.kind in "iu" and _labels_below(t, classes)):
         lo, hi = t.min(), t.max()
         if lo < 0 or hi >= classes:
             raise ag.InvalidValueError(f"{name}: labels must be in [0, {classes}) for {classes} "

@@ -435,10 +435,7 @@ def _stepper(model: Any, distributed: bool = False) -> Any:
     c = getattr(model, "_jit", None)
     if c is None:
         return train_step
-    if distributed:
-        if c.mode is True:
-            c._warn("fit(distributed=True) runs the eager step (Allreduce between a compiled "
-                    "gradient and update is not implemented)")
+    if distributed:     # DataParallel.train_step runs the steps (compiled there)
         return train_step
 
     def step(m, xb, yb, swb, opt, plan=None):
@@ -591,7 +588,8 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
         # distributed hook: ranks agree, rank 0's weights broadcast; see nn/distributed.py
         dp = _distributed.DataParallel(model, train.x, train.y, train.batch_size, epochs,
                                        shuffle, None if val is None else val.x,
-                                       None if val is None else val.y)
+                                       None if val is None else val.y,
+                                       getattr(model, "_jit", None))
 
     step = _stepper(model, distributed)
     names = _metric_logs(model)

@@ -3,6 +3,9 @@
 equiv     fit(distributed=True) for SGD and Adam, batch sizes 8 and 7 (last batches of 1 and 5
           samples, so one rank's shard is empty once), and a PyTorch-style loop; rank 0 then
           trains the same models in one process and writes both to OUT/equiv.npz + .json.
+jit_equiv the equiv fits (SGD, Adam; batch sizes 8 and 7) with jit_compile=True and eagerly,
+          both on 2 ranks; counts the compiled shard steps; then a model with Dropout under
+          True and "auto" (trains eagerly); rank 0 writes OUT/jit.npz + .json.
 mismatch  rank 1 builds a wider layer, then passes other data; both ranks catch the error.
           Then a NaN in the data: both ranks raise NonFiniteLossError at the same batch.
 abort_step    rank 1's loss raises at its third call, inside fit.
@@ -109,6 +112,59 @@ def equiv(out):
             results[f"loop_ref_{k}"] = ref.state_dict()[k]
         np.savez(os.path.join(out, "equiv.npz"), **results)
         with open(os.path.join(out, "equiv.json"), "w") as f:
+            json.dump(hist, f)
+
+
+def jit_equiv(out):
+    import warnings
+    from autograd.errors import JitFallbackWarning
+    from nn import compiled
+    warnings.simplefilter("error", JitFallbackWarning)   # the compiled step must not fall back
+    calls = []
+    call = compiled.Compiled.call
+    compiled.Compiled.call = lambda self, f, *a: calls.append(1) or call(self, f, *a)
+    r = dist.rank()
+    x, y = data(33)
+    vx, vy = data(11, seed=2)
+    results, hist = {}, {}
+    for opt in ("sgd", "adam"):
+        for bs in (8, 7):
+            key = f"{opt}_b{bs}"
+            runs = {}
+            for jc in (True, False):
+                nn.set_seed(SEED + 100 * r)
+                m = model(opt=opt)
+                m.compile(m.optimizer, m.loss, metrics=["accuracy"], jit_compile=jc)
+                before = len(calls)
+                h = m.fit(x, y, batch_size=bs, epochs=3, validation_data=(vx, vy), verbose=0,
+                          distributed=True)
+                results[f"{key}_{jc}_calls"] = np.array(dist._comm().allgather(
+                    len(calls) - before))
+                w = m.state_dict()
+                every = dist._comm().allgather(w)
+                results[f"{key}_{jc}_rankdiff"] = np.array(max(
+                    float(np.max(np.abs(e[k] - w[k]))) for e in every for k in w))
+                for k, v in w.items():
+                    results[f"{key}_{jc}_w_{k}"] = v
+                runs[str(jc)] = h.history
+            hist[key] = runs
+    # a Dropout layer: the distributed fit trains eagerly, one warning under True, none "auto"
+    for mode in (True, "auto"):
+        nn.set_seed(SEED)
+        m = nn.Sequential([nn.layers.Dense(8, input_dim=5, dtype="float64"),
+                           nn.layers.Dropout(0.3), nn.layers.Dense(3, dtype="float64")])
+        m.compile("sgd", nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=mode)
+        before = len(calls)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
+        results[f"dropout_{mode}_calls"] = np.array(len(calls) - before)
+        hist[f"dropout_{mode}"] = [str(w.message) for w in caught
+                                   if issubclass(w.category, JitFallbackWarning)]
+    if r == 0:
+        np.savez(os.path.join(out, "jit.npz"), **results)
+        with open(os.path.join(out, "jit.json"), "w") as f:
             json.dump(hist, f)
 
 

@@ -137,6 +137,54 @@ def test_only_rank_0_prints_and_writes(equiv):
     assert not (out / "w_rank1.npz").exists()
 
 
+# ---------------------------------------------------------------------- jit_compile=True
+@pytest.fixture(scope="module")
+def jit_equiv(tmp_path_factory):
+    out = tmp_path_factory.mktemp("jit")
+    rc, stdout, stderr, _ = _mpirun("jit_equiv", out, timeout=120)
+    assert rc == 0, stderr
+    with open(out / "jit.json") as f:
+        hist = json.load(f)
+    return dict(np.load(out / "jit.npz")), hist
+
+
+@needs_mpi
+@pytest.mark.parametrize("case", CASES)
+def test_two_ranks_compiled_fit_equals_the_eager_one(jit_equiv, case):
+    # the compiled shard step (forward, loss, backward) then the eager step's Allreduce+update
+    w, h = jit_equiv
+    # on each rank, every step with a non-empty shard (33 samples in batches of bs; rank r of
+    # 2 takes [r*n//2, (r+1)*n//2) of a batch of n) ran the compiled program, in 3 epochs
+    bs = int(case[-1])
+    sizes = [min(bs, 33 - i) for i in range(0, 33, bs)]
+    want = [3 * sum((r + 1) * n // 2 > r * n // 2 for n in sizes) for r in (0, 1)]
+    assert want == ([12, 15] if bs == 8 else [15, 15])
+    assert w[f"{case}_True_calls"].tolist() == want
+    assert w[f"{case}_False_calls"].tolist() == [0, 0]
+    names = [k[len(case) + 8:] for k in w if k.startswith(case + "_True_w_")]
+    assert len(names) == 4
+    for name in names:
+        c, e = w[f"{case}_True_w_{name}"], w[f"{case}_False_w_{name}"]
+        assert c.dtype == np.float64
+        np.testing.assert_allclose(c, e, rtol=0, atol=1e-12, err_msg=f"{case} {name}")
+    hj, he = h[case]["True"], h[case]["False"]
+    assert sorted(hj) == sorted(he) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    for k in he:
+        assert len(hj[k]) == len(he[k]) == 3
+        np.testing.assert_allclose(hj[k], he[k], rtol=0, atol=1e-12, err_msg=k)
+    # and the ranks stay identical, compiled or not
+    assert float(w[f"{case}_True_rankdiff"]) == 0.0
+    assert float(w[f"{case}_False_rankdiff"]) == 0.0
+
+
+@needs_mpi
+def test_two_ranks_compiled_fit_with_dropout_trains_eagerly(jit_equiv):
+    w, h = jit_equiv
+    assert int(w["dropout_True_calls"]) == int(w["dropout_auto_calls"]) == 0
+    assert len(h["dropout_True"]) == 1 and "Dropout layer 'dropout'" in h["dropout_True"][0]
+    assert h["dropout_auto"] == []
+
+
 # ---------------------------------------------------------------------- failures
 @needs_mpi
 def test_mismatch_and_nan_are_raised_on_every_rank_alike(tmp_path):

@@ -460,6 +460,14 @@ def _inplace_ok(p, *state):
 
 def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
+    if type(lr) is float and type(momentum) is float and type(weight_decay) is float \
+            and not momentum and type(param) is np.ndarray and type(grad) is np.ndarray \
+            and param.dtype is grad.dtype and param.shape == grad.shape \
+            and (MODE == "numpy" or (MODE == "auto" and param.size < SGD_MIN)) \
+            and param.dtype in _FLOATS and param.flags.writeable:
+        # the common plain step, checked in one expression (what _check_update would pass)
+        sgd_update_np(param, grad, None, lr, 0.0, nesterov, weight_decay)
+        return
     _check_update("sgd_update", param, grad, (lr, momentum, weight_decay), **({"velocity": velocity} if momentum else {}))
     if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
         v = velocity.reshape(-1) if momentum else param.reshape(-1)

@@ -198,11 +198,10 @@ def _labels(op, logits, labels):
         if labels.shape != ls[:1]:
             raise ShapeError(f"{op}: integer labels of shape {labels.shape} do not match logits "
                              f"{ls}; expected ({ls[0]},)")
-        if labels.size:
+        if labels.size and not _labels_below(labels, ls[1]):
             lo, hi = labels.min(), labels.max()
-            if lo < 0 or hi >= ls[1]:
-                raise InvalidValueError(f"{op}: labels must be in [0, {ls[1]}), got values in "
-                                        f"[{lo}, {hi}]")
+            raise InvalidValueError(f"{op}: labels must be in [0, {ls[1]}), got values in "
+                                    f"[{lo}, {hi}]")
         return True
     if kind != "f":
         raise DTypeError(f"{op}: labels must be integer class indices or float targets, got "
@@ -210,6 +209,20 @@ def _labels(op, logits, labels):
     if labels.shape != ls:
         raise ShapeError(f"{op}: float targets of shape {labels.shape} do not match logits {ls}")
     return False
+
+
+def _labels_below(labels, c) -> bool:
+    """All integer labels in [0, c), in one reduction: seen as unsigned, a negative label is
+    larger than any c (two's complement), so the maximum alone decides."""
+    u = _UNSIGNED.get(labels.dtype.char)
+    if u is not None and labels.flags.c_contiguous:
+        return int(labels.view(u).max()) < c
+    return labels.min() >= 0 and labels.max() < c
+
+
+_UNSIGNED = {np.dtype(t).char: np.dtype("u%d" % np.dtype(t).itemsize)
+             for t in (np.int8, np.int16, np.int32, np.int64, np.intp, np.uint8, np.uint16,
+                       np.uint32, np.uint64)}
 
 
 def _xent_ref(logits, labels):
@@ -251,8 +264,16 @@ def softmax_cross_entropy(logits, labels, want_aux=False):
 def _round(mean, dt):
     """The float64 mean loss as a 0-d array of ``dt``: inf when it exceeds dt's range (the
     float32 edge; the gradient stays finite), without numpy's overflow warning."""
+    top = _TOP.get(dt)
+    if top is None:
+        top = _TOP[dt] = float(np.finfo(dt).max)
+    if -top <= mean <= top:                     # in range (NaN and overflow go below)
+        return np.asarray(mean, dtype=dt)
     with np.errstate(over="ignore"):
         return np.asarray(mean, dtype=dt)
+
+
+_TOP: dict = {}         # dtype -> its largest finite value, as a python float
 
 
 def _xent_fast(g, out, logits, labels, needs=None, aux=None):

@@ -158,10 +158,13 @@ class Layer(Configurable, Module):
         return collect_losses(self)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if _functional_hook(inputs):  # functional API: record a node on symbolic inputs
-            from ..functional import symbolic_call
-            return symbolic_call(self, inputs, args, kwargs)
-        x = as_input(inputs, self.dtype)
+        if type(inputs) is ag.Tensor and inputs._data.dtype == self.dtype:
+            x = inputs                  # the common case: a tensor of this layer's dtype
+        else:
+            if _functional_hook(inputs):  # functional API: record a node on symbolic inputs
+                from ..functional import symbolic_call
+                return symbolic_call(self, inputs, args, kwargs)
+            x = as_input(inputs, self.dtype)
         if not self.built:
             self.build(tuple(x.shape))
             self.built = True

@@ -14,11 +14,13 @@ import autograd as ag
 from .. import initializers
 from ..module import Parameter
 from .base import Layer
+from autograd.ops.fused import _dense        # the primitive behind ag.dense (one call less)
 
 __all__ = ["Dense", "Activation", "Flatten", "get_activation"]
 
 _FUSED = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
 ACTIVATIONS = (None, "linear") + _FUSED + ("softmax",)
+_FUSED_OR_LINEAR = frozenset(("linear",) + _FUSED)
 
 def get_activation(activation: Union[None, str, Callable]) -> Callable:
     """A function Tensor -> Tensor for an activation name or callable."""
@@ -92,13 +94,14 @@ class Dense(Layer):
         self.built = True
 
     def call(self, x: ag.Tensor) -> ag.Tensor:
-        if x.ndim < 1 or x.shape[-1] != self.kernel.shape[0]:
+        xs = x._data.shape
+        if not xs or xs[-1] != self.kernel._data.shape[0]:
             raise ag.ShapeError(f"Dense {self.name!r}: expected inputs with last dimension "
                                 f"{self.kernel.shape[0]}, got shape {x.shape}")
         act = self.activation
-        if act is None or (isinstance(act, str) and act in ("linear",) + _FUSED):
-            return ag.dense(x, self.kernel, self.bias, activation=act)
-        z = ag.dense(x, self.kernel, self.bias)
+        if act is None or (type(act) is str and act in _FUSED_OR_LINEAR):
+            return _dense(x, self.kernel, self.bias, activation=act)   # one fused node
+        z = _dense(x, self.kernel, self.bias)
         return get_activation(act)(z)
 
     def __repr__(self) -> str:
