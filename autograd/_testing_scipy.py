@@ -90,10 +90,27 @@ def _solve_sylvester_cases(draw):
     return OpCase(_some_const(draw, [a, b, q]))
 
 
+# complex draws: small imaginary parts keep sqrtm's spectrum off 0 and a, -b disjoint
+from .testing import IMAG_RANGES  # noqa: E402
+IMAG_RANGES.update({"sqrtm": (-0.3, 0.3), "solve_sylvester": (-0.3, 0.3)})
+
+
 @register_op_strategy("sqrtm")
 @st.composite
 def _sqrtm_cases(draw):
     return OpCase((draw(matrices("spd", batch=())),))
+
+
+@register_op_strategy("solve_banded")
+@st.composite
+def _solve_banded_cases(draw):
+    l, u, n = draw(st.integers(0, 2)), draw(st.integers(0, 2)), draw(st.integers(1, 4))
+    ab = _entries(draw, (l + u + 1, n))
+    ab[u] += 4.0 * np.where(ab[u] < 0, -1.0, 1.0)          # a dominant diagonal
+    shape = (n,) if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
+    b = Tensor(_entries(draw, shape) * 3, requires_grad=True)
+    from .testing import _some_const
+    return OpCase(_some_const(draw, [Tensor(ab, requires_grad=True), b]), {"l": l, "u": u})
 
 
 @register_op_strategy("expm")

@@ -14,6 +14,7 @@ import autograd as ag  # noqa: E402
 import autograd.scipy.special as S  # noqa: E402
 import autograd.scipy.stats as st  # noqa: E402
 from autograd import Tensor, gradcheck, gradgradcheck  # noqa: E402
+import autograd.numpy as anp  # noqa: E402
 
 
 def _t(x):
@@ -147,6 +148,30 @@ def test_multivariate_normal_cov_gradient_is_symmetric_and_entropy():
         ss.multivariate_normal.entropy(M, A), rtol=1e-12)
 
 
+def test_multivariate_normal_allow_singular_matches_scipy_on_and_off_the_support():
+    cov = np.zeros((4, 4))
+    cov[:2, :2] = [[1.0, 0.3], [0.3, 2.0]]                   # rank 2
+    m = np.array([0.1, 0.2, 0.0, 0.0])
+    xs = np.array([[0.5, -0.3, 0.0, 0.0], [1.0, 2.0, 0.0, 0.0], [1.0, 2.0, 0.1, 0.0]])
+    for f in ("logpdf", "pdf"):
+        np.testing.assert_allclose(
+            getattr(st.multivariate_normal, f)(_t(xs), m, cov, allow_singular=True).data,
+            getattr(ss.multivariate_normal, f)(xs, m, cov, allow_singular=True), rtol=1e-12)
+
+    def on_support(x, mu):          # moves stay in the range of cov
+        return st.multivariate_normal.logpdf(
+            anp.concatenate([x[:2], np.zeros(2)]), anp.concatenate([mu[:2], np.zeros(2)]), cov,
+            allow_singular=True)
+    assert gradcheck(on_support, _t(xs[0]), _t(m)) and gradgradcheck(on_support, _t(xs[0]), _t(m))
+    # a positive definite cov takes the Cholesky path: differentiable in cov
+    assert gradcheck(lambda c: st.multivariate_normal.logpdf(XS, M, c, allow_singular=True),
+                     _t(A))
+    with pytest.raises(ag.GraphError, match="allow_singular=True and a singular cov"):
+        st.multivariate_normal.logpdf(xs[0], m, _t(cov), allow_singular=True)
+    with pytest.raises(ag.InvalidValueError, match="not positive semidefinite"):
+        st.multivariate_normal.logpdf(xs[0], m, -np.eye(4), allow_singular=True)
+
+
 def _run(code):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
@@ -203,8 +228,36 @@ def test_matrix_functions_and_sylvester_and_block_diag():
     np.testing.assert_array_equal(L.block_diag(_t(GA), GB, *parts[2:]).data,
                                   sla.block_diag(*parts))
     assert gradcheck(lambda a, b: L.block_diag(a, b, np.ones((1, 1))), _t(GA), _t(GB))
-    with pytest.raises(ag.InvalidValueError, match="sqrtm: the square root is complex"):
-        L.sqrtm(_t(-np.eye(2) + np.diag([0.0, 0.5])))
+    with pytest.raises(ag.InvalidValueError, match="sqrtm: the matrix .* has no square root"):
+        L.sqrtm(_t(np.array([[0.0, 1.0], [0.0, 0.0]])))
+
+
+def test_sqrtm_of_a_negative_eigenvalue_is_complex_and_differentiates():
+    # a real symmetric matrix with a negative eigenvalue: the principal root is complex
+    s = np.array([[1.0, 2.0, 0.3], [2.0, 0.5, -0.4], [0.3, -0.4, 2.0]])
+    assert np.linalg.eigvalsh(s).min() < 0
+    out = L.sqrtm(_t(s))
+    np.testing.assert_allclose(out.data, sla.sqrtm(s), rtol=1e-10)
+    np.testing.assert_allclose(out.data @ out.data, s, atol=1e-10)
+    f = lambda a: anp.sum(anp.real(L.sqrtm(a)) * GA + anp.imag(L.sqrtm(a)))  # noqa: E731
+    assert gradcheck(f, _t(s)) and gradgradcheck(f, _t(s))
+    z = Tensor(s + 0.2j * GA, requires_grad=True)
+    np.testing.assert_allclose(L.sqrtm(z).data, sla.sqrtm(s + 0.2j * GA), rtol=1e-10)
+    assert gradcheck(L.sqrtm, z)
+
+
+@pytest.mark.parametrize("l,u", [(1, 1), (0, 2), (2, 0), (1, 2)])
+@pytest.mark.parametrize("k", [None, 2])
+def test_solve_banded_matches_scipy_and_differentiates(l, u, k):
+    ab = RNG.normal(size=(l + u + 1, 5))
+    ab[u] += 4.0
+    b = RNG.normal(size=(5,) if k is None else (5, k))
+    np.testing.assert_allclose(L.solve_banded((l, u), _t(ab), b).data,
+                               sla.solve_banded((l, u), ab, b), rtol=1e-12)
+    f = lambda a, c: L.solve_banded((l, u), a, c)  # noqa: E731
+    assert gradcheck(f, _t(ab), _t(b)) and gradgradcheck(f, _t(ab), _t(b))
+    with pytest.raises(ag.ShapeError, match="solve_banded: ab of shape"):
+        L.solve_banded((l + 1, u), _t(ab), b)
 
 
 # ------------------------------------------------------------------ autograd.scipy.signal
@@ -222,7 +275,38 @@ def test_convolve_matches_scipy_and_differentiates(sa, sb, mode):
     assert gradcheck(lambda x, y: SIG.convolve(x, y, mode=mode), _t(a), _t(b))
 
 
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+def test_convolve_axes_and_dot_axes_match_scipy_slices_and_differentiate(mode):
+    a, b = RNG.normal(size=(2, 5, 3)), RNG.normal(size=(3, 4, 2))
+    # convolve a's axis 1 with b's axis 1, sum a's axis 0 against b's axis 2; keep a's 2, b's 0
+    out = SIG.convolve(_t(a), b, axes=([1], [1]), dot_axes=([0], [2]), mode=mode).data
+    want = np.array([[sum(ssig.convolve(a[d, :, i], b[j, :, d], mode) for d in range(2))
+                      for j in range(3)] for i in range(3)])
+    assert out.shape == want.shape
+    np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-12)
+    # 2 convolved axes given in swapped order: the output's conv axes follow axes_a
+    c, e = RNG.normal(size=(4, 3)), RNG.normal(size=(2, 3))
+    got = SIG.convolve(_t(c), e, axes=([1, 0], [1, 0]), mode=mode).data
+    np.testing.assert_allclose(got, ssig.convolve(c, e, mode).T, rtol=1e-10, atol=1e-12)
+    # no convolved axes: a tensordot; axes=None with dot axes: every other axis, in order
+    h = RNG.normal(size=(3, 2))
+    np.testing.assert_allclose(SIG.convolve(_t(c), h, axes=([], []), dot_axes=([1], [0]),
+                                            mode=mode).data,
+                               np.tensordot(c, h, ([1], [0])), rtol=1e-12)
+    np.testing.assert_allclose(SIG.convolve(_t(c), h.T, dot_axes=([1], [1]), mode=mode).data,
+                               sum(ssig.convolve(c[:, k], h.T[:, k], mode) for k in range(3)),
+                               rtol=1e-10, atol=1e-12)
+    f = lambda x, y: SIG.convolve(x, y, axes=([1], [1]), dot_axes=([0], [2]), mode=mode)  # noqa
+    assert gradcheck(f, _t(a), _t(b)) and gradgradcheck(f, _t(a), _t(b))
+
+
 def test_convolve_errors():
+    with pytest.raises(ag.ShapeError, match="dot_axes .* differ in size"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), axes=([1], [1]), dot_axes=([0], [0]))
+    with pytest.raises(ag.InvalidValueError, match="appears twice"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((2, 2)), axes=([1], [1]), dot_axes=([1], [0]))
+    with pytest.raises(ag.ShapeError, match="convolved axis"):
+        SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), axes=([0, 1], [0, 1]), mode="valid")
     with pytest.raises(ag.ShapeError, match="valid"):
         SIG.convolve(_t(np.ones((2, 5))), np.ones((3, 2)), mode="valid")
     with pytest.raises(ag.InvalidValueError, match="mode"):
@@ -238,3 +322,16 @@ def test_readme_scientific_computing_scipy_example_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, "README scipy example", "exec"), {"__name__": "__readme__"})
+
+
+@pytest.mark.parametrize("name", ["erf", "erfc"])
+def test_erf_erfc_of_complex_input_match_scipy_and_are_holomorphic(name):
+    z = np.array([0.3 + 0.4j, -1.2 + 0.1j, 0.8 - 1.1j])
+    ours, ref = getattr(S, name), getattr(sc, name)
+    np.testing.assert_allclose(_val(ours(z)), ref(z), rtol=1e-12)
+    t = Tensor(z, requires_grad=True)
+    assert gradcheck(ours, t) and gradgradcheck(ours, t)
+    # holomorphic: the vjp with seed 1 is f'(z) (HIPS's convention), f' = +-2/sqrt(pi) e^{-z^2}
+    ag.sum(ours(t)).backward()
+    sgn = 1.0 if name == "erf" else -1.0
+    np.testing.assert_allclose(t.grad, sgn * 2 / np.sqrt(np.pi) * np.exp(-z * z), rtol=1e-12)

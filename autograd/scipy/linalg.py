@@ -19,7 +19,7 @@ from ..ops.shape import concatenate, getitem
 from ..ops._util import data_of
 
 __all__ = ["solve_triangular", "cho_factor", "cho_solve", "sqrtm", "solve_sylvester", "expm",
-           "block_diag", "inv", "det", "slogdet", "solve", "cholesky", "eigh", "svd", "qr",
+           "block_diag", "solve_banded", "inv", "det", "slogdet", "solve", "cholesky", "eigh", "svd", "qr",
            "pinv", "lstsq", "norm"]
 
 inv, det, solve, pinv, norm = decomp.inv, decomp.det, decomp.solve, decomp.pinv, decomp.norm
@@ -94,10 +94,10 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
 
 
 @primitive(name="solve_sylvester", library=False, domain=[None, None, None],
-           reference=sla.solve_sylvester)
+           reference=sla.solve_sylvester, complex=True)
 def solve_sylvester(a, b, q):
-    """X with a X + X b = q.  a : (m, m), b : (n, n), q : (m, n); a and -b share no
-    eigenvalue."""
+    """X with a X + X b = q.  a : (m, m), b : (n, n), q : (m, n), real or complex; a and -b
+    share no eigenvalue.  Holomorphic (the adjoint equation uses transposes)."""
     _square2("solve_sylvester", a)
     _square2("solve_sylvester", b)
     if q.shape != (a.shape[0], b.shape[0]):
@@ -115,18 +115,19 @@ solve_sylvester.defvjp(lambda g, out, a, b, q: -(_syl_gq(g, out, a, b, q) @ _T(o
                        _syl_gq)
 
 
-@primitive(name="sqrtm", library=False, domain=[None], reference=lambda a: sla.sqrtm(a))
+@primitive(name="sqrtm", library=False, domain=[None], reference=lambda a: sla.sqrtm(a),
+           complex=True)
 def sqrtm(a):
-    """The principal square root X (X @ X = a) of a matrix with no eigenvalues on the closed
-    negative real axis.  Gradient: solve X^T Z + Z X^T = g."""
+    """The principal square root X (X @ X = a) of a real or complex matrix, a : (n, n).  Real
+    when a is real with no eigenvalue on the negative real axis, complex128 otherwise (as
+    scipy).  Holomorphic; gradient: solve X^T Z + Z X^T = g."""
     _square2("sqrtm", a)
     x = sla.sqrtm(a)
-    if np.iscomplexobj(x):
-        if np.allclose(x.imag, 0):
-            x = x.real
-        else:
-            raise InvalidValueError("sqrtm: the square root is complex (eigenvalues on the "
-                                    "negative real axis); complex results are not supported")
+    if np.iscomplexobj(x) and not np.iscomplexobj(a) and np.allclose(x.imag, 0):
+        x = x.real
+    if not np.all(np.isfinite(x)):
+        raise InvalidValueError(f"sqrtm: the matrix (shape {a.shape}) has no square root "
+                                f"(a singular matrix whose zero eigenvalue is defective: scipy's root is not finite)")
     return x
 
 
@@ -172,6 +173,62 @@ def block_diag(*arrs):
         rows.append(concatenate(parts, axis=1) if len(parts) > 1 else m)
         col += c
     return concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
+
+
+def _band_gather(l, u, n, rows_of, cols_of):
+    """Index arrays (r, c) of shape (l+u+1, n) and the mask of valid entries, for a gather
+    from a band-storage array: entry [r, j] reads [rows_of(r, j), cols_of(r, j)]."""
+    r, j = np.meshgrid(np.arange(l + u + 1), np.arange(n), indexing="ij")
+    rr, cc = rows_of(r, j), cols_of(r, j)
+    ok = (cc >= 0) & (cc < n)
+    return np.where(ok, rr, 0), np.where(ok, cc, 0), ok.astype(np.float64)
+
+
+@primitive(name="solve_banded", library=False, domain=[None, None], nin=2,
+           reference=lambda ab, b, l, u: sla.solve_banded((l, u), ab, b))
+def _solve_banded(ab, b, l, u):
+    """x with A x = b, A (n, n) banded, given in scipy's band storage ab (l+u+1, n):
+    ``ab[u + i - j, j] = A[i, j]``; b : (n,) or (n, k)."""
+    if ab.ndim != 2 or ab.shape[0] != l + u + 1:
+        raise ShapeError(f"solve_banded: ab of shape {ab.shape} does not match (l, u) = "
+                         f"({l}, {u}): it needs l + u + 1 = {l + u + 1} rows")
+    if b.ndim not in (1, 2) or b.shape[0] != ab.shape[1]:
+        raise ShapeError(f"solve_banded: b of shape {b.shape} does not fit ab of shape "
+                         f"{ab.shape}")
+    try:
+        return sla.solve_banded((l, u), ab, b)
+    except np.linalg.LinAlgError as e:
+        raise InvalidValueError(f"solve_banded: {e} (ab shape {ab.shape})") from None
+
+
+def _sb_gb(g, out, ab, b, l, u):
+    # gb = A^-T g, A^T banded with (u, l): abT[l + k, j] = ab[u - k, j + k]
+    r, c, ok = _band_gather(l, u, ab.shape[1], lambda r, j: u + l - r, lambda r, j: j + r - l)
+    return _solve_banded(getitem(ab, (r, c)) * ok, g, l=u, u=l)
+
+
+def _sb_gab(g, out, ab, b, l, u):
+    # gA = -gb x^T, read back on the band: gab[r, j] = gA[r - u + j, j]
+    gb = _sb_gb(g, out, ab, b, l, u)
+    r, c, ok = _band_gather(l, u, ab.shape[1], lambda r, j: r - u + j, lambda r, j: r - u + j)
+    if len(b.shape) == 1:
+        return -(getitem(gb, (r,)) * out) * ok
+    from ..ops.reduce import sum as _sum
+    return -_sum(getitem(gb, (r,)) * getitem(out, (None,)), axis=-1) * ok
+
+
+_solve_banded.defvjp(_sb_gab, _sb_gb)
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """scipy.linalg.solve_banded: x with A x = b for A banded with l sub- and u
+    super-diagonals, in band storage ab : (l+u+1, n) (``ab[u + i - j, j] = A[i, j]``; the
+    unused corners are ignored, their gradient 0); b : (n,) or (n, k).  Differentiable in ab
+    and b.  (The overwrite and check flags are accepted; inputs are never overwritten.)"""
+    l, u = (int(v) for v in l_and_u)
+    if l < 0 or u < 0:
+        raise InvalidValueError(f"solve_banded: l and u must be non-negative, got {l_and_u}")
+    return _solve_banded(ab, b, l=l, u=u)
 
 
 cholesky = decomp.cholesky

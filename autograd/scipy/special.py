@@ -31,10 +31,11 @@ _ANY = [None]
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
-def _unary(fn, name, domain, deriv, doc):
-    """A primitive ``name`` with forward ``fn`` and vjp ``g * deriv(x, out)``."""
+def _unary(fn, name, domain, deriv, doc, complex=False):
+    """A primitive ``name`` with forward ``fn`` and vjp ``g * deriv(x, out)`` (``complex``:
+    holomorphic, so the same vjp serves complex x under the convention of ops/complex)."""
     p = primitive(lambda x: fn(x), name=name, library=False, domain=domain, reference=fn,
-                  nin=1)
+                  nin=1, complex=complex)
     p.__doc__ = f"scipy.special.{name}(x), elementwise; d/dx = {doc}"
     p.defvjp(lambda g, out, x: g * deriv(x, out))
     return p
@@ -144,9 +145,9 @@ gammaincc.defvjp(_no_grad("gammaincc", "a"), lambda g, out, a, x: -g * _gammainc
 
 # ----------------------------------------------------------------------------- error function
 erf = _unary(sc.erf, "erf", _ANY, lambda x, out: (2.0 / math.sqrt(math.pi)) * exp(-x * x),
-             "2/sqrt(pi) exp(-x^2)")
+             "2/sqrt(pi) exp(-x^2)", complex=True)
 erfc = _unary(sc.erfc, "erfc", _ANY, lambda x, out: (-2.0 / math.sqrt(math.pi)) * exp(-x * x),
-              "-2/sqrt(pi) exp(-x^2)")
+              "-2/sqrt(pi) exp(-x^2)", complex=True)
 erfinv = _unary(sc.erfinv, "erfinv", [(-1.0, 1.0)],
                 lambda x, out: (math.sqrt(math.pi) / 2.0) * exp(out * out),
                 "sqrt(pi)/2 exp(erfinv(x)^2)")
