@@ -335,3 +335,17 @@ def test_erf_erfc_of_complex_input_match_scipy_and_are_holomorphic(name):
     ag.sum(ours(t)).backward()
     sgn = 1.0 if name == "erf" else -1.0
     np.testing.assert_allclose(t.grad, sgn * 2 / np.sqrt(np.pi) * np.exp(-z * z), rtol=1e-12)
+
+
+def test_convolve_mode_by_position_keeps_scipy_spelling():
+    # scipy.signal.convolve(a, b, 'valid'): the mode as third positional argument, as before
+    # HIPS's axes/dot_axes arguments took that place.
+    sps = pytest.importorskip("scipy.signal")
+    from autograd.scipy.signal import convolve as agconv
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(6, 5)), rng.normal(size=(3, 2))
+    for mode in ("full", "valid", "same"):
+        np.testing.assert_allclose(np.asarray(agconv(a, b, mode)), sps.convolve(a, b, mode),
+                                   rtol=1e-12, atol=1e-12)
+    with pytest.raises(ag.InvalidValueError, match="axes place"):
+        agconv(a, b, "valid", mode="same")

@@ -91,7 +91,15 @@ def convolve(a, b, axes=None, dot_axes=None, mode="full"):
     N-d convolution: a and b are laid out as (a kept, b kept, dot, conv) with size-1 axes for
     the other's kept ones (a 'full' convolution of a size-1 axis is an outer product), b is
     flipped on the dot axes (the middle entry of a full convolution is then the dot product),
-    and mode's window is cut from the convolved axes."""
+    and mode's window is cut from the convolved axes.
+
+    scipy's positional spelling ``convolve(a, b, 'valid')`` still means the mode: a string in
+    the ``axes`` place is taken as ``mode`` (both given at once is refused)."""
+    if isinstance(axes, str):
+        if mode != "full" or dot_axes is not None:
+            raise InvalidValueError(f"convolve: got the mode {axes!r} in the axes place and also "
+                                    f"mode={mode!r} or dot_axes; pass mode by keyword")
+        axes, mode = None, axes
     if axes is None and dot_axes is None:
         return _convolve(a, b, mode=mode)
     if mode not in ("full", "valid", "same"):
