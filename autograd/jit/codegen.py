@@ -254,8 +254,12 @@ _DENSE_KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky
 #: ``benchmarks.mlp_step`` (float32, executables only, interleaved, median of 200, load
 #: average ~8.5), numpy replay / segment: tiny (largest result 32x16) 108/42.5 us, small
 #: (64x128) 139/81 us, medium (784x256 weight gradient) 200/215 ms (a wash: the GEMMs
-#: dominate).  So tiny and small take the segment, medium and large the replay.
-SEGMENT_MAX_SIZE = 65536
+#: dominate).  So tiny and small take the segment, medium and large the replay.  Operands
+#: count as well as results, and the bound is 16384 (small's largest is 64x128 = 8192): with
+#: 65536, the forward of the ``nn-jit`` medium step (layers 2-3, 256x128 weight) became a
+#: segment and ran at 8.0 ms a step against 2.0 ms eager (/tmp profile, quiet machine, 07:00
+#: UTC 2026-11-30); the segment itself took 5 ms a call.
+SEGMENT_MAX_SIZE = 16384
 
 
 def _sl(prog, i):
@@ -473,7 +477,11 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
         while e < len(instrs) and instrs[e].op in ("call", "vjp") and _segment_ok(prog, instrs[e]):
             e += 1
         body = instrs[k:e]
-        big = max((math.prod(prog.slots[o].shape) for i in body for o in i.outs), default=0)
+        # every operand counts, inputs too: a forward-only run of a medium model has small
+        # activations but 784x256 weights, and its GEMMs inside numba ran 4x slower than the
+        # replay's BLAS calls (nn jit_compile=True medium step: 8.0 vs 2.0 ms)
+        big = max((math.prod(prog.slots[o].shape) for i in body for o in (*i.ins, *i.outs)
+                   if o is not None and prog.slots[o].shape is not None), default=0)
         if len(body) >= 2 and big <= max_size:
             tmp = Program()
             tmp.slots, tmp.instrs, tmp.outputs = prog.slots, instrs, prog.outputs
