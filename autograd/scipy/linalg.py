@@ -93,8 +93,22 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     return solve_triangular(c, solve_triangular(c, b, trans=1, lower=False), lower=False)
 
 
+def _syl_common(a, b, q):
+    """a, b, q in one dtype: scipy's solve_sylvester answers wrongly when real and complex
+    operands meet (real a, complex b, q: residual |aX + Xb - q| of 0.2, scipy 1.17), so
+    any complex operand makes all three complex first."""
+    if any(np.iscomplexobj(x) for x in (a, b, q)):
+        dt = np.result_type(a, b, q, np.complex64)
+        a, b, q = (np.asarray(x, dtype=dt) for x in (a, b, q))
+    return a, b, q
+
+
+def _syl_reference(a, b, q):
+    return sla.solve_sylvester(*_syl_common(a, b, q))
+
+
 @primitive(name="solve_sylvester", library=False, domain=[None, None, None],
-           reference=sla.solve_sylvester, complex=True)
+           reference=_syl_reference, complex=True)
 def solve_sylvester(a, b, q):
     """X with a X + X b = q.  a : (m, m), b : (n, n), q : (m, n), real or complex; a and -b
     share no eigenvalue.  Holomorphic (the adjoint equation uses transposes)."""
@@ -103,7 +117,7 @@ def solve_sylvester(a, b, q):
     if q.shape != (a.shape[0], b.shape[0]):
         raise ShapeError(f"solve_sylvester: q of shape {q.shape} does not fit a {a.shape} and "
                          f"b {b.shape}")
-    return sla.solve_sylvester(a, b, q)
+    return sla.solve_sylvester(*_syl_common(a, b, q))
 
 
 def _syl_gq(g, out, a, b, q):
