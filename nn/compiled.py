@@ -161,16 +161,9 @@ class Compiled:
                 self._warn(self.train_off)
         _rewarn(caught)
         value = float(loss)
-        if math.isfinite(value):
-            for p in opt.params:
-                g = p.grad
-                if g is not None and not np.isfinite(g).all():
-                    return float("nan"), None
-            opt.step()
-            pairs = plan.constrained if plan is not None else None
-            if pairs is None or pairs:
-                from .regularizers import apply_constraints
-                apply_constraints(model, pairs)
+        from .training import apply_update
+        if math.isfinite(value) and not apply_update(model, opt, plan):
+            return float("nan"), None
         if ready and not f.fallbacks:
             self.timing["jit"].append(time.perf_counter() - t0)
         return value, out

@@ -418,16 +418,24 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
         opt.add_params(model.parameters())     # layers built by this forward
         model._unbound = False
     loss.backward()
+    if not apply_update(model, opt, plan):
+        return float("nan"), None
+    return value, _out_data(out)
+
+
+def apply_update(model: Any, opt: Any, plan: Optional[Plan] = None) -> bool:
+    """The update half of a train step, shared by the eager and the compiled step: False
+    (nothing applied) when a gradient is NaN/inf, else ``opt.step()`` and the constraints."""
     for p in opt.params:
         g = p.grad
         if g is not None and not np.isfinite(g).all():
-            return float("nan"), None
+            return False
     opt.step()
     pairs = plan.constrained if plan is not None else None
     if pairs is None or pairs:
         from .regularizers import apply_constraints
         apply_constraints(model, pairs)
-    return value, _out_data(out)
+    return True
 
 
 def _stepper(model: Any, distributed: bool = False) -> Any:
