@@ -62,6 +62,7 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "| tiny (batch 32, 2-16-16-2) | autograd |" in out
     assert "| tiny (batch 32, 2-16-16-2) | nn.Model + nn.optimizers.SGD |" in out
     assert "| 20 points | autograd.Value (scalars) |" in out
+    assert "| 20 points | autograd.jit of the Tensor step |" in out
     assert "| >= 97% | nn.Model.fit (compile + fit) |" in out
     assert "| small | autograd, kernels=auto, warm numba cache |" in out
     assert "| xent_sparse fwd | 32x2 | float32 |" in out
