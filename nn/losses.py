@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 import autograd as ag
+from autograd.jit import effects as _effects
 from autograd.jit.effects import host_effect
 
 from .errors import NonNumericError
@@ -321,6 +322,18 @@ class SparseCategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         _check_2d("SparseCategoricalCrossentropy", y_pred)
         n, c = y_pred.shape
+        if self.from_logits and type(y_true) is np.ndarray and y_true.dtype.kind in "iu" \
+                and y_true.shape == (n,) and _effects.LOCAL.rec is None:
+            # eager, integer labels of the right shape: the fused op checks them against
+            # [0, c) in the same single reduction (``_labels_below``) before computing, so the
+            # check runs once, not twice; a refusal re-runs this loss's own check, so the
+            # error names the loss and the values as always.  (While autograd.jit traces,
+            # sparse_labels' host_effect check stays: a replay must re-check new labels.)
+            try:
+                return ag.softmax_cross_entropy(y_pred, y_true.astype(np.int64, copy=False))
+            except ag.InvalidValueError:
+                _check_label_values(y_true, c, "SparseCategoricalCrossentropy")
+                raise
         labels = sparse_labels(y_true, n, c, "SparseCategoricalCrossentropy")
         if self.from_logits:
             return ag.softmax_cross_entropy(y_pred, labels)

@@ -125,12 +125,16 @@ class Model(Module):
     set_weights.__doc__ = Module.set_weights.__doc__
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if _functional.is_symbolic(inputs):  # functional hook: record a node
-            return _functional.symbolic_call(self, inputs, args, kwargs)
-        if isinstance(inputs, np.ndarray):
-            inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
+        t = type(inputs)
+        if t is np.ndarray:                 # checked numeric with a batch axis: no re-check
+            inputs = ag.Tensor._make(_as_data(inputs, "inputs", type(self).__name__))
+        elif t is not ag.Tensor:            # a plain tensor is never symbolic
+            if _functional.is_symbolic(inputs):  # functional hook: record a node
+                return _functional.symbolic_call(self, inputs, args, kwargs)
+            if isinstance(inputs, np.ndarray):
+                inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
         out = super().__call__(inputs, *args, **kwargs)
-        shape = getattr(inputs, "shape", None)
+        shape = inputs._data.shape if type(inputs) is ag.Tensor else getattr(inputs, "shape", None)
         if shape is not None and len(shape):     # after the call: a failed one records nothing
             self.__dict__["_input_shape"] = (None,) + tuple(shape[1:])
         return out
@@ -576,10 +580,10 @@ class Sequential(Model):
                 kw["training"] = training
             if mask is not None and _takes(layer, "mask"):
                 kw["mask"] = mask
-            out = layer(x, **kw)
+            out = layer(x, **kw) if kw else layer(x)
             if hasattr(layer, "compute_mask"):
                 mask = layer.compute_mask(x, mask)
-            elif not getattr(layer, "supports_masking", False):
+            elif mask is not None and not getattr(layer, "supports_masking", False):
                 mask = None
             x = out
         return x

@@ -62,6 +62,15 @@ class ParameterList(list):
     unbuilt: Any = None
 
 
+def _returned_none(module: Any, fn: Any) -> None:
+    """Raise: ``module``'s call/forward returned None (``Module.__call__``, ``Layer.__call__``)."""
+    from autograd.errors import OutputError
+    name = getattr(module, "name", None)
+    raise OutputError(f"{type(module).__name__}{f' {name!r}' if name else ''}."
+                      f"{getattr(fn, '__name__', 'call')}() returned None; it must "
+                      f"return its output tensor (a missing return statement?)")
+
+
 class Module:
     """Base class of layers and models.
 
@@ -89,12 +98,8 @@ class Module:
                                       f"or forward(inputs) (PyTorch style)")
         out = fn(*args, **kwargs)
         if out is None:
-            from autograd.errors import OutputError
-            name = getattr(self, "name", None)
-            raise OutputError(f"{type(self).__name__}{f' {name!r}' if name else ''}."
-                              f"{getattr(fn, '__name__', 'call')}() returned None; it must "
-                              f"return its output tensor (a missing return statement?)")
-        shape = getattr(out, "shape", None)
+            _returned_none(self, fn)
+        shape = out._data.shape if type(out) is ag.Tensor else getattr(out, "shape", None)
         if shape is not None:      # a plain attribute: straight into __dict__ (no weight guard)
             self.__dict__["_output_shape"] = (None,) + tuple(shape[1:]) if len(shape) else ()
         return out

@@ -11,7 +11,7 @@ import numpy as np
 import autograd as ag
 
 from ..config import Configurable
-from ..module import Module
+from ..module import Module, _returned_none
 
 __all__ = ["Layer"]
 
@@ -168,11 +168,26 @@ class Layer(Configurable, Module):
         if not self.built:
             self.build(tuple(x.shape))
             self.built = True
-        if "_seen_input_shape" not in self.__dict__ and x.ndim:
+        d = self.__dict__
+        if "_seen_input_shape" not in d and x.ndim:
             self._seen_input_shape = (None,) + tuple(x.shape[1:])
-        out = super().__call__(x, *args, **kwargs)
-        if self.__dict__.get("activity_regularizer") is not None:
-            self.__dict__["_activity_loss"] = self.activity_regularizer(out)
+        # Module.__call__, inlined (one frame less per layer and step): call or forward, a
+        # None result refused, the output shape recorded
+        fn = getattr(self, "call", None) or getattr(self, "forward", None)
+        if fn is None:
+            return super().__call__(x, *args, **kwargs)       # raises, naming the layer
+        out = fn(x, *args, **kwargs)
+        if type(out) is ag.Tensor:
+            shape = out._data.shape
+            d["_output_shape"] = (None,) + shape[1:] if shape else ()
+        elif out is None:
+            _returned_none(self, fn)
+        else:
+            shape = getattr(out, "shape", None)
+            if shape is not None:
+                d["_output_shape"] = (None,) + tuple(shape[1:]) if len(shape) else ()
+        if d.get("activity_regularizer") is not None:
+            d["_activity_loss"] = self.activity_regularizer(out)
         return out
 
     # ------------------------------------------------------------------ shapes and config

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import _signal
 import signal
 import threading
@@ -147,7 +148,7 @@ class _HoldInterrupt:
 
     def __enter__(self) -> None:
         self.prev = self.caught = None
-        if _get_ident() == _main_thread().ident:
+        if _get_ident() == _MAIN[0]:
             prev = _signal.getsignal(_SIGINT)
             if prev is not None and prev != _SIG_IGN:
                 self.prev = _signal.signal(_SIGINT, self._hold)
@@ -169,7 +170,16 @@ class _HoldInterrupt:
 _SIGINT = int(signal.SIGINT)
 _SIG_IGN = _signal.SIG_IGN
 _get_ident = threading.get_ident
-_main_thread = threading.main_thread     # looked up per call: a fork resets it
+#: the main thread's ident, refreshed in a forked child (after threading's own fork hook,
+#: registered first, has made the forking thread the child's main thread)
+_MAIN = [threading.main_thread().ident]
+
+
+def _after_fork() -> None:
+    _MAIN[0] = threading.main_thread().ident
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 # ----------------------------------------------------------------------------- the base
