@@ -40,8 +40,13 @@ from autograd.errors import JitFallbackWarning
 
 __all__ = ["check_mode", "Compiled", "blocking_layer"]
 
+#: layers that draw random numbers in training: compiled when the layer draws through
+#: ``autograd.jit.random_draw`` (class attribute ``jit_draws``), else trained eagerly
 _RANDOM = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
            "GaussianNoise", "GaussianDropout", "AlphaDropout")
+#: layers that update state in training: compiled when the update is recorded as a program
+#: effect (class attribute ``jit_state``: BatchNormalization's moving statistics, written by
+#: the ``batch_norm`` primitive, see ``Primitive.mutates``), else trained eagerly
 _STATEFUL = ("BatchNormalization",)
 
 
@@ -57,10 +62,11 @@ def blocking_layer(model: Any) -> Optional[str]:
     for name, m in model.named_modules():
         cls = type(m)
         kinds = {c.__name__ for c in cls.__mro__}
-        if kinds & set(_RANDOM) and float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0)
-                                          or 0.0) > 0:
+        if kinds & set(_RANDOM) and not getattr(cls, "jit_draws", False) and \
+                float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0) or 0.0) > 0:
             return f"{cls.__name__} layer {getattr(m, 'name', name)!r} (random in training)"
-        if kinds & set(_STATEFUL) and getattr(m, "trainable", True):
+        if kinds & set(_STATEFUL) and not getattr(cls, "jit_state", False) and \
+                getattr(m, "trainable", True):
             return (f"{cls.__name__} layer {getattr(m, 'name', name)!r} (updates its moving "
                     f"statistics in training)")
     return None

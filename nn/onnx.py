@@ -718,9 +718,9 @@ def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = N
             elif a is None:
                 ins.append("")
                 flags.append(False)
-            elif any(a is x.data for x in xs):      # an integer model input, read as data
-                k = next(j for j, x in enumerate(xs) if a is x.data)
-                if i >= len(other.args) or other.args[i] is not xs_b[k].data:
+            elif any(a is x._data for x in xs):     # an integer model input, read as data
+                k = next(j for j, x in enumerate(xs) if a is x._data)
+                if i >= len(other.args) or other.args[i] is not xs_b[k]._data:
                     raise OnnxExportError(f"ONNX export: {node.prim.name} reads input "
                                           f"{specs[k][0]!r} differently for another batch size")
                 ins.append(specs[k][0])
