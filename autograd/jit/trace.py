@@ -70,6 +70,20 @@ def user_frame() -> str:
     return "<unknown>"
 
 
+def layer_frame() -> str:
+    """``", in <Class> layer 'name'"`` for the innermost nn layer running (a frame of a
+    ``call``/``__call__`` method whose ``self`` is a module with a name), or ``""``."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_name in ("call", "__call__", "compute_mask"):
+            obj = f.f_locals.get("self")
+            name = getattr(obj, "name", None) if obj is not None else None
+            if isinstance(name, str) and hasattr(type(obj), "named_modules"):
+                return f", in {type(obj).__name__} layer {name!r}"
+        f = f.f_back
+    return ""
+
+
 _SCALAR_TYPES = (bool, int, float, complex, str, bytes, type(None), np.generic)
 
 
@@ -92,7 +106,7 @@ class Recorder:
     # ------------------------------------------------------------------ slots
     def fail(self, reason: str) -> None:
         if self.bad is None:
-            self.bad = f"{reason} (at {user_frame()})"
+            self.bad = f"{reason} (at {user_frame()}{layer_frame()})"
             import os
             if os.environ.get("AUTOGRAD_JIT_DEBUG"):
                 import traceback
@@ -206,6 +220,11 @@ class Recorder:
                     ins.append(self.const(d))
             else:
                 ins.append(self.ref_value(d))
+        for k, v in kw.items():     # a keyword argument is a constant of the program
+            a = v._data if isinstance(v, Tensor) else v
+            if isinstance(a, np.ndarray) and self.dyn(self.ids.get(id(a))):
+                self.fail(f"{getattr(prim, 'name', 'a function')} given a traced value by "
+                          f"keyword ({k}=): it would be frozen")
         dyn = any(self.dyn(i) for i in ins)
         vals = list(datas)
         if aux_out:

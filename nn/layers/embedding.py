@@ -77,5 +77,9 @@ class Embedding(Layer):
     def call(self, ids: Any) -> ag.Tensor:
         return ag.embedding(ids, self.embeddings)
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Optional[np.ndarray]:
-        return (self._ids_array(inputs) != 0) if self.mask_zero else None
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if not self.mask_zero:
+            return None
+        if isinstance(inputs, ag.Tensor):     # a tensor mask: autograd.jit follows it
+            return self._ids(inputs) != 0
+        return self._ids_array(inputs) != 0

@@ -45,6 +45,12 @@ def _ids(n, rng):
     return rng.integers(0, 10, size=(n, 5))
 
 
+def _masked_functional():
+    ids = nn.Input((5,), dtype="int64")
+    h = L.Embedding(10, 4, mask_zero=True, dtype=F64)(ids)
+    return nn.Model(ids, L.Dense(2, dtype=F64)(L.SimpleRNN(3, dtype=F64)(h)))
+
+
 # name -> (model builder (called after nn.set_seed), input maker)
 CASES = {
     "Dense": (lambda: nn.Sequential([L.Dense(4, activation="tanh", input_shape=(5,), dtype=F64),
@@ -114,6 +120,14 @@ CASES = {
                                             L.Dense(2, dtype=F64)]), _img),
     "Embedding": (lambda: nn.Sequential([L.Embedding(10, 4, input_shape=(5,), dtype=F64),
                                          L.Flatten(dtype=F64), L.Dense(2, dtype=F64)]), _ids),
+    "Embedding-mask_zero-LSTM": (lambda: nn.Sequential([
+        L.Embedding(10, 4, mask_zero=True, input_shape=(5,), dtype=F64),
+        L.LSTM(3, return_sequences=True, dtype=F64), L.Flatten(dtype=F64),
+        L.Dense(2, dtype=F64)]), _ids),
+    "Embedding-mask_zero-Bidirectional": (lambda: nn.Sequential([
+        L.Embedding(10, 4, mask_zero=True, input_shape=(5,), dtype=F64),
+        L.Bidirectional(L.GRU(3, go_backwards=True, dtype=F64)), L.Dense(2, dtype=F64)]), _ids),
+    "Embedding-mask_zero-functional": (_masked_functional, _ids),
     "LayerNormalization": (lambda: nn.Sequential([L.Dense(4, input_shape=(5,), dtype=F64),
                                                   L.LayerNormalization(dtype=F64),
                                                   L.Dense(2, dtype=F64)]), _vec),
