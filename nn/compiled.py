@@ -11,12 +11,21 @@ model with regularization penalties (an activity penalty needs the forward run i
 ``jit_compile``:
 
 * ``False``: eager, as before.
-* ``True``: compile.  A model with a layer that draws random numbers or updates state in
-  training (Dropout and its kin with a rate > 0, BatchNormalization) trains eagerly, with one
-  ``JitFallbackWarning`` naming the layer (its predict step is still compiled); so does a
-  step jit cannot follow (see ``autograd.jit``).
-* ``"auto"`` (the default): like True without the warning for such a layer, then measured: after the two traced steps, three compiled steps and
-  three eager ones are timed (each a real training step) and the faster one is kept.
+* ``True``: compile.  Every layer of ``nn.layers`` compiles.  Dropout and SpatialDropout2D
+  draw their masks through ``autograd.jit.random_draw``: the program draws again at each
+  replay, from the generator the eager step uses (the layer's own, or the nn generator
+  looked up at each draw, so ``nn.set_seed`` applies), in the same order, so compiled and
+  eager training give the same numbers.  BatchNormalization's moving-statistics update is
+  a program effect (the ``batch_norm`` primitive declares the arguments it writes,
+  ``Primitive.mutates``) re-run on the live tensors at each replay.  What still trains
+  eagerly, with one ``JitFallbackWarning`` naming the layer (its predict step is still
+  compiled): a random or stateful layer that does not declare its draws/updates to jit
+  (one of ``_RANDOM``/``_STATEFUL`` without ``jit_draws``/``jit_state``, e.g. a user's
+  GaussianNoise drawing with numpy), and a step jit cannot follow (a ``Lambda`` or custom
+  layer reading values into numpy; see ``autograd.jit``).
+* ``"auto"`` (the default): like True without the warning for such a layer, then measured:
+  after the two traced steps, three compiled steps and three eager ones are timed (each a
+  real training step) and the faster one is kept.
 
 Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
 program (traced twice, then replayed in the following epochs).  Batches with
