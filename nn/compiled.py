@@ -71,14 +71,25 @@ def blocking_layer(model: Any) -> Optional[str]:
     for name, m in model.named_modules():
         cls = type(m)
         kinds = {c.__name__ for c in cls.__mro__}
-        if kinds & set(_RANDOM) and not getattr(cls, "jit_draws", False) and \
+        if kinds & set(_RANDOM) and not _declares(cls, "jit_draws") and \
                 float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0) or 0.0) > 0:
             return f"{cls.__name__} layer {getattr(m, 'name', name)!r} (random in training)"
-        if kinds & set(_STATEFUL) and not getattr(cls, "jit_state", False) and \
+        if kinds & set(_STATEFUL) and not _declares(cls, "jit_state") and \
                 getattr(m, "trainable", True):
             return (f"{cls.__name__} layer {getattr(m, 'name', name)!r} (updates its moving "
                     f"statistics in training)")
     return None
+
+
+def _declares(cls: type, attr: str) -> bool:
+    """Whether the class whose ``call`` runs declares ``attr`` itself (a subclass that
+    overrides ``call`` must declare it again: its own draws may not go through jit)."""
+    for c in cls.__mro__:                   # from cls up to the class defining call
+        if attr in c.__dict__:
+            return bool(c.__dict__[attr])
+        if "call" in c.__dict__:
+            return False
+    return False
 
 
 class Compiled:

@@ -153,3 +153,20 @@ def test_evaluate_compiled_equals_eager():
     for a, b in zip(*res):
         for k in a:
             np.testing.assert_allclose(a[k], b[k], rtol=1e-5)
+
+
+def test_a_dropout_subclass_with_its_own_call_must_declare_its_draws():
+    from nn.compiled import blocking_layer
+
+    class MyDropout(L.Dropout):
+        def call(self, x, training=None):
+            return x
+
+    class Declared(MyDropout):
+        jit_draws = True
+
+    class Spatial(L.SpatialDropout2D):      # call inherited from Dropout: declared there
+        pass
+    assert "MyDropout layer" in blocking_layer(nn.Sequential([MyDropout(0.5)]))
+    assert blocking_layer(nn.Sequential([Declared(0.5), Spatial(0.5)])) is None
+    assert blocking_layer(nn.Sequential([L.Dropout(0.5), L.BatchNormalization()])) is None
