@@ -508,3 +508,36 @@ def test_dropout_under_jit_draws_per_call_like_eager():
     outs = [js(np.ones(8)) for _ in range(4)]
     for o in outs:
         np.testing.assert_array_equal(o, ag.dropout(np.ones(8), 0.5, seed=1))
+
+
+def test_batch_norm_training_updates_captured_moving_statistics_at_each_call():
+    rng = np.random.default_rng(4)
+    mean, var = Tensor(np.zeros(3)), Tensor(np.ones(3))
+    f = lambda x: ag.batch_norm(x, None, None, mean, var, training=True, momentum=0.9)
+    jf = ag.jit(f)
+    xs = [rng.normal(size=(5, 3)) for _ in range(5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitFallbackWarning)
+        got = [jf(x) for x in xs]
+    m_jit, v_jit = mean.data.copy(), var.data.copy()
+    mean.data, var.data = np.zeros(3), np.ones(3)       # replaced arrays: read live
+    want = [f(Tensor(x))._data for x in xs]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    np.testing.assert_allclose(m_jit, mean.data, rtol=1e-12)
+    np.testing.assert_allclose(v_jit, var.data, rtol=1e-12)
+    assert jf.program(xs[0]) is not None
+
+
+def test_batch_norm_writing_into_an_array_made_inside_falls_back():
+    # a fresh moving mean per call, returned: replaying one array would accumulate
+    def f(x):
+        m = Tensor(np.zeros(3))
+        ag.batch_norm(x, None, None, m, Tensor(np.ones(3)), training=True, momentum=0.5)
+        return m * 1.0
+    jf = ag.jit(f)
+    rng = np.random.default_rng(0)
+    with pytest.warns(JitFallbackWarning, match="batch_norm writes"):
+        for _ in range(4):
+            x = rng.normal(size=(4, 3))
+            np.testing.assert_allclose(jf(x), 0.5 * x.mean(axis=0), rtol=1e-12)

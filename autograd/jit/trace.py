@@ -238,9 +238,12 @@ class Recorder:
         if idx:
             # a forward writing into captured tensors (BatchNormalization's moving
             # statistics): an effect, re-run at each replay on the live tensors' memory
-            if layout is not None or any(self.prog.slots[ins[i]].kind == "temp" for i in idx):
-                self.fail(f"{prim.name} writes into a value computed inside the traced "
-                          f"function")
+            # only a captured tensor (or an argument) is the same memory at every call: an
+            # array made inside the function, or a captured numpy array (a constant), is not
+            if layout is not None or any(self.prog.slots[ins[i]].kind not in ("load", "input")
+                                         for i in idx):
+                self.fail(f"{prim.name} writes into an array that is not a captured tensor "
+                          f"or an argument")
             ins_.info["effect"] = "mutates"
             ins_.info["mutates"] = tuple(ins[i] for i in idx)
             self.prog.emit(ins_)
