@@ -270,3 +270,23 @@ def test_a_lambda_reading_numpy_falls_back_with_a_warning():
     assert len([x for x in w if issubclass(x.category, JitFallbackWarning)]) >= 1
     np.testing.assert_allclose(jit[1]["loss"], eager[1]["loss"], rtol=1e-12)
     np.testing.assert_allclose(jit[2], eager[2], rtol=1e-12)
+
+
+def test_auto_switching_between_compiled_and_eager_steps_keeps_the_draws_in_step():
+    # "auto" times compiled and eager steps alternately: both consume the generator and
+    # advance the moving statistics alike, so the run equals an all-eager one
+    make, inputs = CASES["Dropout+BatchNormalization"]
+    rng = np.random.default_rng(5)
+    x, y = inputs(40, rng), rng.normal(size=(40, 2))
+    runs = []
+    for jc in (False, "auto"):
+        nn.set_seed(7)
+        m = make()
+        m.compile("adam", "mse", jit_compile=jc)
+        h = m.fit(x, y, batch_size=4, epochs=2, verbose=0)
+        runs.append((h.history["loss"], m.state_dict(), m))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+    for k, v in runs[0][1].items():
+        np.testing.assert_allclose(runs[1][1][k], v, rtol=1e-12, atol=1e-14, err_msg=k)
+    c = runs[1][2]._jit
+    assert len(c.timing["jit"]) == 3 and len(c.timing["eager"]) == 3 and c.train_off is None
