@@ -37,6 +37,11 @@ import numpy as np
 
 import autograd as ag
 from autograd.errors import JitFallbackWarning
+from autograd.graph import MODE as _MODE
+from autograd.jit import _hand_out
+from autograd.jit.effects import host_effect
+
+from .optimizers.base import Optimizer as _Optimizer, _HoldInterrupt
 
 __all__ = ["check_mode", "Compiled", "blocking_layer"]
 
@@ -83,6 +88,10 @@ class Compiled:
         self.train_fn_pen: Any = None
         self.plan: Any = None
         self.checked = False
+        self.opt: Any = None            # the optimizer the train program updates
+        self.n_params = 0               # how many parameters it had bound then
+        self.cur_plan: Any = None       # the Plan of the running step (its constraints)
+        self.applied = False            # the last step's update was applied
 
     def _warn(self, why: str) -> None:
         if not self.warned:
@@ -94,15 +103,33 @@ class Compiled:
         from .training import compute_loss
         model = self.model
         params = opt.params
+        update = self._update
 
-        def grad_step(xb, yb):
+        def train(xb, yb):
             for p in params:
                 p.grad = None
             out = model(xb)
             loss = compute_loss(model, yb, out, None, plan)
             loss.backward()
+            update(loss)            # a host instruction: checks, opt.step(), constraints
             return loss, out
-        return self._jit(grad_step)
+        return self._jit(train)
+
+    @host_effect
+    def _update(self, loss: Any) -> None:
+        """The update half of the step, recorded in the program as a ``host`` instruction
+        (run again, in Python, at every replay, after the gradients are in ``.grad``): a
+        non-finite loss applies nothing (the gradients are dropped, as the eager step never
+        runs that backward), else ``training.apply_update`` (finite-gradient check,
+        ``opt.step()``, constraints), whose outcome ``train_step`` reads in ``self.applied``."""
+        from .training import apply_update
+        self.applied = False
+        opt = self.opt
+        if not math.isfinite(float(loss)):
+            for p in opt.params:
+                p.grad = None
+            return
+        self.applied = apply_update(self.model, opt, self.cur_plan, _step)
 
     def _jit(self, fn: Any) -> Any:
         """``autograd.jit(fn)``; under "auto", which switches between the eager and the
@@ -113,10 +140,45 @@ class Compiled:
             f.backend = _plain_replay
         return f
 
+    def ready(self, xb: Any, yb: Any, opt: Any, plan: Any = None) -> Any:
+        """The replay of this batch signature's compiled step when it exists and applies
+        (arrays, the optimizer and the loss's penalties it was traced with, compiled rather
+        than eager), else None.  The checks are attribute reads and one dict lookup: the
+        fast path of ``train_step`` and of ``train_on_batch``, which then skips switching the
+        model to training mode (a replay reads no layer's ``training`` flag; a trace runs in
+        the slow path, in training mode)."""
+        f = self.train_fn
+        if f is None or type(xb) is not np.ndarray or type(yb) is not np.ndarray \
+                or opt is not self.opt or len(opt._ids) != self.n_params \
+                or (plan is not None and plan.penalties != self.train_fn_pen) \
+                or not self.use_jit or self.train_off is not None \
+                or (self.mode != True and len(self.timing["eager"]) < 3):   # noqa: E712
+            return None
+        e = f._fast.get((_MODE.grad, (xb.shape, xb.dtype), (yb.shape, yb.dtype)))
+        return None if e is None else e.exe
+
+    def replay(self, exe: Any, xb: Any, yb: Any, plan: Any = None) -> tuple:
+        """(loss, output data) from one replay of the compiled step ``exe`` (from
+        ``ready``): forward, loss, backward and the update in one call; (value, None) with
+        nothing applied on a non-finite loss or gradient, as ``training.train_step``."""
+        if plan is not None:
+            self.cur_plan = plan
+        vals = exe.run([xb, yb])
+        value = float(vals[0])
+        if not self.applied and math.isfinite(value):
+            return float("nan"), None               # a non-finite gradient
+        if len(vals) == 2 and type(vals[1]) is np.ndarray:
+            return value, vals[1].copy()    # the program's buffer, overwritten next call
+        return value, _hand_out(exe.program, vals, False)[1]
+
     def train_step(self, xb: Any, yb: Any, swb: Any, opt: Any, plan: Any = None,
                    eager: Any = None) -> tuple:
         """Same contract as ``training.train_step``: (loss, output data); a non-finite loss
         or gradient returns (value, ...) with no step applied."""
+        if swb is None:
+            exe = self.ready(xb, yb, opt, plan)
+            if exe is not None:
+                return self.replay(exe, xb, yb, plan)
         model = self.model
         if self.train_off is None and not self.checked:
             self.checked = True
@@ -138,9 +200,12 @@ class Compiled:
         # penalties (a new fit's Plan saying the same reuses it)
         ids = tuple(map(id, opt.params))
         if self.train_fn is None or self.train_fn_opt != ids \
-                or self.train_fn_pen != plan.penalties:
+                or self.train_fn_pen != plan.penalties or self.opt is not opt:
+            self.opt = opt
             self.train_fn = self._train_program(opt, plan)
             self.train_fn_opt, self.train_fn_pen = ids, plan.penalties
+            self.n_params = len(opt._ids)
+        self.cur_plan = plan
         f = self.train_fn
         timing = self.mode == "auto" and len(self.timing["eager"]) < 3
         if timing and len(self.timing["jit"]) >= 3:        # "auto": the eager side
@@ -152,6 +217,7 @@ class Compiled:
             return r
         ready = timing and f.program(xb, yb) is not None     # a replay (not a trace) to time
         t0 = time.perf_counter()
+        self.applied = False
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", JitFallbackWarning)
             loss, out = f(xb, yb)
@@ -161,9 +227,8 @@ class Compiled:
                 self._warn(self.train_off)
         _rewarn(caught)
         value = float(loss)
-        from .training import apply_update
-        if math.isfinite(value) and not apply_update(model, opt, plan):
-            return float("nan"), None
+        if not self.applied and math.isfinite(value):
+            return float("nan"), None               # a non-finite gradient
         if ready and not f.fallbacks:
             self.timing["jit"].append(time.perf_counter() - t0)
         return value, out
@@ -226,6 +291,45 @@ class Compiled:
     def __reduce__(self) -> tuple:
         # a copy or pickle of the model gets fresh (uncompiled) steps
         return (Compiled, (self.model, self.mode))
+
+
+def _step(opt: Any) -> None:
+    """``opt.step()``, without its per-call generality where a compiled step never needs it:
+    for an optimizer whose ``step`` is the base class's, with no gradient clipping, every
+    gradient a C-contiguous array of its parameter's shape and dtype (the program's own
+    buffers are), no float16 parameter, and every parameter's state made by an earlier step
+    (the traced calls run ``opt.step()`` itself), it is the same loop: the learning rate
+    resolved before ``iterations`` advances, then under the same interrupt guard each
+    parameter's ``_update`` (the same kernels on the same state) and version bump.
+    Anything else runs ``opt.step()``."""
+    d = opt.__dict__
+    if type(opt).step is not _Optimizer.step or d["clipnorm"] is not None \
+            or d["clipvalue"] is not None or d["global_clipnorm"] is not None:
+        opt.step()
+        return
+    by_id = opt.state._by_id
+    work = []
+    for group in opt.param_groups:
+        h = group if type(group["lr"]) is float else opt._resolve(group)
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            data = p._data
+            e = by_id.get(id(p))
+            if e is None or e[0] is not p or type(g) is not np.ndarray \
+                    or g.dtype != data.dtype or g.shape != data.shape \
+                    or not g.flags.c_contiguous or not data.flags.carray \
+                    or data.dtype.char == "e":
+                opt.step()
+                return
+            work.append((data, g, e[1], h, p))
+    update = opt._update
+    with _HoldInterrupt():
+        d["iterations"] += 1
+        for data, g, st, h, p in work:
+            update(data, g, st, h)
+            p._version += 1
 
 
 def _rewarn(caught: list) -> None:
