@@ -41,6 +41,8 @@ from autograd.graph import MODE as _MODE
 from autograd.jit import _hand_out
 from autograd.jit.effects import host_effect
 
+from autograd.kernels import optim_multi as _optim_multi
+
 from .optimizers.base import Optimizer as _Optimizer, _HoldInterrupt
 
 __all__ = ["check_mode", "Compiled", "blocking_layer"]
@@ -92,6 +94,7 @@ class Compiled:
         self.n_params = 0               # how many parameters it had bound then
         self.cur_plan: Any = None       # the Plan of the running step (its constraints)
         self.applied = False            # the last step's update was applied
+        self.multi: Any = None          # the multi-tensor update (_Multi), when it applies
 
     def _warn(self, why: str) -> None:
         if not self.warned:
@@ -129,7 +132,11 @@ class Compiled:
             for p in opt.params:
                 p.grad = None
             return
-        self.applied = apply_update(self.model, opt, self.cur_plan, _step)
+        fast = self.multi
+        if fast is None or fast.opt is not opt:
+            fast = self.multi = _Multi.make(opt)
+        r = fast(self.model, self.cur_plan) if fast is not None else None
+        self.applied = apply_update(self.model, opt, self.cur_plan, _step) if r is None else r
 
     def _jit(self, fn: Any) -> Any:
         """``autograd.jit(fn)``; under "auto", which switches between the eager and the
@@ -330,6 +337,143 @@ def _step(opt: Any) -> None:
         for data, g, st, h, p in work:
             update(data, g, st, h)
             p._version += 1
+
+
+class _Multi:
+    """The update of a compiled step as one multi-tensor kernel call
+    (``autograd.kernels.optim_multi``: the finite check of every gradient, then the update
+    of every parameter), where ``training.apply_update`` pays a Python call, a check and a
+    kernel dispatch per parameter.  For SGD, Adam, AdamW and RMSprop (exactly those classes:
+    a subclass may change ``_update``) with one parameter group, no clipping, float32 or
+    float64 parameters that all have a gradient and their state from an earlier step, and
+    (Adam) one step count.  The arrays are checked once and kept; each call first checks
+    that every parameter, gradient and state slot is still the same array (a program
+    replays into the same gradient buffers), else rebuilds, and returns None when the
+    multi-tensor path does not apply (``apply_update`` then runs, with the same result).
+    Everything else is ``opt.step()``'s: the learning rate resolved (schedule included)
+    before ``iterations`` advances, the same interrupt guard, the version bumps, Adam's step
+    counts, then the constraints."""
+
+    KINDS: dict = {}
+    SLOTS = {"sgd": ("velocity",), "adam": ("m", "v"), "rmsprop": ("v",)}
+
+    def __init__(self, opt: Any, kind: str) -> None:
+        self.opt, self.kind = opt, kind
+        self.keep: list = []            # per parameter: (p, data, grad, state dict, slots)
+        self.key: Any = None            # their ids (``_ids``)
+        self.arrays: tuple = ()
+        self.names: tuple = ()
+
+    @classmethod
+    def make(cls, opt: Any) -> "Optional[_Multi]":
+        if not cls.KINDS:
+            from . import optimizers as O
+            cls.KINDS.update({O.SGD: "sgd", O.Adam: "adam", O.AdamW: "adam",
+                              O.RMSprop: "rmsprop"})
+        kind = cls.KINDS.get(type(opt))
+        return None if kind is None else cls(opt, kind)
+
+    def _build(self, params: list, names: tuple) -> bool:
+        """Keep the flat arrays of these parameters; False when the kernels do not apply."""
+        by_id = self.opt.state._by_id
+        keep, ps, gs, slots = [], [], [], []
+        for p in params:
+            d, g = p._data, p.grad
+            e = by_id.get(id(p))
+            if g is None or e is None or e[0] is not p or type(g) is not np.ndarray \
+                    or type(d) is not np.ndarray or d.dtype.char not in "fd":
+                return False
+            st = e[1]
+            sl = tuple(st.get(n) for n in names)
+            if any(type(a) is not np.ndarray for a in sl):
+                return False
+            keep.append((p, d, g, st, sl))
+            ps.append(d)
+            gs.append(g)
+            slots.append(sl)
+        ps_t, gs_t = tuple(ps), tuple(gs)
+        st_t = tuple(zip(*slots)) if names else ()
+        try:
+            _optim_multi.check_arrays(f"{self.kind}_update_all", ps_t, gs_t, *st_t,
+                                      writable=ps_t + sum(st_t, ()))
+        except ag.AutogradError:
+            return False
+        flat = lambda t: tuple(a.reshape(-1) for a in t)
+        self.keep, self.names = keep, names
+        self.arrays = (flat(ps_t), flat(gs_t), *map(flat, st_t))
+        self.key = self._ids(params, names)
+        return True
+
+    def _ids(self, params: list, names: tuple) -> Optional[list]:
+        """The identities of every parameter, its array, gradient, state dict and slots."""
+        get = self.opt.state._by_id.get
+        es = [get(id(p)) for p in params]
+        if None in es:
+            return None
+        ids = [id(p) for p in params]
+        ids += [id(p._data) for p in params]
+        ids += [id(p.grad) for p in params]
+        ids += [id(e[0]) for e in es]
+        ids += [id(e[1]) for e in es]
+        for n in names:
+            ids += [id(e[1].get(n)) for e in es]
+        return ids
+
+    def _same(self, params: list, names: tuple) -> bool:
+        """Whether the kept arrays are still every parameter's, gradient's and slot's (the
+        kept ones are referenced by ``keep``, so their ids are not reused)."""
+        return self.key is not None and names == self.names \
+            and self._ids(params, names) == self.key
+
+    def __call__(self, model: Any, plan: Any) -> Optional[bool]:
+        opt = self.opt
+        d = opt.__dict__
+        groups = opt.param_groups
+        if len(groups) != 1 or type(opt).step is not _Optimizer.step \
+                or d["clipnorm"] is not None or d["clipvalue"] is not None \
+                or d["global_clipnorm"] is not None:
+            return None
+        group = groups[0]
+        params = group["params"]
+        h = group if type(group["lr"]) is float else opt._resolve(group)
+        kind = self.kind
+        names = self.SLOTS[kind] if kind != "sgd" or h["momentum"] else ()
+        if not self._same(params, names) and not self._build(params, names):
+            self.keep, self.key = [], None
+            return None
+        a = self.arrays
+        K = _optim_multi
+        if kind == "adam":
+            sts = [k[3] for k in self.keep]
+            t = sts[0]["t"]
+            for st in sts:
+                if st["t"] != t:
+                    return None
+        with _HoldInterrupt():
+            if kind == "sgd":
+                ok = K.sgd_update_all(a[0], a[1], a[2] if names else None, h["lr"],
+                                      h["momentum"], h["nesterov"], h["weight_decay"],
+                                      check=True, checked=True)
+            elif kind == "adam":
+                ok = K.adam_update_all(a[0], a[1], a[2], a[3], t + 1, h["lr"], h["beta_1"],
+                                       h["beta_2"], h["epsilon"], h["weight_decay"],
+                                       opt._decoupled, check=True, checked=True)
+                if ok:
+                    for st in sts:
+                        st["t"] += 1
+            else:
+                ok = K.rmsprop_update_all(a[0], a[1], a[2], h["lr"], h["rho"], h["epsilon"],
+                                          h["weight_decay"], check=True, checked=True)
+            if not ok:
+                return False
+            d["iterations"] += 1
+            for p in params:
+                p._version += 1
+        pairs = plan.constrained if plan is not None else None
+        if pairs is None or pairs:
+            from .regularizers import apply_constraints
+            apply_constraints(model, pairs)
+        return True
 
 
 def _rewarn(caught: list) -> None:

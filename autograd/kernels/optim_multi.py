@@ -1,0 +1,188 @@
+"""Multi-tensor optimizer kernels: one call for every parameter of a step (the compiled nn
+train step's update, ``nn/compiled.py``), where the per-parameter kernels pay a Python call
+and a dispatch each.  numpy twins (the reference, and the path when numba is not in use)
+and the numba forms (``_jit_optim.py``, imported on first use).
+
+Each kernel takes tuples of arrays of one float dtype (float32 or float64), C-contiguous,
+parameter i's arrays of one shape, updated in place; the hyper-parameters are numbers.
+
+* ``all_finite(gs)``: True when every element of every array is finite;
+* ``sgd_update_all(ps, gs, vs, lr, momentum, nesterov, weight_decay)`` (``vs`` None when
+  momentum is 0), ``adam_update_all(ps, gs, ms, vs, step, lr, beta_1, beta_2, epsilon,
+  weight_decay, decoupled)``, ``rmsprop_update_all(ps, gs, vs, lr, rho, epsilon,
+  weight_decay)``: ``kernels.sgd_update`` (``adam_update``, ``rmsprop_update``) on each i;
+  True, or with ``check=True`` False and nothing changed when a gradient is not finite (the
+  check of every gradient before any update, in the same call).
+
+numba is used when it is already loaded in the process (a compiled step's generated code
+loads it) or the arrays hold at least ``kernels.SMALL`` elements in all, never under
+``AUTOGRAD_KERNELS=numpy``; ``AUTOGRAD_KERNELS=numba`` always uses it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sys import modules as _modules
+
+from .. import kernels as _K
+from ..errors import DTypeError, ShapeError
+from .optim import adam_update_np, rmsprop_update_np, sgd_update_np
+
+__all__ = ["check_arrays", "all_finite", "sgd_update_all", "adam_update_all", "rmsprop_update_all",
+           "all_finite_np", "sgd_update_all_np", "adam_update_all_np", "rmsprop_update_all_np"]
+
+_JO = None
+
+
+def _jo():
+    """The numba kernels (imported on first use, after the package's numba set-up)."""
+    global _JO
+    if _JO is None:
+        from . import _load
+        _load()
+        from . import _jit_optim
+        _JO = _jit_optim
+    return _JO
+
+
+def _use_numba(arrays: tuple) -> bool:
+    mode = _K.MODE
+    if mode == "numpy":
+        return False
+    if mode == "numba" or "numba" in _modules:     # numba already loaded in this process
+        return True
+    return sum(a.size for a in arrays) >= _K.SMALL
+
+
+def _check(op: str, first: tuple, *others) -> None:
+    """One float dtype, C-contiguous arrays, matching shapes across the tuples (named in
+    the error), before any kernel sees them."""
+    if not isinstance(first, tuple) or not first:
+        raise ShapeError(f"kernels.{op}: expected a non-empty tuple of arrays, got "
+                         f"{type(first).__name__}")
+    dt = first[0].dtype if isinstance(first[0], np.ndarray) else None
+    if dt is None or dt not in (np.float32, np.float64):
+        raise DTypeError(f"kernels.{op}: arrays must be float32 or float64 ndarrays, got "
+                         f"{getattr(first[0], 'dtype', type(first[0]).__name__)}")
+    for t in (first, *others):
+        if not isinstance(t, tuple) or len(t) != len(first):
+            raise ShapeError(f"kernels.{op}: every argument holds {len(first)} arrays, got "
+                             f"{len(t) if isinstance(t, tuple) else type(t).__name__}")
+        for i, a in enumerate(t):
+            if not isinstance(a, np.ndarray) or a.dtype != dt:
+                raise DTypeError(f"kernels.{op}: array {i} is "
+                                 f"{getattr(a, 'dtype', type(a).__name__)}, expected {dt}")
+            if a.shape != first[i].shape:
+                raise ShapeError(f"kernels.{op}: array {i} has shape {a.shape}, expected "
+                                 f"{first[i].shape}")
+            if not a.flags.c_contiguous:
+                raise ShapeError(f"kernels.{op}: array {i} (shape {a.shape}) is not "
+                                 f"C-contiguous")
+
+
+def _flat(t: tuple) -> tuple:
+    return tuple(a.reshape(-1) for a in t)
+
+
+def _writable(op: str, t: tuple) -> None:
+    for i, a in enumerate(t):
+        if not a.flags.writeable:
+            raise ShapeError(f"kernels.{op}: array {i} (shape {a.shape}) is read-only")
+
+
+# ----------------------------------------------------------------------------- numpy twins
+def all_finite_np(gs):
+    return all(bool(np.isfinite(g).all()) for g in gs)
+
+
+def sgd_update_all_np(ps, gs, vs, lr, momentum, nesterov, weight_decay, check=False):
+    if check and not all_finite_np(gs):
+        return False
+    for k in range(len(ps)):
+        sgd_update_np(ps[k], gs[k], vs[k] if momentum else None, lr, momentum, nesterov,
+                      weight_decay)
+    return True
+
+
+def adam_update_all_np(ps, gs, ms, vs, step, lr, beta_1, beta_2, epsilon, weight_decay,
+                       decoupled, check=False):
+    if check and not all_finite_np(gs):
+        return False
+    for k in range(len(ps)):
+        adam_update_np(ps[k], gs[k], ms[k], vs[k], step, lr, beta_1, beta_2, epsilon,
+                       weight_decay, decoupled)
+    return True
+
+
+def rmsprop_update_all_np(ps, gs, vs, lr, rho, epsilon, weight_decay, check=False):
+    if check and not all_finite_np(gs):
+        return False
+    for k in range(len(ps)):
+        rmsprop_update_np(ps[k], gs[k], vs[k], lr, rho, epsilon, weight_decay)
+    return True
+
+
+# ----------------------------------------------------------------------------- dispatch
+# ``check=True``: nothing is updated (False is returned) unless every gradient is finite.
+# ``checked=True``: the caller has passed these very tuples through ``check_arrays`` (and
+# keeps them: a compiled step checks once and calls at each step) and every array is 1-d;
+# the per-call checks (a few attribute reads per array) are skipped.
+
+def check_arrays(op: str, first: tuple, *others, writable: tuple = ()) -> None:
+    """The checks of the kernels, for a caller that then calls with ``checked=True``."""
+    _check(op, first, *others)
+    _writable(op, writable)
+
+
+def all_finite(gs: tuple, *, checked: bool = False) -> bool:
+    """Whether every element of every array of ``gs`` is finite."""
+    if not checked:
+        _check("all_finite", gs)
+    if _use_numba(gs):
+        return bool(_jo().all_finite(gs if checked else _flat(gs)))
+    return all_finite_np(gs)
+
+
+def sgd_update_all(ps, gs, vs, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *,
+                   check: bool = False, checked: bool = False) -> bool:
+    """In place: ``kernels.sgd_update`` on each parameter (``vs`` None when momentum is 0)."""
+    if not checked:
+        _check("sgd_update_all", ps, gs, *(() if not momentum else (vs,)))
+        _writable("sgd_update_all", ps if not momentum else ps + vs)
+        ps, gs, vs = _flat(ps), _flat(gs), _flat(vs) if momentum else None
+    if _use_numba(ps):
+        if not momentum:            # no velocity: two tuples to type at the call, not three
+            return bool(_jo().sgd_plain_all(ps, gs, float(lr), float(weight_decay),
+                                            bool(check)))
+        return bool(_jo().sgd_update_all(ps, gs, vs, float(lr), float(momentum),
+                                         bool(nesterov), float(weight_decay), bool(check)))
+    return sgd_update_all_np(ps, gs, vs, lr, momentum, nesterov, weight_decay, check)
+
+
+def adam_update_all(ps, gs, ms, vs, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,
+                    decoupled=False, *, check: bool = False, checked: bool = False) -> bool:
+    """In place: ``kernels.adam_update`` on each parameter, one step count ``step``."""
+    if not checked:
+        _check("adam_update_all", ps, gs, ms, vs)
+        _writable("adam_update_all", ps + ms + vs)
+        ps, gs, ms, vs = _flat(ps), _flat(gs), _flat(ms), _flat(vs)
+    if _use_numba(ps):
+        return bool(_jo().adam_update_all(ps, gs, ms, vs, float(lr), float(beta_1),
+                                          float(beta_2), float(epsilon), float(weight_decay),
+                                          bool(decoupled), 1.0 - float(beta_1) ** step,
+                                          1.0 - float(beta_2) ** step, bool(check)))
+    return adam_update_all_np(ps, gs, ms, vs, step, lr, beta_1, beta_2, epsilon, weight_decay,
+                              decoupled, check)
+
+
+def rmsprop_update_all(ps, gs, vs, lr, rho, epsilon, weight_decay=0.0, *,
+                       check: bool = False, checked: bool = False) -> bool:
+    """In place: ``kernels.rmsprop_update`` on each parameter."""
+    if not checked:
+        _check("rmsprop_update_all", ps, gs, vs)
+        _writable("rmsprop_update_all", ps + vs)
+        ps, gs, vs = _flat(ps), _flat(gs), _flat(vs)
+    if _use_numba(ps):
+        return bool(_jo().rmsprop_update_all(ps, gs, vs, float(lr), float(rho), float(epsilon),
+                                             float(weight_decay), bool(check)))
+    return rmsprop_update_all_np(ps, gs, vs, lr, rho, epsilon, weight_decay, check)
