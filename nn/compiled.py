@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import math
 import time
+from operator import is_
 import warnings
 from typing import Any, Optional
 
@@ -387,8 +388,8 @@ class _Multi:
 
     def __init__(self, opt: Any, kind: str) -> None:
         self.opt, self.kind = opt, kind
-        self.keep: list = []            # per parameter: (p, data, grad, state dict, slots)
-        self.key: Any = None            # their ids (``_ids``)
+        #: (parameters, their arrays, gradients, ids, state entries, slot arrays per name)
+        self.keep: tuple = ()
         self.arrays: tuple = ()
         self.names: tuple = ()
 
@@ -404,20 +405,19 @@ class _Multi:
     def _build(self, params: list, names: tuple) -> bool:
         """Keep the flat arrays of these parameters; False when the kernels do not apply."""
         by_id = self.opt.state._by_id
-        keep, ps, gs, slots = [], [], [], []
+        ps, gs, entries, slots = [], [], [], []
         for p in params:
             d, g = p._data, p.grad
             e = by_id.get(id(p))
             if g is None or e is None or e[0] is not p or type(g) is not np.ndarray \
                     or type(d) is not np.ndarray or d.dtype.char not in "fd":
                 return False
-            st = e[1]
-            sl = tuple(st.get(n) for n in names)
+            sl = tuple(e[1].get(n) for n in names)
             if any(type(a) is not np.ndarray for a in sl):
                 return False
-            keep.append((p, d, g, st, sl))
             ps.append(d)
             gs.append(g)
+            entries.append(e)
             slots.append(sl)
         ps_t, gs_t = tuple(ps), tuple(gs)
         st_t = tuple(zip(*slots)) if names else ()
@@ -427,31 +427,30 @@ class _Multi:
         except ag.AutogradError:
             return False
         flat = lambda t: tuple(a.reshape(-1) for a in t)
-        self.keep, self.names = keep, names
+        self.keep = (list(params), ps, gs, [id(p) for p in params], entries,
+                     [list(t) for t in st_t])
+        self.names = names
         self.arrays = (flat(ps_t), flat(gs_t), *map(flat, st_t))
-        self.key = self._ids(params, names)
         return True
 
-    def _ids(self, params: list, names: tuple) -> Optional[list]:
-        """The identities of every parameter, its array, gradient, state dict and slots."""
-        get = self.opt.state._by_id.get
-        es = [get(id(p)) for p in params]
-        if None in es:
-            return None
-        ids = [id(p) for p in params]
-        ids += [id(p._data) for p in params]
-        ids += [id(p.grad) for p in params]
-        ids += [id(e[0]) for e in es]
-        ids += [id(e[1]) for e in es]
-        for n in names:
-            ids += [id(e[1].get(n)) for e in es]
-        return ids
-
     def _same(self, params: list, names: tuple) -> bool:
-        """Whether the kept arrays are still every parameter's, gradient's and slot's (the
-        kept ones are referenced by ``keep``, so their ids are not reused)."""
-        return self.key is not None and names == self.names \
-            and self._ids(params, names) == self.key
+        """Whether the kept arrays are still every parameter's, gradient's and slot's, and
+        the state entries the optimizer's (``load_state_dict`` makes new ones).  Identity
+        tests in C loops (``map(is_, ...)``): about 2 µs for 6 parameters."""
+        keep = self.keep
+        if not keep or names != self.names or len(params) != len(keep[0]):
+            return False
+        ps, datas, grads, pids, entries, slots = keep
+        if not (all(map(is_, params, ps)) and all(map(is_, [p._data for p in params], datas))
+                and all(map(is_, [p.grad for p in params], grads))):
+            return False
+        es = list(map(self.opt.state._by_id.get, pids))
+        if not all(map(is_, es, entries)):
+            return False
+        for n, arrs in zip(names, slots):
+            if not all(map(is_, [e[1][n] for e in es], arrs)):
+                return False
+        return True
 
     def __call__(self, model: Any, plan: Any) -> Optional[bool]:
         opt = self.opt
@@ -467,12 +466,12 @@ class _Multi:
         kind = self.kind
         names = self.SLOTS[kind] if kind != "sgd" or h["momentum"] else ()
         if not self._same(params, names) and not self._build(params, names):
-            self.keep, self.key = [], None
+            self.keep = ()
             return None
         a = self.arrays
         K = _optim_multi
         if kind == "adam":
-            sts = [k[3] for k in self.keep]
+            sts = [e[1] for e in self.keep[4]]
             t = sts[0]["t"]
             for st in sts:
                 if st["t"] != t:

@@ -69,9 +69,11 @@ def _check(op: str, first: tuple, *others) -> None:
             raise ShapeError(f"kernels.{op}: every argument holds {len(first)} arrays, got "
                              f"{len(t) if isinstance(t, tuple) else type(t).__name__}")
         for i, a in enumerate(t):
-            if not isinstance(a, np.ndarray) or a.dtype != dt:
-                raise DTypeError(f"kernels.{op}: array {i} is "
-                                 f"{getattr(a, 'dtype', type(a).__name__)}, expected {dt}")
+            if not isinstance(a, np.ndarray):
+                raise DTypeError(f"kernels.{op}: item {i} is a {type(a).__name__}, expected an "
+                                 f"ndarray of {dt}")
+            if a.dtype != dt:
+                raise DTypeError(f"kernels.{op}: array {i} is {a.dtype}, expected {dt}")
             if a.shape != first[i].shape:
                 raise ShapeError(f"kernels.{op}: array {i} has shape {a.shape}, expected "
                                  f"{first[i].shape}")
