@@ -93,10 +93,13 @@ STATS = [  # (ours, scipy's, data, params): gradients checked in the data and ev
     ("t.logpdf", (X, 3.5, 0.2, 1.1)), ("t.pdf", (X, 3.5, 0.2, 1.1)),
     ("t.cdf", (X - 1, 3.5, 0.2, 1.1)), ("t.logcdf", (X - 1, 3.5)),
     ("gamma.logpdf", (X, 2.5, 0.1, 1.5)), ("gamma.pdf", (X, 2.5, 0.1, 1.5)),
-    ("gamma.cdf", (X, 2.5, 0.1, 1.5)), ("beta.logpdf", (X / 4, 2.5, 1.5)),
-    ("beta.pdf", (X / 4, 2.5, 1.5)), ("beta.cdf", (X / 4, 2.5, 1.5)),
+    ("gamma.cdf", (X, 2.5, 0.1, 1.5)), ("gamma.logcdf", (X, 2.5, 0.1, 1.5)),
+    ("beta.logpdf", (X / 4, 2.5, 1.5)), ("beta.pdf", (X / 4, 2.5, 1.5)),
+    ("beta.cdf", (X / 4, 2.5, 1.5)), ("beta.logcdf", (X / 4, 2.5, 1.5, 0.05, 0.9)),
     ("chi2.logpdf", (X, 3.0)), ("chi2.pdf", (X, 3.0)), ("chi2.cdf", (X, 3.0)),
+    ("chi2.logcdf", (X, 3.0, 0.1, 1.2)),
     ("poisson.logpmf", (K, 2.3)), ("poisson.pmf", (K, 2.3)), ("poisson.cdf", (K, 2.3)),
+    ("poisson.logcdf", (K, 2.3)),
     ("expon.logpdf", (X, 0.1, 2.0)), ("expon.pdf", (X, 0.1, 2.0)),
     ("expon.cdf", (X, 0.1, 2.0)), ("expon.logcdf", (X, 0.1, 2.0)),
     ("multivariate_normal.logpdf", (XS, M, A)), ("multivariate_normal.pdf", (XS[0], M, A)),
@@ -104,7 +107,7 @@ STATS = [  # (ours, scipy's, data, params): gradients checked in the data and ev
 ]
 # arguments that are not differentiable here (counts; shape parameters inside betainc/gammainc)
 NO_GRAD = {"poisson": {0}, "t.cdf": {1}, "t.logcdf": {1}, "gamma.cdf": {1}, "beta.cdf": {1, 2},
-           "chi2.cdf": {1}}
+           "chi2.cdf": {1}, "gamma.logcdf": {1}, "beta.logcdf": {1, 2}, "chi2.logcdf": {1}}
 
 
 @pytest.mark.parametrize("name,args", STATS, ids=[s[0] for s in STATS])
@@ -129,9 +132,32 @@ def test_stats_match_scipy_and_differentiate_in_data_and_parameters(name, args):
 
 def test_poisson_outside_the_support():
     k = np.array([-1.0, 2.5, 0.0, 3.0])
-    for fn in ("logpmf", "pmf", "cdf"):
+    for fn in ("logpmf", "pmf", "cdf", "logcdf"):
         np.testing.assert_allclose(_val(getattr(st.poisson, fn)(k, _t(2.3))),
                                    getattr(ss.poisson, fn)(k, 2.3), rtol=1e-12)
+
+
+def test_poisson_log_probabilities_are_constant_outside_the_support():
+    # -inf at k < 0 (and, for the pmf, at non-integer k) does not depend on mu: gradient 0
+    for fn, k in (("logcdf", -1.0), ("logpmf", -1.0), ("logpmf", 2.5)):
+        mu = _t(2.3)
+        out = getattr(st.poisson, fn)(np.array([k, 1.0]), mu)
+        assert np.isneginf(_val(out)[0])
+        ag.sum(out).backward()          # seeds both: the k outside adds nothing
+        inside = getattr(ss.poisson, fn)
+        fd = (inside(1.0, 2.3 + 1e-6) - inside(1.0, 2.3 - 1e-6)) / 2e-6
+        np.testing.assert_allclose(mu.grad, fd, rtol=1e-6)
+
+
+def test_log_cdfs_match_scipy_in_the_far_tails():
+    x = np.array([1e-6, 1e-3, 30.0])   # log P near 0 at 30: the log1p(-Q) branch
+    np.testing.assert_allclose(_val(st.gamma.logcdf(x, 2.5)), ss.gamma.logcdf(x, 2.5), rtol=1e-10)
+    np.testing.assert_allclose(_val(st.chi2.logcdf(x, 3.0)), ss.chi2.logcdf(x, 3.0), rtol=1e-10)
+    xb = np.array([1e-6, 1e-3, 1 - 1e-6])
+    np.testing.assert_allclose(_val(st.beta.logcdf(xb, 2.5, 1.5)), ss.beta.logcdf(xb, 2.5, 1.5),
+                               rtol=1e-10)
+    np.testing.assert_allclose(_val(st.expon.logcdf(np.array([1e-12, 5.0]))),
+                               ss.expon.logcdf(np.array([1e-12, 5.0])), rtol=1e-12)
 
 
 def test_multivariate_normal_cov_gradient_is_symmetric_and_entropy():

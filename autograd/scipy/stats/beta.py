@@ -1,6 +1,7 @@
 """Beta distribution with shapes a, b."""
 from ...ops.elementwise import exp, log, log1p
 from ..special import betaln, betainc
+from .gamma import log_of_cdf
 
 
 def logpdf(x, a, b, loc=0.0, scale=1.0):
@@ -16,6 +17,13 @@ def pdf(x, a, b, loc=0.0, scale=1.0):
 def cdf(x, a, b, loc=0.0, scale=1.0):
     """I_z(a, b); differentiable in x, loc, scale (a, b: raise)."""
     return betainc(a, b, (x - loc) / scale)
+
+
+def logcdf(x, a, b, loc=0.0, scale=1.0):
+    """log I_z(a, b); where I > 1/2 as log1p(-I_{1-z}(b, a)), exact in the upper tail.
+    Differentiable in x, loc, scale (a, b: raise)."""
+    z = (x - loc) / scale
+    return log_of_cdf(betainc(a, b, z), lambda: betainc(b, a, 1.0 - z))
 
 
 def rvs(*args, **kwargs):

@@ -15,6 +15,11 @@ def cdf(x, df, loc=0.0, scale=1.0):
     return _gamma.cdf(x, 0.5 * df, loc, 2.0 * scale)
 
 
+def logcdf(x, df, loc=0.0, scale=1.0):
+    """log P(df/2, z/2); differentiable in x, loc, scale (df: raises)."""
+    return _gamma.logcdf(x, 0.5 * df, loc, 2.0 * scale)
+
+
 def rvs(*args, **kwargs):
     """scipy's sampler, passed through (samples carry no gradient)."""
     import scipy.stats

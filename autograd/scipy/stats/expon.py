@@ -18,7 +18,8 @@ def cdf(x, loc=0.0, scale=1.0):
 
 
 def logcdf(x, loc=0.0, scale=1.0):
-    return log1p(-exp(-(x - loc) / scale))
+    """log(1 - exp(-z)) as log(-expm1(-z)): exact near z = 0, where 1 - exp(-z) cancels."""
+    return log(-expm1(-(x - loc) / scale))
 
 
 def rvs(*args, **kwargs):
