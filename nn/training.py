@@ -930,14 +930,24 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
                    class_weight: Optional[dict] = None, return_dict: bool = False) -> Any:
     """See ``Model.train_on_batch``."""
     model._require_compiled("train_on_batch")
-    xb = as_x(model, x, "train_on_batch")
-    yb = as_y(model, y, "train_on_batch") if y is not None else None
-    if yb is None:
-        raise ag.InvalidValueError("train_on_batch: y is missing")
-    swb = _merge_weights(yb, sample_weight, class_weight)
-    _check_lengths(xb, yb, swb, "train_on_batch")
     c = getattr(model, "_jit", None)
-    exe = c.ready(xb, yb, model.optimizer) if c is not None and swb is None else None
+    exe = None
+    if c is not None and type(x) is np.ndarray and type(y) is np.ndarray \
+            and sample_weight is None and class_weight is None:
+        # arrays of a compiled signature: the checks below passed on its traced calls (the
+        # shapes and dtypes are the signature; an ndarray is its own as_x/as_y)
+        exe = c.ready(x, y, model.optimizer)
+    if exe is not None:
+        xb, yb, swb = x, y, None
+    else:
+        xb = as_x(model, x, "train_on_batch")
+        yb = as_y(model, y, "train_on_batch") if y is not None else None
+        if yb is None:
+            raise ag.InvalidValueError("train_on_batch: y is missing")
+        swb = _merge_weights(yb, sample_weight, class_weight)
+        _check_lengths(xb, yb, swb, "train_on_batch")
+        if c is not None and swb is None:
+            exe = c.ready(xb, yb, model.optimizer)
     if exe is not None:         # a compiled replay: no layer reads its training flag
         value, out = c.replay(exe, xb, yb)
     else:
