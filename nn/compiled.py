@@ -368,14 +368,20 @@ def _step(opt: Any) -> None:
             p._version += 1
 
 
+#: The most parameter elements (all parameters together) for the multi-tensor update: it
+#: saves Python per parameter, which matters on small models; larger ones keep the
+#: optimizer's own per-parameter kernels (which pick their numba/numpy form by size).
+MULTI_MAX = 16384
+
+
 class _Multi:
     """The update of a compiled step as one multi-tensor kernel call
     (``autograd.kernels.optim_multi``: the finite check of every gradient, then the update
     of every parameter), where ``training.apply_update`` pays a Python call, a check and a
     kernel dispatch per parameter.  For SGD, Adam, AdamW and RMSprop (exactly those classes:
     a subclass may change ``_update``) with one parameter group, no clipping, float32 or
-    float64 parameters that all have a gradient and their state from an earlier step, and
-    (Adam) one step count.  The arrays are checked once and kept; each call first checks
+    float64 parameters (``MULTI_MAX`` elements at most) that all have a gradient and their
+    state from an earlier step, and (Adam) one step count.  The arrays are checked once and kept; each call first checks
     that every parameter, gradient and state slot is still the same array (a program
     replays into the same gradient buffers), else rebuilds, and returns None when the
     multi-tensor path does not apply (``apply_update`` then runs, with the same result).
@@ -419,6 +425,8 @@ class _Multi:
             gs.append(g)
             entries.append(e)
             slots.append(sl)
+        if sum(d.size for d in ps) > MULTI_MAX:
+            return False
         ps_t, gs_t = tuple(ps), tuple(gs)
         st_t = tuple(zip(*slots)) if names else ()
         try:

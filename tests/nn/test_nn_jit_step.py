@@ -287,3 +287,23 @@ def test_compiled_signature_still_refuses_bad_batches():
     with pytest.raises(ag.InvalidValueError, match="y is missing"):
         m.train_on_batch(x)
     assert opt.iterations == 3
+
+
+def test_large_model_keeps_per_parameter_kernels_and_equals_eager():
+    from nn import compiled
+    outs = []
+    for jc in (False, True):
+        nn.set_seed(8)
+        m = nn.Sequential([L.Dense(compiled.MULTI_MAX // 16 + 1, activation="tanh",
+                                   input_shape=(16,), dtype="float64"), L.Dense(3, dtype="float64")])
+        m.compile(nn.optimizers.Adam(learning_rate=0.01),
+                  nn.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jc)
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(8, 16)), rng.integers(0, 3, 8)
+        for _ in range(4):
+            m.train_on_batch(x, y)
+        outs.append([p.data.copy() for p in m.parameters()])
+        if jc:
+            assert m._jit.multi is not None and not m._jit.multi.keep   # not taken
+    for p, q in zip(*outs):
+        np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-14)
