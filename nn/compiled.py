@@ -381,9 +381,9 @@ class _Multi:
     kernel dispatch per parameter.  For SGD, Adam, AdamW and RMSprop (exactly those classes:
     a subclass may change ``_update``) with one parameter group, no clipping, float32 or
     float64 parameters (``MULTI_MAX`` elements at most) that all have a gradient and their
-    state from an earlier step, and (Adam) one step count.  The arrays are checked once and kept; each call first checks
-    that every parameter, gradient and state slot is still the same array (a program
-    replays into the same gradient buffers), else rebuilds, and returns None when the
+    state from an earlier step, and (Adam) one step count.  The arrays are checked once and
+    kept; each call first checks that every parameter, gradient and state slot is still the
+    same array (a program replays into the same gradient buffers), else rebuilds, and returns None when the
     multi-tensor path does not apply (``apply_update`` then runs, with the same result).
     Everything else is ``opt.step()``'s: the learning rate resolved (schedule included)
     before ``iterations`` advances, the same interrupt guard, the version bumps, Adam's step

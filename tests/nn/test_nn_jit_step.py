@@ -295,7 +295,8 @@ def test_large_model_keeps_per_parameter_kernels_and_equals_eager():
     for jc in (False, True):
         nn.set_seed(8)
         m = nn.Sequential([L.Dense(compiled.MULTI_MAX // 16 + 1, activation="tanh",
-                                   input_shape=(16,), dtype="float64"), L.Dense(3, dtype="float64")])
+                                   input_shape=(16,), dtype="float64"),
+                           L.Dense(3, dtype="float64")])
         m.compile(nn.optimizers.Adam(learning_rate=0.01),
                   nn.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jc)
         rng = np.random.default_rng(0)
