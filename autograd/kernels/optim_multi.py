@@ -14,15 +14,18 @@ parameter i's arrays of one shape, updated in place; the hyper-parameters are nu
   True, or with ``check=True`` False and nothing changed when a gradient is not finite (the
   check of every gradient before any update, in the same call).
 
-numba is used when it is already loaded in the process (a compiled step's generated code
-loads it) or the arrays hold at least ``kernels.SMALL`` elements in all, never under
-``AUTOGRAD_KERNELS=numpy``; ``AUTOGRAD_KERNELS=numba`` always uses it.
+The numba forms are used at once under ``AUTOGRAD_KERNELS=numba``, never under
+``AUTOGRAD_KERNELS=numpy``; otherwise (``auto``) a signature
+(kernel, array count, dtype) runs the numpy twins for its first ``HOT_CALLS`` calls, then
+its numba form is built in a background thread (``autograd.jit.codegen.wait()`` waits for
+it) and taken when ready.  In float64 both forms give the same numbers; in float32 they may
+differ in the last bit (the numba loops compute with float64 scalars).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from sys import modules as _modules
+from typing import Any
 
 from .. import kernels as _K
 from ..errors import DTypeError, ShapeError
@@ -45,13 +48,60 @@ def _jo():
     return _JO
 
 
-def _use_numba(arrays: tuple) -> bool:
+#: Calls of one kernel signature (kernel, array count, dtype) after which its numba form is
+#: built in a background thread when the process has not loaded the numba kernels: loading
+#: or compiling it costs 1-6 s (2 shared cores, loaded), so, as ``autograd.jit.codegen``
+#: does for its segments, a short run keeps the numpy twins and no call waits for numba.
+HOT_CALLS = 50
+_READY: set = set()
+_CALLS: dict = {}
+
+
+def _dummy(name: str, n: int, dt: Any) -> tuple:
+    """Arguments of the types ``name`` is called with (n arrays per tuple), on scratch data."""
+    t = lambda: tuple(np.zeros(1, dt) for _ in range(n))
+    if name == "all_finite":
+        return (t(),)
+    if name == "sgd_plain_all":
+        return (t(), t(), 0.0, 0.0, True)
+    if name == "sgd_update_all":
+        return (t(), t(), t(), 0.0, 0.0, False, 0.0, True)
+    if name == "adam_update_all":
+        return (t(), t(), t(), t(), 0.0, 0.9, 0.9, 1e-7, 0.0, False, 1.0, 1.0, True)
+    return (t(), t(), t(), 0.0, 0.9, 1e-7, 0.0, True)
+
+
+def _warm(key: tuple) -> None:
+    try:
+        name, n, dt = key
+        getattr(_jo(), name)(*_dummy(name, n, np.dtype(dt)))
+        _READY.add(key)
+    except Exception:   # noqa: BLE001 - the numpy twins stay: slower, same numbers
+        pass
+
+
+def _use_numba(name: str, arrays: tuple) -> bool:
+    """Whether to call the numba form of ``name`` on these arrays now: never under
+    ``AUTOGRAD_KERNELS=numpy``, at once under ``numba``, else once its background build
+    (started after ``HOT_CALLS`` calls) is done: no call waits for numba."""
     mode = _K.MODE
     if mode == "numpy":
         return False
-    if mode == "numba" or "numba" in _modules:     # numba already loaded in this process
+    if mode == "numba":
         return True
-    return sum(a.size for a in arrays) >= _K.SMALL
+    key = (name, len(arrays), arrays[0].dtype.char)
+    if key in _READY:
+        return True
+    c = _CALLS.get(key, 0) + 1
+    _CALLS[key] = c
+    if c == HOT_CALLS:
+        import threading
+        from ..jit.codegen import _PENDING          # codegen.wait() waits for it too
+        th = threading.Thread(target=_warm, args=(key,), name="autograd-optim-multi",
+                              daemon=True)
+        th.start()
+        _PENDING.append(th)
+    return False
 
 
 def _check(op: str, first: tuple, *others) -> None:
@@ -140,7 +190,7 @@ def all_finite(gs: tuple, *, checked: bool = False) -> bool:
     """Whether every element of every array of ``gs`` is finite."""
     if not checked:
         _check("all_finite", gs)
-    if _use_numba(gs):
+    if _use_numba("all_finite", gs):
         return bool(_jo().all_finite(gs if checked else _flat(gs)))
     return all_finite_np(gs)
 
@@ -152,7 +202,7 @@ def sgd_update_all(ps, gs, vs, lr, momentum=0.0, nesterov=False, weight_decay=0.
         _check("sgd_update_all", ps, gs, *(() if not momentum else (vs,)))
         _writable("sgd_update_all", ps if not momentum else ps + vs)
         ps, gs, vs = _flat(ps), _flat(gs), _flat(vs) if momentum else None
-    if _use_numba(ps):
+    if _use_numba("sgd_update_all" if momentum else "sgd_plain_all", ps):
         if not momentum:            # no velocity: two tuples to type at the call, not three
             return bool(_jo().sgd_plain_all(ps, gs, float(lr), float(weight_decay),
                                             bool(check)))
@@ -168,7 +218,7 @@ def adam_update_all(ps, gs, ms, vs, step, lr, beta_1, beta_2, epsilon, weight_de
         _check("adam_update_all", ps, gs, ms, vs)
         _writable("adam_update_all", ps + ms + vs)
         ps, gs, ms, vs = _flat(ps), _flat(gs), _flat(ms), _flat(vs)
-    if _use_numba(ps):
+    if _use_numba("adam_update_all", ps):
         return bool(_jo().adam_update_all(ps, gs, ms, vs, float(lr), float(beta_1),
                                           float(beta_2), float(epsilon), float(weight_decay),
                                           bool(decoupled), 1.0 - float(beta_1) ** step,
@@ -184,7 +234,7 @@ def rmsprop_update_all(ps, gs, vs, lr, rho, epsilon, weight_decay=0.0, *,
         _check("rmsprop_update_all", ps, gs, vs)
         _writable("rmsprop_update_all", ps + vs)
         ps, gs, vs = _flat(ps), _flat(gs), _flat(vs)
-    if _use_numba(ps):
+    if _use_numba("rmsprop_update_all", ps):
         return bool(_jo().rmsprop_update_all(ps, gs, vs, float(lr), float(rho), float(epsilon),
                                              float(weight_decay), bool(check)))
     return rmsprop_update_all_np(ps, gs, vs, lr, rho, epsilon, weight_decay, check)

@@ -225,7 +225,7 @@ def test_nonfinite_fit_stops_like_eager():
         assert m.optimizer.iterations == 3
     assert msgs[0] == msgs[1]
     for p, q in zip(*weights):
-        np.testing.assert_array_equal(p, q)
+        np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-14)
 
 
 def test_fit_history_equal_eager_float64():
