@@ -152,8 +152,9 @@ class Compiled:
         """The update half of the step, recorded in the program as a ``host`` instruction
         (run again, in Python, at every replay, after the gradients are in ``.grad``): a
         non-finite loss applies nothing (the gradients are dropped, as the eager step never
-        runs that backward), else ``training.apply_update`` (finite-gradient check,
-        ``opt.step()``, constraints), whose outcome ``train_step`` reads in ``self.applied``."""
+        runs that backward), else the multi-tensor update (``_Multi``) where it applies, or
+        ``training.apply_update`` (finite-gradient check, ``opt.step()``, constraints); the
+        outcome is left in ``self.applied`` for ``replay``/``train_step``."""
         from .training import apply_update
         self.applied = False
         opt = self.opt
