@@ -10,11 +10,13 @@ every gradient before any parameter changes), else the optimizer's update and th
 weight constraints.  Because that update runs in Python at each call, everything the
 optimizer keeps advances exactly as in eager training: ``iterations``, Adam's step counts,
 a learning-rate schedule read at the current step (never a value frozen at the trace),
-momentum and moment slots, clipping, weight decay.  For SGD, Adam, AdamW and RMSprop with
-one parameter group and no clipping (``_Multi``) the check and the update of every
-parameter are one multi-tensor kernel call (``autograd.kernels.optim_multi``: the same
-per-array arithmetic as the optimizer's own kernels); the other optimizers and settings run
-``training.apply_update`` (a finite check per gradient, ``opt.step()``).  The outcome is
+momentum and moment slots, clipping, weight decay.  Under ``jit_compile=True``, for SGD,
+Adam, AdamW and RMSprop with one parameter group and no clipping (``_Multi``), the check
+and the update of every parameter are one multi-tensor kernel call
+(``autograd.kernels.optim_multi``: the same per-array arithmetic as the optimizer's own
+kernels); the other optimizers and settings, and "auto" (whose compiled steps keep the eager
+numbers bit for bit), run ``training.apply_update`` (a finite check per gradient, then
+``opt.step()``'s loop).  The outcome is
 read back in ``Compiled.applied``.
 
 Why a host instruction rather than the update traced as array operations (``p -= lr * g``
@@ -152,9 +154,9 @@ class Compiled:
         """The update half of the step, recorded in the program as a ``host`` instruction
         (run again, in Python, at every replay, after the gradients are in ``.grad``): a
         non-finite loss applies nothing (the gradients are dropped, as the eager step never
-        runs that backward), else the multi-tensor update (``_Multi``) where it applies, or
-        ``training.apply_update`` (finite-gradient check, ``opt.step()``, constraints); the
-        outcome is left in ``self.applied`` for ``replay``/``train_step``."""
+        runs that backward), else (under True) the multi-tensor update (``_Multi``) where it
+        applies, or ``training.apply_update`` (finite-gradient check, ``opt.step()``,
+        constraints); the outcome is left in ``self.applied`` for ``replay``/``train_step``."""
         from .training import apply_update
         self.applied = False
         opt = self.opt
@@ -162,10 +164,13 @@ class Compiled:
             for p in opt.params:
                 p.grad = None
             return
-        fast = self.multi
-        if fast is None or fast.opt is not opt:
-            fast = self.multi = _Multi.make(opt)
-        r = fast(self.model, self.cur_plan) if fast is not None else None
+        r = None
+        if self.mode is True:   # "auto" keeps the eager step's own kernels: bitwise its numbers
+            fast = self.multi
+            if fast is None or fast.opt is not opt:
+                fast = self.multi = _Multi.make(opt)
+            if fast is not None:
+                r = fast(self.model, self.cur_plan)
         self.applied = apply_update(self.model, opt, self.cur_plan, _step) if r is None else r
 
     def _jit(self, fn: Any) -> Any:
@@ -384,8 +389,9 @@ class _Multi:
     float64 parameters (``MULTI_MAX`` elements at most) that all have a gradient and their
     state from an earlier step, and (Adam) one step count.  The arrays are checked once and
     kept; each call first checks that every parameter, gradient and state slot is still the
-    same array (a program replays into the same gradient buffers), else rebuilds, and returns None when the
-    multi-tensor path does not apply (``apply_update`` then runs, with the same result).
+    same array (a program replays into the same gradient buffers), else rebuilds, and
+    returns None when the multi-tensor path does not apply (``apply_update`` then runs, with
+    the same result).
     Everything else is ``opt.step()``'s: the learning rate resolved (schedule included)
     before ``iterations`` advances, the same interrupt guard, the version bumps, Adam's step
     counts, then the constraints."""
