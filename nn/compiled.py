@@ -41,12 +41,21 @@ model with regularization penalties (an activity penalty needs the forward run i
 ``jit_compile``:
 
 * ``False``: eager, as before.
-* ``True``: compile.  A model with a layer that draws random numbers or updates state in
-  training (Dropout and its kin with a rate > 0, BatchNormalization) trains eagerly, with one
-  ``JitFallbackWarning`` naming the layer (its predict step is still compiled); so does a
-  step jit cannot follow (see ``autograd.jit``).
-* ``"auto"`` (the default): like True without the warning for such a layer, then measured: after the two traced steps, three compiled steps and
-  three eager ones are timed (each a real training step) and the faster one is kept.
+* ``True``: compile.  Every layer of ``nn.layers`` compiles.  Dropout and SpatialDropout2D
+  draw their masks through ``autograd.jit.random_draw``: the program draws again at each
+  replay, from the generator the eager step uses (the layer's own, or the nn generator
+  looked up at each draw, so ``nn.set_seed`` applies), in the same order, so compiled and
+  eager training give the same numbers.  BatchNormalization's moving-statistics update is
+  a program effect (the ``batch_norm`` primitive declares the arguments it writes,
+  ``Primitive.mutates``) re-run on the live tensors at each replay.  What still trains
+  eagerly, with one ``JitFallbackWarning`` naming the layer (its predict step is still
+  compiled): a random or stateful layer that does not declare its draws/updates to jit
+  (one of ``_RANDOM``/``_STATEFUL`` without ``jit_draws``/``jit_state``, e.g. a user's
+  GaussianNoise drawing with numpy), and a step jit cannot follow (a ``Lambda`` or custom
+  layer reading values into numpy; see ``autograd.jit``).
+* ``"auto"`` (the default): like True without the warning for such a layer, then measured:
+  after the two traced steps, three compiled steps and three eager ones are timed (each a
+  real training step) and the faster one is kept.
 
 Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
 program (traced twice, then replayed in the following epochs).  Batches with
@@ -78,8 +87,13 @@ from .optimizers.base import Optimizer as _Optimizer, _HoldInterrupt
 
 __all__ = ["check_mode", "Compiled", "blocking_layer"]
 
+#: layers that draw random numbers in training: compiled when the layer draws through
+#: ``autograd.jit.random_draw`` (class attribute ``jit_draws``), else trained eagerly
 _RANDOM = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
            "GaussianNoise", "GaussianDropout", "AlphaDropout")
+#: layers that update state in training: compiled when the update is recorded as a program
+#: effect (class attribute ``jit_state``: BatchNormalization's moving statistics, written by
+#: the ``batch_norm`` primitive, see ``Primitive.mutates``), else trained eagerly
 _STATEFUL = ("BatchNormalization",)
 
 
@@ -95,13 +109,25 @@ def blocking_layer(model: Any) -> Optional[str]:
     for name, m in model.named_modules():
         cls = type(m)
         kinds = {c.__name__ for c in cls.__mro__}
-        if kinds & set(_RANDOM) and float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0)
-                                          or 0.0) > 0:
+        if kinds & set(_RANDOM) and not _declares(cls, "jit_draws") and \
+                float(getattr(m, "rate", 0.0) or getattr(m, "stddev", 0.0) or 0.0) > 0:
             return f"{cls.__name__} layer {getattr(m, 'name', name)!r} (random in training)"
-        if kinds & set(_STATEFUL) and getattr(m, "trainable", True):
+        if kinds & set(_STATEFUL) and not _declares(cls, "jit_state") and \
+                getattr(m, "trainable", True):
             return (f"{cls.__name__} layer {getattr(m, 'name', name)!r} (updates its moving "
                     f"statistics in training)")
     return None
+
+
+def _declares(cls: type, attr: str) -> bool:
+    """Whether the class whose ``call`` runs declares ``attr`` itself (a subclass that
+    overrides ``call`` must declare it again: its own draws may not go through jit)."""
+    for c in cls.__mro__:                   # from cls up to the class defining call
+        if attr in c.__dict__:
+            return bool(c.__dict__[attr])
+        if "call" in c.__dict__:
+            return False
+    return False
 
 
 class Compiled:

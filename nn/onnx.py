@@ -310,7 +310,9 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
                                   "export runs in inference mode, where dropout is the identity")
         return g.op("Identity", ins[:1], b)
     if name in ("lstm", "gru", "simple_rnn", "lstm_cell", "gru_cell", "rnn_cell"):
-        if node.kwargs.get("mask") is not None:
+        nin = node.prim.nin
+        if node.kwargs.get("mask") is not None or \
+                (0 <= nin < len(node.args) and node.args[nin] is not None):
             raise OnnxExportError(f"ONNX export: {name} with a step mask (from "
                                   f"Embedding(mask_zero=True) or mask=) is not supported")
         return _recurrent(g, node, ins, b, name)
@@ -597,7 +599,8 @@ _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
            "conv2d_transpose": {3, 4, 5, 6, 7, 8}, "max_pool1d": {1, 2, 3, 4},
            "max_pool2d": {1, 2, 3, 4}, "avg_pool1d": {1, 2, 3, 4}, "avg_pool2d": {1, 2, 3, 4},
            "batch_norm": {5, 6, 7, 8}, "layer_norm": {3, 4}, "dropout": {1},
-           "scatter_add": {1, 2}, "prod": {1, 2}}
+           "scatter_add": {1, 2}, "prod": {1, 2},
+           "lstm": {6}, "gru": {5}, "simple_rnn": {5}}     # the step mask: refused below
 
 
 # ---------------------------------------------------------------------- tracing
@@ -718,9 +721,9 @@ def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = N
             elif a is None:
                 ins.append("")
                 flags.append(False)
-            elif any(a is x.data for x in xs):      # an integer model input, read as data
-                k = next(j for j, x in enumerate(xs) if a is x.data)
-                if i >= len(other.args) or other.args[i] is not xs_b[k].data:
+            elif any(a is x._data for x in xs):     # an integer model input, read as data
+                k = next(j for j, x in enumerate(xs) if a is x._data)
+                if i >= len(other.args) or other.args[i] is not xs_b[k]._data:
                     raise OnnxExportError(f"ONNX export: {node.prim.name} reads input "
                                           f"{specs[k][0]!r} differently for another batch size")
                 ins.append(specs[k][0])

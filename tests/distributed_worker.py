@@ -148,20 +148,26 @@ def jit_equiv(out):
                     results[f"{key}_{jc}_w_{k}"] = v
                 runs[str(jc)] = h.history
             hist[key] = runs
-    # a Dropout layer: the distributed fit trains eagerly, one warning under True, none "auto"
-    for mode in (True, "auto"):
+    # Dropout + BatchNormalization: the compiled shard step draws the masks and updates the
+    # moving statistics at each replay, exactly as the eager step (no fallback warning)
+    for mode in (True, "auto", False):
         nn.set_seed(SEED)
         m = nn.Sequential([nn.layers.Dense(8, input_dim=5, dtype="float64"),
-                           nn.layers.Dropout(0.3), nn.layers.Dense(3, dtype="float64")])
+                           nn.layers.Dropout(0.3, dtype="float64"),
+                           nn.layers.BatchNormalization(dtype="float64"),
+                           nn.layers.Dense(3, dtype="float64")])
         m.compile("sgd", nn.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=mode)
         before = len(calls)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
+            h = m.fit(x, y, batch_size=8, epochs=2, verbose=0, distributed=True)
         results[f"dropout_{mode}_calls"] = np.array(len(calls) - before)
         hist[f"dropout_{mode}"] = [str(w.message) for w in caught
                                    if issubclass(w.category, JitFallbackWarning)]
+        hist[f"dropout_{mode}_loss"] = h.history["loss"]
+        for k, v in m.state_dict().items():
+            results[f"dropout_{mode}_w_{k}"] = v
     if r == 0:
         np.savez(os.path.join(out, "jit.npz"), **results)
         with open(os.path.join(out, "jit.json"), "w") as f:

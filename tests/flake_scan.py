@@ -58,6 +58,8 @@ def main(argv=None) -> int:
         counts.update(set(failed))
         print(f"run {i + 1}/{args.runs} seed={seed}: {status} in {dt:.0f} s"
               + (f" ({len(failed)} failing)" if failed else ""), flush=True)
+        for test in failed:         # named as they happen: a long scan can be read mid-way
+            print(f"    {test}", flush=True)
     print(f"\n{bad_runs} of {args.runs} runs failed")
     for test, n in counts.most_common():
         print(f"{n:4d}  {test}")

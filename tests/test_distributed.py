@@ -178,11 +178,18 @@ def test_two_ranks_compiled_fit_equals_the_eager_one(jit_equiv, case):
 
 
 @needs_mpi
-def test_two_ranks_compiled_fit_with_dropout_trains_eagerly(jit_equiv):
+def test_two_ranks_compiled_fit_with_dropout_and_batchnorm_equals_eager(jit_equiv):
     w, h = jit_equiv
-    assert int(w["dropout_True_calls"]) == int(w["dropout_auto_calls"]) == 0
-    assert len(h["dropout_True"]) == 1 and "Dropout layer 'dropout'" in h["dropout_True"][0]
-    assert h["dropout_auto"] == []
+    assert int(w["dropout_True_calls"]) > 0 and int(w["dropout_auto_calls"]) > 0
+    assert h["dropout_True"] == [] and h["dropout_auto"] == [] and h["dropout_False"] == []
+    for mode in ("True", "auto"):
+        np.testing.assert_allclose(h[f"dropout_{mode}_loss"], h["dropout_False_loss"],
+                                   rtol=1e-12, atol=0)
+        keys = [k for k in w if k.startswith("dropout_False_w_")]
+        assert any("moving_mean" in k for k in keys)
+        for k in keys:
+            np.testing.assert_allclose(w[k.replace("False", mode, 1)], w[k], rtol=1e-12,
+                                       atol=1e-14, err_msg=k)
 
 
 # ---------------------------------------------------------------------- failures

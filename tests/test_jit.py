@@ -440,3 +440,104 @@ def test_module_zero_grad_and_python_side_effects():
     assert len(calls) == 2                  # the two traces
     for p, q in zip(ref.parameters(), m.parameters()):
         _eq(p.data, q.data)
+
+
+def test_a_traced_value_given_by_keyword_to_a_primitive_is_not_frozen():
+    # a keyword argument is a constant of the program: a mask computed from the input and
+    # passed as mask= must not be replayed from the first call
+    rng = np.random.default_rng(0)
+    k, rk, b = (ag.Tensor(rng.normal(size=s)) for s in ((2, 3), (3, 3), (3,)))
+
+    def f(x, ids):
+        m = ids != 0
+        return ag.simple_rnn(x, np.zeros((2, 3)), k, rk, b, mask=m._data)
+    jf = ag.jit(f)
+    x = rng.normal(size=(2, 4, 2))
+    with pytest.warns(JitFallbackWarning, match="keyword"):
+        for t in range(4):
+            ids = np.ones((2, 4), dtype=int)
+            ids[:, t] = 0
+            np.testing.assert_allclose(jf(x, ids), f(ag.Tensor(x), ag.Tensor(ids))._data)
+
+
+def test_random_draw_is_drawn_again_at_each_replay_from_the_same_generator():
+    from autograd.jit import effects
+
+    def mask(get, shape):
+        return get().random(shape)
+
+    gens = [np.random.default_rng(5)]
+    get = lambda: gens[0]               # noqa: E731 - one function: the same in both traces
+
+    def f(x):
+        return x * effects.random_draw(mask, get, x.shape)
+    jf = ag.jit(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitFallbackWarning)
+        got = [jf(np.ones(3)) for _ in range(5)]
+    ref = np.random.default_rng(5)
+    for g in got:                       # the same draws, in order, as eager would make
+        np.testing.assert_array_equal(g, ref.random(3))
+    gens[0] = np.random.default_rng(6)  # the generator is looked up at each replay
+    np.testing.assert_array_equal(jf(np.ones(3)), np.random.default_rng(6).random(3))
+    prog = jf.program(np.ones(3))
+    assert prog is not None and [i.info.get("effect") for i in prog.instrs].count("draw") == 1
+
+
+def test_dropout_under_jit_draws_per_call_like_eager():
+    # ag.dropout draws through random_draw: compiled, each call a fresh mask from rng,
+    # the same masks as eager calls on a generator seeded alike
+    def run(call):
+        rng = np.random.default_rng(9)
+        return [call(lambda x: ag.dropout(x, 0.5, rng=rng))(np.ones((4, 5))) for _ in range(5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitFallbackWarning)
+        fs = []
+
+        def jitted(fn):
+            if not fs:
+                fs.append(ag.jit(fn))
+            return fs[0]
+        got = run(jitted)
+    want = run(lambda fn: (lambda x: fn(Tensor(x))._data))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(got[3], got[4]) and fs[0].program(np.ones((4, 5))) is not None
+    # seed=: the same mask at every call, compiled too
+    js = ag.jit(lambda x: ag.dropout(x, 0.5, seed=1))
+    outs = [js(np.ones(8)) for _ in range(4)]
+    for o in outs:
+        np.testing.assert_array_equal(o, ag.dropout(np.ones(8), 0.5, seed=1))
+
+
+def test_batch_norm_training_updates_captured_moving_statistics_at_each_call():
+    rng = np.random.default_rng(4)
+    mean, var = Tensor(np.zeros(3)), Tensor(np.ones(3))
+    f = lambda x: ag.batch_norm(x, None, None, mean, var, training=True, momentum=0.9)
+    jf = ag.jit(f)
+    xs = [rng.normal(size=(5, 3)) for _ in range(5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitFallbackWarning)
+        got = [jf(x) for x in xs]
+    m_jit, v_jit = mean.data.copy(), var.data.copy()
+    mean.data, var.data = np.zeros(3), np.ones(3)       # replaced arrays: read live
+    want = [f(Tensor(x))._data for x in xs]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    np.testing.assert_allclose(m_jit, mean.data, rtol=1e-12)
+    np.testing.assert_allclose(v_jit, var.data, rtol=1e-12)
+    assert jf.program(xs[0]) is not None
+
+
+def test_batch_norm_writing_into_an_array_made_inside_falls_back():
+    # a fresh moving mean per call, returned: replaying one array would accumulate
+    def f(x):
+        m = Tensor(np.zeros(3))
+        ag.batch_norm(x, None, None, m, Tensor(np.ones(3)), training=True, momentum=0.5)
+        return m * 1.0
+    jf = ag.jit(f)
+    rng = np.random.default_rng(0)
+    with pytest.warns(JitFallbackWarning, match="batch_norm writes"):
+        for _ in range(4):
+            x = rng.normal(size=(4, 3))
+            np.testing.assert_allclose(jf(x), 0.5 * x.mean(axis=0), rtol=1e-12)

@@ -20,10 +20,10 @@ from ..graph import MODE
 from ..tensor import Tensor
 from . import effects
 from .cache import LRU, Entry, signature
-from .effects import host_effect
+from .effects import host_effect, random_draw
 from .program import Program, equivalent, register_backend
 
-__all__ = ["jit", "Jitted", "host_effect", "JitFallbackWarning", "ConcretizationError",
+__all__ = ["jit", "Jitted", "host_effect", "random_draw", "JitFallbackWarning", "ConcretizationError",
            "register_backend", "Program"]
 
 
@@ -284,7 +284,10 @@ def jit(fun: Optional[Callable] = None, static_argnums: Union[int, Iterable[int]
     ``grad``, ``value_and_grad``: one vjp instruction per node, the same fused vjps as
     eager), leaf ``.grad`` writes, in-place updates of captured tensors under ``no_grad``
     (``p -= lr * g``) and calls to ``host_effect`` functions (the nn optimizers' ``step``
-    and ``zero_grad``), which run again at each call.
+    and ``zero_grad``), which run again at each call; draws made through ``random_draw``
+    (``dropout``), drawn again at each call from the same generator, in order; primitive
+    forwards that write into captured tensors (``batch_norm``'s moving statistics in
+    training), re-run on the live tensors at each call.
 
     Semantics:
 
@@ -298,7 +301,8 @@ def jit(fun: Optional[Callable] = None, static_argnums: Union[int, Iterable[int]
     * ``bool()``/``if``, ``float()``, ``int()``, ``.item()`` on a traced tensor raise
       :class:`~autograd.errors.ConcretizationError` naming the line;
     * a function jit cannot follow (``.numpy()``/``.data``/``np.asarray`` of a traced tensor,
-      random draws, unknown numpy functions, ``t[i] = v``, ``retain_grad``...) runs eagerly
+      random draws made with numpy directly (not through ``random_draw``), unknown numpy
+      functions, ``t[i] = v``, ``retain_grad``...) runs eagerly
       with one :class:`~autograd.errors.JitFallbackWarning`: never a wrong answer;
     * other side effects (printing, appending to a list, Python counters) happen at trace
       time only; captured tensors (parameters) are read live at every call, captured numpy

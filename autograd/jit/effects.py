@@ -7,6 +7,18 @@ at trace time would be wrong.  Decorated with ``host_effect``, a call made while
 replay, after the gradients the program computed are in ``.grad``); outside a trace the
 decorator costs one thread-local read.  Traced arguments (tensors, arrays) are handed to
 it as arrays at each replay; the others are fixed at trace time.
+
+``random_draw``: a random draw a compiled program makes again at every replay.  A draw made
+with numpy while tracing would otherwise be a constant of the program (the same mask at
+every step: a silent wrong answer; the two-trace check catches it and falls back).
+``random_draw(fn, *args)`` calls ``fn(*args)`` (an ndarray, e.g. a dropout keep mask drawn
+from a generator); while ``autograd.jit`` traces, that call is recorded as a program value
+that each replay computes by calling ``fn(*args)`` again, in the order of the program's
+other effects, so a replay consumes the generator exactly as the eager run does and gives
+the same numbers for the same seed.  ``args`` are fixed at trace time (compared between
+the two traces: pass the same generator object, or a function returning the generator to
+use, called at each draw, for one that may be replaced, as ``nn.set_seed`` replaces the nn
+generator).
 """
 from __future__ import annotations
 
@@ -14,7 +26,7 @@ import functools
 import threading
 from typing import Any, Callable
 
-__all__ = ["host_effect", "current"]
+__all__ = ["host_effect", "random_draw", "current"]
 
 
 class _Local(threading.local):
@@ -39,3 +51,12 @@ def host_effect(fn: Callable) -> Callable:
         return rec.host(fn, args, kwargs)
     wrapper.__jit_host_effect__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def random_draw(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)``, a random draw (an ndarray); while ``autograd.jit`` traces, recorded
+    as a value the compiled program draws again, calling ``fn(*args)``, at every replay."""
+    rec = LOCAL.rec
+    if rec is None or rec.depth:
+        return fn(*args)
+    return rec.draw(fn, args)

@@ -47,7 +47,7 @@ def fold_constants(prog: Program) -> Program:
     slots = prog.slots
     out = []
     for ins in prog.instrs:
-        if ins.op in _FOLDABLE and all(i is None or slots[i].kind == "const" for i in ins.ins) \
+        if ins.op in _FOLDABLE and not ins.effect and all(i is None or slots[i].kind == "const" for i in ins.ins) \
                 and not any(slots[o].dyn for o in ins.outs):
             vals = run_one(ins, [None if i is None else slots[i].value for i in ins.ins])
             for o, v in zip(ins.outs, vals):

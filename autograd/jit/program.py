@@ -63,6 +63,11 @@ The ops and their replay semantics (``v[i]`` is the value of slot ``i``):
 ============  ==========================================================================
 
 Effects (``Instr.effect``) are never removed by dead-code elimination and keep their order.
+A ``call`` is an effect too when ``info["effect"]`` is set: ``"draw"``, a random draw
+(``autograd.jit.random_draw``: no traced inputs, drawn again at every replay, never folded);
+``"mutates"``, a primitive forward that also writes into captured tensors' memory
+(``info["mutates"]``: their slots; BatchNormalization's moving statistics in training, see
+``Primitive.mutates``).
 
 Lowering: ``Program.lower(backend=None)`` runs the generic passes (dead code, constant
 folding), then the backend (a function ``backend(program) -> program`` that may replace
@@ -135,7 +140,7 @@ class Instr:
 
     @property
     def effect(self) -> bool:
-        return self.op in EFFECTS
+        return self.op in EFFECTS or "effect" in self.info
 
     @property
     def name(self) -> str:

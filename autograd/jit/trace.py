@@ -20,6 +20,10 @@ pass straight through):
   ``.data`` and ``np.asarray`` on a traced value, an in-place change the recorder cannot
   follow, ``retain_grad`` and the like mark the trace *untraceable* (the run goes on
   eagerly, and ``autograd.jit`` falls back to eager with one warning).
+* a primitive whose forward writes into some of its arguments (``prim.mutates(kw)``: their
+  indices; ``batch_norm`` in training updates the moving statistics) given captured
+  tensors there becomes a ``call`` marked as an effect (re-run at each replay on the live
+  memory); ``random_draw`` becomes a ``call`` effect that draws again at each replay.
 * ``p -= x`` on a captured tensor under ``no_grad`` becomes an ``inplace`` instruction,
   ``p.grad = ...`` a ``set_grad``, and a ``host_effect`` function (an optimizer's step) a
   ``host`` instruction.
@@ -66,6 +70,20 @@ def user_frame() -> str:
     return "<unknown>"
 
 
+def layer_frame() -> str:
+    """``", in <Class> layer 'name'"`` for the innermost nn layer running (a frame of a
+    ``call``/``__call__`` method whose ``self`` is a module with a name), or ``""``."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_name in ("call", "__call__", "compute_mask"):
+            obj = f.f_locals.get("self")
+            name = getattr(obj, "name", None) if obj is not None else None
+            if isinstance(name, str) and hasattr(type(obj), "named_modules"):
+                return f", in {type(obj).__name__} layer {name!r}"
+        f = f.f_back
+    return ""
+
+
 _SCALAR_TYPES = (bool, int, float, complex, str, bytes, type(None), np.generic)
 
 
@@ -88,7 +106,7 @@ class Recorder:
     # ------------------------------------------------------------------ slots
     def fail(self, reason: str) -> None:
         if self.bad is None:
-            self.bad = f"{reason} (at {user_frame()})"
+            self.bad = f"{reason} (at {user_frame()}{layer_frame()})"
             import os
             if os.environ.get("AUTOGRAD_JIT_DEBUG"):
                 import traceback
@@ -202,6 +220,11 @@ class Recorder:
                     ins.append(self.const(d))
             else:
                 ins.append(self.ref_value(d))
+        for k, v in kw.items():     # a keyword argument is a constant of the program
+            a = v._data if isinstance(v, Tensor) else v
+            if isinstance(a, np.ndarray) and self.dyn(self.ids.get(id(a))):
+                self.fail(f"{getattr(prim, 'name', 'a function')} given a traced value by "
+                          f"keyword ({k}=): it would be frozen")
         dyn = any(self.dyn(i) for i in ins)
         vals = list(datas)
         if aux_out:
@@ -209,6 +232,22 @@ class Recorder:
         else:
             outs = (self.result(out, ins, vals, dyn),)
         ins_ = Instr("call", fn=fn, ins=ins, outs=outs, kw=dict(kw), prim=prim)
+        mut = getattr(prim, "mutates", None) if prim is not None else None
+        idx = tuple(i for i in mut(kw) if i < len(datas) and datas[i] is not None) \
+            if mut is not None else ()
+        if idx:
+            # a forward writing into captured tensors (BatchNormalization's moving
+            # statistics): an effect, re-run at each replay on the live tensors' memory
+            # only a captured tensor (or an argument) is the same memory at every call: an
+            # array made inside the function, or a captured numpy array (a constant), is not
+            if layout is not None or any(self.prog.slots[ins[i]].kind not in ("load", "input")
+                                         for i in idx):
+                self.fail(f"{prim.name} writes into an array that is not a captured tensor "
+                          f"or an argument")
+            ins_.info["effect"] = "mutates"
+            ins_.info["mutates"] = tuple(ins[i] for i in idx)
+            self.prog.emit(ins_)
+            return
         fo = getattr(prim, "fwd_out", None) if prim is not None and layout is None else None
         if fo is not None and not aux_out and isinstance(out, np.ndarray) and out.base is None:
             ins_.info["out_ok"] = _check_out_form(fo, datas, kw, out)
@@ -250,6 +289,29 @@ class Recorder:
         if r is not None:
             self.fail(f"{name} returned a value (it would be frozen)")
         return r
+
+    def draw(self, fn: Callable, args: tuple) -> Any:
+        """A ``random_draw``: one ``call`` instruction marked as an effect (kept, in order,
+        never folded), its static arguments constants, its result a value of the program
+        that each replay draws again."""
+        name = getattr(fn, "__qualname__", repr(fn))
+        ins = []
+        for a in args:
+            if isinstance(a, Tensor) or isinstance(a, np.ndarray) and id(a) in self.ids:
+                self.fail(f"random_draw {name} given a traced value")
+            ins.append(self.const(a))
+        self.depth += 1
+        try:
+            out = fn(*args)
+        finally:
+            self.depth -= 1
+        if type(out) is not np.ndarray:
+            self.fail(f"random_draw {name} returned a {type(out).__name__}, not an ndarray")
+            return out
+        s = self.prog.new_slot("temp", shape=out.shape, dtype=out.dtype, dyn=True)
+        self.bind(out, s)
+        self.prog.emit(Instr("call", fn=fn, ins=ins, outs=(s,), info={"effect": "draw"}))
+        return out
 
 
 class _Packed:
@@ -776,6 +838,8 @@ def _check_snapshots(rec: Recorder) -> None:
     if any(i.op == "host" for i in rec.prog.instrs):
         return                              # an optimizer step may change any of them
     touched = {id(i.target) for i in rec.prog.instrs if i.op == "inplace"}
+    touched.update(id(rec.prog.slots[s].tensor) for i in rec.prog.instrs
+                   if i.info.get("effect") == "mutates" for s in i.info["mutates"])
     for t, a, snap in rec.snapshots.values():
         if id(t) not in touched and not np.array_equal(a, snap, equal_nan=a.dtype.kind in "fc"):
             rec.fail(f"a captured tensor (shape {a.shape}, dtype {a.dtype}) was changed in "

@@ -7,6 +7,8 @@ With ``training=False`` or ``rate == 0`` it returns ``x`` itself: no node, no co
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..errors import ShapeError, DTypeError, InvalidValueError, ArgumentTypeError
@@ -39,15 +41,42 @@ def _dropout(x, keep):
 _dropout.defvjp(lambda g, out, x, keep: g * keep)       # d(x keep) = keep dx
 
 
+def _keep_mask(src, shape, rate, dt):
+    """The scaled keep mask: ``(u >= rate) / (1 - rate)`` for ``u`` uniform in [0, 1) of
+    ``shape``, drawn from ``src`` (a Generator, a function returning one, or a seed)."""
+    if isinstance(src, np.random.Generator):
+        rng = src
+    elif callable(src):
+        rng = src()
+        if not isinstance(rng, np.random.Generator):
+            raise ArgumentTypeError(f"dropout: rng() must return a numpy Generator, got "
+                                    f"{type(rng).__name__}")
+    else:
+        rng = np.random.default_rng(src)
+    keep = (rng.random(shape, dtype=np.float64) >= rate).astype(dt)
+    keep *= dt.type(1.0 / (1.0 - rate))
+    return keep
+
+
+def _draw(fn, *args):
+    """``fn(*args)``, through ``autograd.jit.random_draw`` when the compiler is loaded (so a
+    compiled program draws again at each replay; without it no trace can be running)."""
+    fx = sys.modules.get("autograd.jit.effects")
+    return fn(*args) if fx is None else fx.random_draw(fn, *args)
+
+
 def dropout(x, rate, seed=None, training=True, rng=None, noise_shape=None):
     """Inverted dropout.
 
     x : float Tensor or array.  rate : drop probability in [0, 1).  seed : int for a fresh
     ``np.random.default_rng(seed)``, or give ``rng`` (a ``np.random.Generator``, advanced by
-    the draw); neither: a fresh unseeded generator.  noise_shape : the mask's shape,
-    broadcast against x (``(N, 1, 1, C)`` drops whole channels, as SpatialDropout2D).
+    the draw, or a function returning the Generator to draw from, called at each draw);
+    neither: a fresh unseeded generator.  noise_shape : the mask's shape, broadcast against
+    x (``(N, 1, 1, C)`` drops whole channels, as SpatialDropout2D).
     Returns x unchanged (no node) when ``training`` is False or ``rate`` is 0; otherwise
-    ``x * keep`` as one node, ``keep = (u >= rate) / (1 - rate)``.
+    ``x * keep`` as one node, ``keep = (u >= rate) / (1 - rate)``.  Under ``autograd.jit``
+    the mask is drawn again at every call of the compiled program, from the same generator
+    (``autograd.jit.random_draw``), so compiled and eager runs give the same masks.
     """
     if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) \
             or not 0.0 <= rate < 1.0:
@@ -55,13 +84,13 @@ def dropout(x, rate, seed=None, training=True, rng=None, noise_shape=None):
     if not training or rate == 0:
         return x
     if rng is None:
-        rng = np.random.default_rng(seed)
-    elif not isinstance(rng, np.random.Generator):
+        src = seed
+    elif isinstance(rng, np.random.Generator) or callable(rng):
+        src = rng
+    else:
         raise ArgumentTypeError(f"dropout: rng must be a numpy Generator, got "
                                 f"{type(rng).__name__}")
     shape = np.shape(getattr(x, "_data", x)) if noise_shape is None else tuple(noise_shape)
-    dt = getattr(getattr(x, "_data", x), "dtype", np.dtype(np.float64))
-    dt = dt if np.dtype(dt).kind == "f" else np.float64
-    keep = (rng.random(shape, dtype=np.float64) >= rate).astype(dt)
-    keep *= dt.type(1.0 / (1.0 - rate)) if hasattr(dt, "type") else 1.0 / (1.0 - rate)
-    return _dropout(x, keep=keep)
+    dt = np.dtype(getattr(getattr(x, "_data", x), "dtype", np.float64))
+    dt = dt if dt.kind == "f" else np.dtype(np.float64)
+    return _dropout(x, _draw(_keep_mask, src, shape, float(rate), dt))

@@ -164,6 +164,9 @@ def _bn_vjp(g, out, x, gamma, beta, mean, var, eps=1e-3, axis=-1, training=False
 
 _batch_norm.defvjp(_bn_vjp)
 _batch_norm.defvjp_fast(_bn_fast, needs=True)
+# in training the forward writes the moving statistics (arguments 3, 4) in place: under
+# autograd.jit that call is an effect re-run on the live tensors at each replay
+_batch_norm.mutates = lambda kw: (3, 4) if kw.get("training") else ()
 
 
 def batch_norm(x, gamma=None, beta=None, mean=None, var=None, eps=1e-3, axis=-1,

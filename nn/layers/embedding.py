@@ -47,7 +47,22 @@ class Embedding(Layer):
         self.built = True
 
     @staticmethod
-    def _ids(inputs: Any) -> np.ndarray:
+    def _ids(inputs: Any) -> Any:
+        """The ids: a Tensor stays a tensor (so ``autograd.jit`` sees them as a program
+        input, not values read into numpy), anything else becomes an integer array."""
+        if isinstance(inputs, ag.Tensor):
+            kind = inputs.dtype.kind
+            if kind == "f":
+                return inputs.astype(np.int64)
+            if kind not in "iub":
+                from ..errors import NonNumericError
+                raise NonNumericError(f"Embedding: ids must be integers, got dtype "
+                                      f"{inputs.dtype}")
+            return inputs
+        return Embedding._ids_array(inputs)
+
+    @staticmethod
+    def _ids_array(inputs: Any) -> np.ndarray:
         a = np.asarray(getattr(inputs, "data", inputs))
         if a.dtype.kind == "f":
             a = a.astype(np.int64)
@@ -59,8 +74,12 @@ class Embedding(Layer):
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         return Module.__call__(self, self._ids(inputs), *args, **kwargs)
 
-    def call(self, ids: np.ndarray) -> ag.Tensor:
+    def call(self, ids: Any) -> ag.Tensor:
         return ag.embedding(ids, self.embeddings)
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Optional[np.ndarray]:
-        return (self._ids(inputs) != 0) if self.mask_zero else None
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if not self.mask_zero:
+            return None
+        if isinstance(inputs, ag.Tensor):     # a tensor mask: autograd.jit follows it
+            return self._ids(inputs) != 0
+        return self._ids_array(inputs) != 0

@@ -40,6 +40,8 @@ class BatchNormalization(Layer):
     """
 
     _non_trainable = ("moving_mean", "moving_variance")
+    #: the moving-statistics update is recorded by autograd.jit (a program effect)
+    jit_state = True
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
@@ -87,8 +89,10 @@ class BatchNormalization(Layer):
                                 f"axis {self.axis}, got inputs of shape {x.shape}")
         # Keras: a frozen BatchNormalization runs in inference mode (its statistics frozen too)
         training = training and self.trainable
-        return ag.batch_norm(x, self.gamma, self.beta, self.moving_mean.data,
-                             self.moving_variance.data, eps=self.epsilon, axis=self.axis,
+        # training updates the moving statistics in place (a captured-state effect under
+        # autograd.jit, re-run at each replay: see batch_norm's ``mutates``)
+        return ag.batch_norm(x, self.gamma, self.beta, self.moving_mean,
+                             self.moving_variance, eps=self.epsilon, axis=self.axis,
                              training=training, momentum=self.momentum) if training else \
             ag.batch_norm(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                           eps=self.epsilon, axis=self.axis)

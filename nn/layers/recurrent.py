@@ -111,7 +111,12 @@ class _RNN(Layer):
             raise ag.ShapeError(f"{type(self).__name__} {self.name!r}: expected inputs (batch, time, "
                                 f"{self.kernel.shape[0]}), got shape {x.shape}")
         if mask is not None:
-            mask = np.asarray(getattr(mask, "data", mask)).astype(bool)
+            # a tensor mask (Embedding's ids != 0 on tensor ids) stays a tensor, handed to the
+            # primitive positionally, so autograd.jit follows it as a program value
+            if isinstance(mask, ag.Tensor):
+                mask = mask if mask.dtype == np.bool_ else mask.astype(np.bool_)
+            else:
+                mask = np.asarray(mask).astype(bool)
             if mask.shape != x.shape[:2]:
                 raise ag.ShapeError(f"{type(self).__name__} {self.name!r}: mask of shape "
                                     f"{mask.shape}, expected {x.shape[:2]}")
@@ -132,7 +137,7 @@ class SimpleRNN(_RNN):
     Parameters: units (features + units + 1)."""
 
     def _run(self, x, states, mask):
-        seq = ag.simple_rnn(x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask=mask)
+        seq = ag.simple_rnn(x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask)
         return seq, [seq[:, -1]]
 
 
@@ -168,7 +173,7 @@ class LSTM(_RNN):
     def _run(self, x, states, mask):
         u = self.units
         out = ag.lstm(x, states[0], states[1], self.kernel, self.recurrent_kernel, self.bias,
-                      mask=mask)
+                      mask)
         last = out[:, -1]
         seq = out[:, :, :u] if self.return_sequences else None
         return seq, [last[:, :u], last[:, u:]]
@@ -197,7 +202,7 @@ class GRU(_RNN):
         return self.bias_initializer((2, g), self.dtype)
 
     def _run(self, x, states, mask):
-        seq = ag.gru(x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask=mask)
+        seq = ag.gru(x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask)
         return seq, [seq[:, -1]]
 
 

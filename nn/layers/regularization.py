@@ -30,6 +30,9 @@ class Dropout(Layer):
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.supports_masking = True
 
+    #: draws through ``autograd.jit.random_draw``: a compiled train step draws at each replay
+    jit_draws = True
+
     def _mask_shape(self, x: ag.Tensor) -> Optional[tuple]:
         if self.noise_shape is None:
             return None
@@ -42,8 +45,13 @@ class Dropout(Layer):
         training = self.training if training is None else bool(training)
         if not training or self.rate == 0:
             return x
-        rng = self._rng if self._rng is not None else _random.get_rng()
-        return ag.dropout(x, self.rate, training=True, rng=rng, noise_shape=self._mask_shape(x))
+        # the generator is looked up at each draw (nn.set_seed replaces the nn one), so a
+        # compiled step draws from the generator the eager step would (jit.random_draw)
+        return ag.dropout(x, self.rate, training=True, rng=self._generator,
+                          noise_shape=self._mask_shape(x))
+
+    def _generator(self) -> np.random.Generator:
+        return self._rng if self._rng is not None else _random.get_rng()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rate={self.rate}, name={self.name!r})"

@@ -76,14 +76,41 @@ def test_auto_equals_eager_and_decides():
     assert isinstance(c.use_jit, bool)
 
 
-def test_dropout_falls_back_with_one_warning_naming_the_layer():
+def test_dropout_compiles_and_equals_eager():
+    # the mask is drawn at each replay from the nn generator (autograd.jit.random_draw)
     sparse = lambda y: y
-    with pytest.warns(JitFallbackWarning, match="Dropout layer") as w:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitFallbackWarning)
         jit = _run(True, "adam", "sparse_categorical_crossentropy", sparse,
                    extra=(L.Dropout(0.5),))
-    assert len([x for x in w if issubclass(x.category, JitFallbackWarning)]) == 1
+    assert not jit[0]._jit.train_fn.fallbacks and jit[0]._jit.train_off is None
     _same(_run(False, "adam", "sparse_categorical_crossentropy", sparse,
                extra=(L.Dropout(0.5),)), jit)
+
+
+class GaussianNoise(L.Layer):
+    """A random layer drawing with numpy itself (not through autograd.jit.random_draw)."""
+
+    def __init__(self, stddev, **kw):
+        super().__init__(**kw)
+        self.stddev = stddev
+
+    def call(self, x, training=None):
+        if not (self.training if training is None else training):
+            return x
+        from nn import _random
+        return x + ag.Tensor(_random.get_rng().normal(0, self.stddev, x.shape).astype(x.dtype))
+
+
+def test_a_random_layer_not_drawing_through_jit_falls_back_with_one_warning_naming_it():
+    sparse = lambda y: y
+    with pytest.warns(JitFallbackWarning, match="GaussianNoise layer") as w:
+        jit = _run(True, "adam", "sparse_categorical_crossentropy", sparse,
+                   extra=(GaussianNoise(0.3, name="noise"),))
+    assert len([x for x in w if issubclass(x.category, JitFallbackWarning)]) == 1
+    assert "'noise'" in str(w[0].message)
+    _same(_run(False, "adam", "sparse_categorical_crossentropy", sparse,
+               extra=(GaussianNoise(0.3, name="noise"),)), jit)
 
 
 def test_train_on_batch_and_predict_compiled():
@@ -126,3 +153,20 @@ def test_evaluate_compiled_equals_eager():
     for a, b in zip(*res):
         for k in a:
             np.testing.assert_allclose(a[k], b[k], rtol=1e-5)
+
+
+def test_a_dropout_subclass_with_its_own_call_must_declare_its_draws():
+    from nn.compiled import blocking_layer
+
+    class MyDropout(L.Dropout):
+        def call(self, x, training=None):
+            return x
+
+    class Declared(MyDropout):
+        jit_draws = True
+
+    class Spatial(L.SpatialDropout2D):      # call inherited from Dropout: declared there
+        pass
+    assert "MyDropout layer" in blocking_layer(nn.Sequential([MyDropout(0.5)]))
+    assert blocking_layer(nn.Sequential([Declared(0.5), Spatial(0.5)])) is None
+    assert blocking_layer(nn.Sequential([L.Dropout(0.5), L.BatchNormalization()])) is None

@@ -415,3 +415,11 @@ def test_numpy_namespace_hypot_and_prod(tmp_path):
     m = nn.Sequential([nn.Input((3, 4)), L.Lambda(
         lambda t: anp.hypot(t, t * 0.5) + anp.prod(t, axis=1, keepdims=True))])
     run_both(m, rand(2, 3, 4), tmp_path)
+
+
+def test_a_step_mask_is_refused(tmp_path):
+    # Embedding(mask_zero=True) hands the recurrent layer a tensor mask (positionally)
+    ids = nn.Input((5,), dtype="int64")
+    m = nn.Model(ids, L.LSTM(3)(L.Embedding(10, 4, mask_zero=True)(ids)))
+    with pytest.raises(nn.onnx.OnnxExportError, match="step mask"):
+        nn.onnx.export(m, tmp_path / "m.onnx")
