@@ -308,3 +308,26 @@ def test_large_model_keeps_per_parameter_kernels_and_equals_eager():
             assert m._jit.multi is not None and not m._jit.multi.keep   # not taken
     for p, q in zip(*outs):
         np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-14)
+
+
+def test_replay_in_eval_mode_still_trains_with_dropout_like_eager():
+    """A replay skips the switch to training mode; the program was traced in it, so its
+    Dropout draws as eager train_on_batch (which switches) does: same weights."""
+    outs = []
+    for jc in (False, True):
+        nn.set_seed(9)
+        m = nn.Sequential([L.Dense(8, activation="relu", input_shape=(4,), dtype="float64"),
+                           L.Dropout(0.5), L.Dense(3, dtype="float64")])
+        m.compile(nn.optimizers.SGD(learning_rate=0.1),
+                  nn.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jc)
+        x, y = _data()
+        m.eval()
+        logs = [m.train_on_batch(x, y) for _ in range(6)]
+        assert not m.training
+        outs.append((logs, [p.data.copy() for p in m.parameters()]))
+        if jc:
+            f = m._jit.train_fn
+            assert f is not None and not f.fallbacks
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-12)
+    for p, q in zip(outs[0][1], outs[1][1]):
+        np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-14)
