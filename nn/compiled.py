@@ -183,7 +183,6 @@ class Compiled:
         runs that backward), else (under True) the multi-tensor update (``_Multi``) where it
         applies, or ``training.apply_update`` (finite-gradient check, ``opt.step()``,
         constraints); the outcome is left in ``self.applied`` for ``replay``/``train_step``."""
-        from .training import apply_update
         self.applied = False
         opt = self.opt
         if not math.isfinite(float(loss)):
@@ -197,7 +196,10 @@ class Compiled:
                 fast = self.multi = _Multi.make(opt)
             if fast is not None:
                 r = fast(self.model, self.cur_plan)
-        self.applied = apply_update(self.model, opt, self.cur_plan, _step) if r is None else r
+        if r is None:
+            from .training import apply_update
+            r = apply_update(self.model, opt, self.cur_plan, _step)
+        self.applied = r
 
     def _jit(self, fn: Any) -> Any:
         """``autograd.jit(fn)``; under "auto", which switches between the eager and the
