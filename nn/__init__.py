@@ -29,7 +29,15 @@ from .errors import WeightsMismatchError, NonNumericError, NonFiniteLossError, N
 from .module import Module, Parameter
 from .model import Model, Sequential, History, Functional
 from .functional import Input, InputLayer
-from . import config, saving, models, utils, onnx
+from . import config, saving, models, utils
+
+
+def __getattr__(name: str):
+    # nn.onnx (the exporter, 780 lines, ~11 ms to load) is imported on first use
+    if name == "onnx":
+        import importlib
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

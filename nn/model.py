@@ -165,10 +165,10 @@ class Model(Module):
         the loss minimised is ``sum_k loss_weights[k] * loss_k``, and the logs hold
         ``<output>_loss`` and ``<output>_<metric>`` besides the total ``loss``.
 
-        jit_compile (Keras's name) : True compiles the train step (forward, loss, backward;
-        then the optimizer update) and the predict step with ``autograd.jit``; False keeps
-        them eager; "auto" (the default) compiles and keeps whichever of compiled and eager
-        measured faster over a few steps.  Results equal eager ones.  See ``nn.compiled``.
+        jit_compile (Keras's name) : True compiles the train step (forward, loss, backward
+        and the optimizer update, one program) and the predict step with ``autograd.jit``;
+        False keeps them eager; "auto" (the default) compiles and keeps whichever of compiled
+        and eager measured faster over a few steps.  Results equal eager ones.  See ``nn.compiled``.
         """
         from . import compiled as _compiled
         mode = _compiled.check_mode(jit_compile)

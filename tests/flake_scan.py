@@ -24,8 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
 
 
-def run_once(seed: int, paths: list[str], extra: list[str], timeout: float) -> tuple[str, list[str], float]:
-    """One pytest run; returns (status, failing test ids, seconds)."""
+def run_once(seed: int, paths: list[str], extra: list[str], timeout: float,
+             log_dir: str | None = None) -> tuple[str, list[str], float]:
+    """One pytest run; returns (status, failing test ids, seconds).  With ``log_dir``, a
+    failing run's output (the tracebacks) is kept there as ``seed-<seed>.txt``."""
     env = dict(os.environ, AUTOGRAD_HYPOTHESIS_PROFILE="scan")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            f"--hypothesis-seed={seed}", *paths, *extra]
@@ -38,6 +40,10 @@ def run_once(seed: int, paths: list[str], extra: list[str], timeout: float) -> t
     failed = FAILED.findall(p.stdout)
     if p.returncode in (0, 5):
         return "ok", [], dt
+    if log_dir:
+        os.makedirs(log_dir, exist_ok=True)
+        with open(os.path.join(log_dir, f"seed-{seed}.txt"), "w") as fh:
+            fh.write(p.stdout + p.stderr)
     return "failed", failed or [f"<pytest exit {p.returncode}>"], dt
 
 
@@ -46,6 +52,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=20, help="number of runs (default 20)")
     ap.add_argument("--start-seed", type=int, default=1, help="seed of the first run")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per run")
+    ap.add_argument("--log-dir", default=None,
+                    help="write each failing run's pytest output to DIR/seed-N.txt")
     ap.add_argument("paths", nargs="*", help="test paths (default: the suite's testpaths)")
     args, extra = ap.parse_known_args(argv)
     extra = [e for e in extra if e != "--"]
@@ -53,7 +61,7 @@ def main(argv=None) -> int:
     bad_runs = 0
     for i in range(args.runs):
         seed = args.start_seed + i
-        status, failed, dt = run_once(seed, args.paths, extra, args.timeout)
+        status, failed, dt = run_once(seed, args.paths, extra, args.timeout, args.log_dir)
         bad_runs += status != "ok"
         counts.update(set(failed))
         print(f"run {i + 1}/{args.runs} seed={seed}: {status} in {dt:.0f} s"

@@ -158,6 +158,18 @@ def test_norm_subgradients_at_zero():
     np.testing.assert_allclose(t.grad, [0.5, -0.5, 0.0])
 
 
+@pytest.mark.parametrize("ord", [None, 1, 2, np.inf])
+@pytest.mark.parametrize("shape,axis", [((0,), None), ((0, 3), 0), ((3, 0), 1)])
+def test_norm_of_an_empty_array_has_an_empty_zero_gradient(ord, shape, axis):
+    # numpy's norm of no entries is 0 (inf included); backward once raised numpy's "zero-size
+    # array to reduction operation maximum" from the inf-norm's tie mask (found by flake_scan)
+    x = Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    out = L.norm(x, ord, axis=axis)
+    np.testing.assert_array_equal(out.data, np.linalg.norm(np.zeros(shape, np.float32), ord, axis=axis))
+    ag.sum(out).backward()
+    assert x.grad.shape == shape and x.grad.dtype == np.float32 and not x.grad.any()
+
+
 def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix():
     a = np.array([[1.0, 2.0], [2.0, 4.0]])
     x = _t(a)

@@ -1005,6 +1005,8 @@ def _extreme_mask(v: np.ndarray, axis: int, largest: bool) -> np.ndarray:
 
 def _norm_vjp(g, out, x, ord=None, axis=None, keepdims=False):
     xd = data_of(x)
+    if xd.size == 0:      # an empty input has no entries to send a gradient to (numpy: norm 0)
+        return np.zeros(xd.shape, dtype=xd.dtype)
     kind, axes = _norm_kind(xd.ndim, ord, axis)
     kept = tuple(1 if i in axes else s for i, s in enumerate(xd.shape))
     if kind == "flat":
