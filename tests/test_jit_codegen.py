@@ -229,7 +229,11 @@ def test_segment_step_equals_replay_and_eager(dtype, acts):
             le, lj = fe(x, y), jf(x, y)
             np.testing.assert_allclose(np.asarray(lj), le.data, rtol=TOL[dtype])
     e = next(iter(jf.cache.d.values()))
-    assert [i.op for i in e.exe.program.instrs].count("fused") == 1, e.exe.program
+    fused = [i for i in e.exe.program.instrs if i.op == "fused"]
+    # forward + backward one segment; the SGD updates (p -= 0.05 * g) a second one
+    assert len(fused) == 2, e.exe.program
+    assert all(b.op != "inplace" for b in fused[0].info["body"])
+    assert [b.op for b in fused[1].info["body"]].count("inplace") == 6
     tol = TOL[dtype]
     for (a, b), (c, d) in zip(pe, pj):
         np.testing.assert_allclose(c.data, a.data, rtol=tol, atol=tol)
@@ -333,3 +337,183 @@ def test_a_fresh_process_replays_first_and_builds_in_the_background():
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip() == "True None"
+
+
+# ----------------------------------------------------------------------------- segment forms
+def _l2_step(dtype, seed=0):
+    """micrograd's tensor step (benchmarks.scalar): MLP 2-16-16-1, hinge + L2 penalty
+    (sum of p * p per parameter), backward, ``p -= lr * grad`` with lr a 0-d array input."""
+    rng = np.random.default_rng(seed)
+    ps = [(Tensor(rng.uniform(-1, 1, (i, o)).astype(dtype), requires_grad=True),
+           Tensor((rng.standard_normal(o) * 0.1).astype(dtype), requires_grad=True))
+          for i, o in ((2, 16), (16, 16), (16, 1))]
+    flat = [t for wb in ps for t in wb]
+
+    def step(x, yv, lr):
+        h = x
+        for i, (W, b) in enumerate(ps):
+            h = ag.dense(h, W, b, activation="relu" if i < 2 else None)
+        data_loss = ag.relu(1.0 - yv * h).mean()
+        reg = 1e-4 * sum((p * p).sum() for p in flat)
+        total = data_loss + reg
+        total.backward()
+        with ag.no_grad():
+            for p in flat:
+                p -= lr * Tensor(p.grad)
+                p.grad = None
+        return total
+    return flat, step
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_l2_penalty_and_update_fuse_and_equal_eager(dtype):
+    """The L2 penalty (elementwise squares, full sums, their vjps) joins the forward/backward
+    segment, and the 6 in-place updates with a 0-d lr input form one more; parameters and
+    losses equal eager at the dtype's tolerance, with the generated code and its replay."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20, 2)).astype(dtype)
+    yv = np.where(rng.standard_normal((20, 1)) > 0, 1.0, -1.0).astype(dtype)
+    pe, fe = _l2_step(dtype)
+    pj, fj = _l2_step(dtype)
+    jf = ag.jit(fj)
+    tol = TOL[dtype]
+    with K.forced("numba"):
+        for k in range(5):
+            lr = np.array(0.1 - 0.01 * k, dtype=dtype)
+            le, lj = fe(Tensor(x), Tensor(yv), Tensor(lr)), jf(x, yv, lr)
+            np.testing.assert_allclose(np.asarray(lj), le.data, rtol=tol)
+            for a, b in zip(pe, pj):
+                np.testing.assert_allclose(b.data, a.data, rtol=tol, atol=tol)
+                assert b.grad is None
+    assert not jf.fallbacks
+    prog = next(iter(jf.cache.d.values())).exe.program
+    fused = [i for i in prog.instrs if i.op == "fused"]
+    assert len(fused) == 2, prog
+    body0 = [b.name for b in fused[0].info["body"]]
+    assert body0.count("call:sum") == 6 and body0.count("vjp:sum") == 6, body0
+    assert "call:mean" in body0 and "vjp:relu" in body0
+    assert [b.op for b in fused[1].info["body"]].count("inplace") == 6
+    assert all(f.fn.fn is not None for f in fused)        # built (numba loaded): not replayed
+    # no per-instruction elementwise call is left outside the generated functions
+    assert not [i for i in prog.instrs if i.op in ("call", "vjp", "inplace")], prog
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_reduction_chain_and_its_gradient_fuse(dtype):
+    """sum/mean of an elementwise chain and their vjps in one generated function, equal to
+    eager (both dtypes), the 0-d results handed back as 0-d arrays of the dtype."""
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((7, 5)).astype(dtype)
+
+    def f(x):
+        return ag.mean(ag.tanh(x * w) - 0.5) * 3.0 + ag.sum(ag.exp(x) * x)
+
+    g = ag.value_and_grad(f)
+    jg = ag.jit(g)
+    x = rng.standard_normal((7, 5)).astype(dtype)
+    with K.forced("numba"):
+        for _ in range(3):
+            v, d = jg(x)
+    ve, de = g(Tensor(x))
+    tol = TOL[dtype]
+    assert np.asarray(v).dtype == np.dtype(dtype) and np.asarray(v).shape == ()
+    np.testing.assert_allclose(np.asarray(v), ve.data, rtol=tol)
+    np.testing.assert_allclose(np.asarray(d), de.data, rtol=tol, atol=tol)
+    prog = next(iter(jg.cache.d.values())).exe.program
+    names = [b.name for i in prog.instrs if i.op == "fused" for b in i.info["body"]]
+    assert {"call:mean", "call:sum", "vjp:mean", "vjp:sum", "vjp:tanh"} - set(names) \
+        == {"vjp:tanh"}, names                    # tanh's vjp is not a segment form
+
+
+def test_pairwise_sum_helper_rounds_as_numpy():
+    """The segments' float32 sum is numpy's pairwise summation, bit for bit."""
+    rng = np.random.default_rng(5)
+    with K.forced("numba"):
+        for n in (1, 3, 8, 9, 127, 128, 129, 1000, 4097):
+            x = (rng.standard_normal(n) * 10).astype(np.float32)
+            jf = ag.jit(lambda a: ag.sum(a * 1.5) + 0.0)
+            for _ in range(3):
+                got = jf(x)
+            assert np.asarray(got) == np.float32(np.sum(x * np.float32(1.5))), n
+
+
+def test_in_place_write_keeps_eager_order_in_a_segment():
+    """A captured tensor read before and after its in-place update in one segment: the
+    read before sees the old values, the read after the new ones (eager order); a view of
+    it made outside the segment keeps the update out of the generated code."""
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal((4, 3))
+
+    def make():
+        p = Tensor(p0.copy(), requires_grad=True)
+
+        def f(g, lr):
+            nonlocal p
+            with ag.no_grad():
+                before = ag.sum(p * 3.0)
+                p -= lr * g
+                after = ag.sum(p * 2.0) + before
+                p *= 0.5
+                return after + ag.sum(p)
+        return p, f
+
+    pe, fe = make()
+    pj, fj = make()
+    jf = ag.jit(fj)
+    g = rng.standard_normal((4, 3))
+    with K.forced("numba"):
+        for k in range(4):
+            lr = np.array(0.1 * (k + 1))
+            np.testing.assert_allclose(np.asarray(jf(g, lr)), fe(Tensor(g), Tensor(lr)).data,
+                                       rtol=1e-12)
+            np.testing.assert_allclose(pj.data, pe.data, rtol=1e-12)
+    prog = next(iter(jf.cache.d.values())).exe.program
+    fused = [i for i in prog.instrs if i.op == "fused"]
+    assert len(fused) == 1 and [b.op for b in fused[0].info["body"]].count("inplace") == 2
+
+    def make_view():
+        p = Tensor(p0.copy(), requires_grad=True)
+
+        def f(g):
+            nonlocal p
+            with ag.no_grad():
+                pt = p.T                                   # a view of p's memory
+                p -= g
+                return ag.sum(pt * 2.0) + ag.sum(p * 1.0)
+        return p, f
+    pe, fe = make_view()
+    pj, fj = make_view()
+    jf = ag.jit(fj)
+    with K.forced("numba"):
+        for _ in range(4):
+            np.testing.assert_allclose(np.asarray(jf(g)), fe(Tensor(g)).data, rtol=1e-12)
+            np.testing.assert_allclose(pj.data, pe.data, rtol=1e-12)
+
+
+def test_update_segment_writes_through_a_non_contiguous_parameter():
+    """A captured parameter whose memory is not C-contiguous (a transposed array) is updated
+    through a copy written back: the tensor's own memory changes, as eager."""
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((3, 5))
+    pe = Tensor(base.T.copy(), requires_grad=True)
+    pj = Tensor(base.copy().T, requires_grad=True)      # Fortran-ordered memory
+    assert not pj._data.flags.c_contiguous
+
+    def make(p):
+        def f(g, lr):
+            nonlocal p
+            with ag.no_grad():
+                p -= lr * g
+                p -= lr * g * 0.5
+            return ag.sum(p * 1.0)
+        return f
+    jf, fe = ag.jit(make(pj)), make(pe)
+    g = rng.standard_normal((5, 3))
+    with K.forced("numba"):
+        for _ in range(4):
+            lr = np.array(0.2)
+            np.testing.assert_allclose(np.asarray(jf(g, lr)), fe(Tensor(g), Tensor(lr)).data,
+                                       rtol=1e-12)
+    np.testing.assert_allclose(pj.data, pe.data, rtol=1e-12)
+    prog = next(iter(jf.cache.d.values())).exe.program
+    assert any(b.op == "inplace" for i in prog.instrs if i.op == "fused" for b in i.info["body"])

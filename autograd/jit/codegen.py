@@ -270,8 +270,342 @@ def _dt(s):
     return None if s is None or s.dtype is None else np.dtype(s.dtype).name
 
 
+# ----------------------------------------------------------------------------- segment forms
+# Besides dense layers and the loss, a segment takes the elementwise calls around them (any
+# shapes numpy broadcasts, 0-d values as numba scalars), full sum/mean reductions, the vjps
+# of these, and in-place updates of captured tensors (``p -= lr * g``), so a small step's
+# forward, loss, L2 penalty, backward and SGD update run as one or two generated functions.
+#: numba source of each elementwise primitive inside a segment (arrays or scalars)
+_SEG_EXPR = {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "negative": "(-{0})", "exp": "np.exp({0})",
+    "log": "np.log({0})", "sqrt": "np.sqrt({0})", "tanh": "np.tanh({0})",
+    "relu": "np.maximum({0}, np.{T}(0.0))", "maximum": "np.maximum({0}, {1})",
+    "minimum": "np.minimum({0}, {1})",
+}
+#: the primitives whose forward (and vjp, for the ones in ``_SEG_VJP``) a segment takes
+_ELEM_SEG = frozenset(_SEG_EXPR) | {"sum", "mean"}
+_SEG_VJP = frozenset({"add", "subtract", "multiply", "negative", "relu", "sum", "mean"})
+#: in-place updates a segment takes: ``fn(p, v, out=p)``
+_INPLACE = {np.add: "np.add", np.subtract: "np.subtract", np.multiply: "np.multiply",
+            np.divide: "np.divide"}
+
+
+def _full_reduction(kw: dict) -> bool:
+    """A reduction over every axis to a 0-d value (``axis=None``, ``keepdims=False``)."""
+    return all(k in ("axis", "keepdims") and (v is None if k == "axis" else v is False
+                                              or v == 0) for k, v in kw.items())
+
+
+def _weak(v) -> bool:
+    """A Python number (numpy casts it to the other operand's dtype)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _operand_ok(prog: Program, i: Optional[int], T: str) -> bool:
+    """Whether slot ``i`` enters a segment of dtype ``T`` without changing numpy's result
+    dtype: a Python number, or a value (array or 0-d) of dtype ``T``."""
+    if i is None:
+        return False
+    s = prog.slots[i]
+    if s.kind == "const":
+        v = s.value
+        if _weak(v):
+            return True
+        return isinstance(v, (np.ndarray, np.floating)) and np.dtype(v.dtype).name == T
+    return s.dtype is not None and np.dtype(s.dtype).name == T and s.shape is not None
+
+
+def _seg_uses(ins: Instr) -> tuple:
+    """The slots the segment code of ``ins`` reads."""
+    if ins.op == "inplace":
+        return ins.ins
+    if ins.prim is None or ins.prim.name not in _ELEM_SEG:
+        return ins.ins
+    if ins.op == "call":
+        return ins.ins
+    g, _out, *args = ins.ins
+    name, parents = ins.prim.name, ins.info["parents"]
+    if name in ("add", "subtract", "negative"):
+        return (g,)
+    if name == "multiply":
+        return (g,) + tuple(args[1 - p] for p in parents)
+    if name == "relu":
+        return (g, args[0])
+    return (g,)                                          # sum, mean: x's shape is static
+
+
+def _elem_ok(prog: Program, ins: Instr) -> bool:
+    """Whether an elementwise call, full reduction, their vjp or an in-place update has a
+    numba form in a segment (one float dtype; numbers cast as numpy casts them)."""
+    if ins.op == "inplace":
+        if ins.fn not in _INPLACE or len(ins.ins) != 2 or ins.target is None:
+            return False
+        t = prog.slots[ins.ins[0]]
+        if t.kind != "load" or t.dtype is None or np.dtype(t.dtype).name not in _FLOATS \
+                or not t.shape:
+            return False
+        return _operand_ok(prog, ins.ins[1], np.dtype(t.dtype).name)
+    name = ins.prim.name
+    if not ins.outs or any(prog.slots[o].kind != "temp" or prog.slots[o].dtype is None
+                           for o in ins.outs):
+        return False
+    T = np.dtype(prog.slots[ins.outs[0]].dtype).name
+    if T not in _FLOATS or any(np.dtype(prog.slots[o].dtype).name != T for o in ins.outs):
+        return False
+    arity = 1 if name in ("negative", "exp", "log", "sqrt", "tanh", "relu", "sum",
+                          "mean") else 2
+    if ins.op == "call":
+        if len(ins.outs) != 1 or len(ins.ins) != arity:
+            return False
+        if name in ("sum", "mean"):
+            x = prog.slots[ins.ins[0]]
+            if not _full_reduction(ins.kw) or x.kind == "const" or not x.shape:
+                return False
+        elif ins.kw:
+            return False
+        return all(_operand_ok(prog, i, T) for i in ins.ins)
+    if ins.op != "vjp" or name not in _SEG_VJP:
+        return False
+    info = ins.info
+    parents = list(info.get("parents", ()))
+    if info.get("nargs") != arity or info.get("has_aux") or info.get("layout") is not None \
+            or len(ins.ins) != 2 + arity or len(ins.outs) != len(parents) or not parents \
+            or parents != sorted(set(parents)):
+        return False
+    if name in ("sum", "mean"):
+        if not _full_reduction(ins.kw):
+            return False
+        x = prog.slots[ins.ins[2]]
+        if not x.shape or tuple(prog.slots[ins.outs[0]].shape) != tuple(x.shape):
+            return False
+    elif ins.kw:
+        return False
+    if name == "relu":
+        g, x, o = (prog.slots[i] for i in (ins.ins[0], ins.ins[2], ins.outs[0]))
+        if g.kind == "const" or not x.shape or tuple(g.shape) != tuple(x.shape) \
+                or tuple(o.shape) != tuple(x.shape):
+            return False
+    return all(_operand_ok(prog, i, T) for i in _seg_uses(ins))
+
+
+def _literal(v, T: str) -> str:
+    """A scalar constant as numba source of dtype ``T``."""
+    f = float(v)
+    if f != f:
+        return f"np.{T}(np.nan)"
+    if math.isinf(f):
+        return f"np.{T}({'-' if f < 0 else ''}np.inf)"
+    return f"np.{T}({f!r})"
+
+
+def _elem_lines(prog: Program, ins: Instr, ref) -> list:
+    """The numba lines of an elementwise call, reduction, their vjp or an in-place update."""
+    if ins.op == "inplace":
+        p, v = ref(ins.ins[0]), ref(ins.ins[1])
+        return [f"    {_INPLACE[ins.fn]}({p}, {v}, {p})"]
+    name = ins.prim.name
+    T = np.dtype(prog.slots[ins.outs[0]].dtype).name
+    if ins.op == "call":
+        a = [ref(i) for i in ins.ins]
+        o = f"t{ins.outs[0]}"
+        if name in ("sum", "mean"):
+            n = max(math.prod(prog.slots[ins.ins[0]].shape), 1)
+            div = "" if name == "sum" else f" / np.{T}({float(n)!r})"
+            return [f"    {o} = np.{T}(_sum({a[0]}){div})"]
+        return [f"    {o} = " + _SEG_EXPR[name].format(*a, T=T)]
+    g = ref(ins.ins[0])
+    args = ins.ins[2:]
+    res = {}
+    if name == "add":
+        res = {0: g, 1: g}
+    elif name == "subtract":
+        res = {0: g, 1: f"(-{g})"}
+    elif name == "negative":
+        res = {0: f"(-{g})"}
+    elif name == "multiply":                            # d(xy) = y dx + x dy
+        res = {p: f"({g} * {ref(args[1 - p])})" for p in ins.info["parents"]}
+    elif name == "relu":
+        res = {0: f"_relu_grad({g}, {ref(args[0])})"}
+    else:                                                # sum, mean: g spread over x
+        shape = tuple(prog.slots[args[0]].shape)
+        n = max(math.prod(shape), 1)
+        fill = g if name == "sum" else f"({g} * np.{T}({1.0 / n!r}))"
+        res = {0: f"np.full({shape!r}, {fill}, np.{T})"}
+    return [f"    t{o} = {res[p]}" for o, p in zip(ins.outs, ins.info["parents"])]
+
+
+#: numba helpers of the segment forms.  ``_sum`` is numpy's pairwise summation (blocks of
+#: 8 accumulators below 128 elements, halves above) in the array's dtype, so a float32 sum
+#: or mean rounds as the replay's does.
+_SEG_HELPERS = [
+    "@nb.njit(cache=True, nogil=True)",
+    "def _block(a, lo, n):",
+    "    res = a[lo]",
+    "    if n < 8:",
+    "        for i in range(lo + 1, lo + n):",
+    "            res += a[i]",
+    "        return res",
+    "    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]",
+    "    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]",
+    "    m = n - n % 8",
+    "    for i in range(lo + 8, lo + m, 8):",
+    "        r0 += a[i]",
+    "        r1 += a[i + 1]",
+    "        r2 += a[i + 2]",
+    "        r3 += a[i + 3]",
+    "        r4 += a[i + 4]",
+    "        r5 += a[i + 5]",
+    "        r6 += a[i + 6]",
+    "        r7 += a[i + 7]",
+    "    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))",
+    "    for i in range(lo + m, lo + n):",
+    "        res += a[i]",
+    "    return res", "", "",
+    # numpy's recursion (halves, rounded down to a multiple of 8, down to 128 elements)
+    # with an explicit stack: numba's on-disk cache of a recursive function can crash
+    "@nb.njit(cache=True, nogil=True)",
+    "def _pairwise(a, n):",
+    "    if n <= 128:",
+    "        return _block(a, 0, n)",
+    "    los = np.empty(128, np.int64)",
+    "    ns = np.empty(128, np.int64)",
+    "    stage = np.zeros(128, np.int64)",
+    "    vals = np.empty(128, a.dtype)",
+    "    top, nv = 0, 0",
+    "    los[0], ns[0] = 0, n",
+    "    while top >= 0:",
+    "        lo, m = los[top], ns[top]",
+    "        if m <= 128:",
+    "            vals[nv] = _block(a, lo, m)",
+    "            nv += 1",
+    "            top -= 1",
+    "            continue",
+    "        m2 = m // 2",
+    "        m2 -= m2 % 8",
+    "        if stage[top] == 0:",
+    "            stage[top] = 1",
+    "            top += 1",
+    "            los[top], ns[top], stage[top] = lo, m2, 0",
+    "        elif stage[top] == 1:",
+    "            stage[top] = 2",
+    "            top += 1",
+    "            los[top], ns[top], stage[top] = lo + m2, m - m2, 0",
+    "        else:",
+    "            nv -= 1",
+    "            vals[nv - 1] = vals[nv - 1] + vals[nv]",
+    "            top -= 1",
+    "    return vals[0]", "", "",
+    "@nb.njit(cache=True, nogil=True)",
+    "def _sum(x):",
+    "    if x.size == 0:",
+    "        return np.zeros(1, x.dtype)[0]",
+    "    return _pairwise(x.reshape(-1), x.size)", "", "",
+    "@nb.njit(cache=True, nogil=True)",
+    "def _relu_grad(g, x):",
+    "    out = np.empty(x.shape, g.dtype)",
+    "    of, gf, xf = out.reshape(-1), g.reshape(-1), x.reshape(-1)",
+    "    for k in range(xf.size):",
+    "        of[k] = gf[k] if xf[k] > 0 else 0",
+    "    return out", "", "",
+]
+
+
+def _schedule(prog: Program, window: list) -> list:
+    """``window`` (loads, gradient reads and writes, segment instructions) reordered so the
+    segment instructions form as few runs as possible: loads first, then repeatedly every
+    segment instruction whose inputs are ready, else every other ready instruction.  An
+    instruction stays after each earlier one it reads a value of, and the order between
+    a write and the reads and writes of one resource (a captured tensor's memory: its
+    loads' readers and in-place updates; a leaf's ``.grad``: accumulations, loads, sets
+    and the readers of loaded gradients) is kept: eager order on everything observable."""
+    n = len(window)
+    if n < 3:
+        return list(window)
+    slots = prog.slots
+    mem, grad = {}, {}
+    for ins in prog.instrs:
+        if ins.op == "load":
+            mem[ins.outs[0]] = id(ins.target)
+        elif ins.op == "load_grad":
+            grad[ins.outs[0]] = id(ins.target)
+
+    def root(s):
+        seen = 0
+        while slots[s].alias is not None and seen < 1000:
+            s, seen = slots[s].alias, seen + 1
+        return s
+    reads, writes, outs, ins_ = [], [], [], []
+    for ins in window:
+        r, w = set(), set()
+        for i in ins.ins:
+            if i is None:
+                continue
+            x = root(i)
+            if x in mem:
+                r.add(("mem", mem[x]))
+            if x in grad:
+                r.add(("grad", grad[x]))
+        if ins.op == "load_grad":
+            r.add(("grad", id(ins.target)))
+        elif ins.op in ("accum_grad", "set_grad"):
+            w.add(("grad", id(ins.target)))
+        elif ins.op == "inplace":
+            w.add(("mem", id(ins.target)))
+        reads.append(r)
+        writes.append(w)
+        outs.append(set(ins.outs))
+        ins_.append({i for i in ins.ins if i is not None})
+    deps = []
+    for k in range(n):
+        d = []
+        for j in range(k):
+            if outs[j] & ins_[k] or writes[j] & (reads[k] | writes[k]) or reads[j] & writes[k]:
+                d.append(j)
+        deps.append(d)
+    seg = [ins.op not in ("load", "load_grad", "accum_grad", "set_grad") for ins in window]
+    done = [False] * n
+    order = []
+
+    def sweep(kinds) -> bool:
+        moved = False
+        again = True
+        while again:
+            again = False
+            for k in range(n):
+                if not done[k] and kinds(k) and all(done[j] for j in deps[k]):
+                    done[k] = True
+                    order.append(k)
+                    moved = again = True
+        return moved
+    sweep(lambda k: window[k].op == "load")
+    while len(order) < n:
+        if not sweep(lambda k: seg[k]) and not sweep(lambda k: not seg[k]):
+            order.extend(k for k in range(n) if not done[k])     # pragma: no cover
+            break
+    return [window[k] for k in order]
+
+
+def _reorder(prog: Program) -> list:
+    """The instructions with each window free of other effects (loads, gradient
+    accumulations, loads and sets, segment instructions) scheduled by ``_schedule``."""
+    out: list = []
+    window: list = []
+    for ins in prog.instrs:
+        if ins.op in ("load", "accum_grad", "load_grad", "set_grad") or _segment_ok(prog, ins):
+            window.append(ins)
+        else:
+            out.extend(_schedule(prog, window))
+            window.clear()
+            out.append(ins)
+    out.extend(_schedule(prog, window))
+    return out
+
+
 def _segment_ok(prog: Program, ins: Instr) -> bool:
     """Whether ``ins`` has a numba form in a segment (all float operands of one dtype)."""
+    if ins.op == "inplace" or (ins.prim is not None and ins.prim.name in _ELEM_SEG):
+        return _elem_ok(prog, ins)
     p = ins.prim
     if p is None or ins.op not in ("call", "vjp"):
         return False
@@ -318,51 +652,50 @@ def _segment_ok(prog: Program, ins: Instr) -> bool:
     return False
 
 
-def _reorder(prog: Program) -> list:
-    """The instructions with, in each window free of other effects, the captured-tensor
-    loads first and the gradient accumulations (``accum_grad``, ``load_grad``) after the
-    segment instructions, so those form one run.  A window is left as it is when a segment
-    instruction reads what an accumulation makes."""
-    out: list = []
-    window: list = []
-
-    def flush():
-        loads = [i for i in window if i.op == "load"]
-        segs = [i for i in window if i.op in ("call", "vjp")]
-        rest = [i for i in window if i.op in ("accum_grad", "load_grad")]
-        made = {o for i in rest for o in i.outs}
-        if any(s in made for i in segs for s in i.ins):
-            out.extend(window)
-        else:
-            out.extend(loads + segs + rest)
-        window.clear()
-    for ins in prog.instrs:
-        if ins.op in ("load", "accum_grad", "load_grad") or _segment_ok(prog, ins):
-            window.append(ins)
-        else:
-            flush()
-            out.append(ins)
-    flush()
-    return out
-
-
 def segment_source(prog: Program, body: list, needed: set) -> tuple:
-    """(source, name, inputs, outputs, loss outputs) of the numba function for ``body``."""
+    """(source, name, inputs, outputs, 0-d outputs {slot: dtype}) of the numba function for
+    ``body``.  A 0-d input comes as a 1-element array and is read as a scalar; a 0-d result
+    is a scalar of its dtype (the caller makes it a 0-d array); a Python number or 0-d
+    constant is written into the source, typed as numpy would cast it."""
     made: set = set()
     inputs: list = []
     names: dict = {}
+    consts: dict = {}
+    unpack: list = []
     for ins in body:
-        for i in ins.ins:
-            if i not in made and i not in names:
-                names[i] = f"a{len(inputs)}"
-                inputs.append(i)
+        T = _seg_dtype(prog, ins)
+        for i in _seg_uses(ins):
+            if i is None or i in made or i in names or i in consts:
+                continue
+            s = prog.slots[i]
+            v = s.value
+            if s.kind == "const" and (_weak(v) or (isinstance(v, (np.ndarray, np.generic))
+                                                   and np.ndim(v) == 0)):
+                consts[i] = _literal(v, T)
+                continue
+            a = f"a{len(inputs)}"
+            inputs.append(i)
+            if s.shape is not None and tuple(s.shape) == ():
+                names[i] = f"s{len(inputs) - 1}"
+                unpack.append(f"    {names[i]} = {a}[0]")
+            else:
+                names[i] = a
         made.update(ins.outs)
+
+    def ref(i):
+        return consts.get(i) or names.get(i) or f"t{i}"
     lines = ["import numpy as np", "import numba as nb",
-             "from autograd.kernels import _jit as J", "", "",
-             "@nb.njit(cache=True, nogil=True)", "def segment(ARGS):"]
-    losses = {}
+             "from autograd.kernels import _jit as J", "", ""]
+    if any(ins.op == "inplace" or (ins.prim is not None and ins.prim.name in _ELEM_SEG)
+           for ins in body):
+        lines += _SEG_HELPERS
+    lines += ["@nb.njit(cache=True, nogil=True, error_model='numpy')", "def segment(ARGS):"]
+    lines += unpack
     for k, ins in enumerate(body):
-        r = [names.get(i, f"t{i}") for i in ins.ins]
+        if ins.op == "inplace" or ins.prim.name in _ELEM_SEG:
+            lines += _elem_lines(prog, ins, ref)
+            continue
+        r = [ref(i) for i in ins.ins]
         kind = _DENSE_KINDS.get(ins.kw.get("activation"), 0)
         slope = float(ins.kw.get("negative_slope", 0.01))
         if ins.prim.name == "dense" and ins.op == "call":
@@ -372,7 +705,6 @@ def segment_source(prog: Program, body: list, needed: set) -> tuple:
                       f"    J.bias_act({o}, {b}, True, {kind}, {slope!r})"]
         elif ins.prim.name == "dense":
             g, out, x, w, b = r
-            need = ins.info["needs"]
             gz, gb = f"gz{k}", f"gb{k}"
             lines += [f"    {gz} = np.empty({out}.shape, {out}.dtype)",
                       f"    {gb} = np.empty({out}.shape[1], {out}.dtype)",
@@ -383,18 +715,29 @@ def segment_source(prog: Program, body: list, needed: set) -> tuple:
         elif ins.op == "call":                             # softmax_cross_entropy, sparse
             z, lab = r
             loss, aux = ins.outs
-            losses[loss] = _dt(prog.slots[ins.ins[0]])
+            T = _dt(prog.slots[ins.ins[0]])
             lines += [f"    t{aux} = np.empty({z}.shape, {z}.dtype)",
-                      f"    t{loss} = J.xent_sparse({z}, {lab}, t{aux}, "
-                      f"1.0 / max({z}.shape[0], 1), True) / max({z}.shape[0], 1)"]
+                      f"    t{loss} = np.{T}(J.xent_sparse({z}, {lab}, t{aux}, "
+                      f"1.0 / max({z}.shape[0], 1), True) / max({z}.shape[0], 1))"]
         else:                                              # its vjp: aux * g
             g, _, _, _, aux = r
-            lines.append(f"    t{ins.outs[0]} = {aux} * {g}[0]")
+            lines.append(f"    t{ins.outs[0]} = {aux} * {g}")
     outputs = [o for ins in body for o in ins.outs if o in needed]
-    lines.append(f"    return ({', '.join(f't{o}' for o in outputs)},)")
-    src = "\n".join(lines).replace("ARGS", ", ".join(names[i] for i in inputs)) + "\n"
+    lines.append(f"    return ({', '.join(ref(o) for o in outputs)},)" if outputs
+                 else "    return ()")
+    src = "\n".join(lines).replace("ARGS", ", ".join(f"a{k}" for k in range(len(inputs))))
+    src += "\n"
     name = "segment_" + hashlib.sha256(src.encode()).hexdigest()[:24]
-    return src, name, inputs, outputs, {o: losses[o] for o in outputs if o in losses}
+    scalars = {o: _dt(prog.slots[o]) for o in outputs
+               if prog.slots[o].shape is not None and tuple(prog.slots[o].shape) == ()}
+    return src, name, inputs, outputs, scalars
+
+
+def _seg_dtype(prog: Program, ins: Instr) -> str:
+    """The float dtype a segment instruction computes in."""
+    if ins.op == "inplace":
+        return _dt(prog.slots[ins.ins[0]])
+    return _dt(prog.slots[ins.outs[0]]) if ins.outs else "float64"
 
 
 #: Calls of a compiled function after which its segments' numba code is built, when this
@@ -465,16 +808,38 @@ def _tiered(build, replay):
     return t
 
 
+def _write_hazard(prog: Program, body: list) -> bool:
+    """Whether a segment updating a captured tensor in place also reads that memory through
+    another value (a view made outside it): the kernel gets each operand as its own
+    contiguous array, so that read could see the memory before the write."""
+    targets = {ins.ins[0] for ins in body if ins.op == "inplace"}
+    if not targets:
+        return False
+    slots = prog.slots
+    for ins in body:
+        for i in ins.ins:
+            if i is None or i in targets:
+                continue
+            s, seen = i, 0
+            while slots[s].alias is not None and seen < 1000:
+                s, seen = slots[s].alias, seen + 1
+                if s in targets:
+                    return True
+    return False
+
+
 def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
     """``prog`` with each run of at least two segment instructions (dense, softmax
-    cross-entropy, their vjps) replaced by one ``fused`` instruction."""
+    cross-entropy, elementwise calls, full sums and means, their vjps, in-place updates of
+    captured tensors) replaced by one ``fused`` instruction."""
     instrs = _reorder(prog)
     from ..kernels.codegen_compile import segment_function
     new_instrs: list = []
     k = 0
     while k < len(instrs):
         e = k
-        while e < len(instrs) and instrs[e].op in ("call", "vjp") and _segment_ok(prog, instrs[e]):
+        while e < len(instrs) and instrs[e].op in ("call", "vjp", "inplace") \
+                and _segment_ok(prog, instrs[e]):
             e += 1
         body = instrs[k:e]
         # every operand counts, inputs too: a forward-only run of a medium model has small
@@ -482,20 +847,39 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
         # replay's BLAS calls (nn jit_compile=True medium step: 8.0 vs 2.0 ms)
         big = max((math.prod(prog.slots[o].shape) for i in body for o in (*i.ins, *i.outs)
                    if o is not None and prog.slots[o].shape is not None), default=0)
-        if len(body) >= 2 and big <= max_size:
+        f0 = _fusable(prog, body[0], None, None) if body else None
+        if f0 is not None and all(_fusable(prog, i, *f0) for i in body):
+            f0 = "elementwise"           # one shape and dtype: fuse_elementwise's loop kernel
+        if len(body) >= 2 and big <= max_size and not _write_hazard(prog, body) \
+                and f0 != "elementwise":
             tmp = Program()
             tmp.slots, tmp.instrs, tmp.outputs = prog.slots, instrs, prog.outputs
             needed = _needed(tmp, e)
             src, name, inputs, outputs, losses = segment_source(prog, body, needed)
+            # the replay reads every operand (a vjp reads its forward's arguments and
+            # result); the kernel only those its code uses
+            made, operands = set(), []
+            for ins in body:
+                operands += [i for i in ins.ins
+                             if i is not None and i not in made and i not in operands]
+                made.update(ins.outs)
+            pick = [operands.index(i) for i in inputs]
             labels = {}
             for ins in body:
                 if ins.op == "call" and ins.prim.name == "softmax_cross_entropy":
                     labels[inputs.index(ins.ins[1])] = int(prog.slots[ins.ins[0]].shape[1])
+            writes, targets = [], []
+            for ins in body:
+                if ins.op == "inplace":
+                    if inputs.index(ins.ins[0]) not in writes:
+                        writes.append(inputs.index(ins.ins[0]))
+                    if all(t is not ins.target for t in targets):
+                        targets.append(ins.target)
             args = (src, name, [prog.slots[i] for i in inputs], labels,
-                    [losses.get(o) for o in outputs])
+                    [losses.get(o) for o in outputs], writes, targets, pick)
             fn = _tiered(lambda args=args: segment_function(*args),
-                         _replay_of(prog, body, inputs, outputs))
-            new_instrs.append(Instr("fused", fn=fn, ins=tuple(inputs), outs=tuple(outputs),
+                         _replay_of(prog, body, operands, outputs))
+            new_instrs.append(Instr("fused", fn=fn, ins=tuple(operands), outs=tuple(outputs),
                                     info={"body": body, "source": src, "name": name}))
             k = e
         else:

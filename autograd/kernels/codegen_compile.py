@@ -127,13 +127,19 @@ def labels_ok_np(labels, n_classes: int) -> bool:
     return not labels.size or bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
-def segment_function(src: str, name: str, slots: list, labels: dict, losses: list):
+def segment_function(src: str, name: str, slots: list, labels: dict, losses: list,
+                     writes: tuple = (), targets: tuple = (), pick=None):
     """The callable of a whole-segment ``fused`` instruction (``codegen.fuse_segments``).
 
     ``slots``: the input slots (their trace-time shapes and dtypes); ``labels``: input
     position -> number of classes, checked before the kernel runs (a label out of range
     raises ``InvalidValueError``, as the primitive does, never reaching numba); ``losses``:
-    per output, the dtype of a loss returned as a float (made a 0-d array), else None."""
+    per output, the dtype of a 0-d result returned as a scalar (made a 0-d array), else
+    None; ``writes``: input positions the kernel updates in place (the memory of captured
+    tensors, ``targets``: their versions are bumped after the kernel, as ``Tensor._inplace``
+    does; an operand that is not a C-contiguous array of its dtype is updated through a
+    copy written back); ``pick``: the positions of the kernel's operands among the
+    callable's arguments (None: all of them, in order)."""
     from ..errors import InvalidValueError as _Bad
     from . import _jit_codegen
     kern = _module(src, name).segment
@@ -143,11 +149,24 @@ def segment_function(src: str, name: str, slots: list, labels: dict, losses: lis
     big = {np.dtype(d): float(np.finfo(d).max) for d in losses if d is not None}
     loss_at = [(j, np.dtype(d)) for j, d in enumerate(losses) if d is not None]
 
+    writes = frozenset(writes)
+    targets = tuple(targets)
+
+    pick = None if pick is None else tuple(pick)
+
     def segment(*vals):
-        args = list(vals)
+        args = list(vals) if pick is None else [vals[p] for p in pick]
+        back = None
+        for t in targets:
+            t._before_write()
         for k, dt, scalar, n_cls in conv:
             a = args[k]
-            if n_cls is not None:
+            if k in writes:
+                if type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
+                    c = np.ascontiguousarray(a, dtype=dt)
+                    back = (back or []) + [(a, c)]
+                    a = c
+            elif n_cls is not None:
                 if type(a) is not np.ndarray or a.dtype != np.int64 or not a.flags.c_contiguous:
                     a = np.ascontiguousarray(a, dtype=np.int64)
                 if not ok(a, n_cls):
@@ -157,6 +176,11 @@ def segment_function(src: str, name: str, slots: list, labels: dict, losses: lis
                 a = np.ascontiguousarray(a, dtype=dt)
             args[k] = a.reshape(1) if scalar else a
         res = kern(*args)
+        if back is not None:
+            for a, c in back:
+                np.copyto(a, c, casting="unsafe")
+        for t in targets:
+            t._bump()
         if not loss_at:
             return res
         res = list(res)
