@@ -835,17 +835,19 @@ def _nan_to_num_cases(draw):
 register_op_strategy("prod", _reduction("prod"))
 
 
-def _cumulative(name: str):
+def _cumulative(name: str, bound: float = 3.0):
     @st.composite
     def cases(draw):
         shape = draw(_shape())
-        x = draw(domain_tensors(name, 0, shape, min_value=-3.0, max_value=3.0))
+        x = draw(domain_tensors(name, 0, shape, min_value=-bound, max_value=bound))
         return OpCase((x,), {"axis": draw(valid_axes(len(shape), allow_tuple=False))})
     return cases
 
 
 register_op_strategy("cumsum", _cumulative("cumsum"))
-register_op_strategy("cumprod", _cumulative("cumprod"))
+# |x| <= 1.5: a flat cumprod of up to 64 entries of 3 reaches 3^18 = 4e8 at 18, where the
+# second-order finite differences lose 3 digits (flake_scan seed 2 found an 0.3% miss)
+register_op_strategy("cumprod", _cumulative("cumprod", bound=1.5))
 
 
 # ------------------------------------------------------------------ autograd.numpy: einsum

@@ -177,22 +177,29 @@ def make_value_jit(params, x, y, first=None):
 
 
 # ----------------------------------------------------------------------------- tensors
+def _tensor_loss(ps, x, yv):
+    """The tensor steps' loss (eager and jitted alike): the MLP on x, the mean hinge loss
+    against yv (+-1, shape (n, 1)) and the L2 penalty on every weight and bias."""
+    import autograd as ag
+    h = x
+    last = len(ps) - 1
+    for i, (W, b) in enumerate(ps):
+        h = ag.dense(h, W, b, activation="relu" if i < last else None)
+    data_loss = ag.relu(1.0 - yv * h).mean()
+    reg = ALPHA * sum((p * p).sum() for wb in ps for p in wb)
+    return data_loss + reg
+
+
 def make_tensor(params, x, y):
     import autograd as ag
     ps = [(ag.Tensor(W.copy(), requires_grad=True), ag.Tensor(b.copy(), requires_grad=True))
           for W, b in params]
     flat = [t for wb in ps for t in wb]
     yv = y[:, None]
-    last = len(ps) - 1
     k = [0]
 
     def step():
-        h = x
-        for i, (W, b) in enumerate(ps):
-            h = ag.dense(h, W, b, activation="relu" if i < last else None)
-        data_loss = ag.relu(1.0 - yv * h).mean()
-        reg = ALPHA * sum((p * p).sum() for p in flat)
-        total = data_loss + reg
+        total = _tensor_loss(ps, x, yv)
         total.backward()
         lr = _lr(k[0])
         k[0] += 1
@@ -215,17 +222,11 @@ def make_tensor_jit(params, x, y):
           for W, b in params]
     flat = [t for wb in ps for t in wb]
     yv = y[:, None].copy()
-    last = len(ps) - 1
     k = [0]
 
     @ag.jit
     def train(x, yv, lr):
-        h = x
-        for i, (W, b) in enumerate(ps):
-            h = ag.dense(h, W, b, activation="relu" if i < last else None)
-        data_loss = ag.relu(1.0 - yv * h).mean()
-        reg = ALPHA * sum((p * p).sum() for p in flat)
-        total = data_loss + reg
+        total = _tensor_loss(ps, x, yv)
         total.backward()
         with ag.no_grad():
             for p in flat:

@@ -541,3 +541,30 @@ def test_batch_norm_writing_into_an_array_made_inside_falls_back():
         for _ in range(4):
             x = rng.normal(size=(4, 3))
             np.testing.assert_allclose(jf(x), 0.5 * x.mean(axis=0), rtol=1e-12)
+
+
+def test_two_threads_tracing_at_once_are_not_taken_for_functions_of_values():
+    # Each trace reads the Value creation counter before and after its run; another thread's
+    # trace in the same window moved it, and the function was judged a function of Values,
+    # handed to the scalar compiler and run eagerly from then on (seen with two models
+    # fitting in two threads).  A barrier inside the traced function forces the overlap.
+    import threading
+    ag.jit(lambda x: x + 1.0)(np.ones(2))          # the jit modules are imported already
+    bar = threading.Barrier(2, timeout=30)
+
+    def f(x):
+        bar.wait()
+        return x * 2.0
+    fns = [ag.jit(f), ag.jit(f)]
+    outs = {}
+
+    def run(k):
+        outs[k] = np.asarray(fns[k](np.ones(3)))
+    th = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    for k in range(2):
+        np.testing.assert_array_equal(outs[k], [2.0, 2.0, 2.0])
+        assert fns[k]._scalar is None and fns[k].trace_count == 1, k

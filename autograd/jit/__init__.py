@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import types
 import warnings
 from typing import Any, Callable, Iterable, Optional, Union
@@ -107,9 +108,10 @@ class Jitted:
     def _trace(self, e: Entry, key: Any, args: tuple, kwargs: dict, dynamic: list) -> Any:
         from . import trace as _trace
         from .. import value as _value
-        tick = _value._tick()
+        tick, mine = _trace_tick()
         rec, out = _trace.trace(self.fun, args, kwargs, dynamic)
-        if _value._tick() - tick > 1:
+        tick2, mine2 = _trace_tick()
+        if tick2 - tick > mine2 - mine:         # creation ticks beyond the traces' own
             # Values were made or assigned during the run: a function of captured Values
             # (micrograd style, float arguments only).  The run was eager; from the next
             # call on, the scalar compiler takes every call.
@@ -334,4 +336,18 @@ sys.modules[__name__].__class__ = _CallableModule
 # elementwise chains fused into generated numba kernels (autograd/jit/codegen.py; a no-op
 # under AUTOGRAD_KERNELS=numpy or below its measured size threshold)
 from . import codegen as _codegen  # noqa: E402
+
+_TICKS_LOCK = threading.Lock()
+_TRACE_TICKS = [0]
+
+
+def _trace_tick() -> tuple:
+    """(Value creation tick, ticks taken by traces so far), read together.  A trace decides
+    that its function made Values when the creation counter moved by more than the traces'
+    own readings: another thread's trace in the same window (two models fitting in two
+    threads) no longer looks like a function of Values (it did, and ran eagerly, warned)."""
+    from .. import value as _value
+    with _TICKS_LOCK:
+        _TRACE_TICKS[0] += 1
+        return _value._tick(), _TRACE_TICKS[0]
 register_backend(_codegen.backend)
