@@ -262,6 +262,13 @@ _DENSE_KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky
 SEGMENT_MAX_SIZE = 16384
 
 
+#: Largest captured tensor (elements) a segment updates in place.  The SGD update of the
+#: tiny MLP step (largest 16x16) and of micrograd's tensor step gain from one generated
+#: function; small's (64x128 weight) measured 2-19 us slower in two interleaved in-process
+#: runs (load ~3.3, another test run in parallel), so above this bound updates stay numpy.
+UPDATE_MAX_SIZE = 4096
+
+
 def _sl(prog, i):
     return prog.slots[i] if i is not None else None
 
@@ -850,8 +857,10 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
         f0 = _fusable(prog, body[0], None, None) if body else None
         if f0 is not None and all(_fusable(prog, i, *f0) for i in body):
             f0 = "elementwise"           # one shape and dtype: fuse_elementwise's loop kernel
+        upd = max((math.prod(prog.slots[i.ins[0]].shape) for i in body if i.op == "inplace"),
+                  default=0)
         if len(body) >= 2 and big <= max_size and not _write_hazard(prog, body) \
-                and f0 != "elementwise":
+                and f0 != "elementwise" and upd <= UPDATE_MAX_SIZE:
             tmp = Program()
             tmp.slots, tmp.instrs, tmp.outputs = prog.slots, instrs, prog.outputs
             needed = _needed(tmp, e)
