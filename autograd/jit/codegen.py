@@ -1,6 +1,7 @@
 """Code generation for jit programs: generated numba functions for whole segments of a small
-step (dense layers, softmax-cross-entropy and their vjps: ``fuse_segments``) and for
-elementwise chains (``fuse_elementwise``).
+step (dense layers, softmax-cross-entropy, elementwise calls, full sums and means, their
+vjps and in-place parameter updates: ``fuse_segments``) and for elementwise chains
+(``fuse_elementwise``).
 
 ``backend(program)`` (registered with ``program.register_backend`` by ``autograd.jit``) looks
 for runs of elementwise primitive calls (``add``, ``multiply``, ``exp``, ``relu``, ...) in a
@@ -27,7 +28,7 @@ from .program import Instr, Program
 
 __all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "kernel_source",
            "segment_source",
-           "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE"]
+           "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE", "UPDATE_MAX_SIZE"]
 
 #: Scalar bodies of the fusable primitives: ``{0}``, ``{1}`` the operands, ``{T}`` the dtype.
 #: Each is the primitive's numpy forward, element by element (NaN handling included).
