@@ -26,6 +26,7 @@ __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy"
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "EPSILON"]
 
 EPSILON = 1e-7
+_INT64 = np.dtype(np.int64)
 
 
 def _pred(y_pred: Any) -> ag.Tensor:
@@ -132,7 +133,8 @@ class Loss(Configurable):
             self.name = name
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> ag.Tensor:
-        y_pred = _pred(y_pred)
+        if type(y_pred) is not ag.Tensor:
+            y_pred = _pred(y_pred)
         if sample_weight is None and self.__dict__.get("reduction", REDUCTIONS[0]) == REDUCTIONS[0]:
             return self.call(y_true, y_pred)
         return reduce_weighted(self.values(y_true, y_pred), sample_weight,
@@ -320,8 +322,11 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
-        _check_2d("SparseCategoricalCrossentropy", y_pred)
-        n, c = y_pred.shape
+        shape = y_pred._data.shape if type(y_pred) is ag.Tensor else None
+        if shape is None or len(shape) != 2:
+            _check_2d("SparseCategoricalCrossentropy", y_pred)
+            shape = y_pred.shape
+        n, c = shape
         if self.from_logits and type(y_true) is np.ndarray and y_true.dtype.kind in "iu" \
                 and y_true.shape == (n,) and _effects.LOCAL.rec is None:
             # eager, integer labels of the right shape: the fused op checks them against
@@ -330,7 +335,8 @@ class SparseCategoricalCrossentropy(Loss):
             # error names the loss and the values as always.  (While autograd.jit traces,
             # sparse_labels' host_effect check stays: a replay must re-check new labels.)
             try:
-                return ag.softmax_cross_entropy(y_pred, y_true.astype(np.int64, copy=False))
+                return ag.softmax_cross_entropy(
+                    y_pred, y_true if y_true.dtype is _INT64 else y_true.astype(np.int64))
             except ag.InvalidValueError:
                 _check_label_values(y_true, c, "SparseCategoricalCrossentropy")
                 raise

@@ -87,6 +87,10 @@ def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
     kind = K.KINDS[activation]
     if _plain(x.size, K.BIAS_ACT_MIN[kind]) and K.GEMM_MIN == K.NEVER:
         z = np.matmul(x, kernel)                # what the dispatcher picks here, minus its checks
+        if kind == 1:                           # bias_act_np's relu, inline (small layers)
+            if bias is not None:
+                z += bias
+            return np.maximum(z, 0, out=z)
         bias_act_np(z, bias, bias is not None, kind, negative_slope)
         return z
     if x.ndim == 2 and x.dtype == kernel.dtype:
@@ -122,21 +126,29 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
         a = out
     want_b = bias is not None and (needs is None or needs[2])
     mm = _mm
+    two = a.ndim == 2 and x.ndim == 2           # (batch, features): no reshapes needed
     if _plain(a.size, K.DENSE_GRAD_MIN[kind]) and g.shape == a.shape and g.dtype == a.dtype \
             and K.GEMM_MIN == K.NEVER:
-        rows = a.size // units if units else math.prod(a.shape[:-1])
-        gz = np.empty((rows, units), a.dtype)
+        gz = np.empty(a.shape if two else (a.size // units if units else
+                                           math.prod(a.shape[:-1]), units), a.dtype)
         gb = np.empty(units, a.dtype) if want_b else None
-        dense_grad_z_np(g.reshape(rows, units), a.reshape(rows, units), gz, gb, want_b, kind,
-                        negative_slope)
+        if two:
+            dense_grad_z_np(g, a, gz, gb, want_b, kind, negative_slope)
+        else:
+            rows = gz.shape[0]
+            dense_grad_z_np(g.reshape(rows, units), a.reshape(rows, units), gz, gb, want_b,
+                            kind, negative_slope)
         mm = np.matmul
     else:
         gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b)
     gx = gk = None
     if needs is None or needs[0]:
-        gx = mm(gz, kernel.T).reshape(x.shape[:-1] + (k_in,))
+        gx = mm(gz, kernel.T)
+        if not two:
+            gx = gx.reshape(x.shape[:-1] + (k_in,))
     if needs is None or needs[1]:
-        gk = mm(x.reshape(gz.shape[0], k_in).T, gz)   # rows given: -1 is ambiguous at size 0
+        # rows given: -1 is ambiguous at size 0
+        gk = mm(x.T if two else x.reshape(gz.shape[0], k_in).T, gz)
     return gx, gk, gb
 
 
@@ -216,7 +228,7 @@ def _labels_below(labels, c) -> bool:
     larger than any c (two's complement), so the maximum alone decides."""
     u = _UNSIGNED.get(labels.dtype.char)
     if u is not None and labels.flags.c_contiguous:
-        return int(labels.view(u).max()) < c
+        return int(np.maximum.reduce(labels.view(u), axis=None)) < c
     return labels.min() >= 0 and labels.max() < c
 
 

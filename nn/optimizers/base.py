@@ -395,8 +395,10 @@ class Optimizer:
                 if g.shape != p._data.shape:
                     raise ag.ShapeError(f"{type(self).__name__}: gradient of shape {g.shape} for "
                                         f"a parameter of shape {p.shape}")
-                todo.append((gi, p, np.ascontiguousarray(g, dtype=np.float32 if dt.char == "e"
-                                                         else dt)))
+                if type(g) is not np.ndarray or g.dtype is not dt or dt.char == "e" \
+                        or not g.flags.c_contiguous:   # (already so: kept as it is, no call)
+                    g = np.ascontiguousarray(g, dtype=np.float32 if dt.char == "e" else dt)
+                todo.append((gi, p, g))
         d = self.__dict__
         if d["clipnorm"] is not None or d["clipvalue"] is not None \
                 or d["global_clipnorm"] is not None:

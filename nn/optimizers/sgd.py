@@ -41,6 +41,15 @@ class SGD(Optimizer):
         return {"velocity": np.zeros_like(data) if self.momentum else None}
 
     def _update(self, data, grad, st, h):
+        lr = h["lr"]
+        if not h["momentum"] and not h["weight_decay"] and type(lr) is float \
+                and grad.dtype is data.dtype and data.dtype in kernels._FLOATS \
+                and (kernels.MODE == "numpy" or (kernels.MODE == "auto"
+                                                 and data.size < kernels.SGD_MIN)):
+            # the plain step (``kernels.sgd_update``'s numpy path, two calls less): ``step``
+            # gave a C-contiguous writeable parameter and a gradient of its shape and dtype
+            data -= lr * grad
+            return
         v = st["velocity"]
         if h["momentum"] and v is None:         # momentum switched on after the first step
             v = st["velocity"] = np.zeros_like(data)
