@@ -129,13 +129,17 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
     two = a.ndim == 2 and x.ndim == 2           # (batch, features): no reshapes needed
     if _plain(a.size, K.DENSE_GRAD_MIN[kind]) and g.shape == a.shape and g.dtype == a.dtype \
             and K.GEMM_MIN == K.NEVER:
-        gz = np.empty(a.shape if two else (a.size // units if units else
-                                           math.prod(a.shape[:-1]), units), a.dtype)
         gb = np.empty(units, a.dtype) if want_b else None
-        if two:
+        if two and kind == 0 and g.flags.c_contiguous:
+            gz = g                              # no activation: dz = g, only read (no copy)
+            if want_b:
+                np.add.reduce(gz, axis=0, out=gb)
+        elif two:
+            gz = np.empty(a.shape, a.dtype)
             dense_grad_z_np(g, a, gz, gb, want_b, kind, negative_slope)
         else:
-            rows = gz.shape[0]
+            rows = a.size // units if units else math.prod(a.shape[:-1])
+            gz = np.empty((rows, units), a.dtype)
             dense_grad_z_np(g.reshape(rows, units), a.reshape(rows, units), gz, gb, want_b,
                             kind, negative_slope)
         mm = np.matmul
