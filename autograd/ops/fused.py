@@ -90,7 +90,7 @@ def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
         if kind == 1:                           # bias_act_np's relu, inline (small layers)
             if bias is not None:
                 z += bias
-            return np.maximum(z, 0, out=z)
+            return np.maximum(z, _ZERO.get(z.dtype, 0), out=z)
         bias_act_np(z, bias, bias is not None, kind, negative_slope)
         return z
     if x.ndim == 2 and x.dtype == kernel.dtype:
@@ -98,6 +98,14 @@ def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
     else:
         z = np.matmul(x, kernel)
     return K.bias_act(z, bias, K.KINDS[activation], negative_slope)   # one pass: act(z + b)
+
+
+#: 0 as a 0-d array of each float dtype: ``a > 0`` and ``maximum(a, 0)`` with it give the same
+#: bits as with the Python 0 (0 is exact in every dtype) and skip numpy's scalar conversion
+_ZERO = {np.dtype(t): np.zeros((), t) for t in (np.float16, np.float32, np.float64)}
+for _z in _ZERO.values():
+    _z.flags.writeable = False
+del _z
 
 
 def _mm(a, b):
@@ -132,6 +140,10 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
         gb = np.empty(units, a.dtype) if want_b else None
         if two and kind == 0 and g.flags.c_contiguous:
             gz = g                              # no activation: dz = g, only read (no copy)
+            if want_b:
+                np.add.reduce(gz, axis=0, out=gb)
+        elif two and kind == 1:                 # dense_grad_z_np's relu, inline
+            gz = np.multiply(g, a > _ZERO.get(a.dtype, 0), out=np.empty(a.shape, a.dtype))
             if want_b:
                 np.add.reduce(gz, axis=0, out=gb)
         elif two:
