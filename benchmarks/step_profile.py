@@ -18,6 +18,12 @@ fused ``dense`` node per layer, ``softmax_cross_entropy``, the kernels' SGD upda
 - ``--ab A,B``: run ``--time`` in fresh processes alternately with ``--root A`` and
   ``--root B``, ``--rounds`` times each, and print the median ratio of each side; with the
   load average before and after (shared machines: alternating spreads the load over both).
+- ``--callgrind``: machine instructions per step, counted by valgrind's callgrind (one
+  fresh process per config and variant, ``PYTHONHASHSEED=0``, one BLAS thread, counting only
+  inside the ``--steps`` timed steps, after warm-up): deterministic, so load-independent, for
+  before/after figures on a shared machine (``--root`` picks the checkout).  Under valgrind
+  numpy runs without AVX-512, so SIMD-heavy work (float64 ``exp``) weighs more than on the
+  CPU; the Python overhead, what the eager trims cut, counts as it runs.
 - ``--pingpong A,B``: one worker process per checkout, both alive at once, taking turns
   in short chunks (``--chunk`` steps of one variant, then the other worker), ``--rounds``
   turns each; prints the median per-step wall time and CPU time (``time.process_time``:
@@ -90,8 +96,15 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pingpong", default=None, help="ROOT_A,ROOT_B: workers taking turns")
     ap.add_argument("--chunk", type=int, default=50)
+    ap.add_argument("--callgrind", action="store_true",
+                    help="instructions per step (valgrind callgrind), hand/autograd/nn")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--cg-variant", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.cg_variant:
+        return _cg_worker(a)
+    if a.callgrind:
+        return _callgrind(a)
     if a.worker:
         return _worker(a)
     if a.pingpong:
@@ -119,6 +132,53 @@ def main(argv=None) -> None:
                 m = s[p]["median_s"]
                 print(f"{cfg:7s} {p:9s} time/step {m * 1e6:8.1f} us  ratio {m / h:5.2f}x")
         sys.stdout.flush()
+
+
+def _cg_worker(a) -> None:
+    """Warm up, then ``--steps`` steps inside ``functools.reduce``: callgrind counts only
+    there (``--toggle-collect=functools_reduce``)."""
+    import functools
+    _import_root(a.root)
+    f = _runners(a.config)[a.cg_variant]
+    for _ in range(20):
+        f()
+    functools.reduce(lambda acc, _: f(), range(a.steps), None)
+
+
+def _callgrind(a) -> None:
+    import shutil
+    import tempfile
+    vg = shutil.which("valgrind")
+    if vg is None:
+        print("# valgrind not found: install it (apt-get install valgrind) for --callgrind")
+        return
+    env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
+    root = os.path.abspath(a.root) if a.root else os.getcwd()
+    print(f"# callgrind instructions per step ({a.steps} steps after 20 warm-up), "
+          f"autograd from {root}")
+    for cfg in a.config.split(","):
+        counts = {}
+        for p in ("hand", "autograd", "nn"):
+            with tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, "callgrind.out")
+                cmd = [vg, "--tool=callgrind", "--collect-atstart=no",
+                       "--toggle-collect=functools_reduce", f"--callgrind-out-file={out}",
+                       sys.executable, "-m", "benchmarks.step_profile", "--cg-variant", p,
+                       "--config", cfg, "--steps", str(a.steps), "--root", root]
+                subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=False)
+                total = None
+                if os.path.exists(out):
+                    with open(out) as fh:
+                        for line in fh:
+                            if line.startswith(("summary:", "totals:")):
+                                total = int(line.split()[1])
+                                break
+            counts[p] = total / a.steps if total else None
+            n = counts[p]
+            ratio = (f"  ratio {n / counts['hand']:.2f}x" if n and counts.get("hand") else "")
+            print(f"{cfg:7s} {p:9s} instructions/step {n or float('nan'):12,.0f}{ratio}")
+            sys.stdout.flush()
 
 
 def _worker(a) -> None:
