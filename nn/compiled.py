@@ -178,10 +178,11 @@ class Compiled:
                 p.grad = None
             out = model(xb)
             loss = compute_loss(model, yb, out, None, plan)
-            mv = mp.outputs(yb, out) if mp is not None else ()   # on the pre-update output
             loss.backward()
             update(loss)            # a host instruction: checks, opt.step(), constraints
-            return (loss, out, *mv)
+            # the metrics read the forward's output (its buffer, from before the update);
+            # recorded last, so that they do not split the step's fused segments
+            return (loss, out, *(mp.outputs(yb, out) if mp is not None else ()))
         return self._jit(train)
 
     def _metrics_undecided(self) -> bool:

@@ -27,7 +27,7 @@ def _arr(a: Any) -> np.ndarray:
 def _fraction(hit: Any) -> Any:
     """mean(hit) of a boolean tensor as a 0-d float64 tensor (what ``np.mean`` of the
     boolean array gives eagerly: an exact count over the size)."""
-    return hit.astype(np.float64).mean()
+    return hit.mean()
 
 
 def _zero() -> Any:
@@ -100,8 +100,9 @@ class SparseCategoricalAccuracy(Metric):
 
     def traced(self, y_true: Any, y_pred: Any) -> Any:
         """``__call__`` on tensors (a 0-d float64 tensor), for a compiled step."""
-        p = y_pred
-        t = y_true.reshape(p.shape[:-1])
+        p, t = y_pred, y_true
+        if t.shape != p.shape[:-1]:
+            t = t.reshape(p.shape[:-1])
         return _fraction(p.argmax(axis=-1) == t) if len(p) else _zero()
 
 
