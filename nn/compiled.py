@@ -31,12 +31,22 @@ Once a batch signature is compiled (from its third call), ``train_on_batch`` and
 replay it directly (``Compiled.ready``/``replay``): a dict lookup and a few attribute checks
 (the optimizer, its parameter count, the loss's penalties), no ``catch_warnings``, and no
 switch of every layer to training mode and back (a replay reads no layer's ``training``
-flag; the traced calls run in training mode).  Metrics stay eager, on the step's output
-(sparse accuracy costs about 5 µs a batch, next to the step's 60-100 µs on the tiny MLP).
+flag; the traced calls run in training mode).
 
-The predict step is the forward in inference mode;
-``evaluate`` uses it too (then the loss and metrics on its output, eagerly), except for a
-model with regularization penalties (an activity penalty needs the forward run in Python).
+Metrics (under True): the program also returns the metrics of ``MetricPlan`` (decided once,
+on the first batch's output, that step run eagerly), computed from the forward's output
+(recorded after the update instruction, so they neither split the fused forward/backward
+segments nor see the updated weights: they read the forward's buffer); the fit loop sums
+them as it sums eager values (``Compiled.mvals``).  A metric that does not trace, keeps
+Python state or traces to another value stays eager on the step's output, with one
+``JitFallbackWarning`` naming it.
+
+The predict step is the forward in inference mode.  Under True, ``evaluate``,
+``test_on_batch`` and fit's validation run the evaluate step (``test_step``): forward in
+inference mode, loss and the ``MetricPlan``'s metrics in one program; under "auto" they
+use the predict step, then the loss and metrics eagerly.  Neither for a model with
+regularization penalties (an activity penalty needs the forward run in Python) or a batch
+with sample weights.
 
 ``jit_compile``:
 
@@ -59,7 +69,8 @@ model with regularization penalties (an activity penalty needs the forward run i
 
 Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
 program (traced twice, then replayed in the following epochs).  Batches with
-``sample_weight``/``class_weight`` and dict or tuple inputs run the eager step.
+``sample_weight``/``class_weight`` and dict or tuple inputs x run the eager step (a tuple or
+dict of targets y, for several outputs, compiles).
 ``fit(distributed=True)`` compiles each rank's forward, loss and backward on its shard (no
 update in that program); the Allreduce of the gradients and the update run after it exactly
 as in the eager distributed step (``nn/distributed.py``); there "auto" compiles without
