@@ -259,8 +259,8 @@ class Compiled:
                 or opt is not self.opt or len(opt._ids) != self.n_params \
                 or (plan is not None and plan.penalties != self.train_fn_pen) \
                 or not self.use_jit or self.train_off is not None \
-                or (self.mode != True and len(self.timing["eager"]) < 3) \
-                or self.train_fn_mp is not self.mplan:      # noqa: E712
+                or self.train_fn_mp is not self.mplan \
+                or (self.mode != True and len(self.timing["eager"]) < 3):   # noqa: E712
             return None
         e = f._fast.get((_MODE.grad, (xb.shape, xb.dtype), (yb.shape, yb.dtype)))
         return None if e is None else e.exe
