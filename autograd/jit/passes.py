@@ -151,6 +151,20 @@ def generate(prog: Program, plan: dict) -> tuple:
             return f"B{i}"
         return f"s{i}"
 
+    guard = getattr(prog, "guard", None)
+    if guard is not None:
+        # the assumptions of a guarded program, inlined; the fallback when one fails
+        conds = []
+        for j, t in enumerate(guard.none_grad):
+            ns[f"GT{j}"] = t
+            conds.append(f"GT{j}.grad is not None")
+        for j, (t, sh, dt) in enumerate(guard.loads):
+            ns[f"GL{j}"], ns[f"GS{j}"], ns[f"GD{j}"] = t, tuple(sh), np.dtype(dt)
+            conds.append(f"GL{j}._data.shape != GS{j} or GL{j}._data.dtype != GD{j}")
+        ns["_guard"] = guard
+        if conds:
+            lines.append(f"    if {' or '.join(conds)}:")
+            lines.append("        return _guard.miss(args)")
     for k, i in enumerate(prog.inputs):
         lines.append(f"    s{i} = args[{k}]")
     for k, ins in enumerate(prog.instrs):
