@@ -49,7 +49,8 @@ def _run(*args, hide=None, timeout=120):
 
 def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path):
     js, png = tmp_path / "out.json", tmp_path / "out.png"
-    out = _run("benchmarks", "--quick", "--json", str(js), "--plot", str(png), hide=hard_deps_only)
+    out = _run("benchmarks", "--quick", "--json", str(js), "--plot", str(png), hide=hard_deps_only,
+               timeout=300)
     # the header
     for key in ("- machine:", "- BLAS:", "- threads: --threads 2", "- versions:",
                 "OPENBLAS_CORETYPE=", "- command: `python -m benchmarks --quick"):
@@ -65,6 +66,11 @@ def test_suite_runs_every_workload_with_hard_deps_only(hard_deps_only, tmp_path)
     assert "| 20 points | autograd.jit of the Tensor step |" in out
     assert "| >= 97% | nn.Model.fit (compile + fit) |" in out
     assert "| small | autograd, kernels=auto, warm numba cache |" in out
+    # the compiled steps' first call, a fresh process to the end of their first replay
+    assert "| small | autograd, step under autograd.jit, warm cache, to step 3 (first compiled) |" in out
+    assert "| small | nn.Model, jit_compile=True (train_on_batch), warm cache, to step 3 (first " \
+        "compiled) |" in out
+    assert "small: autograd, step under autograd.jit, warm cache, to step 3 (first compiled): " in out
     assert "| xent_sparse fwd | 32x2 | float32 |" in out
     # every agreement check ran and passed
     assert out.count("loss agreement: ok") == 6 and "DISAGREE" not in out
