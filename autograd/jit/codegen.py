@@ -944,6 +944,8 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
 #     observe it before the step ends), a later one an ``add`` call (the engine's
 #     ``t.grad + g``, same order, same rounding), a ``p.grad = v`` the value ``v``;
 #   - a ``load_grad`` (the update reading ``p.grad``) becomes a read of that value;
+#   - a backward's gradient sum (``add``, a value used twice) becomes an ``add`` call, the
+#     same numpy add, so that a segment takes it;
 #   - at the end, only the leaves whose final ``.grad`` is not what the guard assumed get a
 #     Python effect: ``accum_grad`` of the accumulated value (copied into the program's
 #     buffer for that leaf, as eager leaves a fresh array), ``set_grad`` of a set value, or
@@ -991,6 +993,9 @@ def _without_grad_state(prog: Program) -> Optional[tuple]:
                         outs=ins.outs, kw=ins.kw, prim=ins.prim, target=ins.target,
                         info=ins.info)
         op = ins.op
+        if op == "add":                          # a backward's gradient sum: the same numpy
+            ins = Instr("call", fn=add.fwd, ins=ins.ins, outs=ins.outs, prim=add,
+                        info={"whole_step": "gradient sum"})   # add, as a segment form
         if op not in ("accum_grad", "load_grad", "set_grad"):
             body.append(ins)
             continue
