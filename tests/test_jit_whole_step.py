@@ -225,7 +225,7 @@ def test_grad_read_and_returned_and_zeroed_first():
     assert prog.guard.misses == 0
 
 
-def test_a_replaced_parameter_is_read_live_and_a_reshaped_one_falls_back():
+def test_a_replaced_parameter_is_read_live_and_a_retyped_one_retraces():
     dtype = "float64"
     pe, fe = _xent_step(dtype)
     pj, fj = _xent_step(dtype)
@@ -243,12 +243,19 @@ def test_a_replaced_parameter_is_read_live_and_a_reshaped_one_falls_back():
                 _assert_close(b.data, a.data, 1e-12)
     guard = _entry(jf).program.guard
     assert guard.misses == 0
-    # a parameter of another dtype: the guard sends the call to the instruction form
+    # a parameter of another dtype: the program no longer applies (its buffers and code are
+    # typed at the trace), so the call traces again, before the guard is consulted
+    n = jf.trace_count
     pj[1].data = pj[1].data.astype(np.float32)
-    x, y = data[0]
+    pe[1].data = pe[1].data.astype(np.float32)
     assert not guard.holds()
-    jf(x, y)
-    assert guard.misses == 1
+    with K.forced("numba"):
+        for x, y in data[:3]:
+            le, lj = fe(Tensor(x), Tensor(y)), jf(x, y)
+            _assert_close(lj, le.data, 1e-12)
+            for a, b in zip(pe, pj):
+                _assert_close(b.data, a.data, 1e-12)
+    assert jf.trace_count == n + 1 and guard.misses == 0
 
 
 def test_update_bumps_versions_so_an_outside_graph_raises_as_eager():

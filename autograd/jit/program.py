@@ -90,7 +90,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-__all__ = ["Slot", "Instr", "Program", "Executable", "Guard", "OPS", "EFFECTS", "register_backend"]
+from ..errors import GraphError
+
+__all__ = ["Slot", "Instr", "Program", "Executable", "Guard", "StaleProgram", "OPS", "EFFECTS", "register_backend"]
 
 #: every instruction op the IR knows
 OPS = ("call", "vjp", "asgrad", "add", "load", "load_grad", "accum_grad", "set_grad", "inplace", "host",
@@ -158,6 +160,13 @@ class Instr:
 
     def __repr__(self) -> str:
         return f"{self.outs} = {self.name}{self.ins}"
+
+
+class StaleProgram(GraphError):
+    """A lowered program's captured tensor no longer has its trace-time shape or dtype.
+    Raised by a replay before it runs anything; ``autograd.jit`` catches it and traces the
+    call again (``trace_count`` grows), so user code sees it only when it replays an
+    ``Executable`` itself."""
 
 
 class Guard:
