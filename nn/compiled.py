@@ -92,6 +92,7 @@ from autograd.errors import JitFallbackWarning
 from autograd.graph import MODE as _MODE
 from autograd.jit import _hand_out
 from autograd.jit.effects import host_effect
+from autograd.jit.program import StaleProgram
 
 from autograd.kernels import optim_multi as _optim_multi
 
@@ -272,7 +273,15 @@ class Compiled:
         if plan is not None:
             self.cur_plan = plan
         self.mvals = None
-        vals = exe.run([xb, yb])
+        try:
+            vals = exe.run([xb, yb])
+        except StaleProgram:
+            # a parameter's array changed shape or dtype since the trace (nothing ran): drop
+            # the program and take the traced path, which traces this signature again
+            f = self.train_fn
+            for e in [e for e in f._fast.values() if e.exe is exe]:
+                f._stale(e)
+            return self.train_step(xb, yb, None, self.model.optimizer, plan)
         value = float(vals[0])
         if not self.applied and math.isfinite(value):
             return float("nan"), None               # a non-finite gradient
