@@ -31,12 +31,22 @@ Once a batch signature is compiled (from its third call), ``train_on_batch`` and
 replay it directly (``Compiled.ready``/``replay``): a dict lookup and a few attribute checks
 (the optimizer, its parameter count, the loss's penalties), no ``catch_warnings``, and no
 switch of every layer to training mode and back (a replay reads no layer's ``training``
-flag; the traced calls run in training mode).  Metrics stay eager, on the step's output
-(sparse accuracy costs about 5 µs a batch, next to the step's 60-100 µs on the tiny MLP).
+flag; the traced calls run in training mode).
 
-The predict step is the forward in inference mode;
-``evaluate`` uses it too (then the loss and metrics on its output, eagerly), except for a
-model with regularization penalties (an activity penalty needs the forward run in Python).
+Metrics (under True): the program also returns the metrics of ``MetricPlan`` (decided once,
+on the first batch's output, that step run eagerly), computed from the forward's output
+(recorded after the update instruction, so they neither split the fused forward/backward
+segments nor see the updated weights: they read the forward's buffer); the fit loop sums
+them as it sums eager values (``Compiled.mvals``).  A metric that does not trace, keeps
+Python state or traces to another value stays eager on the step's output, with one
+``JitFallbackWarning`` naming it.
+
+The predict step is the forward in inference mode.  Under True, ``evaluate``,
+``test_on_batch`` and fit's validation run the evaluate step (``test_step``): forward in
+inference mode, loss and the ``MetricPlan``'s metrics in one program; under "auto" they
+use the predict step, then the loss and metrics eagerly.  Neither for a model with
+regularization penalties (an activity penalty needs the forward run in Python) or a batch
+with sample weights.
 
 ``jit_compile``:
 
@@ -59,7 +69,8 @@ model with regularization penalties (an activity penalty needs the forward run i
 
 Each batch shape is a signature of its own: the last, smaller batch of an epoch gets its own
 program (traced twice, then replayed in the following epochs).  Batches with
-``sample_weight``/``class_weight`` and dict or tuple inputs run the eager step.
+``sample_weight``/``class_weight`` and dict or tuple inputs x run the eager step (a tuple or
+dict of targets y, for several outputs, compiles).
 ``fit(distributed=True)`` compiles each rank's forward, loss and backward on its shard (no
 update in that program); the Allreduce of the gradients and the update run after it exactly
 as in the eager distributed step (``nn/distributed.py``); there "auto" compiles without
@@ -67,6 +78,7 @@ timing (every rank runs the same step).
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from operator import is_
@@ -80,12 +92,13 @@ from autograd.errors import JitFallbackWarning
 from autograd.graph import MODE as _MODE
 from autograd.jit import _hand_out
 from autograd.jit.effects import host_effect
+from autograd.jit.program import StaleProgram
 
 from autograd.kernels import optim_multi as _optim_multi
 
 from .optimizers.base import Optimizer as _Optimizer, _HoldInterrupt
 
-__all__ = ["check_mode", "Compiled", "blocking_layer"]
+__all__ = ["check_mode", "Compiled", "blocking_layer", "MetricPlan"]
 
 #: layers that draw random numbers in training: compiled when the layer draws through
 #: ``autograd.jit.random_draw`` (class attribute ``jit_draws``), else trained eagerly
@@ -152,6 +165,12 @@ class Compiled:
         self.cur_plan: Any = None       # the Plan of the running step (its constraints)
         self.applied = False            # the last step's update was applied
         self.multi: Any = None          # the multi-tensor update (_Multi), when it applies
+        self.mplan: Optional[MetricPlan] = None     # the metrics compiled into the steps
+        self.mvals: Optional[list] = None   # the last compiled step's metric values (or None)
+        self.train_fn_mp: Any = None        # the MetricPlan the train program was traced with
+        self.eval_fn: Any = None            # the compiled evaluate step (loss and metrics)
+        self.eval_fn_mp: Any = None
+        self.warned_eval = False
 
     def _warn(self, why: str) -> None:
         if not self.warned:
@@ -164,6 +183,7 @@ class Compiled:
         model = self.model
         params = opt.params
         update = self._update
+        mp = self.mplan
 
         def train(xb, yb):
             for p in params:
@@ -172,8 +192,26 @@ class Compiled:
             loss = compute_loss(model, yb, out, None, plan)
             loss.backward()
             update(loss)            # a host instruction: checks, opt.step(), constraints
-            return loss, out
+            # the metrics read the forward's output (its buffer, from before the update);
+            # recorded last, so that they do not split the step's fused segments
+            return (loss, out, *(mp.outputs(yb, out) if mp is not None else ()))
         return self._jit(train)
+
+    def _metrics_undecided(self) -> bool:
+        """Whether the model's metrics (under True) have no ``MetricPlan`` yet."""
+        ms = self.model.metrics
+        return self.mode is True and bool(ms) and (self.mplan is None
+                                                   or not self.mplan.fits(ms))
+
+    def _take(self, vals: Any) -> Any:
+        """The compiled train step's results (loss, out, *metric values) as (loss, out), the
+        metric values left in ``self.mvals``."""
+        mp = self.train_fn_mp
+        n = len(mp.active) if mp is not None else 0
+        if n:
+            self.mvals = mp.values(vals[-n:])
+            vals = vals[:-n]
+        return vals[0], vals[1]
 
     @host_effect
     def _update(self, loss: Any) -> None:
@@ -222,6 +260,7 @@ class Compiled:
                 or opt is not self.opt or len(opt._ids) != self.n_params \
                 or (plan is not None and plan.penalties != self.train_fn_pen) \
                 or not self.use_jit or self.train_off is not None \
+                or self.train_fn_mp is not self.mplan \
                 or (self.mode != True and len(self.timing["eager"]) < 3):   # noqa: E712
             return None
         e = f._fast.get((_MODE.grad, (xb.shape, xb.dtype), (yb.shape, yb.dtype)))
@@ -233,11 +272,24 @@ class Compiled:
         nothing applied on a non-finite loss or gradient, as ``training.train_step``."""
         if plan is not None:
             self.cur_plan = plan
-        vals = exe.run([xb, yb])
+        self.mvals = None
+        try:
+            vals = exe.run([xb, yb])
+        except StaleProgram:
+            # a parameter's array changed shape or dtype since the trace (nothing ran): drop
+            # the program and take the traced path, which traces this signature again
+            f = self.train_fn
+            for e in [e for e in f._fast.values() if e.exe is exe]:
+                f._stale(e)
+            return self.train_step(xb, yb, None, self.model.optimizer, plan)
         value = float(vals[0])
         if not self.applied and math.isfinite(value):
             return float("nan"), None               # a non-finite gradient
-        if len(vals) == 2 and type(vals[1]) is np.ndarray:
+        mp = self.train_fn_mp
+        n = len(mp.active) if mp is not None else 0
+        if n:
+            self.mvals = mp.values(vals[-n:])
+        if len(vals) == 2 + n and type(vals[1]) is np.ndarray:
             return value, vals[1].copy()    # the program's buffer, overwritten next call
         return value, _hand_out(exe.program, vals, False)[1]
 
@@ -249,6 +301,7 @@ class Compiled:
             exe = self.ready(xb, yb, opt, plan)
             if exe is not None:
                 return self.replay(exe, xb, yb, plan)
+        self.mvals = None
         model = self.model
         if self.train_off is None and not self.checked:
             self.checked = True
@@ -259,8 +312,15 @@ class Compiled:
                     self._warn(why)
         if (self.train_off is not None or not self.use_jit or swb is not None
                 or getattr(model, "_unbound", True) or not opt.param_groups
-                or not isinstance(xb, np.ndarray) or not isinstance(yb, np.ndarray)):
+                or not isinstance(xb, np.ndarray) or not _arrays(yb)):
             return eager(model, xb, yb, swb, opt, plan)
+        if self._metrics_undecided():
+            # one eager step; its output decides which metrics the program computes
+            r = eager(model, xb, yb, swb, opt, plan)
+            if r[1] is not None and math.isfinite(r[0]):
+                self.mplan = MetricPlan.probe(model.metrics, yb, r[1], self._warn_metric)
+                self.mvals = self.mplan.first
+            return r
         if plan is None:            # train_on_batch: the plan the program was traced with
             if self.plan is None:
                 from .training import Plan
@@ -270,10 +330,12 @@ class Compiled:
         # penalties (a new fit's Plan saying the same reuses it)
         ids = tuple(map(id, opt.params))
         if self.train_fn is None or self.train_fn_opt != ids \
-                or self.train_fn_pen != plan.penalties or self.opt is not opt:
+                or self.train_fn_pen != plan.penalties or self.opt is not opt \
+                or self.train_fn_mp is not self.mplan:
             self.opt = opt
             self.train_fn = self._train_program(opt, plan)
             self.train_fn_opt, self.train_fn_pen = ids, plan.penalties
+            self.train_fn_mp = self.mplan
             self.n_params = len(opt._ids)
         self.cur_plan = plan
         f = self.train_fn
@@ -290,7 +352,7 @@ class Compiled:
         self.applied = False
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", JitFallbackWarning)
-            loss, out = f(xb, yb)
+            loss, out = self._take(f(xb, yb))
         if f.fallbacks:
             self.train_off = next(iter(f.fallbacks.values()))
             if self.mode is True:
@@ -302,6 +364,55 @@ class Compiled:
         if ready and not f.fallbacks:
             self.timing["jit"].append(time.perf_counter() - t0)
         return value, out
+
+    def _warn_metric(self, name: str, why: str) -> None:
+        warnings.warn(f"jit_compile: metric {name!r} is computed eagerly, on the compiled "
+                      f"step's output: {why}", JitFallbackWarning, stacklevel=5)
+
+    def test_step(self, xb: Any, yb: Any, plan: Any) -> Optional[tuple]:
+        """(loss, output data, metric values) of one evaluate batch (``evaluate``,
+        ``test_on_batch``, the validation of ``fit``) through the compiled evaluate step:
+        the forward in inference mode, the loss and the metrics of the ``MetricPlan`` in one
+        program (run under ``no_grad``, the model in eval mode); metric values are None for
+        the metrics kept eager.  None (the caller runs its eager path) unless under True with
+        x an array, y an array or a list/dict of arrays and no penalties in the loss.  The
+        first call for undecided metrics runs the compiled forward and the eager loss and
+        metrics, and decides the plan on that output."""
+        if self.mode is not True or type(xb) is not np.ndarray or not _arrays(yb) \
+                or plan.penalties:
+            return None
+        model = self.model
+        if self._metrics_undecided():
+            from .training import compute_loss, _out_data
+            out = self.forward(xb)
+            value = float(compute_loss(model, yb, out, None, plan).data)
+            out = _out_data(out)
+            self.mplan = MetricPlan.probe(model.metrics, yb, out, self._warn_metric)
+            return value, out, self.mplan.first
+        mp = self.mplan
+        f = self.eval_fn
+        if f is None or self.eval_fn_mp is not mp:
+            from .training import compute_loss
+
+            def evaluate(xb, yb):
+                out = model(xb)
+                loss = compute_loss(model, yb, out, None, None)
+                return (loss, out, *(mp.outputs(yb, out) if mp is not None else ()))
+            f = self.eval_fn = self._jit(evaluate)
+            self.eval_fn_mp = mp
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JitFallbackWarning)
+            vals = f(xb, yb)
+        if f.fallbacks and not self.warned_eval:
+            self.warned_eval = True
+            warnings.warn(f"jit_compile: evaluate runs eagerly: "
+                          f"{next(iter(f.fallbacks.values()))}", JitFallbackWarning,
+                          stacklevel=4)
+        _rewarn(caught)
+        n = len(mp.active) if mp is not None else 0
+        mv = mp.values(vals[-n:]) if n else None
+        out = vals[1]
+        return float(np.asarray(vals[0])), (_data(out) if n < len(model.metrics) else None), mv
 
     def distributed_program(self, grads: Any) -> Any:
         """``fit(distributed=True)``'s compiled shard step: ``autograd.jit(grads)``, where
@@ -544,6 +655,183 @@ class _Multi:
             from .regularizers import apply_constraints
             apply_constraints(model, pairs)
         return True
+
+
+def _arrays(y: Any) -> bool:
+    """Whether y is an array, or a tuple/list/dict of arrays (a model's several outputs)."""
+    if type(y) is np.ndarray:
+        return True
+    vs = y.values() if isinstance(y, dict) else y if isinstance(y, (tuple, list)) else None
+    return bool(vs) and all(type(v) is np.ndarray for v in vs)
+
+
+def _data(out: Any) -> Any:
+    from .training import _out_data
+    return _out_data(out)
+
+
+class MetricPlan:
+    """Which of a model's metrics the compiled steps compute (``jit_compile=True``).
+
+    Decided once, on the first batch's output (``probe``): each metric ``m`` is computed in
+    the program as ``nn.metrics.traced(m)`` (the same formula on tensors, recorded by
+    ``autograd.jit``) when it passes three checks on that batch: its eager call leaves its
+    attributes as they were (a metric that keeps Python state, a counter or a running
+    total, would be updated only at trace time), it traces (a callable that reads values
+    into numpy, calls ``float()`` or returns a Python number does not), and the traced value
+    equals the eager one (float32 to 1e-5, else 1e-12, relative).  Otherwise it stays eager,
+    on the compiled step's output, with one ``JitFallbackWarning`` naming it.  The fit loop
+    keeps the running sums either way, so the logs are the eager ones.
+    """
+
+    def __init__(self, metrics: list, fns: list, first: list) -> None:
+        self.ids = tuple(map(id, metrics))
+        self.fns = fns
+        #: indices (in ``model.metrics``) of the metrics computed in the program
+        self.active = [i for i, f in enumerate(fns) if f is not None]
+        self.n = len(fns)
+        #: the eager values of the probe batch (what the fit loop logs for it)
+        self.first = first
+
+    def fits(self, metrics: list) -> bool:
+        return len(metrics) == self.n and tuple(map(id, metrics)) == self.ids
+
+    def outputs(self, yb: Any, out: Any) -> list:
+        """The active metrics on (yb, out) as 0-d tensors, recorded in the program."""
+        with ag.no_grad():
+            return [self.fns[i](yb, out) for i in self.active]
+
+    def values(self, vals: Any) -> list:
+        """Per metric, its value from the program's metric outputs ``vals`` (None for the
+        metrics kept eager)."""
+        res: list = [None] * self.n
+        for i, v in zip(self.active, vals):
+            res[i] = float(v)
+        return res
+
+    @classmethod
+    def probe(cls, metrics: list, yb: Any, out: Any, warn: Any) -> "MetricPlan":
+        """The plan for ``metrics`` from one batch: targets ``yb``, output data ``out``
+        (arrays); ``warn(name, why)`` for each metric kept eager."""
+        from .metrics import metric_name
+        fns, first = [], []
+        for m in metrics:
+            fn, why, value = _probe_metric(m, yb, out)
+            fns.append(fn)
+            first.append(value)
+            if fn is None:
+                warn(metric_name(m), why)
+        return cls(metrics, fns, first)
+
+
+def _probe_metric(m: Any, yb: Any, out: Any) -> tuple:
+    """(traced function or None, why not, the eager value) of metric ``m`` on one batch."""
+    from .metrics import traced
+    _resolve(m, yb, out)
+    before = _snapshot(m)
+    value = float(m(yb, out))                   # the eager call the step logs
+    if before is _UNCHECKABLE:
+        return None, "its attributes cannot be copied to check that it keeps no state", value
+    if not _same(before, _snapshot(m)):
+        return None, "it keeps Python state (a call changed its attributes)", value
+    fn = traced(m)
+
+    def one(y_true: Any, y_pred: Any) -> Any:
+        with ag.no_grad():
+            return fn(y_true, y_pred)
+    j = ag.jit(one)
+    j.backend = _plain_replay
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = j(yb, out)
+            v = j(yb, out)          # the second trace checks that both record one program
+    except Exception as e:         # noqa: BLE001 - any failure to trace keeps it eager
+        _restore(m, before)
+        return None, f"it cannot be traced ({type(e).__name__}: {e})", value
+    if not _same(before, _snapshot(m)):
+        _restore(m, before)
+        return None, "it keeps Python state (a traced call changed its attributes)", value
+    if j.fallbacks:
+        return None, f"it cannot be traced ({next(iter(j.fallbacks.values()))})", value
+    v = np.asarray(v)
+    rtol = 1e-5 if v.dtype.kind == "f" and v.dtype.itemsize <= 4 else 1e-12
+    if v.size != 1 or not (np.isclose(float(v), value, rtol=rtol, atol=0.0)
+                           or (math.isnan(value) and math.isnan(float(v)))):
+        return None, (f"its traced value {float(v) if v.size == 1 else v!r} differs from the "
+                      f"eager one {value!r}"), value
+    return fn, "", value
+
+
+def _resolve(m: Any, yb: Any, out: Any) -> None:
+    """Resolve an ``'accuracy'`` metric (as its first eager call would) before the state
+    check, so that this one-time choice does not count as state."""
+    from .functional import OutputMetric, pick
+    from .metrics import Accuracy
+    if isinstance(m, OutputMetric):
+        yb, out = pick(yb, m.index, m.key, m.name), pick(out, m.index, m.key, m.name)
+        m = m.fn
+    if isinstance(m, Accuracy) and m.resolved is None:
+        m.resolved = m.resolve(yb, out)
+
+
+_UNCHECKABLE = object()
+
+
+def _snapshot(m: Any) -> Any:
+    """A deep copy of the metric's attributes (None: it has none)."""
+    d = getattr(m, "__dict__", None)
+    if d is None:
+        return None
+    try:
+        return copy.deepcopy(d)
+    except Exception:              # noqa: BLE001 - an attribute that cannot be copied
+        return _UNCHECKABLE
+
+
+def _restore(m: Any, before: Any) -> None:
+    if isinstance(before, dict):
+        m.__dict__.clear()
+        m.__dict__.update(before)
+
+
+def _same(a: Any, b: Any, seen: Optional[set] = None) -> bool:
+    """Whether two snapshots hold the same values (False when unsure).  Objects are
+    compared by their attributes (``__dict__`` and ``__slots__``), each pair once."""
+    if type(a) is not type(b):
+        return False
+    if a is b:
+        return True
+    seen = set() if seen is None else seen
+    key = (id(a), id(b))
+    if key in seen:                 # a cycle, or a pair already being compared
+        return True
+    if isinstance(a, dict):
+        seen.add(key)
+        return a.keys() == b.keys() and all(_same(a[k], b[k], seen) for k in a)
+    if isinstance(a, (list, tuple)):
+        seen.add(key)
+        return len(a) == len(b) and all(_same(x, y, seen) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and \
+            bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, type):
+        return False
+    seen.add(key)
+    slots = [n for c in type(a).__mro__ for n in getattr(c, "__slots__", ())
+             if isinstance(n, str) and n not in ("__dict__", "__weakref__")]
+    if slots and not all(_same(getattr(a, n, None), getattr(b, n, None), seen)
+                         for n in slots):
+        return False
+    d = getattr(a, "__dict__", None)
+    if d is not None:
+        return _same(d, b.__dict__, seen)
+    if slots:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:              # noqa: BLE001
+        return False
 
 
 def _rewarn(caught: list) -> None:

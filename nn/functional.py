@@ -465,6 +465,15 @@ class OutputMetric:
             return float(np.asarray(self.fn(yt, yp).data))
         return float(self.fn(yt, yp))
 
+    def traced(self, y_true: Any, y_pred: Any) -> Any:
+        """``__call__`` on tensors (a 0-d tensor), for a compiled step."""
+        from .metrics import traced
+        yt = pick(y_true, self.index, self.key, self.name)
+        yp = pick(y_pred, self.index, self.key, self.name)
+        if self.is_loss:
+            return self.fn(yt, yp).reshape(())
+        return traced(self.fn)(yt, yp)
+
 
 def _per_output(value: Any, names: list, what: str, default: Any) -> list:
     """A list/dict given per output, as a list in output order (``default`` where absent)."""

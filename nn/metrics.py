@@ -1,7 +1,9 @@
 """Metrics on numpy arrays: ``metric(y_true, y_pred) -> float`` for one batch.
 
 ``fit``/``evaluate`` report the mean over batches weighted by batch size (for these
-metrics, the value over the whole epoch).  ``'accuracy'`` (or ``'acc'``) resolves as Keras
+metrics, the value over the whole epoch).  Under ``jit_compile=True`` a metric is computed
+inside the compiled step from ``traced(metric)``: the same formula on tensors (see
+``nn/compiled.py``, ``MetricPlan``).  ``'accuracy'`` (or ``'acc'``) resolves as Keras
 does, from the shapes and the loss: binary accuracy for one output unit or a binary
 cross-entropy loss, sparse categorical accuracy when the labels are integers without a class
 axis, categorical accuracy for one-hot labels.
@@ -20,6 +22,17 @@ __all__ = ["Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategorical
 
 def _arr(a: Any) -> np.ndarray:
     return np.asarray(getattr(a, "data", a))
+
+
+def _fraction(hit: Any) -> Any:
+    """mean(hit) of a boolean tensor as a 0-d float64 tensor (what ``np.mean`` of the
+    boolean array gives eagerly: an exact count over the size)."""
+    return hit.mean()
+
+
+def _zero() -> Any:
+    import autograd as ag
+    return ag.Tensor(np.float64(0.0))
 
 
 class Metric(Configurable):
@@ -50,6 +63,13 @@ class BinaryAccuracy(Metric):
             t = t.reshape(p.shape)
         return float(np.mean((p > self.threshold) == (t > 0.5))) if p.size else 0.0
 
+    def traced(self, y_true: Any, y_pred: Any) -> Any:
+        """``__call__`` on tensors (a 0-d float64 tensor), for a compiled step."""
+        p, t = y_pred, y_true
+        if t.shape != p.shape and t.size == p.size:
+            t = t.reshape(p.shape)
+        return _fraction((p > self.threshold) == (t > 0.5)) if p.size else _zero()
+
 
 class CategoricalAccuracy(Metric):
     """Fraction of rows where ``argmax(y_pred) == argmax(y_true)`` (one-hot labels)."""
@@ -60,6 +80,11 @@ class CategoricalAccuracy(Metric):
     def __call__(self, y_true, y_pred):
         p, t = _arr(y_pred), _arr(y_true)
         return float(np.mean(p.argmax(axis=-1) == t.argmax(axis=-1))) if len(p) else 0.0
+
+    def traced(self, y_true: Any, y_pred: Any) -> Any:
+        """``__call__`` on tensors (a 0-d float64 tensor), for a compiled step."""
+        p, t = y_pred, y_true
+        return _fraction(p.argmax(axis=-1) == t.argmax(axis=-1)) if len(p) else _zero()
 
 
 class SparseCategoricalAccuracy(Metric):
@@ -72,6 +97,13 @@ class SparseCategoricalAccuracy(Metric):
         p, t = _arr(y_pred), _arr(y_true)
         t = t.reshape(p.shape[:-1])
         return float(np.mean(p.argmax(axis=-1) == t)) if len(p) else 0.0
+
+    def traced(self, y_true: Any, y_pred: Any) -> Any:
+        """``__call__`` on tensors (a 0-d float64 tensor), for a compiled step."""
+        p, t = y_pred, y_true
+        if t.shape != p.shape[:-1]:
+            t = t.reshape(p.shape[:-1])
+        return _fraction(p.argmax(axis=-1) == t) if len(p) else _zero()
 
 
 class Accuracy(Metric):
@@ -109,6 +141,13 @@ class Accuracy(Metric):
             self.resolved = self.resolve(y_true, y_pred)
         return self.resolved(y_true, y_pred)
 
+    def traced(self, y_true: Any, y_pred: Any) -> Any:
+        """``__call__`` on tensors, for a compiled step (resolved from the shapes alone)."""
+        if self.resolved is None:
+            self.resolved = self.resolve(np.empty(y_true.shape, y_true.dtype),
+                                         np.empty(y_pred.shape, y_pred.dtype))
+        return self.resolved.traced(y_true, y_pred)
+
 
 _BY_NAME = {"binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
             "sparse_categorical_accuracy": SparseCategoricalAccuracy}
@@ -130,6 +169,29 @@ def get(identifier: Union[str, Metric, Callable], loss: Any = None) -> Callable:
     if callable(identifier):
         return identifier
     raise InvalidValueError(f"a metric must be a name or a callable, got {identifier!r}")
+
+
+def traced(m: Any) -> Callable:
+    """``f(y_true, y_pred) -> 0-d Tensor``: the metric ``m`` computed with tensor operations,
+    so that ``autograd.jit`` can record it in a compiled step.  A built-in metric (and a
+    per-output one, ``OutputMetric``) has its ``traced`` method; anything else (a loss used
+    as a metric, a user's callable) is called on the tensors as they are, and must return a
+    tensor of one element (a Python number or an array is a value the program cannot
+    recompute: ``nn.compiled.MetricPlan`` then keeps that metric eager)."""
+    for c in type(m).__mro__:       # a subclass that overrides __call__ must trace it too
+        if "traced" in c.__dict__:
+            return m.traced
+        if "__call__" in c.__dict__:
+            break
+    import autograd as ag
+
+    def call(y_true: Any, y_pred: Any) -> Any:
+        v = m(y_true, y_pred)
+        if not isinstance(v, ag.Tensor) or v.size != 1:
+            raise InvalidValueError(f"metric {metric_name(m)!r} returned a "
+                                    f"{type(v).__name__}, not a tensor of one element")
+        return v.reshape(())
+    return call
 
 
 def metric_name(m: Any) -> str:

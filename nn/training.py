@@ -619,6 +619,7 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
                                        getattr(model, "_jit", None))
 
     step = _stepper(model, distributed)
+    cj = getattr(model, "_jit", None) if dp is None else None
     names = _metric_logs(model)
     history = History()
     cbs = CallbackList(callbacks, model=model, add_history=history,
@@ -677,9 +678,12 @@ def _fit(model: Any, x: Any, y: Any, batch_size: Optional[int], epochs: int, ver
                 bs = _n(xb)
                 seen += bs
                 sums["loss"] += loss_value * bs
-                for m in model.metrics:
-                    sums[_metrics.metric_name(m)] += (float(m(yb, out)) if dp is None
-                                                      else dp.metric(m)) * bs
+                # jit_compile=True: the values the compiled step computed (None: eager)
+                mv = cj.mvals if cj is not None else None
+                for i, m in enumerate(model.metrics):
+                    v = mv[i] if mv is not None and mv[i] is not None else \
+                        float(m(yb, out)) if dp is None else dp.metric(m)
+                    sums[_metrics.metric_name(m)] += v * bs
                 logs = {k: v / seen for k, v in sums.items()}
                 cbs.on_train_batch_end(b, dict(logs))
                 # distributed hook: a stop on any rank stops every rank after this step
@@ -757,12 +761,20 @@ def _evaluate_batches(model: Any, batches: Batches, cbs: Optional[CallbackList],
         for b, (xb, yb, swb) in enumerate(batches.epoch()):
             if cbs is not None:
                 cbs.on_test_batch_begin(b, {})
-            out = c.forward(xb) if c is not None and isinstance(xb, np.ndarray) else model(xb)
+            r = c.test_step(xb, yb, plan) if c is not None and swb is None else None
+            if r is not None:           # jit_compile=True: forward, loss and metrics compiled
+                value, out, mv = r
+            else:
+                out = c.forward(xb) if c is not None and isinstance(xb, np.ndarray) \
+                    else model(xb)
+                value = float(compute_loss(model, yb, out, swb, plan).data)
+                out, mv = _out_data(out), None
             bs = _n(xb)
             seen += bs
-            sums["loss"] += float(compute_loss(model, yb, out, swb, plan).data) * bs
-            for m in model.metrics:
-                sums[_metrics.metric_name(m)] += float(m(yb, _out_data(out))) * bs
+            sums["loss"] += value * bs
+            for i, m in enumerate(model.metrics):
+                v = mv[i] if mv is not None and mv[i] is not None else float(m(yb, out))
+                sums[_metrics.metric_name(m)] += v * bs
             if cbs is not None:
                 cbs.on_test_batch_end(b, {k: v / seen for k, v in sums.items()})
     return {k: v / max(seen, 1) for k, v in sums.items()}
@@ -916,10 +928,12 @@ def _predict_no_rows(model: Any, x: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- on_batch
-def _batch_logs(model: Any, loss_value: float, yb: Any, out: Any, return_dict: bool) -> Any:
+def _batch_logs(model: Any, loss_value: float, yb: Any, out: Any, return_dict: bool,
+                mv: Optional[list] = None) -> Any:
     logs = {"loss": loss_value}
-    for m in model.metrics:
-        logs[_metrics.metric_name(m)] = float(m(yb, out))
+    for i, m in enumerate(model.metrics):     # mv: values of a compiled step (None: eager)
+        logs[_metrics.metric_name(m)] = mv[i] if mv is not None and mv[i] is not None \
+            else float(m(yb, out))
     if return_dict:
         return logs
     values = list(logs.values())
@@ -948,6 +962,8 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
         _check_lengths(xb, yb, swb, "train_on_batch")
         if c is not None and swb is None:
             exe = c.ready(xb, yb, model.optimizer)
+    if c is not None:
+        c.mvals = None
     if exe is not None:         # a compiled replay: no layer reads its training flag
         value, out = c.replay(exe, xb, yb)
     else:
@@ -962,7 +978,7 @@ def train_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
         raise NonFiniteLossError(f"train_on_batch: the loss or a gradient became {value}"
                                  f"{' because the data holds NaN or inf: ' + bad if bad else ''}"
                                  f"; the step was not applied")
-    return _batch_logs(model, value, yb, out, return_dict)
+    return _batch_logs(model, value, yb, out, return_dict, c.mvals if c is not None else None)
 
 
 def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
@@ -978,13 +994,21 @@ def test_on_batch(model: Any, x: Any, y: Any = None, sample_weight: Any = None,
     _check_lengths(xb, yb, swb, "test_on_batch")
     was_training = getattr(model, "training", True)
     model.eval()
+    c = getattr(model, "_jit", None)
+    r = None
     try:
         with ag.no_grad():
-            out = model(xb)
-            value = float(compute_loss(model, yb, out, swb).data)
+            if c is not None and swb is None:   # jit_compile=True: the compiled evaluate step
+                if c.plan is None:
+                    c.plan = Plan(model)
+                r = c.test_step(xb, yb, c.plan)
+            if r is None:
+                out = model(xb)
+                value = float(compute_loss(model, yb, out, swb).data)
+                r = value, _out_data(out), None
     finally:
         model.train(was_training)
-    return _batch_logs(model, value, yb, _out_data(out), return_dict)
+    return _batch_logs(model, r[0], yb, r[1], return_dict, r[2])
 
 
 def predict_on_batch(model: Any, x: Any) -> Any:

@@ -568,3 +568,60 @@ def test_two_threads_tracing_at_once_are_not_taken_for_functions_of_values():
     for k in range(2):
         np.testing.assert_array_equal(outs[k], [2.0, 2.0, 2.0])
         assert fns[k]._scalar is None and fns[k].trace_count == 1, k
+
+
+def test_a_captured_tensor_that_changes_shape_or_dtype_is_traced_again():
+    # the program's buffers are sized and typed at the trace: a captured tensor read live
+    # with another shape broadcast into them ((1,) into (3,): three times the sum) before
+    w = Tensor(np.array([1.0, 2.0, 3.0], np.float32), requires_grad=True)
+    f = ag.jit(lambda x: ag.sum(w * x))
+    x = np.array(2.0, np.float32)
+    for _ in range(3):
+        assert float(f(x)) == pytest.approx(12.0)
+    assert f.trace_count == 1
+    w.data = np.array([5.0], np.float32)
+    for _ in range(3):
+        assert float(f(x)) == pytest.approx(10.0)
+    assert f.trace_count == 2
+    w.data = np.array([0.1, 0.2], np.float64)          # float32 buffers would round it
+    r = f(x)
+    assert r.dtype == np.float64 and float(r) == float(np.sum(w.data * x))
+    assert f.trace_count == 3 and not f.fallbacks
+
+
+def test_a_step_whose_parameter_changes_shape_retraces_and_updates_once():
+    # the check runs before anything: the update is applied exactly once, as eagerly
+    def make():
+        return Tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
+    w, we = make(), make()
+
+    def step(p, x):
+        loss = ag.sum((p * x) ** 2)
+        loss.backward()
+        with ag.no_grad():
+            p -= 0.1 * Tensor(p.grad)
+        p.grad = None
+        return loss
+    js = ag.jit(lambda x: step(w, x))
+    rng = np.random.default_rng(5)
+    for k in range(8):
+        if k == 4:
+            w.data = np.array([0.3, 0.7])
+            we.data = np.array([0.3, 0.7])
+        x = rng.normal(size=())
+        _eq(js(x), step(we, x))
+        _eq(w.data, we.data)
+    assert js.trace_count == 2 and not js.fallbacks
+
+
+def test_replaying_a_stale_executable_raises_before_running():
+    from autograd.jit.program import StaleProgram
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = ag.jit(lambda x: ag.sum(w * x))
+    for _ in range(3):
+        f(np.ones(2))
+    exe = next(iter(f._fast.values())).exe
+    w.data = np.ones(3)
+    with pytest.raises(StaleProgram, match=r"\(2,\) float64 -> \(3,\) float64"):
+        exe.run([np.ones(2)])
+    assert issubclass(StaleProgram, ag.errors.GraphError)

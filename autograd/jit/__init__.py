@@ -22,7 +22,7 @@ from ..tensor import Tensor
 from . import effects
 from .cache import LRU, Entry, signature
 from .effects import host_effect, random_draw
-from .program import Program, equivalent, register_backend
+from .program import Program, StaleProgram, equivalent, register_backend
 
 __all__ = ["jit", "Jitted", "host_effect", "random_draw", "JitFallbackWarning", "ConcretizationError",
            "register_backend", "Program"]
@@ -77,7 +77,10 @@ class Jitted:
             else:
                 e = self._fast.get(tuple(key))
                 if e is not None and effects.LOCAL.rec is None:
-                    return _hand_out(e.exe.program, e.exe.run(arrays), e.as_tensor)
+                    try:
+                        return _hand_out(e.exe.program, e.exe.run(arrays), e.as_tensor)
+                    except StaleProgram:      # a captured tensor changed: trace again
+                        self._stale(e)
         if effects.LOCAL.rec is not None:            # inside another trace: inline
             return self.fun(*args, **kwargs)
         if self._scalar is not None or _has_value(args):
@@ -100,7 +103,10 @@ class Jitted:
                 self._fast.clear()
                 self._fast_evictions = self.cache.evictions
         if e.exe is not None:
-            return self._replay(e, args, dynamic)
+            try:
+                return self._replay(e, args, dynamic)
+            except StaleProgram:
+                self._stale(e)
         if e.eager is not None:
             return _eager_run(self.fun, args, kwargs, dynamic)
         return self._trace(e, key, args, kwargs, dynamic)
@@ -160,6 +166,15 @@ class Jitted:
                         arrays.append(v)
         vals = e.exe.run(arrays)
         return _hand_out(e.exe.program, vals, e.as_tensor)
+
+    def _stale(self, e: Entry) -> None:
+        """Forget the program of ``e`` (a captured tensor's shape or dtype changed since
+        its trace; the replay raised before running anything): the call traces again."""
+        e.exe = None
+        e.first = None
+        for k in [k for k, v in self._fast.items() if v is e]:
+            del self._fast[k]
+        self.trace_count += 1
 
     def _fall_back(self, e: Entry, key: Any, why: str) -> None:
         e.eager = why

@@ -11,6 +11,14 @@ broadcast along leading axes, as a bias row is), and replaces each run of at lea
 Its function runs one generated loop: every element is read once, the chain is computed in
 registers, and only the results read after the run (or returned) are stored.
 
+``whole_step`` (tried first by ``backend``) makes a small training step one generated
+function: the leaves' ``.grad`` accumulations, reads and resets are rewritten away under a
+guard (every leaf the step accumulates into has ``.grad is None`` at the call, every
+captured tensor its trace-time shape and dtype), so forward, loss, backward, gradient
+sums and the in-place updates form one segment; the replay checks the guard inline and
+runs the instruction form (``fuse_segments`` + ``fuse_elementwise``) when it fails.  See
+the comment above ``whole_step`` for the rewrite.
+
 This module only writes source text (``kernel_source``); ``autograd/kernels/codegen_compile.py``
 writes it into the code cache and compiles it with numba (``cache=True``): a program seen
 before, in this process or an earlier one, loads its compiled kernel from disk.
@@ -26,7 +34,7 @@ import numpy as np
 
 from .program import Instr, Program
 
-__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "kernel_source",
+__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "whole_step", "kernel_source",
            "segment_source",
            "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE", "UPDATE_MAX_SIZE"]
 
@@ -226,11 +234,20 @@ def fuse_elementwise(prog: Program, min_size: int = FUSE_MIN_SIZE,
 
 
 def backend(prog: Program) -> Program:
-    """The default jit backend when numba kernels are enabled: whole segments (dense layers,
-    softmax-cross-entropy, their vjps) below ``SEGMENT_MAX_SIZE``, then elementwise runs."""
+    """The default jit backend when numba kernels are enabled: a whole small step as one
+    guarded generated function (``whole_step``) when it fuses, else whole segments (dense
+    layers, softmax-cross-entropy, their vjps) below ``SEGMENT_MAX_SIZE``, then
+    elementwise runs."""
     from .. import kernels as K
     if K.MODE == "numpy" or not _numba_available():
         return prog
+    fast = whole_step(prog)
+    return fast if fast is not None else _segments_and_loops(prog)
+
+
+def _segments_and_loops(prog: Program) -> Program:
+    """Whole segments, then elementwise runs (the instruction-level form of ``backend``)."""
+    from .. import kernels as K
     prog = fuse_segments(prog, max_size=SEGMENT_MAX_SIZE if K.MODE == "auto" else 1 << 62)
     if K.MODE == "numba" or K.loaded():
         return fuse_elementwise(prog, min_size=0)
@@ -520,7 +537,8 @@ _SEG_HELPERS = [
 
 
 def _schedule(prog: Program, window: list) -> list:
-    """``window`` (loads, gradient reads and writes, segment instructions) reordered so the
+    """``window`` (loads, gradient reads and writes, in-place updates, segment instructions)
+    reordered so the
     segment instructions form as few runs as possible: loads first, then repeatedly every
     segment instruction whose inputs are ready, else every other ready instruction.  An
     instruction stays after each earlier one it reads a value of, and the order between
@@ -571,7 +589,10 @@ def _schedule(prog: Program, window: list) -> list:
             if outs[j] & ins_[k] or writes[j] & (reads[k] | writes[k]) or reads[j] & writes[k]:
                 d.append(j)
         deps.append(d)
-    seg = [ins.op not in ("load", "load_grad", "accum_grad", "set_grad") for ins in window]
+    # an update too large for a segment (``UPDATE_MAX_SIZE``) is scheduled as late as its
+    # dependencies allow, so it does not split the segment around it
+    seg = [ins.op not in ("load", "load_grad", "accum_grad", "set_grad")
+           and _segment_ok(prog, ins) for ins in window]
     done = [False] * n
     order = []
 
@@ -600,7 +621,8 @@ def _reorder(prog: Program) -> list:
     out: list = []
     window: list = []
     for ins in prog.instrs:
-        if ins.op in ("load", "accum_grad", "load_grad", "set_grad") or _segment_ok(prog, ins):
+        if ins.op in ("load", "accum_grad", "load_grad", "set_grad", "inplace") \
+                or _segment_ok(prog, ins):
             window.append(ins)
         else:
             out.extend(_schedule(prog, window))
@@ -611,8 +633,14 @@ def _reorder(prog: Program) -> list:
 
 
 def _segment_ok(prog: Program, ins: Instr) -> bool:
-    """Whether ``ins`` has a numba form in a segment (all float operands of one dtype)."""
-    if ins.op == "inplace" or (ins.prim is not None and ins.prim.name in _ELEM_SEG):
+    """Whether ``ins`` has a numba form in a segment (all float operands of one dtype; an
+    in-place update of at most ``UPDATE_MAX_SIZE`` elements)."""
+    if ins.op == "inplace":
+        s = prog.slots[ins.ins[0]] if ins.ins and ins.ins[0] is not None else None
+        if s is None or s.shape is None or math.prod(s.shape) > UPDATE_MAX_SIZE:
+            return False
+        return _elem_ok(prog, ins)
+    if ins.prim is not None and ins.prim.name in _ELEM_SEG:
         return _elem_ok(prog, ins)
     p = ins.prim
     if p is None or ins.op not in ("call", "vjp"):
@@ -900,3 +928,170 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
     new.inputs, new.outputs = prog.inputs, prog.outputs
     new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
     return new
+
+
+# ----------------------------------------------------------------------------- whole steps
+# A small training step lowers by fuse_segments to: loads, one segment (forward, loss,
+# backward), the leaves' ``.grad`` accumulations (``accum_grad``/``load_grad``, Python), a
+# second segment for the updates (reading ``.grad``), and ``.grad = None`` (Python).  The
+# ``.grad`` traffic is there only because ``.grad`` is Python state whose value at run time
+# decides what an accumulation does (copy when None, add otherwise).  ``whole_step``
+# assumes the common case and guards it: every leaf the step accumulates into before
+# setting it has ``.grad is None`` when the call starts, and every captured tensor still
+# has its trace-time shape and dtype.  Under that assumption the ``.grad`` state is known
+# at every point of the program, so it is rewritten without it:
+#   - the first accumulation into a leaf is the gradient value itself (no copy: nothing can
+#     observe it before the step ends), a later one an ``add`` call (the engine's
+#     ``t.grad + g``, same order, same rounding), a ``p.grad = v`` the value ``v``;
+#   - a ``load_grad`` (the update reading ``p.grad``) becomes a read of that value;
+#   - a backward's gradient sum (``add``, a value used twice) becomes an ``add`` call, the
+#     same numpy add, so that a segment takes it;
+#   - at the end, only the leaves whose final ``.grad`` is not what the guard assumed get a
+#     Python effect: ``accum_grad`` of the accumulated value (copied into the program's
+#     buffer for that leaf, as eager leaves a fresh array), ``set_grad`` of a set value, or
+#     ``set_grad`` None for a leaf the guard did not check.  A step ending in
+#     ``p.grad = None`` for every leaf has none.
+# fuse_segments then sees forward, loss, backward, accumulations and updates as one run:
+# one generated numba function (versions bumped, labels checked, in-place updates in eager
+# order as for any segment).  The replay checks the guard inline (O(parameters) attribute
+# reads) and, when it fails (a ``.grad`` set between calls, a parameter replaced by one of
+# another shape or dtype), runs ``Guard.fallback``: the instruction form of the same
+# program (fuse_segments + fuse_elementwise, lowered on first use), exactly what runs
+# without this pass.  Only a program whose rewrite is fused into a segment takes this
+# form; steps with host effects (an nn optimizer), random draws or mutating forwards keep
+# the instruction form.
+#: the ops a whole step may hold (everything else: the instruction form)
+_STEP_OPS = frozenset({"load", "call", "vjp", "asgrad", "add", "accum_grad", "load_grad",
+                       "set_grad", "inplace"})
+
+
+def _root_kind(prog: Program, s: int) -> str:
+    seen = 0
+    while prog.slots[s].alias is not None and seen < 1000:
+        s, seen = prog.slots[s].alias, seen + 1
+    return prog.slots[s].kind
+
+
+def _without_grad_state(prog: Program) -> Optional[tuple]:
+    """(program without ``.grad`` reads, guarded leaves) under the guard's assumption, or
+    None when the program has no leaf accumulation or cannot be rewritten."""
+    from ..registry import OPS as PRIMS
+    if not any(i.op == "accum_grad" for i in prog.instrs):
+        return None
+    if any(i.op not in _STEP_OPS or "effect" in i.info for i in prog.instrs):
+        return None
+    add = PRIMS["add"]
+    slots = prog.slots
+    state: dict = {}            # id(leaf) -> None | ("acc" | "set", slot)
+    leaves: dict = {}           # id(leaf) -> leaf, in order of first use
+    guarded: list = []
+    rename: dict = {}
+    body: list = []
+    for ins in prog.instrs:
+        if any(i in rename for i in ins.ins if i is not None):
+            ins = Instr(ins.op, fn=ins.fn, ins=tuple(rename.get(i, i) for i in ins.ins),
+                        outs=ins.outs, kw=ins.kw, prim=ins.prim, target=ins.target,
+                        info=ins.info)
+        op = ins.op
+        if op == "add":                          # a backward's gradient sum: the same numpy
+            ins = Instr("call", fn=add.fwd, ins=ins.ins, outs=ins.outs, prim=add,
+                        info={"whole_step": "gradient sum"})   # add, as a segment form
+        if op not in ("accum_grad", "load_grad", "set_grad"):
+            body.append(ins)
+            continue
+        t = ins.target
+        k = id(t)
+        if k not in leaves:
+            leaves[k] = t
+            if op != "set_grad":            # its .grad at the start is read: guarded
+                guarded.append(t)
+            state[k] = None
+        cur = state[k]
+        if op == "accum_grad":
+            g = ins.ins[0]
+            gs = slots[g]
+            # eager copies a gradient into the leaf: one whose memory the step writes in
+            # place (a captured tensor) would be read after that write here
+            if gs.dtype is None or gs.shape is None or _root_kind(prog, g) in ("load",
+                                                                               "input"):
+                return None
+            if cur is None:
+                state[k] = ("acc", g)
+            else:
+                c = cur[1]
+                if slots[c].dtype is None or np.dtype(slots[c].dtype) != np.dtype(gs.dtype) \
+                        or tuple(slots[c].shape) != tuple(gs.shape):
+                    return None
+                s = prog.new_slot("temp", shape=tuple(gs.shape), dtype=gs.dtype, dyn=True)
+                body.append(Instr("call", fn=add.fwd, ins=(c, g), outs=(s,), prim=add,
+                                  info={"whole_step": "accumulation"}))
+                state[k] = ("acc", s)
+        elif op == "load_grad":
+            if cur is None:
+                return None
+            rename[ins.outs[0]] = cur[1]
+        else:
+            state[k] = ("set", ins.ins[0]) if ins.ins else None
+    guarded_ids = {id(t) for t in guarded}
+    for k, t in leaves.items():
+        st = state[k]
+        if st is None:
+            if k not in guarded_ids:
+                body.append(Instr("set_grad", target=t, info={"whole_step": "end"}))
+        elif st[0] == "set":
+            body.append(Instr("set_grad", ins=(st[1],), target=t, info={"whole_step": "end"}))
+        else:
+            if k not in guarded_ids:            # .grad unknown here: cleared, then owned
+                body.append(Instr("set_grad", target=t, info={"whole_step": "end"}))
+            body.append(Instr("accum_grad", ins=(st[1],), target=t,
+                              info={"whole_step": "end"}))
+    new = Program()
+    new.slots, new.instrs = prog.slots, body
+    new.inputs = prog.inputs
+    new.outputs = [rename.get(o, o) for o in prog.outputs]
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    return new, guarded
+
+
+class _Fallback:
+    """The instruction form of a guarded program, lowered on its first use."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.exe = None
+
+    def __call__(self, args: list) -> list:
+        if self.exe is None:
+            from . import passes
+            from .program import Executable
+            p = _segments_and_loops(self.prog)
+            self.exe = Executable(p, passes.plan_buffers(p))
+        return self.exe.run(args)
+
+
+def whole_step(prog: Program) -> Optional[Program]:
+    """``prog`` as loads, one guarded generated function and the minimal ``.grad`` effects
+    (see the comment above), or None when that form does not apply: no leaf
+    accumulation, an op it does not take, or a rewrite that does not fuse into one
+    segment of at most ``SEGMENT_MAX_SIZE`` / ``UPDATE_MAX_SIZE`` elements."""
+    from .. import kernels as K
+    from .program import Guard
+    r = _without_grad_state(prog)
+    if r is None:
+        return None
+    rewritten, guarded = r
+    fast = fuse_segments(rewritten, max_size=SEGMENT_MAX_SIZE if K.MODE == "auto" else 1 << 62)
+    segs = [i for i in fast.instrs if i.op == "fused"]
+    # an update too large for a segment (``UPDATE_MAX_SIZE``) stays a numpy ``inplace``
+    # after it, reading the gradient the segment returns
+    if len(segs) != 1 or any(i.op not in ("load", "fused", "set_grad", "accum_grad",
+                                          "inplace") for i in fast.instrs):
+        return None
+    loads, seen = [], set()
+    for i in fast.instrs:
+        if i.op == "load" and id(i.target) not in seen:
+            seen.add(id(i.target))
+            s = prog.slots[i.outs[0]]
+            loads.append((i.target, tuple(s.shape), np.dtype(s.dtype)))
+    fast.guard = Guard(guarded, loads, _Fallback(prog))
+    return fast

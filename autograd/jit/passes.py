@@ -131,6 +131,20 @@ def plan_buffers(prog: Program) -> dict:
     return plan
 
 
+def _recheck(checked: list, seen: list) -> None:
+    """The captured tensors' arrays are not all the ones seen last call: check each one's
+    shape and dtype against the trace's, remember them, or raise StaleProgram naming the
+    tensors that changed."""
+    changed = [f"{sh} {dt.name} -> {t._data.shape} {t._data.dtype.name}"
+               for t, sh, dt in checked if t._data.shape != sh or t._data.dtype != dt]
+    if changed:
+        from .program import StaleProgram
+        raise StaleProgram("autograd.jit: a captured tensor changed shape or dtype since the "
+                           "trace (" + "; ".join(changed) + "): the program no longer applies")
+    for j, (t, _, _) in enumerate(checked):
+        seen[j] = t._data
+
+
 def generate(prog: Program, plan: dict) -> tuple:
     """The replay function ``run(args) -> [output values]`` and its source."""
     from . import replay
@@ -151,6 +165,47 @@ def generate(prog: Program, plan: dict) -> tuple:
             return f"B{i}"
         return f"s{i}"
 
+    # Captured tensors are read live at each call, so the program holds only while each
+    # has the shape and dtype it had at the trace (its buffers and generated code are
+    # sized and typed for those).  Before anything runs, the first load of each is checked:
+    # an array seen before (the same object: updates are in place) passes on one identity
+    # test; another array is checked for shape and dtype and remembered, and a change raises
+    # StaleProgram (``autograd.jit`` then traces again; nothing was applied).  (Assigning
+    # ``.shape`` or ``.dtype`` on the very array a tensor holds is not seen; replace the
+    # tensor's ``.data`` instead, as the README says.)
+    firsts, seen = [], set()
+    for ins in prog.instrs:
+        if ins.op == "load" and id(ins.target) not in seen:
+            seen.add(id(ins.target))
+            firsts.append(ins)
+    if firsts:
+        checked = [(ins.target, tuple(slots[ins.outs[0]].shape), np.dtype(slots[ins.outs[0]].dtype))
+                   for ins in firsts]
+        ns["_checked"], ns["_recheck"] = checked, _recheck
+        ns["PA"] = [None] * len(firsts)        # the arrays last seen (None: check first)
+        conds = []
+        for j, ins in enumerate(firsts):
+            ns[f"PT{j}"] = ins.target
+            conds.append(f"PT{j}._data is not PA[{j}]")
+        lines.append(f"    if {' or '.join(conds)}:")
+        lines.append("        _recheck(_checked, PA)")
+    guard = getattr(prog, "guard", None)
+    if guard is not None:
+        # the assumptions of a guarded program, inlined; the fallback when one fails
+        conds = []
+        for j, t in enumerate(guard.none_grad):
+            ns[f"GT{j}"] = t
+            conds.append(f"GT{j}.grad is not None")
+        checked = {(id(t), tuple(sh), np.dtype(dt)) for t, sh, dt in ns.get("_checked", ())}
+        for j, (t, sh, dt) in enumerate(guard.loads):
+            if (id(t), tuple(sh), np.dtype(dt)) in checked:
+                continue                # the prologue above checked it already
+            ns[f"GL{j}"], ns[f"GS{j}"], ns[f"GD{j}"] = t, tuple(sh), np.dtype(dt)
+            conds.append(f"GL{j}._data.shape != GS{j} or GL{j}._data.dtype != GD{j}")
+        ns["_guard"] = guard
+        if conds:
+            lines.append(f"    if {' or '.join(conds)}:")
+            lines.append("        return _guard.miss(args)")
     for k, i in enumerate(prog.inputs):
         lines.append(f"    s{i} = args[{k}]")
     for k, ins in enumerate(prog.instrs):

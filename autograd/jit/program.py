@@ -69,6 +69,13 @@ A ``call`` is an effect too when ``info["effect"]`` is set: ``"draw"``, a random
 (``info["mutates"]``: their slots; BatchNormalization's moving statistics in training, see
 ``Primitive.mutates``).
 
+A program may carry a **guard** (``Program.guard``, None by default; set by a backend, see
+``codegen.whole_step``): a :class:`Guard` naming the leaves whose ``.grad`` must be None and
+the captured tensors whose data must keep their trace-time shape and dtype for the program
+to be valid.  The generated replay checks it first (O(tensors) attribute reads) and, when it
+does not hold, runs ``guard.fallback(args)`` instead: the instruction-by-instruction form
+of the same trace, so a guarded program is never a wrong answer.
+
 Lowering: ``Program.lower(backend=None)`` runs the generic passes (dead code, constant
 folding), then the backend (a function ``backend(program) -> program`` that may replace
 groups of instructions by ``fused`` ones; ``register_backend`` sets the default one), then
@@ -83,7 +90,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-__all__ = ["Slot", "Instr", "Program", "Executable", "OPS", "EFFECTS", "register_backend"]
+from ..errors import GraphError
+
+__all__ = ["Slot", "Instr", "Program", "Executable", "Guard", "StaleProgram", "OPS", "EFFECTS", "register_backend"]
 
 #: every instruction op the IR knows
 OPS = ("call", "vjp", "asgrad", "add", "load", "load_grad", "accum_grad", "set_grad", "inplace", "host",
@@ -153,6 +162,40 @@ class Instr:
         return f"{self.outs} = {self.name}{self.ins}"
 
 
+class StaleProgram(GraphError):
+    """A lowered program's captured tensor no longer has its trace-time shape or dtype.
+    Raised by a replay before it runs anything; ``autograd.jit`` catches it and traces the
+    call again (``trace_count`` grows), so user code sees it only when it replays an
+    ``Executable`` itself."""
+
+
+class Guard:
+    """What a guarded program assumes at the start of each run (see the module docstring).
+
+    none_grad : tensors whose ``.grad`` must be None
+    loads : ``(tensor, shape, dtype)`` of captured tensors whose ``_data`` must have that
+            shape and dtype
+    fallback : ``fallback(args) -> [output values]``, run when an assumption fails
+    """
+
+    __slots__ = ("none_grad", "loads", "fallback", "misses")
+
+    def __init__(self, none_grad: list, loads: list, fallback: Callable) -> None:
+        self.none_grad = list(none_grad)
+        self.loads = list(loads)
+        self.fallback = fallback
+        self.misses = 0
+
+    def holds(self) -> bool:
+        """Whether the assumptions hold now (the generated replay inlines this test)."""
+        return all(t.grad is None for t in self.none_grad) and all(
+            t._data.shape == sh and t._data.dtype == dt for t, sh, dt in self.loads)
+
+    def miss(self, args: list) -> list:
+        self.misses += 1
+        return self.fallback(args)
+
+
 class Program:
     """A traced function: slots, instructions, which slots are the inputs and outputs.
 
@@ -161,6 +204,7 @@ class Program:
     outputs : slot ids of the flattened result (a const slot for a non-array leaf)
     out_spec : the result's structure (``autograd.transforms.tree_unflatten``)
     out_kinds : per output, ``"tensor"`` or ``"array"`` (what the call hands back)
+    guard : None, or the :class:`Guard` the replay checks first
     """
 
     def __init__(self) -> None:
@@ -170,6 +214,7 @@ class Program:
         self.outputs: list[int] = []
         self.out_spec: Any = None
         self.out_kinds: list[str] = []
+        self.guard: Optional[Guard] = None
 
     def new_slot(self, kind: str, **kw: Any) -> int:
         self.slots.append(Slot(kind, **kw))

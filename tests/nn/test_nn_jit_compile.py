@@ -147,7 +147,7 @@ def test_evaluate_compiled_equals_eager():
         res.append([m.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
                     for _ in range(3)])
         if jc:
-            f = m._jit.predict_fn
+            f = m._jit.eval_fn      # forward, loss and metrics: one compiled evaluate step
             assert f.trace_count == 2 and not f.fallbacks       # 16 and the last 2
             assert all(e.exe is not None for e in f.cache.d.values())
     for a, b in zip(*res):

@@ -331,3 +331,36 @@ def test_replay_in_eval_mode_still_trains_with_dropout_like_eager():
     np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-12)
     for p, q in zip(outs[0][1], outs[1][1]):
         np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-14)
+
+
+def test_a_parameter_given_another_dtype_retraces_the_compiled_step():
+    """Weights replaced by float64 arrays after the step was compiled (float32 buffers):
+    the compiled step is traced again and keeps giving eager's numbers, no fallback."""
+    import warnings
+    from autograd.errors import JitFallbackWarning
+
+    def build(jit):
+        m = nn.Sequential([nn.layers.Dense(8, activation="relu", input_dim=4), nn.layers.Dense(3)])
+        m.compile(nn.optimizers.SGD(learning_rate=0.1),
+                  nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"], jit_compile=jit)
+        return m
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 16)
+    a, b = build(True), build(False)
+    b.set_weights(a.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitFallbackWarning)
+        for k in range(9):
+            if k == 5:
+                for m in (a, b):
+                    for p in m.parameters():
+                        p.data = p.data.astype(np.float64)
+            la, lb = a.train_on_batch(x, y), b.train_on_batch(x, y)
+            np.testing.assert_allclose(la, lb, rtol=1e-12, atol=0)
+    f = a._jit.train_fn
+    assert f.trace_count == 2 and not f.fallbacks
+    for u, v in zip(a.get_weights(), b.get_weights()):
+        assert u.dtype == v.dtype == np.float64
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)
