@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import nn
+from autograd import kernels as K
 from autograd.errors import JitFallbackWarning
 from nn import layers as L
 
@@ -115,8 +116,17 @@ def test_builtin_metrics_compiled_equal_eager(case, dtype):
         nn.metrics.metric_name(k), "val_" + nn.metrics.metric_name(k))}
 
 
+@pytest.fixture
+def numpy_replay():
+    """The programs replayed with numpy (no generated numba code): these tests are about
+    which values the metrics read, not about code generation, which the builtin-metrics test
+    covers; with a cold code cache each new program's numba build costs 5-25 s."""
+    with K.forced("numpy"):
+        yield
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_metrics_are_the_pre_update_output(dtype):
+def test_metrics_are_the_pre_update_output(dtype, numpy_replay):
     # train_on_batch reports the metrics of the output before the step; with this learning
     # rate the output after the step is far from it, so a compiled metric read after the
     # update (or recomputed from the updated weights) would fail the equality above
@@ -141,7 +151,7 @@ def _two_outputs(dtype):
 
 @pytest.mark.parametrize("as_dict", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_multi_output_metrics_compiled_equal_eager(dtype, as_dict):
+def test_multi_output_metrics_compiled_equal_eager(dtype, as_dict, numpy_replay):
     x, labels = _data("sparse", dtype)
     even = (labels % 2 == 0).astype(dtype).reshape(-1, 1)
     y = {"digit": labels, "even": even} if as_dict else (labels, even)
