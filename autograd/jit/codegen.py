@@ -34,7 +34,8 @@ import numpy as np
 
 from .program import Instr, Program
 
-__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "whole_step", "kernel_source",
+__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "whole_step",
+           "guarded_instructions", "fuse_updates", "dense_vjp_buffers", "kernel_source",
            "segment_source",
            "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE", "UPDATE_MAX_SIZE"]
 
@@ -242,16 +243,195 @@ def backend(prog: Program) -> Program:
     if K.MODE == "numpy" or not _numba_available():
         return prog
     fast = whole_step(prog)
+    if fast is None:
+        fast = guarded_instructions(prog)
     return fast if fast is not None else _segments_and_loops(prog)
 
 
 def _segments_and_loops(prog: Program) -> Program:
-    """Whole segments, then elementwise runs (the instruction-level form of ``backend``)."""
+    """Whole segments, then one-pass updates, then elementwise runs (the instruction-level
+    form of ``backend``)."""
     from .. import kernels as K
     prog = fuse_segments(prog, max_size=SEGMENT_MAX_SIZE if K.MODE == "auto" else 1 << 62)
+    prog = dense_vjp_buffers(prog)
+    prog = fuse_updates(prog)
     if K.MODE == "numba" or K.loaded():
         return fuse_elementwise(prog, min_size=0)
     return fuse_elementwise(prog)
+
+
+# ----------------------------------------------------------------------------- dense vjps
+# A dense layer's vjp (``_dense_vjp_fast``) allocates its results each call: dz, the bias
+# gradient, dx = dz W^T and dW = x^T dz.  Above glibc's mmap threshold (128 KiB) each fresh
+# array is new pages, faulted in while BLAS writes them: on this machine (a VM, 2 cores)
+# ``x.T @ dz`` into a fresh 784x256 float32 array took 748 us of CPU against 363 us into a
+# reused one (``/tmp`` micro-benchmark, 1 thread, min of 21).  ``dense_vjp_buffers`` gives
+# each such vjp arrays it owns, allocated once (``ops.fused.dense_vjp_into``: the same
+# dispatch and BLAS calls with ``out=``, so the same values).  Only results that stay in
+# the program take a buffer: none is returned or set as a ``.grad`` (directly or as a
+# view), so the next call's overwrite is never seen.
+class _DenseVjp:
+    """A dense vjp writing into its own buffers: ``(g, out, x, kernel, bias) -> grads``."""
+
+    def __init__(self, ins: Instr, bufs: tuple) -> None:
+        from ..ops.fused import dense_vjp_into
+        self.f = dense_vjp_into
+        self.activation = ins.kw.get("activation")
+        self.slope = ins.kw.get("negative_slope", 0.01)
+        self.parents = tuple(ins.info["parents"])
+        self.needs = [i in self.parents for i in range(3)]
+        self.bufs = bufs
+
+    def __call__(self, g, out, x, kernel, bias=None) -> tuple:
+        gs = self.f(g, out, x, kernel, bias, self.activation, self.slope, self.needs, self.bufs)
+        return tuple(gs[i] for i in self.parents)
+
+
+def _escaped_roots(prog: Program) -> set:
+    """Root slots of values that leave the program (returned or set as a ``.grad``)."""
+    out = set(prog.outputs)
+    for ins in prog.instrs:
+        if ins.op in ("set_grad",):
+            out.update(i for i in ins.ins if i is not None)
+    return {_root_slot(prog, s) for s in out}
+
+
+def _root_slot(prog: Program, s: int) -> int:
+    seen = 0
+    while prog.slots[s].alias is not None and seen < 1000:
+        s, seen = prog.slots[s].alias, seen + 1
+    return s
+
+
+def dense_vjp_buffers(prog: Program) -> Program:
+    """``prog`` with each 2-d float ``dense`` vjp whose results stay in the program made a
+    ``fused`` instruction writing into buffers it owns (``_DenseVjp``)."""
+    from ..ops.fused import ACTIVATIONS
+    escaped = _escaped_roots(prog)
+    repl = {}
+    for k, ins in enumerate(prog.instrs):
+        if ins.op != "vjp" or ins.prim is None or ins.prim.name != "dense" \
+                or ins.info.get("has_aux") or ins.info.get("layout") is not None \
+                or ins.info.get("nargs") != 3 or len(ins.ins) != 5 \
+                or set(ins.kw) - {"activation", "negative_slope"} \
+                or ins.kw.get("activation") not in ACTIVATIONS[:6] \
+                or any(o in escaped for o in ins.outs):
+            continue
+        g, out, x, kern, bias = (prog.slots[i] if i is not None else None for i in ins.ins)
+        if any(s is None or s.dtype is None or s.shape is None for s in (g, out, x, kern)):
+            continue
+        dt = np.dtype(out.dtype)
+        if dt.name not in _FLOATS or any(np.dtype(s.dtype) != dt for s in (g, x, kern)) \
+                or len(out.shape) != 2 or len(x.shape) != 2 or tuple(g.shape) != tuple(out.shape) \
+                or len(kern.shape) != 2:
+            continue
+        if bias is not None and bias.kind != "const" and (bias.dtype is None
+                                                          or np.dtype(bias.dtype) != dt):
+            continue
+        shapes = (tuple(out.shape), (kern.shape[1],), tuple(x.shape), tuple(kern.shape))
+        parents = tuple(ins.info["parents"])
+        want = (True, 2 in parents, 0 in parents, 1 in parents)
+        bufs = tuple(np.empty(sh, dt) if w else None for sh, w in zip(shapes, want))
+        repl[k] = Instr("fused", fn=_DenseVjp(ins, bufs), ins=ins.ins, outs=ins.outs,
+                        info={"body": [ins], "name": "dense_vjp_into"})
+    if not repl:
+        return prog
+    new = Program()
+    new.slots, new.instrs = prog.slots, [repl.get(k, i) for k, i in enumerate(prog.instrs)]
+    new.inputs, new.outputs = prog.inputs, prog.outputs
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    new.guard = getattr(prog, "guard", None)
+    return new
+
+
+# ----------------------------------------------------------------------------- updates
+# ``p -= lr * g`` under no_grad traces to two instructions: ``t = multiply(lr, g)`` (a call
+# into a buffer) and ``inplace subtract(p, t)``: two passes over the parameter's size, and
+# the product's buffer.  ``fuse_updates`` makes them one ``fused`` effect at the update's
+# place, ``kernels.subtract_scaled`` (one numba pass: read g, read and write p; the product
+# rounded to p's dtype as numpy's multiply rounds it, so the same bits), with the version
+# bump and graph bookkeeping of ``replay.inplace``.  Updates small enough for a segment
+# (``UPDATE_MAX_SIZE``) are in one already; this pass takes the rest (the 784x256 weight of
+# benchmarks.mlp_step medium).
+class _ScaledUpdate:
+    """The effect ``target -= c * g`` (``kernels.subtract_scaled``), bookkeeping as eager's
+    in-place subtract."""
+
+    def __init__(self, target: Any, c: float) -> None:
+        self.target, self.c = target, c
+        from .. import kernels
+        self.kernel = kernels.subtract_scaled
+
+    def __call__(self, p, g) -> tuple:
+        t = self.target
+        t._before_write()
+        self.kernel(t._data, g, self.c)
+        t._bump()
+        return ()
+
+
+def _scalar_const(prog: Program, i: int, dtype) -> Optional[float]:
+    """The value of a constant slot usable as ``c`` of ``subtract_scaled`` for ``dtype``
+    (a Python number, or a 0-d/NumPy scalar of that dtype), else None."""
+    s = prog.slots[i]
+    if s.kind != "const":
+        return None
+    v = s.value
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if type(v) in (int, float):
+        return float(v)
+    if isinstance(v, (np.ndarray, np.generic)) and np.shape(v) == () and \
+            np.dtype(v.dtype) == np.dtype(dtype):
+        return float(v)
+    return None
+
+
+def fuse_updates(prog: Program) -> Program:
+    """``prog`` with each ``t = multiply(c, g)`` read only by ``inplace subtract(p, t)`` (p a
+    captured float tensor, g a computed value of p's shape and dtype, c a constant scalar)
+    replaced by one ``fused`` effect at the update's place (``_ScaledUpdate``)."""
+    readers: dict = {}
+    for ins in prog.instrs:
+        for i in ins.ins:
+            if i is not None:
+                readers[i] = readers.get(i, 0) + 1
+    aliased = {s.alias for s in prog.slots if s.alias is not None}
+    made = {o: ins for ins in prog.instrs for o in ins.outs}
+    drop, repl = set(), {}
+    for k, ins in enumerate(prog.instrs):
+        if ins.op != "inplace" or ins.fn is not np.subtract or len(ins.ins) != 2 or ins.kw:
+            continue
+        p, t = ins.ins
+        mul = made.get(t)
+        ps, ts = prog.slots[p], prog.slots[t]
+        if mul is None or mul.op != "call" or mul.prim is None or mul.prim.name != "multiply" \
+                or mul.kw or len(mul.ins) != 2 or readers.get(t) != 1 or t in prog.outputs \
+                or t in aliased or ps.dtype is None or np.dtype(ps.dtype).name not in _FLOATS:
+            continue
+        dt = np.dtype(ps.dtype)
+        for ci, gi in (mul.ins, mul.ins[::-1]):
+            c = _scalar_const(prog, ci, dt)
+            gs = prog.slots[gi]
+            if c is not None and gs.kind == "temp" and gs.dtype is not None \
+                    and np.dtype(gs.dtype) == dt and ts.dtype is not None \
+                    and np.dtype(ts.dtype) == dt and tuple(gs.shape) == tuple(ps.shape) \
+                    and tuple(ts.shape) == tuple(ps.shape) and _root_kind(prog, gi) == "temp":
+                drop.add(id(mul))
+                repl[k] = Instr("fused", fn=_ScaledUpdate(ins.target, c), ins=(p, gi), outs=(),
+                                target=ins.target,
+                                info={"body": [mul, ins], "effect": "update",
+                                      "name": "subtract_scaled"})
+                break
+    if not repl:
+        return prog
+    instrs = [repl.get(k, ins) for k, ins in enumerate(prog.instrs) if id(ins) not in drop]
+    new = Program()
+    new.slots, new.instrs = prog.slots, instrs
+    new.inputs, new.outputs = prog.inputs, prog.outputs
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    new.guard = getattr(prog, "guard", None)
+    return new
 
 
 def _numba_available() -> bool:
@@ -995,7 +1175,8 @@ def _without_grad_state(prog: Program) -> Optional[tuple]:
         op = ins.op
         if op == "add":                          # a backward's gradient sum: the same numpy
             ins = Instr("call", fn=add.fwd, ins=ins.ins, outs=ins.outs, prim=add,
-                        info={"whole_step": "gradient sum"})   # add, as a segment form
+                        info={"whole_step": "gradient sum",     # add, as a segment form
+                              "out_ok": _same_layout(slots, ins.ins + ins.outs)})
         if op not in ("accum_grad", "load_grad", "set_grad"):
             body.append(ins)
             continue
@@ -1024,7 +1205,8 @@ def _without_grad_state(prog: Program) -> Optional[tuple]:
                     return None
                 s = prog.new_slot("temp", shape=tuple(gs.shape), dtype=gs.dtype, dyn=True)
                 body.append(Instr("call", fn=add.fwd, ins=(c, g), outs=(s,), prim=add,
-                                  info={"whole_step": "accumulation"}))
+                                  info={"whole_step": "accumulation",
+                                        "out_ok": _same_layout(slots, (c, g, s))}))
                 state[k] = ("acc", s)
         elif op == "load_grad":
             if cur is None:
@@ -1051,6 +1233,27 @@ def _without_grad_state(prog: Program) -> Optional[tuple]:
     new.outputs = [rename.get(o, o) for o in prog.outputs]
     new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
     return new, guarded
+
+
+def _same_layout(slots: list, ids: tuple) -> bool:
+    """Whether the slots all have one float shape and dtype (``np.add(a, b, out=)`` into a
+    planned buffer then gives ``a + b`` exactly: no broadcast, no promotion)."""
+    ss = [slots[i] for i in ids if i is not None]
+    if len(ss) != len(ids) or any(s.dtype is None or s.shape is None for s in ss):
+        return False
+    return all(tuple(s.shape) == tuple(ss[0].shape) and np.dtype(s.dtype) == np.dtype(ss[0].dtype)
+               for s in ss) and np.dtype(ss[0].dtype).kind == "f"
+
+
+def _loads_of(prog: Program, instrs: list) -> list:
+    """(tensor, trace-time shape, dtype) of each captured tensor the instructions load."""
+    loads, seen = [], set()
+    for i in instrs:
+        if i.op == "load" and id(i.target) not in seen:
+            seen.add(id(i.target))
+            s = prog.slots[i.outs[0]]
+            loads.append((i.target, tuple(s.shape), np.dtype(s.dtype)))
+    return loads
 
 
 class _Fallback:
@@ -1087,11 +1290,27 @@ def whole_step(prog: Program) -> Optional[Program]:
     if len(segs) != 1 or any(i.op not in ("load", "fused", "set_grad", "accum_grad",
                                           "inplace") for i in fast.instrs):
         return None
-    loads, seen = [], set()
-    for i in fast.instrs:
-        if i.op == "load" and id(i.target) not in seen:
-            seen.add(id(i.target))
-            s = prog.slots[i.outs[0]]
-            loads.append((i.target, tuple(s.shape), np.dtype(s.dtype)))
-    fast.guard = Guard(guarded, loads, _Fallback(prog))
+    fast.guard = Guard(guarded, _loads_of(prog, fast.instrs), _Fallback(prog))
+    return fast
+
+
+# A step too large for one function (benchmarks.mlp_step medium and large: GEMMs that numba
+# inside a segment runs slower than BLAS through numpy) keeps the instruction form, but the
+# ``.grad`` rewrite above applies to it all the same: under the same guard, a leaf's
+# gradient is the value the vjp returned (no copy into the leaf's ``.grad`` buffer, no
+# ``.grad`` reads and resets in Python), so an update reads the vjp's result directly.
+# On the medium step the copies alone were 5 % of the step (the 784x256 weight
+# gradient's is one more pass over 0.8 MB).
+def guarded_instructions(prog: Program) -> Optional[Program]:
+    """``prog`` without its ``.grad`` traffic (``_without_grad_state``) in the instruction
+    form (``fuse_segments``, then elementwise loops), under the guard ``whole_step`` uses,
+    falling back to the instruction form of ``prog`` itself; None when the rewrite does not
+    apply (no leaf accumulation, a host effect, a random draw, a mutating forward)."""
+    from .program import Guard
+    r = _without_grad_state(prog)
+    if r is None:
+        return None
+    rewritten, guarded = r
+    fast = _segments_and_loops(rewritten)
+    fast.guard = Guard(guarded, _loads_of(prog, fast.instrs), _Fallback(prog))
     return fast

@@ -32,7 +32,22 @@ def _relu(x, out=None):
     return np.maximum(x, 0, out=out)
 
 
-_TABLE = {"matmul": _matmul, "sum": _sum, "mean": _mean, "relu": _relu}
+def _dense(x, kernel, bias=None, activation=None, negative_slope=0.01, out=None):
+    # the forward's GEMM into the buffer, then bias + activation in place (kernels.bias_act:
+    # the numpy twin or numba by size, as the forward picks); where the forward takes the
+    # kernels' GEMM (AUTOGRAD_KERNELS=numba), that GEMM, copied
+    from .. import kernels as K
+    kind = K.KINDS[activation]
+    if K.MODE == "numba" or K.GEMM_MIN != K.NEVER:
+        z = K.matmul(x, kernel) if x.ndim == 2 and x.dtype == kernel.dtype \
+            else np.matmul(x, kernel)
+        np.copyto(out, K.bias_act(z, bias, kind, negative_slope))
+        return out
+    np.matmul(x, kernel, out=out)
+    return K.bias_act(out, bias, kind, negative_slope)
+
+
+_TABLE = {"matmul": _matmul, "sum": _sum, "mean": _mean, "relu": _relu, "dense": _dense}
 
 
 def install() -> None:

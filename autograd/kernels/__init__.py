@@ -40,12 +40,12 @@ from .optim import sgd_update_np, adam_update_np, rmsprop_update_np
 from .optim import (adagrad_update_np, adadelta_update_np, adamax_update_np, nadam_update_np,
                     lion_update_np)
 from .twins import (activation_np, activation_grad_np, bias_act_np, dense_grad_z_np, gemm_np,
-                    xent_sparse_np, xent_dense_np, bce_np)
+                    xent_sparse_np, xent_dense_np, bce_np, subtract_scaled_np)
 
 __all__ = ["MODE", "KINDS", "forced", "loaded", "activation", "activation_grad", "matmul",
            "bias_act", "dense_grad_z", "xent_sparse", "xent_dense", "bce",
            "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
-           "adamax_update", "nadam_update", "lion_update"]
+           "adamax_update", "nadam_update", "lion_update", "subtract_scaled"]
 
 MODE = os.environ.get("AUTOGRAD_KERNELS", "auto").strip().lower()
 if MODE not in ("auto", "numpy", "numba"):
@@ -103,6 +103,9 @@ BCE_MIN = NEVER
 # (scalar sqrt and division), 1.86M 21.0/12.2 ms (numpy's temporaries leave the cache).
 SGD_MIN = 65536
 ADAM_MIN = 1 << 20
+# p -= c * g in one pass (float32, 1 thread, CPU time, medians of 15): numpy's two passes /
+# numba: 784x256 SUBTRACT_SCALED_FIGURES.
+SUBTRACT_SCALED_MIN = SMALL
 #: numba's threading layer for the parallel kernels (unless NUMBA_THREADING_LAYER is set).
 THREADING_LAYER = "workqueue"
 
@@ -346,9 +349,11 @@ def bias_act(z, bias, kind: int, slope: float = 0.01):
     return z
 
 
-def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
+def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool, gz=None, gb=None):
     """(gz, gb): gz = g * act'(a) shaped (rows, units), gb its column sums (or None).
-    ``a`` is the layer's output (the pre-activation for gelu)."""
+    ``a`` is the layer's output (the pre-activation for gelu).  ``gz``, ``gb``: optional
+    C-contiguous arrays to write into (shapes (rows, units) and (units,), a's dtype; a jit
+    program's buffers), else allocated."""
     _arr("dense_grad_z", "g", g)
     _arr("dense_grad_z", "a", a)
     _kind("dense_grad_z", kind)
@@ -360,13 +365,15 @@ def dense_grad_z(g, a, kind: int, slope: float, want_gb: bool):
     dt = a.dtype
     if g.dtype == dt and _numba(a.size, DENSE_GRAD_MIN[kind], dt) and a.size:
         g2, a2 = _c(g, dt).reshape(rows, units), _c(a, dt).reshape(rows, units)
-        gz = np.empty_like(g2)
-        gb = np.empty(units, dt)
+        gz = np.empty_like(g2) if gz is None else gz.reshape(rows, units)
+        gb = np.empty(units, dt) if gb is None else gb
         _load().dense_grad_z(g2, a2, gz, gb, want_gb, kind, float(slope))
         return gz, (gb if want_gb else None)
     g2, a2 = g.reshape(rows, units), a.reshape(rows, units)
-    gz = np.empty(g2.shape, dt if g.dtype == dt else np.result_type(g.dtype, dt))
-    gb = np.empty(units, gz.dtype) if want_gb else None
+    zdt = dt if g.dtype == dt else np.result_type(g.dtype, dt)
+    gz = np.empty(g2.shape, zdt) if gz is None or gz.dtype != zdt else gz.reshape(rows, units)
+    gb = (np.empty(units, gz.dtype) if gb is None or gb.dtype != gz.dtype else gb) \
+        if want_gb else None
     dense_grad_z_np(g2, a2, gz, gb, want_gb, kind, slope)
     return gz, gb
 
@@ -475,6 +482,22 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_d
                            float(momentum), bool(nesterov), float(weight_decay))
         return
     sgd_update_np(param, grad, velocity, lr, momentum, nesterov, weight_decay)
+
+
+def subtract_scaled(param, grad, c: float):
+    """In place: ``param -= c * grad`` with the product rounded to param's dtype first, as
+    numpy's two passes do (the same bits); one pass with numba (a jit program's SGD update of
+    a large parameter, ``autograd.jit.codegen.fuse_updates``).  param, grad: one float dtype,
+    one shape; c a Python float."""
+    _writable("subtract_scaled", "param", param)
+    _arr("subtract_scaled", "grad", grad)
+    _same("subtract_scaled", param, grad, "param", "grad")
+    if param.dtype == grad.dtype and param.flags.c_contiguous and grad.flags.c_contiguous \
+            and _numba(param.size, SUBTRACT_SCALED_MIN, param.dtype) and param.size \
+            and not np.may_share_memory(param, grad):
+        _load().subtract_scaled(param.reshape(-1), grad.reshape(-1), param.dtype.type(c))
+        return
+    subtract_scaled_np(param, grad, c)
 
 
 def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,

@@ -314,6 +314,14 @@ def _rmsprop_update(p, g, v, lr, rho, epsilon, weight_decay):
         p[i] -= lr * gi / (math.sqrt(vi) + epsilon)
 
 
+def _subtract_scaled(p, g, c):
+    """In place, 1-d, one dtype (c a scalar of p's dtype): p = p - c g, each product
+    rounded to the dtype before the subtraction, as numpy's ``p -= c * g`` rounds."""
+    for i in range(p.size):
+        p[i] = p[i] - c * g[i]
+
+
 sgd_update = _jit(_sgd_update)
+subtract_scaled = _jit(_subtract_scaled)
 adam_update = _jit(_adam_update)
 rmsprop_update = _jit(_rmsprop_update)

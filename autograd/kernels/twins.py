@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 __all__ = ["activation_np", "activation_grad_np", "bias_act_np", "dense_grad_z_np", "gemm_np",
-           "xent_sparse_np", "xent_dense_np", "bce_np"]
+           "xent_sparse_np", "xent_dense_np", "bce_np", "subtract_scaled_np"]
 
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715
@@ -148,3 +148,8 @@ def bce_np(z, t, gz, gt, scale, want_grad, want_gt):
         if want_gt:
             np.multiply(z, -scale, out=gt)
     return total
+
+
+def subtract_scaled_np(p, g, c):
+    """In place: p -= c * g (c a Python float: rounded to p's dtype, NEP 50), two passes."""
+    np.subtract(p, np.multiply(c, g), out=p)

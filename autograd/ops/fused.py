@@ -168,6 +168,41 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
     return gx, gk, gb
 
 
+def dense_vjp_into(g, out, x, kernel, bias, activation, negative_slope, needs, bufs):
+    """``_dense_vjp_fast`` for 2-d ``x`` and ``g`` of ``out``'s shape and dtype (not gelu),
+    writing into preallocated arrays instead of allocating: ``bufs`` = (gz, gb, gx, gk),
+    each None or a C-contiguous array of its result's shape and dtype (a jit program owns
+    them: ``autograd.jit.codegen.dense_vjp_buffers``).  The same dispatch as the fast vjp
+    (numpy or numba by size, the same BLAS calls with ``out=``), so the same values; where
+    the vjp would use another GEMM (``AUTOGRAD_KERNELS=numba``), it allocates as the vjp."""
+    kind = K.KINDS[activation]
+    bz, bb, bx, bk = bufs
+    a = out
+    want_b = bias is not None and needs[2]
+    if _plain(a.size, K.DENSE_GRAD_MIN[kind]) and K.GEMM_MIN == K.NEVER:
+        gb = bb if want_b else None
+        if kind == 0 and g.flags.c_contiguous:
+            gz = g                              # no activation: dz = g, only read (no copy)
+            if want_b:
+                np.add.reduce(gz, axis=0, out=gb)
+        elif kind == 1:
+            gz = np.multiply(g, a > _ZERO.get(a.dtype, 0), out=bz)
+            if want_b:
+                np.add.reduce(gz, axis=0, out=gb)
+        else:
+            gz = bz
+            dense_grad_z_np(g, a, gz, gb, want_b, kind, negative_slope)
+        mm = np.matmul
+    else:
+        gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b, gz=bz, gb=bb)
+        mm = np.matmul if K.MODE != "numba" and K.GEMM_MIN == K.NEVER else None
+    if mm is None:                              # the vjp's own GEMM (numba): allocate as it
+        return (_mm(gz, kernel.T) if needs[0] else None,
+                _mm(x.T, gz) if needs[1] else None, gb)
+    return (mm(gz, kernel.T, out=bx) if needs[0] else None,
+            mm(x.T, gz, out=bk) if needs[1] else None, gb)
+
+
 def _dense_vjp(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
     # a = act(z), z = x W + b:  dz = act'(z) da;  dx = dz W^T;  dW = x^T dz;  db = sum_rows dz
     if activation in (None, "linear"):
