@@ -14,6 +14,7 @@ import pytest
 import autograd as ag
 from autograd import Tensor, kernels as K
 from autograd.jit import codegen
+from autograd.kernels import blas
 from autograd.ops.fused import dense_vjp_into
 from autograd.registry import OPS
 
@@ -98,9 +99,10 @@ def test_medium_form_equals_eager_and_the_numpy_replay(dtype, no_segments):
     assert not {"accum_grad", "load_grad", "set_grad", "inplace"} & set(ops), prog
     assert [i.prim.name for i in prog.instrs if i.op == "vjp"] == ["softmax_cross_entropy"]
     assert len(prog.guard.none_grad) == 6
-    # three dense vjps into owned buffers, six one-pass updates, the forward into buffers
-    assert names.count("dense_vjp_into") == 3, prog
-    assert names.count("subtract_scaled") == 6, prog
+    # three dense vjps into owned buffers, each with its weight's update folded into the
+    # weight-gradient GEMM; the three bias updates one pass each; the forward into buffers
+    assert names.count("dense_vjp_into+update") == 3, prog
+    assert names.count("subtract_scaled") == 3, prog
     dense = [i for i in prog.instrs if i.op == "call" and i.prim.name == "dense"]
     assert len(dense) == 3 and all(i.info.get("out_ok") for i in dense)
     assert all(i.outs[0] in _exe(jf).buffers for i in dense)
@@ -120,7 +122,9 @@ def test_buffers_are_stable_and_versions_bump_as_eager(no_segments):
     for x, y in data[:3]:
         fe(Tensor(x), Tensor(y))
         jf(x, y)
-    vjps = [i for i in _exe(jf).program.instrs if i.info.get("name") == "dense_vjp_into"]
+    vjps = [i for i in _exe(jf).program.instrs
+            if str(i.info.get("name")).startswith("dense_vjp_into")]
+    assert len(vjps) == 3
     before = [[id(b) for b in i.fn.bufs if b is not None] for i in vjps]
     ve, vj = [p._version for p in pe], [p._version for p in pj]
     for x, y in data[3:]:
@@ -175,7 +179,7 @@ def test_a_returned_gradient_keeps_its_own_array(no_segments):
     assert not np.shares_memory(np.asarray(outs[-1]), np.asarray(outs[-2]))
     assert not np.allclose(np.asarray(outs[-1]), np.asarray(outs[-2]))
     names = [i.info.get("name") for i in _exe(jf).program.instrs if i.op == "fused"]
-    assert names.count("dense_vjp_into") == 2, _exe(jf).program
+    assert names.count("dense_vjp_into+update") == 2, _exe(jf).program
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -238,3 +242,65 @@ def test_subtract_scaled_errors():
     ro.flags.writeable = False
     with pytest.raises(ag.InvalidValueError, match="read-only"):
         K.subtract_scaled(ro, np.zeros(3), 0.1)
+
+
+def test_an_update_read_before_it_runs_is_not_folded(no_segments):
+    """The first weight read between its vjp and its update (a norm taken after the
+    backward): folding would move the write before that read, so that update stays a
+    separate pass and the norm sees the weight before the update, as eager."""
+    dtype = "float64"
+
+    def make():
+        ps = _params(dtype)
+        flat = [t for wb in ps for t in wb]
+
+        def step(x, y):
+            h = x
+            for k, (W, b) in enumerate(ps):
+                h = ag.dense(h, W, b, activation="relu" if k < 2 else None)
+            loss = ag.softmax_cross_entropy(h, y)
+            loss.backward()
+            with ag.no_grad():
+                norm = ag.sum(ps[0][0] * ps[0][0])
+                for p in flat:
+                    p -= 0.05 * Tensor(p.grad)
+                    p.grad = None
+            return loss, norm
+        return flat, step
+    pe, fe = make()
+    pj, fj = make()
+    jf = ag.jit(fj)
+    for x, y in _data(dtype, 4):
+        le, ne = fe(Tensor(x), Tensor(y))
+        lj, nj = jf(x, y)
+        _close(lj, le.data, 1e-12)
+        _close(nj, ne.data, 1e-12)
+        for a, b in zip(pe, pj):
+            _close(b.data, a.data, 1e-12)
+    names = [i.info.get("name") for i in _exe(jf).program.instrs if i.op == "fused"]
+    assert names.count("dense_vjp_into+update") == 2, _exe(jf).program
+    assert names.count("subtract_scaled") == 4, _exe(jf).program
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gemm_acc_tn_equals_numpy(dtype):
+    if not blas.available(dtype):
+        pytest.skip("numpy's OpenBLAS (its wheel's CBLAS names) is not in this process")
+    rng = np.random.default_rng(8)
+    tol = TOL[dtype]
+    for k, m, n in ((128, 60, 33), (1, 1, 1), (0, 3, 2)):
+        a = rng.standard_normal((k, m)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        c = rng.standard_normal((m, n)).astype(dtype)
+        want = c - np.asarray(0.03, dtype) * (a.T @ b)
+        assert blas.gemm_acc_tn(c, a, b, -0.03)
+        _close(c, want, tol)
+    # what it does not take: nothing written, False
+    c = np.zeros((4, 3), dtype)
+    a, b = np.ones((2, 4), dtype), np.ones((2, 3), dtype)
+    assert not blas.gemm_acc_tn(c, a.astype(np.float16), b, 1.0)
+    assert not blas.gemm_acc_tn(np.asfortranarray(c), a, b, 1.0)
+    assert not blas.gemm_acc_tn(c, np.asfortranarray(np.ones((2, 4), dtype)), b, 1.0)
+    assert not c.any()
+    with pytest.raises(ag.ShapeError, match="gemm_acc_tn"):
+        blas.gemm_acc_tn(c, np.ones((2, 5), dtype), b, 1.0)

@@ -35,7 +35,8 @@ import numpy as np
 from .program import Instr, Program
 
 __all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "whole_step",
-           "guarded_instructions", "fuse_updates", "dense_vjp_buffers", "kernel_source",
+           "guarded_instructions", "fuse_updates", "dense_vjp_buffers", "fold_updates",
+           "kernel_source",
            "segment_source",
            "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE", "UPDATE_MAX_SIZE"]
 
@@ -255,6 +256,7 @@ def _segments_and_loops(prog: Program) -> Program:
     prog = fuse_segments(prog, max_size=SEGMENT_MAX_SIZE if K.MODE == "auto" else 1 << 62)
     prog = dense_vjp_buffers(prog)
     prog = fuse_updates(prog)
+    prog = fold_updates(prog)
     if K.MODE == "numba" or K.loaded():
         return fuse_elementwise(prog, min_size=0)
     return fuse_elementwise(prog)
@@ -282,9 +284,30 @@ class _DenseVjp:
         self.needs = [i in self.parents for i in range(3)]
         self.bufs = bufs
 
+        self.fold = None                    # (target, c): see fold_updates
+        self.returns = self.parents
+
+    def folded(self, target: Any, c: float) -> "_DenseVjp":
+        """This vjp with ``target -= c * (x.T @ dz)`` in place of its kernel gradient."""
+        new = object.__new__(_DenseVjp)
+        new.__dict__.update(self.__dict__)
+        new.fold = (target, c)
+        new.returns = tuple(i for i in self.parents if i != 1)
+        return new
+
+    def _update(self, x, gz) -> None:
+        from .. import kernels as K
+        from ..kernels.blas import gemm_acc_tn
+        t, c = self.fold
+        t._before_write()
+        if not gemm_acc_tn(t._data, x, gz, -c):
+            K.subtract_scaled(t._data, np.matmul(x.T, gz, out=self.bufs[3]), c)
+        t._bump()
+
     def __call__(self, g, out, x, kernel, bias=None) -> tuple:
-        gs = self.f(g, out, x, kernel, bias, self.activation, self.slope, self.needs, self.bufs)
-        return tuple(gs[i] for i in self.parents)
+        gs = self.f(g, out, x, kernel, bias, self.activation, self.slope, self.needs, self.bufs,
+                    self._update if self.fold is not None else None)
+        return tuple(gs[i] for i in self.returns)
 
 
 def _escaped_roots(prog: Program) -> set:
@@ -428,6 +451,69 @@ def fuse_updates(prog: Program) -> Program:
     instrs = [repl.get(k, ins) for k, ins in enumerate(prog.instrs) if id(ins) not in drop]
     new = Program()
     new.slots, new.instrs = prog.slots, instrs
+    new.inputs, new.outputs = prog.inputs, prog.outputs
+    new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
+    new.guard = getattr(prog, "guard", None)
+    return new
+
+
+# ----------------------------------------------------------------------------- folded updates
+# After ``dense_vjp_buffers`` and ``fuse_updates``, a large layer's weight gradient is a GEMM
+# into a buffer (``dW = x.T @ dz``) read once, by the one-pass update ``W -= lr * dW``.
+# ``fold_updates`` makes them one BLAS call, ``W += (-lr) * x.T @ dz`` (GEMM with beta = 1,
+# ``kernels.blas.gemm_acc_tn``, numpy's own OpenBLAS): no gradient array is written and the
+# update's pass over W is gone.  The update then runs inside the vjp, right after dx = dz
+# W^T (which reads W), so it moves earlier than eager's order: allowed only when nothing
+# between the two reads the target's memory (its loads and views), and the rounding differs
+# from eager's two steps (the product is accumulated in BLAS, not rounded to a gradient
+# array first): float32 within 1e-7 relative of the weights.
+def fold_updates(prog: Program) -> Program:
+    """``prog`` with each one-pass update of a dense vjp's kernel gradient folded into that
+    vjp's GEMM (see above), where numpy's BLAS is found and the move is safe."""
+    from ..kernels import blas
+    made = {o: k for k, ins in enumerate(prog.instrs) for o in ins.outs}
+    readers: dict = {}
+    for ins in prog.instrs:
+        for i in ins.ins:
+            if i is not None:
+                readers[i] = readers.get(i, 0) + 1
+    aliased = {s.alias for s in prog.slots if s.alias is not None}
+    instrs = list(prog.instrs)
+    drop = set()
+    roots = None                # per slot: the captured tensor whose memory it is, or None
+    for j, upd in enumerate(prog.instrs):
+        if upd.op != "fused" or not isinstance(upd.fn, _ScaledUpdate):
+            continue
+        p, g = upd.ins
+        k = made.get(g)
+        if k is None:
+            continue
+        vjp = instrs[k]
+        if vjp.op != "fused" or not isinstance(vjp.fn, _DenseVjp) or vjp.fn.fold is not None \
+                or 1 not in vjp.fn.parents or readers.get(g) != 1 or g in prog.outputs \
+                or g in aliased or vjp.outs[vjp.fn.parents.index(1)] != g:
+            continue
+        dt = prog.slots[p].dtype
+        if dt is None or not blas.available(dt):
+            continue
+        target = upd.fn.target
+        if roots is None:
+            loaded = {ins.outs[0]: ins.target for ins in prog.instrs if ins.op == "load"}
+            roots = [loaded.get(_root_slot(prog, i)) for i in range(len(prog.slots))]
+        mine = {i for i, t in enumerate(roots) if t is target}
+        if any(i in mine for i in vjp.ins[:3]) or (vjp.ins[4] in mine) or any(
+                i in mine for ins in prog.instrs[k + 1:j] for i in ins.ins if i is not None):
+            continue
+        outs = tuple(o for o in vjp.outs if o != g)
+        instrs[k] = Instr("fused", fn=vjp.fn.folded(target, upd.fn.c), ins=vjp.ins, outs=outs,
+                          target=target, info={"body": vjp.info["body"] + upd.info["body"],
+                                               "name": "dense_vjp_into+update",
+                                               "effect": "update"})
+        drop.add(j)
+    if not drop:
+        return prog
+    new = Program()
+    new.slots, new.instrs = prog.slots, [i for j, i in enumerate(instrs) if j not in drop]
     new.inputs, new.outputs = prog.inputs, prog.outputs
     new.out_spec, new.out_kinds = prog.out_spec, prog.out_kinds
     new.guard = getattr(prog, "guard", None)

@@ -168,13 +168,16 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
     return gx, gk, gb
 
 
-def dense_vjp_into(g, out, x, kernel, bias, activation, negative_slope, needs, bufs):
+def dense_vjp_into(g, out, x, kernel, bias, activation, negative_slope, needs, bufs,
+                   fold=None):
     """``_dense_vjp_fast`` for 2-d ``x`` and ``g`` of ``out``'s shape and dtype (not gelu),
     writing into preallocated arrays instead of allocating: ``bufs`` = (gz, gb, gx, gk),
     each None or a C-contiguous array of its result's shape and dtype (a jit program owns
     them: ``autograd.jit.codegen.dense_vjp_buffers``).  The same dispatch as the fast vjp
     (numpy or numba by size, the same BLAS calls with ``out=``), so the same values; where
-    the vjp would use another GEMM (``AUTOGRAD_KERNELS=numba``), it allocates as the vjp."""
+    the vjp would use another GEMM (``AUTOGRAD_KERNELS=numba``), it allocates as the vjp.
+    ``fold``: None, or ``fold(x, dz)`` run instead of the kernel gradient's GEMM (an update
+    that consumes it in place, ``codegen.fold_updates``); the kernel gradient is then None."""
     kind = K.KINDS[activation]
     bz, bb, bx, bk = bufs
     a = out
@@ -197,10 +200,15 @@ def dense_vjp_into(g, out, x, kernel, bias, activation, negative_slope, needs, b
         gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b, gz=bz, gb=bb)
         mm = np.matmul if K.MODE != "numba" and K.GEMM_MIN == K.NEVER else None
     if mm is None:                              # the vjp's own GEMM (numba): allocate as it
-        return (_mm(gz, kernel.T) if needs[0] else None,
-                _mm(x.T, gz) if needs[1] else None, gb)
-    return (mm(gz, kernel.T, out=bx) if needs[0] else None,
-            mm(x.T, gz, out=bk) if needs[1] else None, gb)
+        gx = _mm(gz, kernel.T) if needs[0] else None
+    else:
+        gx = mm(gz, kernel.T, out=bx) if needs[0] else None
+    if not needs[1]:
+        return gx, None, gb
+    if fold is not None:                        # after dx: the update may write the kernel
+        fold(x, gz)
+        return gx, None, gb
+    return gx, (_mm(x.T, gz) if mm is None else mm(x.T, gz, out=bk)), gb
 
 
 def _dense_vjp(g, out, x, kernel, bias, activation=None, negative_slope=0.01):
