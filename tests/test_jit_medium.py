@@ -6,8 +6,9 @@ dense vjps into buffers the program owns (``codegen.dense_vjp_buffers``,
 
 Each form is checked against eager (float64 1e-12, float32 1e-5 relative) and against the
 numpy replay of the same trace, and the lowered program's shape is asserted, so that a
-regression to the plain form fails.  No generated numba code is built here (segments are
-switched off with ``SEGMENT_MAX_SIZE = 0``): these passes call BLAS and library kernels."""
+regression to the plain form fails.  The tests run the backend (marker ``codegen``, see
+tests/conftest.py) but build no generated numba code (segments are switched off with
+``SEGMENT_MAX_SIZE = 0``): these passes call BLAS and the library's cached kernels."""
 import numpy as np
 import pytest
 
@@ -19,6 +20,7 @@ from autograd.ops.fused import dense_vjp_into
 from autograd.registry import OPS
 
 TOL = {"float64": 1e-12, "float32": 1e-5}
+pytestmark = pytest.mark.codegen
 SIZES = [40, 480, 24, 5]            # the first weight 40x480 = 19200 > kernels.SMALL
 
 
