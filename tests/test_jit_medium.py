@@ -191,6 +191,7 @@ def test_dense_vjp_into_equals_the_fast_vjp(dtype, activation, mode):
     """The same values (bits) as the vjp the jit replaces, for every needs pattern, on both
     sides of the numba threshold."""
     pytest.importorskip("numba")
+    K._load()                      # loaded: the vjp's numba kernel is called without checks
     prim = OPS["dense"]
     rng = np.random.default_rng(5)
     for rows, n_in, units in ((7, 5, 3), (160, 12, 128)):       # 128 * 160 > SMALL

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.twins import bias_act_np
 from ..registry import OPS
 
 __all__ = ["install"]
@@ -44,6 +45,15 @@ def _dense(x, kernel, bias=None, activation=None, negative_slope=0.01, out=None)
         np.copyto(out, K.bias_act(z, bias, kind, negative_slope))
         return out
     np.matmul(x, kernel, out=out)
+    if K.BIAS_ACT_MIN[kind] == K.NEVER or K.MODE == "numpy":
+        # what the forward runs then (its numpy path, without the dispatcher's checks: the
+        # trace fixed the shapes and dtypes)
+        if kind == 1:
+            if bias is not None:
+                out += bias
+            return np.maximum(out, 0, out=out)
+        bias_act_np(out, bias, bias is not None, kind, negative_slope)
+        return out
     return K.bias_act(out, bias, kind, negative_slope)
 
 

@@ -197,7 +197,16 @@ def dense_vjp_into(g, out, x, kernel, bias, activation, negative_slope, needs, b
             dense_grad_z_np(g, a, gz, gb, want_b, kind, negative_slope)
         mm = np.matmul
     else:
-        gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b, gz=bz, gb=bb)
+        if K.loaded() and (K.MODE == "numba" or K.MODE == "auto" and
+                           a.size >= K.DENSE_GRAD_MIN[kind]) and a.size \
+                and a.dtype in K._FLOATS and g.dtype == a.dtype and g.flags.c_contiguous \
+                and a.flags.c_contiguous and bz is not None and bb is not None:
+            # the kernel the dispatcher picks here (numba: a.size is at or above its
+            # threshold, or numba is forced), without its checks: shapes and dtypes fixed
+            K._load().dense_grad_z(g, a, bz, bb, want_b, kind, float(negative_slope))
+            gz, gb = bz, (bb if want_b else None)
+        else:
+            gz, gb = K.dense_grad_z(g, a, kind, negative_slope, want_b, gz=bz, gb=bb)
         mm = np.matmul if K.MODE != "numba" and K.GEMM_MIN == K.NEVER else None
     if mm is None:                              # the vjp's own GEMM (numba): allocate as it
         gx = _mm(gz, kernel.T) if needs[0] else None
