@@ -322,3 +322,33 @@ def test_dense_chain_is_not_recorded_while_jit_traces():
     f(ag.Tensor(np.ones((2, 3), np.float32)))     # the first call traces (no code built)
     assert seen == [["dense", "dense"]]
     assert _names(m(ag.Tensor(np.ones((2, 3), np.float32)))) == ["dense_chain"]
+
+
+def test_sgd_plain_step_is_written_by_step_and_a_subclass_update_still_runs():
+    # Optimizer.step writes SGD's plain ``p -= lr * g`` itself once a parameter has state;
+    # the numbers are _update's, and a subclass overriding _update keeps its own
+    p = nn.Parameter(np.arange(6, dtype=np.float32).reshape(2, 3))
+    g = np.full((2, 3), 0.3, np.float32)
+    want = p.data.copy()
+    opt = nn.optimizers.SGD([p], learning_rate=0.1)
+    for _ in range(3):
+        p.grad = g.copy()
+        opt.step()
+        want -= 0.1 * g
+        np.testing.assert_array_equal(p.data, want)
+    assert opt.iterations == 3 and p._version >= 3
+
+    calls = []
+
+    class Logged(nn.optimizers.SGD):
+        def _update(self, data, grad, st, h):
+            calls.append(data.shape)
+            super()._update(data, grad, st, h)
+
+    q = nn.Parameter(np.ones(4, np.float64))
+    opt = Logged([q], learning_rate=0.5)
+    for _ in range(2):
+        q.grad = np.ones(4)
+        opt.step()
+    assert calls == [(4,), (4,)]
+    np.testing.assert_array_equal(q.data, np.zeros(4))
