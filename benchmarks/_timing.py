@@ -1,17 +1,23 @@
 """Timing helpers shared by the benchmark scripts: interleaved repeats, median and spread."""
 from __future__ import annotations
 
+import gc
 import time
 
 
 def measure_stats(variants: dict, repeats: int = 15, min_time: float = 0.01,
-                  warmup: int = 1) -> dict:
+                  warmup: int = 1, collect: bool = False) -> dict:
     """Per-call seconds of each ``variants[name]()``: a dict per name with ``median_s``,
     ``q1_s``, ``q3_s``, ``min_s``, ``max_s``, ``repeats`` and ``loops`` (calls per repeat).
 
     Each variant is called ``warmup`` times, then given a loop count that lasts about
     ``min_time``; the repeats are interleaved (A B C A B C ...) so load from other processes
     on a shared machine hits every variant alike.
+
+    ``collect=True`` runs a full ``gc.collect()``, untimed, before each timed repeat (the
+    collector stays on while timing): each variant then pays for the collections its own
+    allocations trigger, not for the cyclic garbage the variant timed before it left behind
+    (interleaved, micrograd's cyclic graphs were collected during the next engine's step).
     """
     loops = {}
     for name, f in variants.items():
@@ -30,6 +36,8 @@ def measure_stats(variants: dict, repeats: int = 15, min_time: float = 0.01,
     for _ in range(repeats):
         for name, f in variants.items():
             n = loops[name]
+            if collect:
+                gc.collect()
             t0 = time.perf_counter()
             for _ in range(n):
                 f()

@@ -10,7 +10,11 @@ every parameter, backward, ``p -= lr * grad`` with the demo's schedule
 
 - ``micrograd``: micrograd's own ``MLP(2, [16, 16, 1])`` (if installed), timed as it runs,
   garbage collector on; ``micrograd-nogc`` is the same with ``gc.disable()`` around the step
-  (most of micrograd's time is the collector walking its graph of Python objects);
+  (most of micrograd's time is the collector walking its graph of Python objects).  The
+  scalar engines are timed with a full ``gc.collect()`` (untimed) before each timed step, so
+  each step pays for the collections its own allocations trigger, not for the garbage the
+  engine timed before it left (micrograd's graphs hold reference cycles, freed only by the
+  collector; interleaved without it, that cost landed on the next engine's step);
 - ``value``: the same model written with ``autograd.Value``: one Value per weight, a neuron
   is ``b + sum(w_i * x_i)`` then relu, one graph node per scalar operation;
 - ``tensor``: the same model with tensors (``autograd.dense`` per layer, whole batch);
@@ -358,7 +362,7 @@ def run(a, res: C.Results) -> None:
     reps_fast = a.repeats or (3 if a.quick else 21)
     stats = {}
     if slow:
-        stats.update(measure_stats(slow, reps_slow, 0.0, warmup=0))
+        stats.update(measure_stats(slow, reps_slow, 0.0, warmup=0, collect=True))
     if fast:
         stats.update(measure_stats(fast, reps_fast, 0.002 if a.quick else 0.05))
     group = f"{points} points"

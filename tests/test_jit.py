@@ -99,6 +99,7 @@ def test_every_primitive_traced_equals_eager(name):
     assert name not in FELL_BACK, FELL_BACK.get(name)
 
 
+@pytest.mark.codegen
 def test_the_hot_primitives_compile():
     """A guard that the sweep does not pass by falling back: a step using the hot
     primitives compiles (no fallback) and equals eager, forward and gradient."""
@@ -251,6 +252,7 @@ def test_inplace_parameter_update_program():
     assert not js.fallbacks
 
 
+@pytest.mark.codegen
 def test_steady_state_does_not_allocate():
     rng = np.random.default_rng(3)
     W = rng.normal(size=(16, 8))
@@ -589,6 +591,7 @@ def test_a_captured_tensor_that_changes_shape_or_dtype_is_traced_again():
     assert f.trace_count == 3 and not f.fallbacks
 
 
+@pytest.mark.codegen
 def test_a_step_whose_parameter_changes_shape_retraces_and_updates_once():
     # the check runs before anything: the update is applied exactly once, as eagerly
     def make():
@@ -614,6 +617,7 @@ def test_a_step_whose_parameter_changes_shape_retraces_and_updates_once():
     assert js.trace_count == 2 and not js.fallbacks
 
 
+@pytest.mark.codegen
 def test_replaying_a_stale_executable_raises_before_running():
     from autograd.jit.program import StaleProgram
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)

@@ -14,6 +14,9 @@ import autograd as ag
 from autograd import Tensor, kernels as K
 from autograd.jit import codegen
 
+# generated numba code is this file's subject (tests/conftest.py)
+pytestmark = pytest.mark.codegen
+
 pytest.importorskip("numba")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = {"float64": 1e-12, "float32": 1e-5}
@@ -150,6 +153,28 @@ def test_numpy_mode_keeps_the_replay():
     assert any(i.op == "fused" for i in e.exe.program.instrs)
     np.testing.assert_allclose(out, np.exp(x * 2.0 + 1.0) - x, rtol=1e-12)
 
+
+def test_disabled_keeps_the_replay_and_only_inside_the_block():
+    # the suite's switch (tests/conftest.py): inside codegen.disabled() a program lowers to
+    # the numpy replay even with numba kernels forced; after the block, generated code again
+    x = np.ones((200, 200))
+
+    def lowered(fn):
+        e = next(iter(fn.cache.d.values()))
+        return any(i.op == "fused" for i in e.exe.program.instrs)
+    f = ag.jit(lambda x: ag.exp(x * 2.0 + 1.0) - x)
+    with K.forced("numba"), codegen.disabled():
+        with codegen.disabled():            # nested: still off after the inner block
+            pass
+        for _ in range(3):
+            got = f(x)
+    assert not lowered(f)
+    np.testing.assert_allclose(got, np.exp(x * 2.0 + 1.0) - x, rtol=1e-12)
+    g = ag.jit(lambda x: ag.exp(x * 2.0 + 1.0) - x)
+    with K.forced("numba"):
+        for _ in range(3):
+            g(x)
+    assert lowered(g)
 
 def test_groups_respect_shape_dtype_and_broadcasting():
     x = np.ones((8, 3))

@@ -10,6 +10,9 @@ import autograd as ag
 from autograd import Tensor, kernels as K
 from autograd.jit import codegen
 
+# generated numba code is this file's subject (tests/conftest.py)
+pytestmark = pytest.mark.codegen
+
 pytest.importorskip("numba")
 TOL = {"float64": 1e-12, "float32": 1e-5}
 

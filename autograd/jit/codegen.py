@@ -26,15 +26,17 @@ before, in this process or an earlier one, loads its compiled kernel from disk.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import threading
 from typing import Any, Optional
 
 import numpy as np
 
 from .program import Instr, Program
 
-__all__ = ["backend", "wait", "fuse_elementwise", "fuse_segments", "whole_step", "kernel_source",
+__all__ = ["backend", "disabled", "wait", "fuse_elementwise", "fuse_segments", "whole_step", "kernel_source",
            "segment_source",
            "TEMPLATES", "MIN_GROUP", "FUSE_MIN_SIZE", "SEGMENT_MAX_SIZE", "UPDATE_MAX_SIZE"]
 
@@ -233,13 +235,34 @@ def fuse_elementwise(prog: Program, min_size: int = FUSE_MIN_SIZE,
     return new
 
 
+_OFF = [0]
+_OFF_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def disabled():
+    """``with codegen.disabled():`` programs lowered while the block runs (in any thread) keep the
+    numpy replay (no generated numba code), whatever ``AUTOGRAD_KERNELS`` says; every other
+    kernel choice is unchanged.  The test suite runs its tests of jit *semantics* this way
+    (a program's first numba build costs seconds on a cold code cache), and the tests whose
+    subject is the generated code build it (``tests/conftest.py``, marker ``codegen``)."""
+    with _OFF_LOCK:
+        _OFF[0] += 1
+    try:
+        yield
+    finally:
+        with _OFF_LOCK:
+            _OFF[0] -= 1
+
+
 def backend(prog: Program) -> Program:
     """The default jit backend when numba kernels are enabled: a whole small step as one
     guarded generated function (``whole_step``) when it fuses, else whole segments (dense
     layers, softmax-cross-entropy, their vjps) below ``SEGMENT_MAX_SIZE``, then
-    elementwise runs."""
+    elementwise runs.  Inside ``disabled()`` (or under ``AUTOGRAD_KERNELS=numpy``, or
+    without numba) the program is returned unchanged: the numpy replay."""
     from .. import kernels as K
-    if K.MODE == "numpy" or not _numba_available():
+    if K.MODE == "numpy" or _OFF[0] or not _numba_available():
         return prog
     fast = whole_step(prog)
     return fast if fast is not None else _segments_and_loops(prog)

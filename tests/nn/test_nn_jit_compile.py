@@ -113,6 +113,7 @@ def test_a_random_layer_not_drawing_through_jit_falls_back_with_one_warning_nami
                extra=(GaussianNoise(0.3, name="noise"),)), jit)
 
 
+@pytest.mark.codegen
 def test_train_on_batch_and_predict_compiled():
     x, y = _data(32)
     outs = []
@@ -135,6 +136,7 @@ def test_jit_compile_is_checked():
     assert m._jit is None
 
 
+@pytest.mark.codegen
 def test_evaluate_compiled_equals_eager():
     x, y = _data()
     res = []

@@ -96,6 +96,7 @@ def _strict(*args, **kw):
         return _run(*args, **kw)
 
 
+@pytest.mark.codegen
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_builtin_metrics_compiled_equal_eager(case, dtype):

@@ -104,6 +104,7 @@ def test_compiled_steps_equal_eager_weights_and_state(case):
             assert a[k] == pytest.approx(b[k], rel=1e-12)
 
 
+@pytest.mark.codegen
 @pytest.mark.parametrize("case", ["adam", "sgd-momentum", "lion"])
 def test_compiled_steps_equal_eager_float32(case):
     mj, oj, _ = _steps(True, CASES[case], dtype="float32")
@@ -289,6 +290,7 @@ def test_compiled_signature_still_refuses_bad_batches():
     assert opt.iterations == 3
 
 
+@pytest.mark.codegen
 def test_large_model_keeps_per_parameter_kernels_and_equals_eager():
     from nn import compiled
     outs = []
@@ -333,6 +335,7 @@ def test_replay_in_eval_mode_still_trains_with_dropout_like_eager():
         np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.codegen
 def test_a_parameter_given_another_dtype_retraces_the_compiled_step():
     """Weights replaced by float64 arrays after the step was compiled (float32 buffers):
     the compiled step is traced again and keeps giving eager's numbers, no fallback."""
