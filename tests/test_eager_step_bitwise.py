@@ -352,3 +352,32 @@ def test_sgd_plain_step_is_written_by_step_and_a_subclass_update_still_runs():
         opt.step()
     assert calls == [(4,), (4,)]
     np.testing.assert_array_equal(q.data, np.zeros(4))
+
+
+def test_named_modules_lists_what_the_weight_walk_finds_in_its_order():
+    # Module.named_modules scans only what can hold a module; it must name the same
+    # modules, in the same order, as the general walk (weights and modules) filtered
+    from nn.module import Module, _walk
+    inner = nn.Sequential([nn.layers.Dense(3), nn.layers.Dense(2)])
+    shared = nn.layers.Dense(4)
+
+    class Holder(Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [shared, (inner, {"x": nn.layers.Dense(5), 7: shared})]
+            self.table = {"a": nn.layers.Dense(6), "b": [nn.layers.Dense(7)]}
+            self.again = inner                      # seen once, at its first path
+            self.frozen = nn.layers.Dense(8)
+            self.frozen.trainable = False
+            self.number, self.text, self.array = 3, "abc", np.ones(3)
+
+        def call(self, x):
+            return x
+
+    m = Holder()
+    want = [(n, v) for n, v in _walk(m, "", set()) if isinstance(v, Module)]
+    got = list(m.named_modules())
+    assert [n for n, _ in got] == [n for n, _ in want]
+    assert all(a is b for (_, a), (_, b) in zip(got, want))
+    assert len(got) == 9 and got[0] == ("", m)
+    assert "blocks.1.1.7" not in [n for n, _ in got]    # shared: listed once, at blocks.0
