@@ -381,3 +381,27 @@ def test_named_modules_lists_what_the_weight_walk_finds_in_its_order():
     assert all(a is b for (_, a), (_, b) in zip(got, want))
     assert len(got) == 9 and got[0] == ("", m)
     assert "blocks.1.1.7" not in [n for n, _ in got]    # shared: listed once, at blocks.0
+
+
+def test_dense_chain_hand_computed_value_and_gradients():
+    # x = [1, 2]; layer 1: z = x K1 + b1 = [1.5, -1.5], relu -> h = [1.5, 0];
+    # layer 2: out = h K2 + b2 = 1.5 * 2 + 0 * 3 + 1 = 4
+    from autograd.ops import dense_chain
+    x = ag.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    k1 = ag.Tensor(np.array([[1.0, 0.0], [0.0, -1.0]]), requires_grad=True)
+    b1 = ag.Tensor(np.array([0.5, 0.5]), requires_grad=True)
+    k2 = ag.Tensor(np.array([[2.0], [3.0]]), requires_grad=True)
+    b2 = ag.Tensor(np.array([1.0]), requires_grad=True)
+    out = dense_chain(x, k1, b1, k2, b2, activations=("relu", None))
+    np.testing.assert_array_equal(out.data, [[4.0]])
+    out.backward(np.ones((1, 1)))
+    # d/dh = K2^T = [2, 3], through relu' = [1, 0] -> dz = [2, 0]
+    np.testing.assert_array_equal(k2.grad, [[1.5], [0.0]])
+    np.testing.assert_array_equal(b2.grad, [1.0])
+    np.testing.assert_array_equal(k1.grad, [[2.0, 0.0], [4.0, 0.0]])
+    np.testing.assert_array_equal(b1.grad, [2.0, 0.0])
+    np.testing.assert_array_equal(x.grad, [[2.0, 0.0]])
+    with pytest.raises(ag.InvalidValueError, match="one entry per layer"):
+        dense_chain(x, k1, b1, k2, b2, activations=("relu",))
+    with pytest.raises(ag.ShapeError, match="dense"):
+        dense_chain(x, k2, b2, k1, b1, activations=(None, None))
