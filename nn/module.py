@@ -79,7 +79,7 @@ def _visit(value: Any, prefix: str, out: list, seen: set) -> None:
     else:                                       # a dict
         items = value.items()
     for k, v in items:
-        if isinstance(v, _HOLDERS):
+        if isinstance(v, Module) or (isinstance(v, _CONTAINERS) and len(v)):   # (empty: none)
             _visit(v, f"{prefix}.{k}" if prefix else str(k), out, seen)
 
 
@@ -301,7 +301,7 @@ class Module:
         return f"<{type(self).__name__} with {self.count_params()} parameters>"
 
 
-_HOLDERS = (Module, list, tuple, dict)     # what can hold a module (see _modules)
+_CONTAINERS = (list, tuple, dict)     # what can hold a module besides a module (_modules)
 
 
 class WeightList(list):
