@@ -6,7 +6,9 @@ Tolerances: the solver runs at rtol = atol = 1e-10 (1e-12 for the closed-form ch
 solution carries errors of about 1e-10 relative; central differences with eps = 1e-6 then
 resolve derivatives to about 1e-10 / 1e-6 = 1e-4 at worst, inside gradcheck's atol 1e-5 +
 rtol 1e-3 on O(1) values (and much better in practice: nearby solves take the same steps, so
-their errors cancel in the difference)."""
+their errors cancel in the difference).  Not for a solution near zero: there the absolute
+error dominates, so the sweep's cases (``_testing_scipy._ODE_TOL``) solve at atol 1e-13
+(``test_a_solution_near_zero_checks_at_the_sweep_tolerances``)."""
 import numpy as np
 import pytest
 
@@ -156,3 +158,13 @@ def test_integer_args_are_taken_as_floats_backward():
     g = ag.grad(lambda y0: anp.sum(odeint(lambda y, t, k: -k * y, y0, np.array([0.0, 1.0]),
                                           (2,), **TOL)))(np.array([1.0]))
     np.testing.assert_allclose(g, [1.0 + np.exp(-2.0)], rtol=1e-8)
+
+
+def test_a_solution_near_zero_checks_at_the_sweep_tolerances():
+    # y0 = 0 under tanh(m y) - y / 2 stays 0; the perturbed solves of the finite differences
+    # are ~1e-6, so a solver atol of 1e-10 put 1e-4 into the numeric gradient (a dev-profile
+    # run of the registry sweep failed on this case: 5.8e-5 against gradcheck's atol 1e-5)
+    from autograd._testing_scipy import _ODE_TOL, _ode_matrix
+    t = Tensor(np.array([0.225, 0.35, 0.475]))
+    assert gradcheck(lambda y0, m: odeint(_ode_matrix, y0, t, m, **_ODE_TOL),
+                     _t(np.zeros(3)), _t(np.full((3, 3), -0.75)))
