@@ -405,3 +405,22 @@ def test_dense_chain_hand_computed_value_and_gradients():
         dense_chain(x, k1, b1, k2, b2, activations=("relu",))
     with pytest.raises(ag.ShapeError, match="dense"):
         dense_chain(x, k2, b2, k1, b1, activations=(None, None))
+
+
+def test_dense_chain_falls_back_when_a_weight_is_used_twice():
+    # a layer repeated (or a kernel shared): the per-layer nodes accumulate its gradients
+    # in their own order, which the chain's single node would not reproduce for 3 uses
+    d = nn.layers.Dense(3, activation="tanh", dtype="float64")
+    m = nn.Sequential([d, d, d])
+    m.build((None, 3))
+    x = ag.Tensor(np.random.default_rng(5).standard_normal((4, 3)))
+    out = m(x)
+    assert _names(out) == ["dense", "dense", "dense"]
+    ag.sum(out).backward()
+    want_k = d.kernel.grad.copy()
+    d.kernel.grad = d.bias.grad = None
+    h = x
+    for layer in (d, d, d):
+        h = layer(h)
+    ag.sum(h).backward()
+    np.testing.assert_array_equal(d.kernel.grad, want_k)

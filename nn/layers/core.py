@@ -122,10 +122,11 @@ def dense_chain_call(layers: list, x: ag.Tensor) -> Optional[ag.Tensor]:
     fuses (None, 'linear', 'relu', 'sigmoid', 'tanh', 'leaky_relu', 'gelu'; not 'softmax'
     or a callable), kernel and bias of the layer's dtype; ``x`` a 2-d Tensor of that dtype
     whose width matches the first kernel, each kernel's width the next one's height; and
-    not while ``autograd.jit`` traces (the compiler sees the layers' own nodes).  What
-    ``Layer.__call__`` records per layer (the input and output shapes) is recorded here
-    too.  Weight regularizers and constraints are per weight, not per call: they apply
-    as before."""
+    not while ``autograd.jit`` traces (the compiler sees the layers' own nodes); no weight
+    (or the input) used twice (a layer repeated, a shared kernel: the per-layer nodes add
+    its gradients in their order).  What ``Layer.__call__`` records per layer (the input
+    and output shapes) is recorded here too.  Weight regularizers and constraints are per
+    weight, not per call: they apply as before."""
     if len(layers) < 2 or _effects.LOCAL.rec is not None:
         return None
     xd = x._data
@@ -135,24 +136,33 @@ def dense_chain_call(layers: list, x: ag.Tensor) -> Optional[ag.Tensor]:
     width = xd.shape[1]
     args = [x]
     acts = []
-    for layer in layers:
-        if type(layer) is not Dense:
-            return None
-        d = layer.__dict__
-        act = d["activation"]
-        k, b = d["kernel"], d["bias"]
-        if not d["built"] or d["dtype"] != dt or "call" in d or \
-                d.get("activity_regularizer") is not None or k is None or \
-                not (act is None or (type(act) is str and act in _FUSED_OR_LINEAR)):
-            return None
-        kd = k._data
-        if kd.dtype != dt or kd.ndim != 2 or kd.shape[0] != width or \
-                (b is not None and b._data.dtype != dt):
-            return None
-        width = kd.shape[1]
-        args.append(k)
-        args.append(b)
-        acts.append(act)
+    nb = 0                                      # biases left out (None)
+    try:
+        for layer in layers:
+            if type(layer) is not Dense:
+                return None
+            d = layer.__dict__
+            act = d["activation"]
+            k, b = d["kernel"], d["bias"]
+            if not d["built"] or d["dtype"] != dt or "call" in d or \
+                    d.get("activity_regularizer") is not None or k is None or \
+                    not (act is None or (type(act) is str and act in _FUSED_OR_LINEAR)):
+                return None
+            kd = k._data
+            if b is None:
+                nb += 1
+            elif b._data.dtype != dt:
+                return None
+            if kd.dtype != dt or kd.ndim != 2 or kd.shape[0] != width:
+                return None
+            width = kd.shape[1]
+            args.append(k)
+            args.append(b)
+            acts.append(act)
+    except KeyError:                            # a Dense without its usual attributes
+        return None
+    if len(set(map(id, args))) != len(args) - nb + (nb > 0):   # (the Nones share one id)
+        return None         # a weight used twice: its gradients add in the per-layer order
     out = dense_chain(*args, activations=tuple(acts))
     for layer in layers:
         d = layer.__dict__
