@@ -777,6 +777,27 @@ def _dense_cases(draw):
     return OpCase((x, kernel, bias), kw)
 
 
+@register_op_strategy("dense_chain")
+@st.composite
+def _dense_chain_cases(draw):
+    from .ops.fused import ACTIVATIONS
+    n = draw(st.integers(1, 3))
+    widths = [draw(st.integers(1, _SIDE)) for _ in range(n + 1)]
+    lead = draw(_shape(max_dims=2))
+    x = draw(domain_tensors("dense_chain", 0, lead + (widths[0],)))
+    wb = []
+    for i in range(n):
+        wb.append(draw(domain_tensors("dense_chain", 0, (widths[i], widths[i + 1]))))
+        wb.append(draw(st.none() | domain_tensors("dense_chain", 0, (widths[i + 1],))))
+    ts = _some_const(draw, [x] + [t for t in wb if t is not None])
+    it = iter(ts[1:])
+    wb = [None if t is None else next(it) for t in wb]
+    kw = {"activations": tuple(draw(st.sampled_from(ACTIVATIONS)) for _ in range(n))}
+    if "leaky_relu" in kw["activations"]:
+        kw["negative_slope"] = draw(st.floats(0.0, 1.0))
+    return OpCase((ts[0], *wb), kw)
+
+
 @register_op_strategy("softmax_cross_entropy")
 @st.composite
 def _xent_cases(draw):

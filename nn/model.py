@@ -18,6 +18,7 @@ from . import losses as _losses, metrics as _metrics, optimizers as _optimizers
 from .callbacks import Callback, History
 from .errors import NotCompiledError, WeightsMismatchError
 from .layers.base import _auto_name
+from .layers.core import dense_chain_call as _dense_chain_call
 from .module import Module, _check_built
 from .progress import Progbar
 from . import distributed as _distributed
@@ -573,7 +574,13 @@ class Sequential(Model):
         """Each layer in turn.  ``training`` (None: each layer's own ``training`` flag, set by
         ``train()``/``eval()``, ``fit`` and ``evaluate``/``predict``) goes to the layers whose
         ``call`` takes it; a mask made by a layer (``Embedding(mask_zero=True)``) goes on to
-        the layers that take ``mask`` and through those that pass it (``supports_masking``)."""
+        the layers that take ``mask`` and through those that pass it (``supports_masking``).
+        A stack of plain Dense layers runs as one ``dense_chain`` node (the same numbers;
+        see ``nn.layers.core.dense_chain_call`` for when)."""
+        if type(x) is ag.Tensor:
+            out = _dense_chain_call(self.layers, x)
+            if out is not None:
+                return out
         for layer in self.layers:
             kw = {}
             if training is not None and _takes(layer, "training"):

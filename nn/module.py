@@ -56,6 +56,33 @@ def _walk(value: Any, prefix: str, seen: set, frozen: bool = False) -> Iterator[
             yield from _walk(v, f"{prefix}.{k}" if prefix else str(k), seen, frozen)
 
 
+def _modules(root: Any) -> list[tuple[str, Any]]:
+    """The modules ``_walk(root, "", set())`` yields, in its order, with their paths; a
+    direct scan that descends only into modules, lists, tuples and dicts (what can hold a
+    module) instead of one generator per attribute: ``train()``, ``fit`` and
+    ``train_on_batch`` walk the model several times a step.  (A plain recursive function,
+    not a closure: a closure that calls itself is a reference cycle per call.)"""
+    out: list = []
+    _visit(root, "", out, set())
+    return out
+
+
+def _visit(value: Any, prefix: str, out: list, seen: set) -> None:
+    if isinstance(value, Module):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        out.append((prefix, value))
+        items = vars(value).items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:                                       # a dict
+        items = value.items()
+    for k, v in items:
+        if isinstance(v, Module) or (isinstance(v, _CONTAINERS) and len(v)):   # (empty: none)
+            _visit(v, f"{prefix}.{k}" if prefix else str(k), out, seen)
+
+
 class ParameterList(list):
     """What ``Module.parameters()`` returns: a list, plus ``unbuilt`` (see there)."""
 
@@ -201,9 +228,7 @@ class Module:
 
     def named_modules(self) -> Iterator[tuple[str, "Module"]]:
         """(path, module) pairs, this module first (path '')."""
-        for name, v in _walk(self, "", set()):
-            if isinstance(v, Module):
-                yield name, v
+        yield from _modules(self)
 
     def children(self) -> list[tuple[str, "Module"]]:
         """The direct sub-modules, (attribute path, module), in attribute order."""
@@ -274,6 +299,9 @@ class Module:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} with {self.count_params()} parameters>"
+
+
+_CONTAINERS = (list, tuple, dict)     # what can hold a module besides a module (_modules)
 
 
 class WeightList(list):

@@ -230,6 +230,14 @@ def _convert(g: _Graph, node: Any, ins: list, flags: list, dtype: np.dtype, othe
             z = g.op("Add", [z, ins[2]], b)
         return _activation(g, node.kwargs.get("activation"), z, b, dtype,
                            node.kwargs.get("negative_slope", 0.01))
+    if name == "dense_chain":                   # a stack of Dense layers: each as dense
+        h, ns = ins[0], node.kwargs.get("negative_slope", 0.01)
+        for i, act in enumerate(node.kwargs["activations"]):
+            z = g.op("MatMul", [h, ins[1 + 2 * i]], b)
+            if node.args[2 + 2 * i] is not None:
+                z = g.op("Add", [z, ins[2 + 2 * i]], b)
+            h = _activation(g, act, z, b, dtype, ns)
+        return h
     if name == "leaky_relu":
         return g.op("LeakyRelu", ins[:1], b, alpha=float(_param(node, "negative_slope", 1, 0.01)))
     if name == "gelu":
@@ -588,7 +596,7 @@ SUPPORTED = frozenset(
     "avg_pool2d scatter_add arccos arccosh arcsin arcsinh arctan arctanh ceil floor cosh sinh "
     "tan sign rint reciprocal expm1 log1p log2 log10 exp2 deg2rad rad2deg trunc fix hypot prod "
     "batch_norm layer_norm embedding dropout lstm gru simple_rnn lstm_cell gru_cell "
-    "rnn_cell".split())
+    "rnn_cell dense_chain".split())
 
 # which positional arguments of a primitive are static parameters, not tensors
 _STATIC = {"reshape": {1}, "transpose": {1}, "expand_dims": {1}, "squeeze": {1},
@@ -679,6 +687,9 @@ def to_model_proto(model: Any, input_shape: Any = None, opset: Optional[int] = N
     if opset < 13:
         raise OnnxExportError(f"ONNX export: opset {opset} is too old; use 13 or later")
     specs = _input_specs(model, input_shape)
+    # a first call builds lazily built layers (an unbuilt stack of Dense layers records a
+    # dense node per layer, a built one one dense_chain node: see nn.layers.core)
+    _trace(model, specs, 1)
     # two traces with different batch sizes: what differs between them follows the batch
     xs, out = _trace(model, specs, _TRACE_BATCH)
     xs_b, out_b = _trace(model, specs, _TRACE_BATCH + 2)

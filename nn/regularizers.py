@@ -142,10 +142,11 @@ def serialize(obj: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- model-wide
-def has_penalties(model: Any) -> bool:
+def has_penalties(model: Any, modules: Optional[list] = None) -> bool:
     """Whether any layer below ``model`` has a weight regularizer or an activity regularizer
-    (or penalties added with ``add_loss``)."""
-    for _, m in model.named_modules():
+    (or penalties added with ``add_loss``).  ``modules``: ``list(model.named_modules())``
+    when the caller has it already."""
+    for _, m in (model.named_modules() if modules is None else modules):
         d = m.__dict__
         if d.get("_regularizers") or d.get("activity_regularizer") is not None \
                 or d.get("_added_losses"):
@@ -169,10 +170,10 @@ def collect_losses(model: Any) -> list:
     return out
 
 
-def constrained(model: Any) -> list:
-    """(weight, constraint) pairs below ``model``."""
+def constrained(model: Any, modules: Optional[list] = None) -> list:
+    """(weight, constraint) pairs below ``model`` (``modules`` as for ``has_penalties``)."""
     out = []
-    for _, m in model.named_modules():
+    for _, m in (model.named_modules() if modules is None else modules):
         for name, con in (m.__dict__.get("_constraints") or {}).items():
             w = m.__dict__.get(name)
             if w is not None:

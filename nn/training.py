@@ -394,8 +394,9 @@ class Plan:
 
     def __init__(self, model: Any) -> None:
         from .regularizers import constrained, has_penalties
-        self.penalties = has_penalties(model)
-        self.constrained = constrained(model)
+        modules = list(model.named_modules())  # one walk for both
+        self.penalties = has_penalties(model, modules)
+        self.constrained = constrained(model, modules)
 
 
 def _has_penalties(model: Any) -> bool:
@@ -410,6 +411,8 @@ def train_step(model: Any, xb: Any, yb: Any, swb: Any, opt: Any,
     for p in opt.params:
         p.grad = None
     out = model(xb)
+    if plan is None:            # (train_on_batch) one walk of the modules, after the forward
+        plan = Plan(model)      # (which may build layers), for the penalties and constraints
     loss = compute_loss(model, yb, out, swb, plan)
     value = float(loss.data)
     if not math.isfinite(value):

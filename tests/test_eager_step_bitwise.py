@@ -140,3 +140,287 @@ def test_three_functional_steps_equal_the_numpy_formulas_bitwise(config):
     for (W, b), (rW, rb) in zip(ps, ref):
         np.testing.assert_array_equal(W.data, rW)
         np.testing.assert_array_equal(b.data, rb)
+
+
+# ----------------------------------------------------------------------------- dense_chain
+# A Sequential of plain Dense layers runs as one ``dense_chain`` node; each layer called in
+# turn records one ``dense`` node.  Both give the same loss and gradients, bit for bit.
+ACTS = (None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
+
+
+def _stack(sizes, acts, dt, use_bias=True, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = [nn.layers.Dense(o, activation=a, use_bias=use_bias, dtype=np.dtype(dt).name)
+              for o, a in zip(sizes[1:], acts)]
+    model = nn.Sequential(layers)
+    model.build((None, sizes[0]))
+    for layer in layers:
+        layer.kernel.data = rng.standard_normal(layer.kernel.shape).astype(dt)
+        if use_bias:
+            layer.bias.data = (rng.standard_normal(layer.bias.shape) * 0.5).astype(dt)
+    return model
+
+
+def _loss_and_grads(model, x, y, per_layer, x_grad=False):
+    model.zero_grad()
+    xt = ag.Tensor(x, requires_grad=x_grad)
+    if per_layer:
+        h = xt
+        for layer in model.layers:
+            h = layer(h)
+    else:
+        h = model(xt)
+    loss = ag.softmax_cross_entropy(h, y)
+    loss.backward()
+    grads = [None if p.grad is None else p.grad.copy() for p in model.parameters()]
+    return h, loss.data, grads, (xt.grad if x_grad else None)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("acts", [("relu", "relu", None), ("sigmoid", "tanh", "linear"),
+                                  ("leaky_relu", "gelu", "relu"), (None, "gelu")])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_chain_node_equals_the_per_layer_nodes_bitwise(dt, acts, use_bias):
+    sizes = [5, 7, 6, 3][:len(acts) + 1]
+    model = _stack(sizes, acts, dt, use_bias)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((9, sizes[0])).astype(dt)
+    y = rng.integers(0, sizes[-1], 9)
+    for x_grad in (False, True):
+        h1, l1, g1, gx1 = _loss_and_grads(model, x, y, per_layer=False, x_grad=x_grad)
+        h2, l2, g2, gx2 = _loss_and_grads(model, x, y, per_layer=True, x_grad=x_grad)
+        assert h1._node.prim.name == "dense_chain" and h2._node.prim.name == "dense"
+        np.testing.assert_array_equal(h1.data, h2.data)
+        np.testing.assert_array_equal(l1, l2)
+        for a, b in zip(g1, g2):
+            assert a.dtype == b.dtype == dt
+            np.testing.assert_array_equal(a, b)
+        if x_grad:
+            np.testing.assert_array_equal(gx1, gx2)
+
+
+def test_dense_chain_frozen_layers_get_no_gradient_and_the_rest_match():
+    model = _stack([4, 6, 5, 3], ("relu", "tanh", None), np.float64)
+    model.layers[0].trainable = False
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, 8)
+    _, l1, g1, _ = _loss_and_grads(model, x, y, per_layer=False)
+    _, l2, g2, _ = _loss_and_grads(model, x, y, per_layer=True)
+    assert l1 == l2 and len(g1) == 4               # the frozen kernel and bias are not listed
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)
+    assert model.layers[0].kernel.grad is None and model.layers[0].bias.grad is None
+
+
+def _forward(model, x, per_layer):
+    if not per_layer:
+        return model(x)
+    for layer in model.layers:
+        x = layer(x)
+    return x
+
+
+def test_dense_chain_second_order_matches_the_per_layer_nodes():
+    # grad of a function of the gradient: the chain's differentiable vjp (recorded with dense
+    # ops) against the dense nodes' own
+    model = _stack([3, 4, 2], ("tanh", "sigmoid"), np.float64)
+    x = np.random.default_rng(3).standard_normal((5, 3))
+    res = []
+    for per_layer in (False, True):
+        inner = ag.grad(lambda z: ag.sum(_forward(model, z, per_layer) ** 2))
+        res.append(ag.grad(lambda z: ag.sum(inner(z) ** 2))(ag.Tensor(x)))
+    assert model(ag.Tensor(x, requires_grad=True))._node.prim.name == "dense_chain"
+    assert np.abs(res[0].data).max() > 0
+    np.testing.assert_allclose(res[0].data, res[1].data, rtol=1e-12, atol=1e-14)
+
+
+class _MyDense(nn.layers.Dense):
+    def call(self, x):
+        return super().call(x) * 2.0
+
+
+def _names(t):
+    from autograd.graph import toposort
+    return [n.prim.name for n in toposort(t._node)]
+
+
+def test_dense_chain_falls_back_to_per_layer_nodes_where_a_layer_is_observable():
+    rng = np.random.default_rng(4)
+    x = ag.Tensor(rng.standard_normal((6, 3)).astype(np.float32))
+
+    def model_of(*layers):
+        m = nn.Sequential(list(layers))
+        m.build((None, 3))
+        return m
+
+    plain = model_of(nn.layers.Dense(4, activation="relu"), nn.layers.Dense(2))
+    assert _names(plain(x)) == ["dense_chain"]
+    # a subclass overriding call: its call runs
+    sub = model_of(nn.layers.Dense(4), _MyDense(2))
+    assert "dense_chain" not in _names(sub(x))
+    # a call set on the instance
+    inst = model_of(nn.layers.Dense(4), nn.layers.Dense(2))
+    inst.layers[1].call = lambda h: nn.layers.Dense.call(inst.layers[1], h) + 1.0
+    assert "dense_chain" not in _names(inst(x))
+    # an activity regularizer: its penalty is computed per layer, from the layer's output
+    reg = model_of(nn.layers.Dense(4, activity_regularizer="l2"), nn.layers.Dense(2))
+    assert "dense_chain" not in _names(reg(x))
+    assert reg.layers[0].__dict__.get("_activity_loss") is not None
+    # softmax (not a fused dense activation), a callable activation
+    for act in ("softmax", ag.tanh):
+        m = model_of(nn.layers.Dense(4, activation=act), nn.layers.Dense(2))
+        assert "dense_chain" not in _names(m(x))
+    # a layer of another dtype: the cast between the layers is recorded as before
+    mixed = model_of(nn.layers.Dense(4), nn.layers.Dense(2, dtype="float64"))
+    out = mixed(x)
+    assert out.dtype == np.float64 and "dense_chain" not in _names(out)
+    # inputs of another dtype, 3-d inputs, one layer
+    assert "dense_chain" not in _names(plain(ag.Tensor(x.data.astype(np.float64))))
+    m3 = nn.Sequential([nn.layers.Dense(4), nn.layers.Dense(2)])
+    assert "dense_chain" not in _names(m3(ag.Tensor(np.ones((2, 5, 3), np.float32))))
+    assert _names(model_of(nn.layers.Dense(2))(x)) == ["dense"]
+
+
+def test_dense_chain_mismatched_input_raises_the_layer_s_error():
+    m = nn.Sequential([nn.layers.Dense(4), nn.layers.Dense(2)])
+    m.build((None, 3))
+    with pytest.raises(ag.ShapeError, match="expected inputs with last dimension 3"):
+        m(ag.Tensor(np.ones((2, 5), np.float32)))
+    # a kernel replaced by one of another height: the per-layer check names the layer
+    m.layers[1].kernel = nn.Parameter(np.ones((5, 2), np.float32))
+    with pytest.raises(ag.ShapeError, match=m.layers[1].name):
+        m(ag.Tensor(np.ones((2, 3), np.float32)))
+
+
+def test_dense_chain_records_each_layer_s_shapes_and_guards_saved_weights():
+    m = nn.Sequential([nn.layers.Dense(4, activation="relu"), nn.layers.Dense(2)])
+    m.build((None, 3))
+    x = ag.Tensor(np.ones((7, 3), np.float32))
+    out = m(x)
+    assert _names(out) == ["dense_chain"]
+    assert [l.output_shape for l in m.layers] == [(None, 4), (None, 2)]
+    assert [l.input_shape for l in m.layers] == [(None, 3), (None, 4)]
+    loss = ag.sum(out)
+    with ag.no_grad():
+        m.layers[1].kernel += 1.0                 # changed in place after the forward
+    with pytest.raises(ag.InPlaceError):
+        loss.backward()
+
+
+def test_dense_chain_is_not_recorded_while_jit_traces():
+    # the compiler sees (and generates code for) the layers' own dense nodes
+    m = nn.Sequential([nn.layers.Dense(4, activation="relu"), nn.layers.Dense(2)])
+    m.build((None, 3))
+    seen = []
+
+    @ag.jit
+    def f(x):
+        out = m(x)
+        seen.append(_names(out) if out._node is not None else None)
+        return out
+
+    f(ag.Tensor(np.ones((2, 3), np.float32)))     # the first call traces (no code built)
+    assert seen == [["dense", "dense"]]
+    assert _names(m(ag.Tensor(np.ones((2, 3), np.float32)))) == ["dense_chain"]
+
+
+def test_sgd_plain_step_is_written_by_step_and_a_subclass_update_still_runs():
+    # Optimizer.step writes SGD's plain ``p -= lr * g`` itself once a parameter has state;
+    # the numbers are _update's, and a subclass overriding _update keeps its own
+    p = nn.Parameter(np.arange(6, dtype=np.float32).reshape(2, 3))
+    g = np.full((2, 3), 0.3, np.float32)
+    want = p.data.copy()
+    opt = nn.optimizers.SGD([p], learning_rate=0.1)
+    for _ in range(3):
+        p.grad = g.copy()
+        opt.step()
+        want -= 0.1 * g
+        np.testing.assert_array_equal(p.data, want)
+    assert opt.iterations == 3 and p._version >= 3
+
+    calls = []
+
+    class Logged(nn.optimizers.SGD):
+        def _update(self, data, grad, st, h):
+            calls.append(data.shape)
+            super()._update(data, grad, st, h)
+
+    q = nn.Parameter(np.ones(4, np.float64))
+    opt = Logged([q], learning_rate=0.5)
+    for _ in range(2):
+        q.grad = np.ones(4)
+        opt.step()
+    assert calls == [(4,), (4,)]
+    np.testing.assert_array_equal(q.data, np.zeros(4))
+
+
+def test_named_modules_lists_what_the_weight_walk_finds_in_its_order():
+    # Module.named_modules scans only what can hold a module; it must name the same
+    # modules, in the same order, as the general walk (weights and modules) filtered
+    from nn.module import Module, _walk
+    inner = nn.Sequential([nn.layers.Dense(3), nn.layers.Dense(2)])
+    shared = nn.layers.Dense(4)
+
+    class Holder(Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [shared, (inner, {"x": nn.layers.Dense(5), 7: shared})]
+            self.table = {"a": nn.layers.Dense(6), "b": [nn.layers.Dense(7)]}
+            self.again = inner                      # seen once, at its first path
+            self.frozen = nn.layers.Dense(8)
+            self.frozen.trainable = False
+            self.number, self.text, self.array = 3, "abc", np.ones(3)
+
+        def call(self, x):
+            return x
+
+    m = Holder()
+    want = [(n, v) for n, v in _walk(m, "", set()) if isinstance(v, Module)]
+    got = list(m.named_modules())
+    assert [n for n, _ in got] == [n for n, _ in want]
+    assert all(a is b for (_, a), (_, b) in zip(got, want))
+    assert len(got) == 9 and got[0] == ("", m)
+    assert "blocks.1.1.7" not in [n for n, _ in got]    # shared: listed once, at blocks.0
+
+
+def test_dense_chain_hand_computed_value_and_gradients():
+    # x = [1, 2]; layer 1: z = x K1 + b1 = [1.5, -1.5], relu -> h = [1.5, 0];
+    # layer 2: out = h K2 + b2 = 1.5 * 2 + 0 * 3 + 1 = 4
+    from autograd.ops import dense_chain
+    x = ag.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    k1 = ag.Tensor(np.array([[1.0, 0.0], [0.0, -1.0]]), requires_grad=True)
+    b1 = ag.Tensor(np.array([0.5, 0.5]), requires_grad=True)
+    k2 = ag.Tensor(np.array([[2.0], [3.0]]), requires_grad=True)
+    b2 = ag.Tensor(np.array([1.0]), requires_grad=True)
+    out = dense_chain(x, k1, b1, k2, b2, activations=("relu", None))
+    np.testing.assert_array_equal(out.data, [[4.0]])
+    out.backward(np.ones((1, 1)))
+    # d/dh = K2^T = [2, 3], through relu' = [1, 0] -> dz = [2, 0]
+    np.testing.assert_array_equal(k2.grad, [[1.5], [0.0]])
+    np.testing.assert_array_equal(b2.grad, [1.0])
+    np.testing.assert_array_equal(k1.grad, [[2.0, 0.0], [4.0, 0.0]])
+    np.testing.assert_array_equal(b1.grad, [2.0, 0.0])
+    np.testing.assert_array_equal(x.grad, [[2.0, 0.0]])
+    with pytest.raises(ag.InvalidValueError, match="one entry per layer"):
+        dense_chain(x, k1, b1, k2, b2, activations=("relu",))
+    with pytest.raises(ag.ShapeError, match="dense"):
+        dense_chain(x, k2, b2, k1, b1, activations=(None, None))
+
+
+def test_dense_chain_falls_back_when_a_weight_is_used_twice():
+    # a layer repeated (or a kernel shared): the per-layer nodes accumulate its gradients
+    # in their own order, which the chain's single node would not reproduce for 3 uses
+    d = nn.layers.Dense(3, activation="tanh", dtype="float64")
+    m = nn.Sequential([d, d, d])
+    m.build((None, 3))
+    x = ag.Tensor(np.random.default_rng(5).standard_normal((4, 3)))
+    out = m(x)
+    assert _names(out) == ["dense", "dense", "dense"]
+    ag.sum(out).backward()
+    want_k = d.kernel.grad.copy()
+    d.kernel.grad = d.bias.grad = None
+    h = x
+    for layer in (d, d, d):
+        h = layer(h)
+    ag.sum(h).backward()
+    np.testing.assert_array_equal(d.kernel.grad, want_k)

@@ -226,6 +226,18 @@ def case(draw, name):
         bias = draw(st.none() | wild((u,), dt))
         act = draw(st.sampled_from([None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu"]))
         return [x, draw(wild((k, u), dt)), bias], {"activation": act}
+    if name == "dense_chain":
+        n, k = draw(st.integers(0, 4)), draw(st.integers(0, 4))
+        dt = draw(st.sampled_from(FLOATS))
+        acts = [None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu"]
+        args, width = [draw(wild((n, k), dt))], k
+        for _ in range(draw(st.integers(0, 3))):
+            u = draw(st.integers(0, 4))
+            kin = width if draw(st.integers(0, 5)) else width + 1
+            args += [draw(wild((kin, u), dt)), draw(st.none() | wild((u,), dt))]
+            width = u
+        n_act = len(args) // 2 + (0 if draw(st.integers(0, 5)) else 1)
+        return args, {"activations": tuple(draw(st.sampled_from(acts)) for _ in range(n_act))}
     if name == "softmax_cross_entropy":
         n, c = draw(st.integers(0, 4)), draw(st.integers(1, 4))
         logits = draw(wild((n, c)))

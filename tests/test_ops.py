@@ -212,6 +212,7 @@ def test_every_library_primitive_has_a_hand_picked_case():
                # covered in their own tests below / in test_fused.py:
                "scatter_add", "astype", "identity", "dense", "softmax_cross_entropy",
                "sigmoid_binary_cross_entropy",
+               "dense_chain",     # hand-computed in tests/test_eager_step_bitwise.py
                # autograd.numpy's: hand-picked in tests/test_numpy_ops.py
                "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
                "arctanh", "log2", "log10", "log1p", "expm1", "exp2", "reciprocal", "cbrt",

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ShapeError, DTypeError, InvalidValueError
 from ..registry import primitive
+from ..graph import _as_grad
 from .. import kernels as K
 from ..kernels.twins import bias_act_np, dense_grad_z_np, xent_sparse_np
 from ._util import data_of
@@ -25,7 +26,7 @@ from .linalg import matmul
 from .reduce import sum as _sum
 from .shape import reshape, transpose
 
-__all__ = ["dense", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "ACTIVATIONS"]
+__all__ = ["dense", "dense_chain", "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "ACTIVATIONS"]
 
 #: Activations the fused ``dense`` knows, by name (None and 'linear' are the identity).
 ACTIVATIONS = (None, "linear", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
@@ -258,6 +259,115 @@ def dense(x, kernel, bias=None, activation=None, negative_slope=0.01):
     'gelu' (tanh form).  Returns shape-(..., units).
     """
     return _dense(x, kernel, bias, activation=activation, negative_slope=negative_slope)
+
+
+# ----------------------------------------------------------------------------- dense chain
+def _chain_layers(op, wb, activations):
+    """The number of layers of a chain call, its kernel/bias list and activations checked."""
+    n = len(activations) if type(activations) is tuple else -1
+    if n < 1 or len(wb) != 2 * n:
+        raise InvalidValueError(f"{op}: give x, then a kernel and a bias (or None) per layer, "
+                                f"and activations= as a tuple with one entry per layer; got "
+                                f"{len(wb)} arrays after x and activations={activations!r}")
+    return n
+
+
+def _chain_ref(x, *wb, activations=(), negative_slope=0.01):
+    n = _chain_layers("dense_chain", wb, activations)
+    for i in range(n):
+        x = _dense_ref(x, wb[2 * i], wb[2 * i + 1], activations[i], negative_slope)
+    return x
+
+
+def _chain_kinks(x, *wb, activations=(), negative_slope=0.01):
+    """Distances of every relu/leaky_relu layer's pre-activation from 0 (inf if none)."""
+    n = _chain_layers("dense_chain", wb, activations)
+    ds = [np.inf]
+    for i in range(n):
+        k, b = wb[2 * i], wb[2 * i + 1]
+        if activations[i] in ("relu", "leaky_relu"):
+            ds.append(np.min(np.abs(_dense_ref(x, k, b)), initial=np.inf))
+        x = _dense_ref(x, k, b, activations[i], negative_slope)
+    return np.asarray(ds)
+
+
+@primitive(library=True, name="dense_chain", nin=-1, reference=_chain_ref, domain=[None],
+           kinks=_chain_kinks, aux=True)
+def dense_chain(x, *wb, activations=(), negative_slope=0.01, want_aux=False):
+    """``dense(... dense(dense(x, k1, b1, a1), k2, b2, a2) ...)`` as one graph node.
+
+    x : shape-(..., in), float.  wb : kernel_1, bias_1, kernel_2, bias_2, ... (a bias may
+    be None).  activations : tuple, one of ``ACTIVATIONS`` per layer.  Returns shape-(...,
+    units_last).  Each layer runs ``dense``'s forward, and the backward runs ``dense``'s
+    vjp layer after layer (last first): the same numbers, bit for bit, as a chain of
+    ``dense`` nodes, with one node's Python cost (nn's Sequential of plain Dense layers).
+    The intermediate outputs are kept for the backward (``aux``), as the nodes keep theirs.
+    """
+    n = _chain_layers("dense_chain", wb, activations)
+    fwd = _dense.fwd
+    hs = [] if want_aux else None
+    for i in range(n):
+        x = fwd(x, wb[2 * i], wb[2 * i + 1], activations[i], negative_slope)
+        if want_aux and i < n - 1:
+            hs.append(x)
+    return x, hs
+
+
+def _chain_vjp_fast(g, out, x, *wb, activations=(), negative_slope=0.01, needs=None,
+                    aux=None):
+    # layer by layer, last first: dense's fast vjp; a layer's input gets a gradient where
+    # anything before it wants one (as the chain of nodes would have recorded it)
+    n = len(activations)
+    if needs is None:
+        needs = [True] * (1 + 2 * n)
+    want = [needs[0]]
+    for i in range(1, n):
+        want.append(want[-1] or needs[2 * i - 1] or needs[2 * i])
+    hs = [x] + aux + [out] if aux is not None else None
+    if hs is None:                              # no kept outputs: recompute them
+        hs = [x]
+        for i in range(n - 1):
+            hs.append(_dense.fwd(hs[-1], wb[2 * i], wb[2 * i + 1], activations[i],
+                                 negative_slope))
+        hs.append(out)
+    gs = [None] * (1 + 2 * n)
+    vjp = _dense_vjp_fast
+    for i in range(n - 1, -1, -1):
+        j = 2 * i + 1
+        nk, nb = needs[j], needs[j + 1]
+        if not (want[i] or nk or nb):
+            break                               # nothing at or below this layer wants one
+        gx, gs[j], gs[j + 1] = vjp(g, hs[i + 1], hs[i], wb[j - 1], wb[j], activations[i],
+                                   negative_slope, needs=(want[i], nk, nb))
+        if gx is None:
+            break
+        h = hs[i]
+        if gx.shape != h.shape or gx.dtype != h.dtype:
+            gx = _as_grad(gx, h.shape, h.dtype)  # what the backward does between two nodes
+        g = gx
+    else:
+        gs[0] = g
+    return gs
+
+
+def _chain_vjp(g, out, x, *wb, activations=(), negative_slope=0.01):
+    # differentiable: the intermediate outputs recomputed with dense, then dense's vjp per layer
+    n = len(activations)
+    hs = [x]
+    for i in range(n - 1):
+        hs.append(dense(hs[-1], wb[2 * i], wb[2 * i + 1], activations[i], negative_slope))
+    hs.append(out)
+    gs = [None] * (1 + 2 * n)
+    for i in range(n - 1, -1, -1):
+        j = 2 * i + 1
+        g, gs[j], gs[j + 1] = _dense_vjp(g, hs[i + 1], hs[i], wb[j - 1], wb[j],
+                                         activations[i], negative_slope)
+    gs[0] = g
+    return gs
+
+
+dense_chain.defvjp(_chain_vjp)
+dense_chain.defvjp_fast(_chain_vjp_fast, needs=True)
 
 
 # ----------------------------------------------------------------------------- softmax-xent

@@ -15,6 +15,8 @@ from .. import initializers
 from ..module import Parameter
 from .base import Layer
 from autograd.ops.fused import _dense        # the primitive behind ag.dense (one call less)
+from autograd.ops.fused import dense_chain
+from autograd.jit import effects as _effects
 
 __all__ = ["Dense", "Activation", "Flatten", "get_activation"]
 
@@ -107,6 +109,67 @@ class Dense(Layer):
     def __repr__(self) -> str:
         return (f"Dense({self.units}, activation={self.activation!r}, name={self.name!r}, "
                 f"dtype={self.dtype.name})")
+
+
+def dense_chain_call(layers: list, x: ag.Tensor) -> Optional[ag.Tensor]:
+    """The output of ``layers`` (a Sequential's) on ``x`` as one ``dense_chain`` node, or None
+    when the layers must run one by one.
+
+    The fused form runs the same formulas in the same order as the layers' own ``dense``
+    nodes (bitwise equal results and gradients), so it is taken only where nothing per-layer
+    could be observed: two or more layers, every one exactly ``Dense`` (no subclass, no
+    ``call`` set on the instance), built, no activity regularizer, an activation ``dense``
+    fuses (None, 'linear', 'relu', 'sigmoid', 'tanh', 'leaky_relu', 'gelu'; not 'softmax'
+    or a callable), kernel and bias of the layer's dtype; ``x`` a 2-d Tensor of that dtype
+    whose width matches the first kernel, each kernel's width the next one's height; and
+    not while ``autograd.jit`` traces (the compiler sees the layers' own nodes); no weight
+    (or the input) used twice (a layer repeated, a shared kernel: the per-layer nodes add
+    its gradients in their order).  What ``Layer.__call__`` records per layer (the input
+    and output shapes) is recorded here too.  Weight regularizers and constraints are per
+    weight, not per call: they apply as before."""
+    if len(layers) < 2 or _effects.LOCAL.rec is not None:
+        return None
+    xd = x._data
+    if xd.ndim != 2:
+        return None
+    dt = xd.dtype
+    width = xd.shape[1]
+    args = [x]
+    acts = []
+    nb = 0                                      # biases left out (None)
+    try:
+        for layer in layers:
+            if type(layer) is not Dense:
+                return None
+            d = layer.__dict__
+            act = d["activation"]
+            k, b = d["kernel"], d["bias"]
+            if not d["built"] or d["dtype"] != dt or "call" in d or \
+                    d.get("activity_regularizer") is not None or k is None or \
+                    not (act is None or (type(act) is str and act in _FUSED_OR_LINEAR)):
+                return None
+            kd = k._data
+            if b is None:
+                nb += 1
+            elif b._data.dtype != dt:
+                return None
+            if kd.dtype != dt or kd.ndim != 2 or kd.shape[0] != width:
+                return None
+            width = kd.shape[1]
+            args.append(k)
+            args.append(b)
+            acts.append(act)
+    except KeyError:                            # a Dense without its usual attributes
+        return None
+    if len(set(map(id, args))) != len(args) - nb + (nb > 0):   # (the Nones share one id)
+        return None         # a weight used twice: its gradients add in the per-layer order
+    out = dense_chain(*args, activations=tuple(acts))
+    for layer in layers:
+        d = layer.__dict__
+        if "_seen_input_shape" not in d:
+            layer._seen_input_shape = (None, d["kernel"]._data.shape[0])
+        d["_output_shape"] = (None, d["kernel"]._data.shape[1])
+    return out
 
 
 class Activation(Layer):

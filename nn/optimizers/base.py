@@ -167,6 +167,7 @@ class _HoldInterrupt:
                 signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
 
 
+_PLAIN_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SIGINT = int(signal.SIGINT)
 _SIG_IGN = _signal.SIG_IGN
 _get_ident = threading.get_ident
@@ -406,6 +407,7 @@ class Optimizer:
         hs = [g if type(g["lr"]) is float else self._resolve(g) for g in groups]
         by_id = self.state._by_id
         update = self._update
+        plain, below = self._plain_lrs(hs)
         with _HoldInterrupt():
             d["iterations"] += 1
             for gi, p, g in todo:
@@ -413,6 +415,14 @@ class Optimizer:
                 if not data.flags.carray:       # C-contiguous, aligned and writeable
                     p.data = data = np.ascontiguousarray(data).copy()
                 e = by_id.get(id(p))
+                if e is not None and e[0] is p and g.dtype is data.dtype:   # not float16
+                    lr = plain[gi] if plain is not None else None
+                    if lr is not None and data.size < below and data.dtype in _PLAIN_FLOATS:
+                        data -= lr * g          # _update's plain step, without its call
+                    else:
+                        update(data, g, e[1], hs[gi])
+                    p._version += 1
+                    continue
                 low = data.dtype.char == "e"        # float16: slots and update in float32
                 if e is None or e[0] is not p:
                     st = self._init_state(data.astype(np.float32) if low else data)
@@ -454,6 +464,13 @@ class Optimizer:
 
     def _init_state(self, data: np.ndarray) -> dict[str, Any]:
         return {}
+
+    def _plain_lrs(self, hs: list) -> tuple:
+        """``(lrs, size)``: per parameter group, the learning rate where ``_update`` is
+        exactly ``p -= lr * g`` for a parameter of fewer than ``size`` elements whose
+        gradient has its dtype (float32/float64), else None; ``(None, 0)``: never.  ``step``
+        then writes that line itself (one call less per parameter), the same numbers."""
+        return None, 0
 
     def _update(self, data: np.ndarray, grad: np.ndarray, st: dict,
                 h: dict) -> None:  # pragma: no cover

@@ -40,6 +40,14 @@ class SGD(Optimizer):
     def _init_state(self, data):
         return {"velocity": np.zeros_like(data) if self.momentum else None}
 
+    def _plain_lrs(self, hs):
+        mode = kernels.MODE
+        if (mode != "numpy" and mode != "auto") or type(self)._update is not SGD._update:
+            return None, 0                      # (a subclass's own update always runs)
+        lrs = [h["lr"] if not h["momentum"] and not h["weight_decay"] and type(h["lr"]) is float
+               else None for h in hs]
+        return lrs, (kernels.NEVER if mode == "numpy" else kernels.SGD_MIN)
+
     def _update(self, data, grad, st, h):
         lr = h["lr"]
         if not h["momentum"] and not h["weight_decay"] and type(lr) is float \
