@@ -438,7 +438,11 @@ def property_gradcheck(fn: Union[Callable, str, Primitive], *input_strategies: s
     when the op declares ``higher_order``.
 
     max_examples : overrides the active hypothesis profile's value (default: keep it).
-        Other settings come from the active profile, minus hypothesis' 'explain' phase.
+        Other settings come from the active profile, minus hypothesis' 'explain' phase, and
+        with no deadline: an example's time is not what a gradient check tests, and the
+        first examples pay one-time costs (imports, numba kernels, the first second-order
+        graph) that made a test over hypothesis' default 200 ms deadline fail as "flaky" on
+        a loaded machine.
     Assign the result to a module-level name starting with ``test_``::
 
         test_my_fn = property_gradcheck(my_fn, tensors(), tensors(shape=(3,)))
@@ -472,7 +476,8 @@ def property_gradcheck(fn: Union[Callable, str, Primitive], *input_strategies: s
     test = given(example=examples)(check)
     # The active profile's settings, without the 'explain' phase: on a failure it would
     # point at gradcheck's raise line (not useful here) and costs seconds per failing test.
-    kw: dict = {"phases": tuple(ph for ph in settings().phases if ph is not Phase.explain)}
+    kw: dict = {"phases": tuple(ph for ph in settings().phases if ph is not Phase.explain),
+                "deadline": None}
     if max_examples is not None:
         kw["max_examples"] = max_examples
     test = settings(settings(), **kw)(test)

@@ -86,3 +86,20 @@ def test_readme_gradcheck_and_functional_examples():
     x.grad = None
     g.sum().backward()                            # x.grad == 6x
     np.testing.assert_allclose(x.grad, [6.0, 12.0])
+
+
+def test_property_gradcheck_has_no_deadline_whatever_the_profile():
+    # a profile with hypothesis' default deadline (200 ms) must not reach the gradient check:
+    # its first examples pay one-time costs, and a slow one failed as FlakyFailure under load
+    from hypothesis import settings
+    from autograd.testing import property_gradcheck, tensors
+    previous = os.environ.get("AUTOGRAD_HYPOTHESIS_PROFILE", "dev")    # what conftest loaded
+    settings.register_profile("with_deadline_200ms", deadline=200)
+    settings.load_profile("with_deadline_200ms")
+    try:
+        assert settings().deadline is not None
+        test = property_gradcheck(lambda x: (x * x).sum(), tensors(), max_examples=2)
+    finally:
+        settings.load_profile(previous)
+    assert test._hypothesis_internal_use_settings.deadline is None
+    test()
