@@ -433,15 +433,21 @@ def _scalar_const(prog: Program, i: int, dtype) -> Optional[float]:
     return None
 
 
-def fuse_updates(prog: Program) -> Program:
-    """``prog`` with each ``t = multiply(c, g)`` read only by ``inplace subtract(p, t)`` (p a
-    captured float tensor, g a computed value of p's shape and dtype, c a constant scalar)
-    replaced by one ``fused`` effect at the update's place (``_ScaledUpdate``)."""
+def _reader_counts(prog: Program) -> dict:
+    """{slot: how many instruction operands read it} over ``prog``."""
     readers: dict = {}
     for ins in prog.instrs:
         for i in ins.ins:
             if i is not None:
                 readers[i] = readers.get(i, 0) + 1
+    return readers
+
+
+def fuse_updates(prog: Program) -> Program:
+    """``prog`` with each ``t = multiply(c, g)`` read only by ``inplace subtract(p, t)`` (p a
+    captured float tensor, g a computed value of p's shape and dtype, c a constant scalar)
+    replaced by one ``fused`` effect at the update's place (``_ScaledUpdate``)."""
+    readers = _reader_counts(prog)
     aliased = {s.alias for s in prog.slots if s.alias is not None}
     made = {o: ins for ins in prog.instrs for o in ins.outs}
     drop, repl = set(), {}
@@ -495,11 +501,7 @@ def fold_updates(prog: Program) -> Program:
     vjp's GEMM (see above), where numpy's BLAS is found and the move is safe."""
     from ..kernels import blas
     made = {o: k for k, ins in enumerate(prog.instrs) for o in ins.outs}
-    readers: dict = {}
-    for ins in prog.instrs:
-        for i in ins.ins:
-            if i is not None:
-                readers[i] = readers.get(i, 0) + 1
+    readers = _reader_counts(prog)
     aliased = {s.alias for s in prog.slots if s.alias is not None}
     instrs = list(prog.instrs)
     drop = set()
