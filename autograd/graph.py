@@ -315,7 +315,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
     into ``.grad`` of leaf tensors that require grad and of tensors that called
     ``retain_grad()``.
     """
-    Tensor = _tensor_class()
+    Tensor = _TENSOR or _tensor_class()
     if retain_graph is None:
         retain_graph = create_graph
     if not root_tensor._rg:
@@ -326,8 +326,11 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
         if out_data.size != 1:
             raise GraphError(f"backward: a non-scalar output (shape {out_data.shape}) needs an "
                              f"explicit gradient of that shape: t.backward(grad)")
-        seed = np.empty(out_data.shape, dtype=out_data.dtype)
-        seed.fill(1)
+        if out_data.ndim:
+            seed = np.empty(out_data.shape, dtype=out_data.dtype)
+            seed.fill(1)
+        else:                           # a 0-d loss: one call
+            seed = np.array(1, out_data.dtype)
     else:
         seed = grad._data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(seed, Tensor):
@@ -356,19 +359,24 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
 
     # Reverse topological order without a sort: nodes are numbered as they are made, and
     # every node is made after its inputs' nodes, so taking the highest-numbered node that
-    # has received a gradient (a heap) finishes every node before any of its inputs.  A node
-    # enters the heap when its first gradient arrives; nodes no gradient reaches are never
-    # visited.
+    # has received a gradient finishes every node before any of its inputs.  ``grads`` holds
+    # the nodes that have received a gradient and not run yet; while it holds one node (a
+    # chain: a loss after a model), that node is the next one, with no ordering structure;
+    # from the second pending node on, a heap on the node's number picks the next one (it
+    # then holds every pending node).  Nodes no gradient reaches are never visited.
     grads: dict[Node, Any] = {root: seed}
-    heap = [(-root.seq, root)]
+    heap: list = []
     pop, push = heapq.heappop, heapq.heappush
     anomaly = MODE.anomaly
     prev_mode = MODE.grad
     MODE.grad = create_graph
     try:
-        while heap:
-            node = pop(heap)[1]
-            g = grads.pop(node)
+        while grads:
+            if heap:
+                node = pop(heap)[1]
+                g = grads.pop(node)
+            else:
+                node, g = grads.popitem()   # the only pending node
             if node.retained is not None:
                 for ref in node.retained:
                     t = ref()
@@ -409,6 +417,7 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                 check_finite(prim.name, [gs[i] for i, _ in parents],
                              f"backward (output created at {node.site})")
             handed = None  # ids of arrays already stored in a leaf's .grad (never alias two)
+            leaves = None  # (leaf, its own gradient array, the gradient): stored together
             for i, p in parents:
                 gi = gs[i]
                 if gi is None:
@@ -420,8 +429,13 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                         gi = _as_grad(gi, p.shape, p.dtype)
                     prev = grads.get(p)
                     if prev is None:
+                        if heap:
+                            push(heap, (-p.seq, p))
+                        elif grads:             # a second pending node: order them by heap
+                            for q in grads:
+                                heap.append((-q.seq, q))
+                            push(heap, (-p.seq, p))
                         grads[p] = gi
-                        push(heap, (-p.seq, p))
                     else:
                         gi = prev + gi
                         # numpy turns 0-d + 0-d into a scalar; vjps get arrays
@@ -437,22 +451,28 @@ def backward(root_tensor, grad=None, retain_graph: Optional[bool] = None,
                         handed.add(id(gi))
                         continue
                     # the leaf's .grad: an array of its own (not a view, not the incoming
-                    # gradient, not one already given to another leaf), stored atomically
-                    own = gi
-                    if gi is g or gi.base is not None or not gi.flags.writeable or (
-                            handed is not None and id(gi) in handed):
-                        own = gi.copy()
-                    with _ACCUMULATE:
+                    # gradient, not one already given to another leaf)
+                    if handed is None:
+                        handed = {id(g)}
+                    k = id(gi)
+                    own = gi.copy() if k in handed or gi.base is not None or \
+                        not gi.flags.writeable else gi
+                    handed.add(k)
+                    if leaves is None:
+                        leaves = [(p, own, gi)]
+                    else:
+                        leaves.append((p, own, gi))
+            if leaves is not None:
+                # every leaf of this node in one atomic step (threads sharing a leaf lose
+                # no update)
+                with _ACCUMULATE:
+                    for p, own, gi in leaves:
                         pg = p.grad
                         if pg is None:
                             p.grad = own
                         else:
                             sm = pg + gi
                             p.grad = sm if isinstance(sm, (np.ndarray, Tensor)) else np.asarray(sm)
-                    if handed is None:
-                        handed = {id(g), id(gi)}
-                    else:
-                        handed.add(id(gi))
             if not retain_graph:
                 if saved:
                     for t in saved:

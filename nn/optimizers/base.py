@@ -161,10 +161,15 @@ class _HoldInterrupt:
             return
         _signal.signal(_SIGINT, self.prev)
         if self.caught is not None:
-            if callable(self.prev):
-                self.prev(*self.caught)             # the default handler raises KeyboardInterrupt
-            else:
-                signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
+            _deliver_held(self.prev, self.caught)
+
+
+def _deliver_held(prev: Any, caught: tuple) -> None:
+    """A SIGINT held back during an update, delivered to the handler it was meant for."""
+    if callable(prev):
+        prev(*caught)                       # the default handler raises KeyboardInterrupt
+    else:
+        signal.raise_signal(signal.SIGINT)  # SIG_DFL: let it act as it would have
 
 
 _PLAIN_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -408,7 +413,15 @@ class Optimizer:
         by_id = self.state._by_id
         update = self._update
         plain, below = self._plain_lrs(hs)
-        with _HoldInterrupt():
+        # Ctrl-C held during the updates (``_HoldInterrupt``'s swap, written inline: no
+        # object and no enter/exit calls on the step's path)
+        held = None
+        if _get_ident() == _MAIN[0]:
+            prev = _signal.getsignal(_SIGINT)
+            if prev is not None and prev != _SIG_IGN:
+                held = [prev]               # the handler to restore, then what was caught
+                _signal.signal(_SIGINT, lambda signum, frame: held.append((signum, frame)))
+        try:
             d["iterations"] += 1
             for gi, p, g in todo:
                 data = p._data
@@ -436,6 +449,11 @@ class Optimizer:
                 else:
                     update(data, g, st, hs[gi])
                 p._version += 1
+        finally:
+            if held is not None:
+                _signal.signal(_SIGINT, prev)
+                if len(held) > 1:
+                    _deliver_held(prev, held[1])
         return loss
 
     def _resolve(self, group: dict) -> dict:
