@@ -264,17 +264,20 @@ class Primitive:
                     datas = list(args)
                 datas[i] = a._data
                 tens.append(a)
-                if rec and a._rg:
-                    p = (i, a._node or a)  # the input's node, or the leaf tensor itself
+                if rec and a._rg:      # the input's node, or the leaf tensor itself
                     if parents is None:
-                        parents = [p]
+                        parents = [(i, a._node or a)]
                     else:
-                        parents.append(p)
-            elif type(a) is not float and type(a) is not int:
+                        parents.append((i, a._node or a))
+            elif type(a) is np.ndarray:
+                if a.dtype.kind not in _OK_KINDS:
+                    convert = True          # (_to_array refuses it)
+            elif a is not None and type(a) is not float and type(a) is not int:
                 if (type(a) is list or type(a) is tuple) and _holds_tensor(a):
                     # a (nested) list of tensors: stacked, so the graph is kept
                     return self(*args[:i], _stack_nested(a), *args[i + 1:], **kwargs)
-                convert = True
+                convert = True              # (an ndarray of a library kind, None, a float
+                                            # or an int: _to_array would keep it as it is)
         if datas is None:
             # No tensor: plain numpy in, plain numpy out (how vjps run in first order).
             try:
@@ -311,7 +314,8 @@ class Primitive:
             raise _allocation_error(self.name, e, datas[:nin]) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if MODE.anomaly:
+        anomaly = MODE.anomaly
+        if anomaly:
             check_finite(self.name, [out], f"forward at {user_frame()}")
         kind = out.dtype.kind
         if parents is None or (kind != "f" and kind != "c"):
@@ -326,7 +330,7 @@ class Primitive:
             node = Node(self, datas, kwargs, parents, out, tens)
             if self.aux:
                 node.aux = aux
-            if MODE.anomaly:
+            if anomaly:
                 node.site = user_frame()
             res = T._make(out, node)
         if out.base is not None:   # a view of an input: share its version and saved count

@@ -19,7 +19,7 @@ from .callbacks import Callback, History
 from .errors import NotCompiledError, WeightsMismatchError
 from .layers.base import _auto_name
 from .layers.core import dense_chain_call as _dense_chain_call
-from .module import Module, _check_built
+from .module import Module, _check_built, _returned_none
 from .progress import Progbar
 from . import distributed as _distributed
 from . import safe_io as _safe_io
@@ -69,6 +69,19 @@ def _prefixed(e: Exception, where: str) -> Exception:
         return type(e)(f"{where}: {msg}")
     except Exception:  # pragma: no cover - exotic exception types
         return e
+
+
+#: per Model class: whether ``super().__call__`` in ``Model.__call__`` is ``Module.__call__``
+#: (then inlined there); a class with its own ``__call__`` between them keeps the call
+_INLINE_CALL: dict = {}
+
+
+def _next_call_is_module(cls: type) -> bool:
+    mro = cls.__mro__
+    for c in mro[mro.index(Model) + 1:]:
+        if "__call__" in c.__dict__:
+            return c is Module
+    return False
 
 
 class Model(Module):
@@ -128,13 +141,35 @@ class Model(Module):
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         t = type(inputs)
         if t is np.ndarray:                 # checked numeric with a batch axis: no re-check
-            inputs = ag.Tensor._make(_as_data(inputs, "inputs", type(self).__name__))
+            if inputs.ndim == 0 or inputs.dtype.kind not in "biuf":
+                inputs = _as_data(inputs, "inputs", type(self).__name__)   # raises
+            inputs = ag.Tensor._make(inputs)
         elif t is not ag.Tensor:            # a plain tensor is never symbolic
             if _functional.is_symbolic(inputs):  # functional hook: record a node
                 return _functional.symbolic_call(self, inputs, args, kwargs)
             if isinstance(inputs, np.ndarray):
                 inputs = ag.Tensor(_as_data(inputs, "inputs", type(self).__name__))
-        out = super().__call__(inputs, *args, **kwargs)
+        inline = _INLINE_CALL.get(type(self))
+        if inline is None:
+            inline = _INLINE_CALL[type(self)] = _next_call_is_module(type(self))
+        if not inline:
+            out = super().__call__(inputs, *args, **kwargs)
+        else:
+            # Module.__call__ (next in line), inlined: one frame less per step
+            fn = getattr(self, "call", None) or getattr(self, "forward", None)
+            if fn is None:
+                return super().__call__(inputs, *args, **kwargs)   # raises, naming the model
+            out = fn(inputs, *args, **kwargs)
+            if type(out) is ag.Tensor:
+                shape = out._data.shape
+                self.__dict__["_output_shape"] = (None,) + shape[1:] if shape else ()
+            elif out is None:
+                _returned_none(self, fn)
+            else:
+                shape = getattr(out, "shape", None)
+                if shape is not None:
+                    self.__dict__["_output_shape"] = \
+                        (None,) + tuple(shape[1:]) if len(shape) else ()
         shape = inputs._data.shape if type(inputs) is ag.Tensor else getattr(inputs, "shape", None)
         if shape is not None and len(shape):     # after the call: a failed one records nothing
             self.__dict__["_input_shape"] = (None,) + tuple(shape[1:])

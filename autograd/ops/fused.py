@@ -86,12 +86,18 @@ def _dense_kinks(x, kernel, bias=None, activation=None, negative_slope=0.01):
 def _dense(x, kernel, bias, activation=None, negative_slope=0.01):
     _check_dense(x, kernel, bias, activation)
     kind = K.KINDS[activation]
-    if _plain(x.size, K.BIAS_ACT_MIN[kind]) and K.GEMM_MIN == K.NEVER:
+    mode = K.MODE                               # _plain(x.size, ...), inline: one call less
+    if (mode == "numpy" or mode == "auto" and x.size < K.BIAS_ACT_MIN[kind]) \
+            and K.GEMM_MIN == K.NEVER:
         z = np.matmul(x, kernel)                # what the dispatcher picks here, minus its checks
         if kind == 1:                           # bias_act_np's relu, inline (small layers)
             if bias is not None:
                 z += bias
             return np.maximum(z, _ZERO.get(z.dtype, 0), out=z)
+        if kind == 0:                           # bias_act_np without activation, inline
+            if bias is not None:
+                z += bias
+            return z
         bias_act_np(z, bias, bias is not None, kind, negative_slope)
         return z
     if x.ndim == 2 and x.dtype == kernel.dtype:
@@ -122,9 +128,12 @@ def _plain(size, threshold) -> bool:
     return mode == "numpy" or (mode == "auto" and size < threshold)
 
 
-def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.01, needs=None):
+def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.01, needs=None,
+                    own_g=False):
     """First order: dz = g act'(.) and db = sum_rows dz in one pass, then the GEMMs that
-    are needed (dx = dz W^T only if x wants a gradient, dW = x^T dz only if W does)."""
+    are needed (dx = dz W^T only if x wants a gradient, dW = x^T dz only if W does).
+    ``own_g``: ``g`` is a scratch array of the caller's (``dense_chain``'s gradient between
+    two of its layers), which dz may overwrite instead of taking a new array."""
     kind = K.KINDS[activation]
     k_in, units = kernel.shape
     if kind == 5:                               # gelu's derivative needs the pre-activation
@@ -136,21 +145,26 @@ def _dense_vjp_fast(g, out, x, kernel, bias, activation=None, negative_slope=0.0
     want_b = bias is not None and (needs is None or needs[2])
     mm = _mm
     two = a.ndim == 2 and x.ndim == 2           # (batch, features): no reshapes needed
-    if _plain(a.size, K.DENSE_GRAD_MIN[kind]) and g.shape == a.shape and g.dtype == a.dtype \
-            and K.GEMM_MIN == K.NEVER:
-        gb = np.empty(units, a.dtype) if want_b else None
+    mode = K.MODE                               # _plain(a.size, ...), inline: one call less
+    if (mode == "numpy" or mode == "auto" and a.size < K.DENSE_GRAD_MIN[kind]) \
+            and g.shape == a.shape and g.dtype == a.dtype and K.GEMM_MIN == K.NEVER:
+        gb = None
         if two and kind == 0 and g.flags.c_contiguous:
             gz = g                              # no activation: dz = g, only read (no copy)
             if want_b:
-                np.add.reduce(gz, axis=0, out=gb)
+                gb = np.add.reduce(gz, axis=0)
         elif two and kind == 1:                 # dense_grad_z_np's relu, inline
-            gz = np.multiply(g, a > _ZERO.get(a.dtype, 0), out=np.empty(a.shape, a.dtype))
+            gz = np.multiply(g, a > _ZERO.get(a.dtype, 0),
+                             out=g if own_g and g.flags.c_contiguous else np.empty(a.shape,
+                                                                                   a.dtype))
             if want_b:
-                np.add.reduce(gz, axis=0, out=gb)
+                gb = np.add.reduce(gz, axis=0)
         elif two:
+            gb = np.empty(units, a.dtype) if want_b else None
             gz = np.empty(a.shape, a.dtype)
             dense_grad_z_np(g, a, gz, gb, want_b, kind, negative_slope)
         else:
+            gb = np.empty(units, a.dtype) if want_b else None
             rows = a.size // units if units else math.prod(a.shape[:-1])
             gz = np.empty((rows, units), a.dtype)
             dense_grad_z_np(g.reshape(rows, units), a.reshape(rows, units), gz, gb, want_b,
@@ -332,13 +346,15 @@ def _chain_vjp_fast(g, out, x, *wb, activations=(), negative_slope=0.01, needs=N
         hs.append(out)
     gs = [None] * (1 + 2 * n)
     vjp = _dense_vjp_fast
+    own = False                                 # g is the caller's; below, the chain's own
     for i in range(n - 1, -1, -1):
         j = 2 * i + 1
         nk, nb = needs[j], needs[j + 1]
         if not (want[i] or nk or nb):
             break                               # nothing at or below this layer wants one
         gx, gs[j], gs[j + 1] = vjp(g, hs[i + 1], hs[i], wb[j - 1], wb[j], activations[i],
-                                   negative_slope, needs=(want[i], nk, nb))
+                                   negative_slope, needs=(want[i], nk, nb), own_g=own)
+        own = True
         if gx is None:
             break
         h = hs[i]
