@@ -424,3 +424,147 @@ def test_dense_chain_falls_back_when_a_weight_is_used_twice():
         h = layer(h)
     ag.sum(h).backward()
     np.testing.assert_array_equal(d.kernel.grad, want_k)
+
+
+# ----------------------------------------------------------------------------- issue 14, eager3
+# The backward's scheduling without a heap while one node is pending, the leaves of a node
+# stored under one lock acquisition, the chain vjp's reuse of its own gradient arrays, the
+# inlined Module.__call__ in Model.__call__ and the inline Ctrl-C hold in Optimizer.step.
+def _counting_square():
+    """A user primitive x -> x**2 that counts its vjp calls (each node must run once)."""
+    calls = []
+
+    @ag.primitive(name="eager3_square")
+    def sq(x):
+        return x * x
+
+    @sq.defvjp
+    def _(g, out, x):
+        calls.append(1)
+        return 2.0 * x * g
+    return sq, calls
+
+
+def test_backward_order_with_chains_branches_and_rejoins_is_exact():
+    # a chain (a -> b -> c), then a fork (d = sq(c) used twice, once after one more node),
+    # then a join: every node runs once, after all its consumers; the gradient is analytic
+    sq, calls = _counting_square()
+    x = ag.Tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
+    a = sq(x)                 # x^2
+    b = sq(a)                 # x^4
+    d = sq(b)                 # x^8
+    e = sq(d)                 # x^16
+    f = ag.sum(d * 3.0 + e)   # 3 x^8 + x^16: d reaches f along two paths of two lengths
+    f.backward()
+    xv = np.array([0.3, -1.2, 2.0])
+    np.testing.assert_allclose(x.grad, 24.0 * xv ** 7 + 16.0 * xv ** 15, rtol=1e-12)
+    assert len(calls) == 4    # one vjp call per sq node: d waited for both of its consumers
+
+
+def test_backward_seed_array_and_shared_gradients_are_never_a_leaf_s_grad():
+    # one node handing the same array (its incoming gradient) to two leaves: each leaf gets
+    # an array of its own, neither is the caller's seed, and a later step does not alias
+    a = ag.Tensor(np.ones(3), requires_grad=True)
+    b = ag.Tensor(np.ones(3), requires_grad=True)
+    out = a + b
+    seed = np.array([1.0, 2.0, 3.0])
+    out.backward(seed)
+    assert a.grad is not seed and b.grad is not seed and a.grad is not b.grad
+    np.testing.assert_array_equal(a.grad, seed)
+    a.grad += 1.0
+    np.testing.assert_array_equal(b.grad, seed)       # not shared
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+    # the same leaf twice in one node (x * x): both contributions summed
+    x = ag.Tensor(np.array([1.5, -2.0]), requires_grad=True)
+    (x * x).backward(np.ones(2))
+    np.testing.assert_array_equal(x.grad, [3.0, -4.0])
+
+
+@pytest.mark.parametrize("act", ["relu", None, "tanh"])
+def test_dense_chain_backward_leaves_the_callers_gradient_untouched(act):
+    # the chain writes dz into gradients it made itself (between its layers), never into the
+    # gradient it is given
+    rng = np.random.default_rng(3)
+    x = ag.Tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    ws = [ag.Tensor(rng.standard_normal(s), requires_grad=True) for s in [(4, 6), (6,), (6, 3), (3,)]]
+    out = ag.ops.fused.dense_chain(x, *ws, activations=(act, act))
+    seed = rng.standard_normal(out.shape)
+    keep = seed.copy()
+    out.backward(seed)
+    np.testing.assert_array_equal(seed, keep)
+    # and the gradients equal the per-layer nodes'
+    x2 = ag.Tensor(x.data.copy(), requires_grad=True)
+    ws2 = [ag.Tensor(w.data.copy(), requires_grad=True) for w in ws]
+    h = ag.dense(ag.dense(x2, ws2[0], ws2[1], activation=act), ws2[2], ws2[3], activation=act)
+    h.backward(keep)
+    for t, t2 in zip([x] + ws, [x2] + ws2):
+        np.testing.assert_array_equal(t.grad, t2.grad)
+
+
+def test_model_call_inlines_module_call_only_where_super_would_reach_it():
+    seen = []
+
+    class Mixin(nn.Module):
+        def __call__(self, *a, **k):           # a __call__ between Model and Module
+            seen.append("mixin")
+            return super().__call__(*a, **k)
+
+    class M(nn.Model, Mixin):
+        def __init__(self):
+            super().__init__()
+            self.d = nn.layers.Dense(3, input_dim=2)
+
+        def call(self, x):
+            return self.d(x)
+
+    m = M()
+    out = m(np.ones((4, 2), np.float32))
+    assert seen == ["mixin"] and out.shape == (4, 3)
+    assert m._output_shape == (None, 3) and m._input_shape == (None, 2)
+
+    class Bad(nn.Model):
+        def call(self, x):
+            return None
+    with pytest.raises(ag.AutogradError, match="returned None"):
+        Bad()(np.ones((2, 2), np.float32))
+    s = nn.Sequential([nn.layers.Dense(3, input_dim=2)])
+    with pytest.raises(ag.AutogradError, match="batch axis"):
+        s(np.ones((), np.float32))
+    with pytest.raises(ag.AutogradError, match="numeric"):
+        s(np.array([["a", "b"]]))
+
+
+def test_primitive_refuses_an_unsupported_ndarray_operand_beside_a_tensor():
+    t = ag.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ag.DTypeError, match="multiply: unsupported dtype"):
+        ag.multiply(t, np.array(["a", "b"]))
+    with pytest.raises(ag.DTypeError, match="unsupported dtype"):
+        ag.multiply(t, np.array([np.datetime64("2020-01-01")] * 2))
+
+
+def test_sgd_step_holds_ctrl_c_until_every_parameter_is_updated():
+    import signal
+    got = []
+    ps = [ag.Tensor(np.ones(3), requires_grad=True) for _ in range(3)]
+
+    class Probe(nn.optimizers.SGD):          # its own _update: called per parameter
+        def _update(self, data, grad, st, h):
+            if data is ps[1]._data:
+                signal.raise_signal(signal.SIGINT)
+                assert got == []             # held while the step runs
+            super()._update(data, grad, st, h)
+
+    def handler(signum, frame):
+        got.append([p.data.copy() for p in ps])
+    opt = Probe(ps, learning_rate=0.5)
+    for p in ps:
+        p.grad = np.full(3, 2.0)
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        opt.step()
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert len(got) == 1                     # delivered once, after the whole update
+    for d in got[0]:
+        np.testing.assert_array_equal(d, np.zeros(3))
