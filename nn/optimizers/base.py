@@ -173,6 +173,7 @@ def _deliver_held(prev: Any, caught: tuple) -> None:
 
 
 _PLAIN_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = _PLAIN_FLOATS
 _SIGINT = int(signal.SIGINT)
 _SIG_IGN = _signal.SIG_IGN
 _get_ident = threading.get_ident
@@ -430,7 +431,9 @@ class Optimizer:
                 e = by_id.get(id(p))
                 if e is not None and e[0] is p and g.dtype is data.dtype:   # not float16
                     lr = plain[gi] if plain is not None else None
-                    if lr is not None and data.size < below and data.dtype in _PLAIN_FLOATS:
+                    dt = data.dtype     # (numpy's own float32/float64 descriptors: an
+                    #   equal one with metadata takes _update, the same numbers)
+                    if lr is not None and data.size < below and (dt is _F32 or dt is _F64):
                         data -= lr * g          # _update's plain step, without its call
                     else:
                         update(data, g, e[1], hs[gi])
