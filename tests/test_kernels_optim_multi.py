@@ -175,3 +175,24 @@ def test_auto_mode_builds_the_numba_form_in_a_child_process_and_then_takes_it():
         M.sgd_update_all_np(twin, gs, None, 0.01, 0.0, False, 0.0)
     for a, b in zip(ps, twin):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_process_forgets_its_parents_background_builds():
+    """A process forked while builds run or wait in the queue (a data-loader worker) has no
+    builds of its own: it never polls, starts (a duplicate) or kills the parent's."""
+    import os
+    from autograd.kernels import background as B
+    spec = {"module": "autograd.kernels._no_such_module", "function": "f", "args": []}
+    jobs = [B.submit(spec), B.submit(spec)]          # one running, one queued
+    try:
+        assert B._RUNNING and B._QUEUE
+        pid = os.fork()
+        if pid == 0:                                  # the forked child
+            os._exit(0 if not B._RUNNING and not B._QUEUE else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        for j in jobs:
+            j.wait(300)
+    assert [j.state for j in jobs] == ["failed", "failed"]

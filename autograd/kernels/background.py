@@ -222,6 +222,16 @@ def load(dispatcher, spec: dict) -> None:
     dispatcher.compile(tuple(numba.typeof(_example(d)) for d in spec["args"]))
 
 
+def _forget() -> None:
+    """In a forked child: the parent's builds are not this process's to poll or kill."""
+    _QUEUE.clear()
+    _RUNNING.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget)
+
+
 def _child(spec: dict) -> None:
     """In the child: set numba up as the package does, import, compile, exit."""
     from . import _load
