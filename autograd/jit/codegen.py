@@ -1102,55 +1102,61 @@ def _replay_of(prog: Program, body: list, inputs: list, outputs: list):
 
 class _Tiered:
     """A segment's callable: the replay until its numba function is built (see
-    ``HOT_CALLS``), then the numba function.  ``build()`` returns the numba callable (in
-    this process: imports the module, and numba compiles or loads it at the first call);
-    ``spec(vals)``, if given, describes the build for a child process from the arguments of
-    a call (``kernels.background``); without it, or when no child can be started, the build
-    runs here at the HOT_CALLS-th call.  A build that fails keeps the replay (``error``)."""
+    ``HOT_CALLS``), then the numba function.  ``build()`` returns the numba callable
+    (imports numba and the generated module; numba compiles, or loads from its cache, at
+    the first call); ``spec(vals)``, if given, describes the compile for a child process
+    from the arguments of a call (``kernels.background``): the child fills numba's cache
+    while a thread runs ``build()`` (imports only), and the first call after both are done
+    loads the code here.  Without ``spec``, or when no child can be started, the build runs
+    here at the HOT_CALLS-th call.  A build that fails keeps the replay (``error``)."""
 
-    __slots__ = ("build", "replay", "spec", "fn", "calls", "job", "error")
+    __slots__ = ("build", "replay", "spec", "fn", "calls", "job", "pre", "error")
 
     def __init__(self, build, replay, spec=None) -> None:
         self.build, self.replay, self.spec = build, replay, spec
         self.fn = None
         self.calls = 0
-        self.job = None
+        self.job = self.pre = None
         self.error = None
 
     def _finish(self, timeout: Optional[float] = None) -> None:
-        """Take the built function (here, from the child's cache entry) or the error."""
+        """Take the built function (loading the child's cache entry here) or the error."""
         if self.fn is not None or self.error is not None:
             return
-        job = self.job
-        if job is not None:
+        job, pre = self.job, self.pre
+        try:
+            if job is None:
+                self.fn = self.build()
+                return
             if not job.wait(timeout):
                 return
-            self.job = None
+            fn = pre.result(timeout)
+            if fn is None:
+                return
+            self.job = self.pre = None
             if job.state != "done":
                 self.error = RuntimeError(job.error)
                 return
-        try:
-            fn = self.build()
-            if job is not None and getattr(fn, "kernel", None) is not None:
+            if getattr(fn, "kernel", None) is not None:
                 from ..kernels import background
                 background.load(fn.kernel, job.spec)     # numba's cache entry, loaded now
             self.fn = fn
         except Exception as e:   # noqa: BLE001 - the replay stays: slower, same numbers
+            self.job = self.pre = None
             self.error = e
 
     def _start(self, vals) -> None:
         if self.spec is not None:
             from ..kernels import background
             try:
-                self.job = background.submit(self.spec(vals))
-            except Exception as e:   # noqa: BLE001 - an undescribable argument: build here
-                self.job = None
+                job = background.submit(self.spec(vals))
+            except Exception as e:   # noqa: BLE001 - an argument it cannot describe: replay
                 self.error = e
                 return
-            if self.job.state != "failed":
+            if job.state != "failed":
+                self.job, self.pre = job, background.Preload(self.build)
                 _PENDING.append(self._finish)
                 return
-            self.job = None
         self._finish()               # no child: build here, now
 
     def __call__(self, *vals):
@@ -1159,7 +1165,7 @@ class _Tiered:
             return fn(*vals)
         job = self.job
         if job is not None:
-            if job.poll():
+            if job.poll() and self.pre.done():
                 self._finish()
                 if self.fn is not None:
                     return self.fn(*vals)

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import DTypeError
 
-__all__ = ["Job", "submit", "describe", "load", "MAX_RUNNING", "TIMEOUT"]
+__all__ = ["Job", "Preload", "submit", "describe", "load", "MAX_RUNNING", "TIMEOUT"]
 
 #: Children compiling at once (the others wait in a queue): one leaves the other core to
 #: the caller on a 2-core machine.
@@ -178,6 +178,39 @@ class Job:
         self.state, self.error = "failed", why
         if self._err is not None:
             self._err.close()
+
+
+class Preload:
+    """``fn()`` (imports: numba, a kernel module) run in a daemon thread while the child
+    compiles, so that switching costs the calling thread only the cache load.  Imports do
+    not enter numba's compiler (``tests/test_jit_codegen.py`` checks that no thread but the
+    main one enters ``warnings.catch_warnings`` during a build)."""
+
+    __slots__ = ("thread", "value", "error")
+
+    def __init__(self, fn) -> None:
+        import threading
+        self.value = self.error = None
+
+        def run():
+            try:
+                self.value = fn()
+            except Exception as e:   # noqa: BLE001 - reported by result()
+                self.error = e
+        self.thread = threading.Thread(target=run, name="autograd-kernel-import", daemon=True)
+        self.thread.start()
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def result(self, timeout: Optional[float] = None):
+        """``fn()``'s value (re-raising its exception); None while still running."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            return None
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 def submit(spec: dict) -> Job:

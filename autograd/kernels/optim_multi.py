@@ -91,6 +91,12 @@ def _finish(key: tuple, timeout=None) -> None:
     job = _JOBS.get(key)
     if job is None or not job.wait(timeout):
         return
+    try:
+        _PRE.result(timeout)
+    except Exception as e:   # noqa: BLE001 - numba did not import: the twins stay
+        ERRORS[key] = e
+        del _JOBS[key]
+        return
     del _JOBS[key]
     if job.state == "done":
         _load_here(key)
@@ -102,6 +108,7 @@ def _finish(key: tuple, timeout=None) -> None:
 #: Builds that failed: signature -> the reason (their numpy twins stay in use).
 ERRORS: dict = {}
 _JOBS: dict = {}
+_PRE = None
 
 
 def _use_numba(name: str, arrays: tuple) -> bool:
@@ -109,6 +116,7 @@ def _use_numba(name: str, arrays: tuple) -> bool:
     ``AUTOGRAD_KERNELS=numpy``, at once under ``numba``, else once its build in a child
     process (started after ``HOT_CALLS`` calls, ``kernels.background``) is done: no call
     waits for a compile, and numba's compiler never runs in a thread of this process."""
+    global _PRE
     mode = _K.MODE
     if mode == "numpy":
         return False
@@ -119,9 +127,12 @@ def _use_numba(name: str, arrays: tuple) -> bool:
         return True
     job = _JOBS.get(key)
     if job is not None:
-        if not job.poll():
+        if not (job.poll() and _PRE.done()):
             return False
         del _JOBS[key]
+        if _PRE.error is not None:
+            ERRORS[key] = _PRE.error
+            return False
         if job.state != "done":
             ERRORS[key] = job.error
             return False
@@ -137,6 +148,8 @@ def _use_numba(name: str, arrays: tuple) -> bool:
             _READY.add(key)
             return True
         _JOBS[key] = job
+        if _PRE is None:                 # numba and the module imported meanwhile, once
+            _PRE = background.Preload(_jo)
         _PENDING.append(lambda timeout, key=key: _finish(key, timeout))
     return False
 
