@@ -243,6 +243,7 @@ def _stop_all() -> None:
         try:
             job.proc.kill()
             job.proc.wait(5)
+            job._err.close()
         except Exception:  # noqa: BLE001 - exiting anyway
             pass
     _RUNNING.clear()
