@@ -39,6 +39,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from typing import Any, Optional
 
 import numpy as np
@@ -54,6 +55,7 @@ MAX_RUNNING = 1
 TIMEOUT = 900.0
 
 _QUEUE: collections.deque = collections.deque()
+_LOCK = threading.Lock()
 _RUNNING: list = []
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -189,7 +191,6 @@ class Preload:
     __slots__ = ("thread", "value", "error")
 
     def __init__(self, fn) -> None:
-        import threading
         self.value = self.error = None
 
         def run():
@@ -223,15 +224,17 @@ def submit(spec: dict) -> Job:
 
 
 def _pump() -> None:
-    """Reap finished children, start queued jobs while fewer than MAX_RUNNING run."""
-    for job in list(_RUNNING):
-        if job._reap():
-            _RUNNING.remove(job)
-    while _QUEUE and len(_RUNNING) < MAX_RUNNING:
-        job = _QUEUE.popleft()
-        job._start()
-        if job.state == "running":
-            _RUNNING.append(job)
+    """Reap finished children, start queued jobs while fewer than MAX_RUNNING run (under a
+    lock: steps of compiled functions may poll from several threads)."""
+    with _LOCK:
+        for job in list(_RUNNING):
+            if job._reap():
+                _RUNNING.remove(job)
+        while _QUEUE and len(_RUNNING) < MAX_RUNNING:
+            job = _QUEUE.popleft()
+            job._start()
+            if job.state == "running":
+                _RUNNING.append(job)
 
 
 @atexit.register
@@ -258,6 +261,8 @@ def load(dispatcher, spec: dict) -> None:
 
 def _forget() -> None:
     """In a forked child: the parent's builds are not this process's to poll or kill."""
+    global _LOCK
+    _LOCK = threading.Lock()
     _QUEUE.clear()
     _RUNNING.clear()
 
