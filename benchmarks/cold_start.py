@@ -2,6 +2,7 @@
 
     python -m benchmarks.cold_start [--config small[,tiny,medium]] [--peers ...] [--runs N]
         [--quick] [--json FILE] [--plot FILE.png]
+    python -m benchmarks.cold_start --switch --config tiny   # the tiered build's hand-over
 
 Each run is a new ``python -c`` process started the way a user starts one: bytecode caching
 on (``PYTHONDONTWRITEBYTECODE`` is removed from the child's environment), the thread
@@ -178,13 +179,83 @@ def _run_config(a, res: C.Results, cfg: str, peers: list, n: int) -> None:
     sys.stdout.flush()
 
 
+_SWITCH_CHILD = """
+import gc, time
+from benchmarks import _peers
+from benchmarks.mlp_step import CONFIGS, data, LR
+from autograd.jit import codegen
+b, s = CONFIGS[{cfg!r}]
+x, y = data(b, s)
+r = _peers.make("jit", _peers.init_params(s), LR)
+batch = r.prepare(x, y)
+longest, at, switched, n, t_end = 0.0, -1, -1, 0, time.time() + {seconds}
+while time.time() < t_end and (switched < 0 or n < switched + 200):
+    t = time.perf_counter()
+    r.step(batch)
+    dt = time.perf_counter() - t
+    if dt > longest:
+        longest, at = dt, n
+    n += 1
+    if switched < 0 and n > codegen.HOT_CALLS and n % 50 == 0:
+        ts = [o for o in gc.get_objects() if type(o) is codegen._Tiered]
+        if ts and all(o.fn is not None or o.error is not None for o in ts):
+            switched = n
+print(n, switched, longest, at)
+"""
+
+
+def switch(a, res: C.Results) -> None:
+    """``--switch``: the tiered build's hand-over in one fresh process (``jit`` peer): the
+    step at which the generated code took over, and the longest step on the way there,
+    with both code caches empty, then warm."""
+    cfgs = [c.strip() for c in a.config.split(",") if c.strip()]
+    print(f"\n## cold_start --switch: steps of the `jit` peer in a fresh process until its "
+          f"generated code takes over (+200), at most {a.switch_seconds:.0f} s\n")
+    print("| config | caches | steps run | compiled from step | longest step ms | at step |")
+    print("|---|---|---:|---:|---:|---:|")
+    for cfg in cfgs:
+        d = tempfile.mkdtemp(prefix="bench-switch-")
+        try:
+            for cache in ("empty", "warm"):
+                env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                           NUMBA_CACHE_DIR=os.path.join(d, "numba"),
+                           AUTOGRAD_JIT_CACHE=os.path.join(d, "jit"))
+                env.pop("AUTOGRAD_KERNELS", None)
+                out = subprocess.run([sys.executable, "-c", _SWITCH_CHILD.format(
+                    cfg=cfg, seconds=a.switch_seconds)], env=env, cwd=ROOT,
+                    capture_output=True, text=True, timeout=a.switch_seconds + 600)
+                if out.returncode != 0:
+                    msg = f"cold_start --switch {cfg}: the child failed: {out.stderr[-300:]}"
+                    res.skip("cold_start", msg)
+                    print(f"- {msg}")
+                    break
+                n, sw, longest, at = out.stdout.split()[-4:]
+                row = dict(group=cfg, caches=cache, steps=int(n), switched_at=int(sw),
+                           longest_s=float(longest), longest_at=int(at))
+                res.add("cold_start_switch", row)
+                print(f"| {cfg} | {cache} | {int(n):,} | "
+                      f"{int(sw):,} | {float(longest) * 1e3:,.0f} | {int(at):,} |"
+                      if int(sw) >= 0 else
+                      f"| {cfg} | {cache} | {int(n):,} | not within the time | "
+                      f"{float(longest) * 1e3:,.0f} | {int(at):,} |")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    sys.stdout.flush()
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m " + (__spec__.name if __spec__ else __name__).removesuffix(".__main__"),
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--runs", type=int, default=None, help="processes per variant (3; 1 quick)")
+    ap.add_argument("--switch", action="store_true",
+                    help="instead: when the jit peer's generated code takes over in a fresh "
+                         "process, and its longest step meanwhile (empty, then warm caches)")
+    ap.add_argument("--switch-seconds", type=float, default=120.0,
+                    help="--switch: the longest a process steps (default 120)")
     C.add_args(ap, ",".join(PEERS))
-    C.standalone(run, ap.parse_args(argv))
+    args = ap.parse_args(argv)
+    C.standalone(switch if args.switch else run, args)
 
 
 if __name__ == "__main__":

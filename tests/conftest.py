@@ -41,17 +41,3 @@ def _jit_codegen(request):
     from autograd.jit import codegen
     with codegen.disabled():
         yield
-
-
-# ----------------------------------------------------------------------------- background builds
-# A kernel's numba build may run in a background thread (autograd.kernels.optim_multi and
-# codegen's tiered segments, after HOT_CALLS calls).  numba's compiler enters
-# warnings.catch_warnings, which on Python < 3.14 saves and restores the process-wide filters:
-# a build still running when the next test starts could restore them in the middle of that
-# test's pytest.warns (a scan run lost two JitFallbackWarnings that way).  Each test waits for
-# the builds it started, so none outlives it.
-@pytest.fixture(autouse=True)
-def _join_background_builds():
-    yield
-    from autograd.jit import codegen
-    codegen.wait()

@@ -129,3 +129,18 @@ def test_summary_statistics():
     assert (s["median_s"], s["min_s"], s["max_s"], s["q1_s"], s["q3_s"], s["repeats"]) == \
         (3.0, 1.0, 5.0, 2.0, 4.0, 5)
     assert summary([1.0, 2.0])["median_s"] == 1.5
+
+
+@pytest.mark.slow
+def test_cold_start_switch_reports_the_hand_over(hard_deps_only):
+    """``cold_start --switch``: the tiny jit step's generated code takes over after
+    HOT_CALLS steps (a child process builds it), with empty and then warm caches."""
+    from autograd.jit import codegen
+    out = _run("benchmarks.cold_start", "--switch", "--config", "tiny", "--switch-seconds",
+               "400", hide=hard_deps_only, timeout=1200)
+    rows = [ln for ln in out.splitlines() if ln.startswith("| tiny |")]
+    assert [r.split("|")[2].strip() for r in rows] == ["empty", "warm"], out[-2000:]
+    for r in rows:
+        cells = [c.strip().replace(",", "") for c in r.split("|")[1:-1]]
+        steps, switched, longest_ms = int(cells[2]), int(cells[3]), float(cells[4])
+        assert codegen.HOT_CALLS < switched < steps and longest_ms > 0, r

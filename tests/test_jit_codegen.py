@@ -2,8 +2,10 @@
 kernel equals the numpy replay of the instructions it replaces (float64 1e-12, float32 1e-5
 relative), on random chains and on an MLP training step written with elementwise ops."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -319,6 +321,8 @@ def test_labels_check_kernel_equals_its_twin(labels, n):
 
 
 def test_tiered_segment_replays_until_hot_then_switches(monkeypatch):
+    """Without a build description the HOT_CALLS-th call builds in place and runs the built
+    function; a build that raises keeps the replay and records the error."""
     monkeypatch.setattr(codegen, "HOT_CALLS", 3)
     built = []
 
@@ -326,14 +330,39 @@ def test_tiered_segment_replays_until_hot_then_switches(monkeypatch):
         built.append(1)
         return lambda *v: ("numba",) + v
     t = codegen._Tiered(build, lambda *v: ("replay",) + v)
-    assert [t(1)[0] for _ in range(3)] == ["replay"] * 3
-    t.thread.join(10)
-    assert t(2) == ("numba", 2) and built == [1]
+    assert [t(1)[0] for _ in range(2)] == ["replay"] * 2 and built == []
+    assert t(2) == ("numba", 2) and t(3) == ("numba", 3) and built == [1]
     bad = codegen._Tiered(lambda: 1 / 0, lambda *v: "replay")
-    for _ in range(3):
-        bad()
-    bad.thread.join(10)
-    assert bad() == "replay" and isinstance(bad.error, ZeroDivisionError)
+    assert [bad() for _ in range(5)] == ["replay"] * 5
+    assert isinstance(bad.error, ZeroDivisionError)
+
+
+def test_tiered_build_that_fails_in_its_child_process_keeps_the_replay(monkeypatch):
+    """A child build that fails (here: a module that does not exist) leaves the replay in
+    place and the child's message in ``error``; what ``build`` imported is not used."""
+    monkeypatch.setattr(codegen, "HOT_CALLS", 2)
+    spec = {"module": "autograd.kernels._no_such_module", "function": "f", "args": []}
+    t = codegen._Tiered(lambda: (lambda *v: "numba"), lambda *v: "replay", lambda vals: spec)
+    assert [t(1) for _ in range(3)] == ["replay"] * 3
+    assert t.job is not None
+    codegen.wait(300)
+    assert [t(), t()] == ["replay", "replay"] and t.fn is None
+    assert "_no_such_module" in str(t.error)
+
+
+def test_background_describes_arguments_as_numba_types_them():
+    """The child compiles for rebuilt example arguments: their numba types are the real
+    arguments' (dtype, ndim, layout, read-only arrays, tuples, Python and numpy scalars)."""
+    import numba
+    from autograd.kernels import background as B
+    ro = np.zeros((3, 4), np.float32)
+    ro.flags.writeable = False
+    vals = [np.ones((5, 2)), ro, np.arange(3), np.zeros(()), (np.ones(4), np.ones(4)),
+            1.5, 2, True, np.float32(1), np.zeros(7, np.float32)[::1]]
+    for v in vals:
+        assert numba.typeof(B._example(B.describe(v))) == numba.typeof(v), v
+    with pytest.raises(TypeError, match="cannot describe"):
+        B.describe(object())
 
 
 @pytest.mark.slow
@@ -358,15 +387,37 @@ def test_a_fresh_process_replays_first_and_builds_in_the_background():
             "x, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)\n"
             "for _ in range(5): step(x, y)\n"
             "assert 'numba' not in sys.modules, 'numba at the first calls'\n"
+            "import threading, warnings\n"
+            "entered = []\n"                    # catch_warnings entered by other threads
+            "_enter = warnings.catch_warnings.__enter__\n"
+            "def enter(self):\n"
+            "    if threading.current_thread() is not threading.main_thread():\n"
+            "        entered.append(threading.current_thread().name)\n"
+            "    return _enter(self)\n"
+            "warnings.catch_warnings.__enter__ = enter\n"
             "for _ in range(codegen.HOT_CALLS): step(x, y)\n"
             "fn = [i.fn for i in next(iter(step.cache.d.values())).exe.program.instrs if i.op == 'fused'][0]\n"
-            "fn.thread.join(120)\n"
+            "assert fn.job is not None and fn.fn is None\n"
+            "warnings.simplefilter('error', UserWarning)\n"   # set while the child compiles
+            "for _ in range(20): step(x, y)\n"
+            "codegen.wait(600)\n"
             "step(x, y)\n"
-            "print(fn.fn is not None, fn.error)\n")
-    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=ROOT),
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+            "st = fn.fn.kernel.stats\n"
+            "print(fn.fn is not None, fn.error, sum(st.cache_hits.values()),"
+            " sum(st.cache_misses.values()), entered,"
+            " warnings.filters[0][:3] == ('error', None, UserWarning))\n")
+    d = tempfile.mkdtemp()
+    env = dict(os.environ, PYTHONPATH=ROOT, AUTOGRAD_JIT_CACHE=os.path.join(d, "jit"),
+               NUMBA_CACHE_DIR=os.path.join(d, "numba"))
+    env.pop("AUTOGRAD_KERNELS", None)
+    p = subprocess.run([sys.executable, "-c", code], env=env,
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    shutil.rmtree(d, ignore_errors=True)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.strip() == "True None"
+    # built by the child, loaded here from numba's cache (one hit, no compile in this
+    # process), no thread but the main one entered catch_warnings (the import thread
+    # only imports), and the filter set meanwhile is still in force
+    assert p.stdout.strip() == "True None 1 0 [] True"
 
 
 # ----------------------------------------------------------------------------- segment forms

@@ -351,7 +351,12 @@ def test_unwritable_cache_falls_back_with_one_warning(tmp_path):
         "    warnings.simplefilter('always')\n"
         "    with K.forced('numba'):\n"
         "        p = np.ones(4); K.sgd_update(p, np.ones(4), None, 0.5)\n"
-        "print(p.tolist(), sum('no writable numba cache' in str(x.message) for x in w))\n")
+        "print(p.tolist(), sum('no writable numba cache' in str(x.message) for x in w))\n"
+        "print(K.TMP_CACHE[0], os.path.isdir(K.TMP_CACHE[0]))\n")
     r = _run(code, NUMBA_CACHE_DIR="", HOME=str(tmp_path / "nohome"), XDG_CACHE_HOME="/proc/nope")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["[0.5,", "0.5,", "0.5,", "0.5]", "1"]
+    first, second = r.stdout.splitlines()
+    assert first.split() == ["[0.5,", "0.5,", "0.5,", "0.5]", "1"]
+    tmp, existed = second.split()
+    # the process's temporary cache existed while it ran and is removed at its exit
+    assert existed == "True" and "autograd-numba-cache-" in tmp and not os.path.exists(tmp)

@@ -148,3 +148,51 @@ def test_bad_arguments_are_refused_before_any_kernel(mode):
         with pytest.raises(ag.ShapeError, match="read-only"):
             M.sgd_update_all((ro,), (np.zeros(3),), None, 0.1)
     assert all((a == 0).all() for a in p)
+
+
+def test_auto_mode_builds_the_numba_form_in_a_child_process_and_then_takes_it():
+    """Under ``auto`` a signature runs its numpy twin for HOT_CALLS calls, then a child process
+    builds its numba form (no thread of this process compiles); ``codegen.wait()`` loads it
+    here, and the next call runs it with the twin's numbers (float64: the same)."""
+    from autograd.jit import codegen
+    rng = np.random.default_rng(0)
+    n = 7                                   # an array count no other test uses: a fresh key
+    key = ("sgd_plain_all", n, "d")
+    M._READY.discard(key)
+    M._CALLS.pop(key, None)
+    ps = tuple(rng.standard_normal(3) for _ in range(n))
+    gs = tuple(rng.standard_normal(3) for _ in range(n))
+    twin = tuple(p.copy() for p in ps)
+    with K.forced("auto"):
+        for _ in range(M.HOT_CALLS):
+            M.sgd_update_all(ps, gs, None, 0.01)
+            M.sgd_update_all_np(twin, gs, None, 0.01, 0.0, False, 0.0)
+        assert key not in M._READY and M._JOBS[key].state in ("queued", "running", "done")
+        codegen.wait(600)
+        assert key in M._READY, M.ERRORS.get(key)
+        assert M._use_numba("sgd_plain_all", ps)
+        M.sgd_update_all(ps, gs, None, 0.01)
+        M.sgd_update_all_np(twin, gs, None, 0.01, 0.0, False, 0.0)
+    for a, b in zip(ps, twin):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_process_forgets_its_parents_background_builds():
+    """A process forked while builds run or wait in the queue (a data-loader worker) has no
+    builds of its own: it never polls, starts (a duplicate) or kills the parent's."""
+    import os
+    from autograd.kernels import background as B
+    spec = {"module": "autograd.kernels._no_such_module", "function": "f", "args": []}
+    jobs = [B.submit(spec), B.submit(spec)]          # one running, one queued
+    try:
+        assert B._RUNNING and B._QUEUE
+        pid = os.fork()
+        if pid == 0:                                  # the forked child
+            os._exit(0 if not B._RUNNING and not B._QUEUE else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        for j in jobs:
+            j.wait(300)
+    assert [j.state for j in jobs] == ["failed", "failed"]

@@ -1071,17 +1071,21 @@ def _seg_dtype(prog: Program, ins: Instr) -> str:
 #: process has not loaded numba yet: importing numba and loading the cached kernels costs
 #: 0.5-3 s (2 shared cores, load 1-9), against 60-100 µs saved per tiny step, so a short run
 #: (a few hundred steps) keeps the numpy replay and its fast first call.  The build runs in a
-#: background thread; calls replay meanwhile and switch when it is ready.  With numba
-#: already loaded (or ``AUTOGRAD_KERNELS=numba``) the build happens at lowering.
+#: child process (``autograd.kernels.background``: numba's compiler never runs in a thread
+#: of this one, and no call waits for a compile); calls replay meanwhile, and the first call
+#: after it is done loads the compiled code from numba's cache (numba's one-time set-up,
+#: ~0.5 s) and switches.  With numba already loaded (or ``AUTOGRAD_KERNELS=numba``) the
+#: build happens at lowering, in this process.
 HOT_CALLS = 50
 _PENDING: list = []
 
 
 def wait(timeout: Optional[float] = None) -> None:
-    """Wait for the segments' background builds started so far (benchmarks and tests that
-    time the steady state call it after warming up)."""
+    """Wait for the background builds started so far and switch to their compiled code
+    (benchmarks and tests that time the steady state call it after warming up); at most
+    ``timeout`` seconds per build."""
     while _PENDING:
-        _PENDING.pop().join(timeout)
+        _PENDING.pop(0)(timeout)
 
 
 def _replay_of(prog: Program, body: list, inputs: list, outputs: list):
@@ -1097,41 +1101,88 @@ def _replay_of(prog: Program, body: list, inputs: list, outputs: list):
 
 
 class _Tiered:
-    """A segment's callable: the replay until the numba function is built (see
-    ``HOT_CALLS``), then the numba function.  A build that fails keeps the replay."""
+    """A segment's callable: the replay until its numba function is built (see
+    ``HOT_CALLS``), then the numba function.  ``build()`` returns the numba callable
+    (imports numba and the generated module; numba compiles, or loads from its cache, at
+    the first call); ``spec(vals)``, if given, describes the compile for a child process
+    from the arguments of a call (``kernels.background``): the child fills numba's cache
+    while a thread runs ``build()`` (imports only), and the first call after both are done
+    loads the code here.  Without ``spec``, or when no child can be started, the build runs
+    here at the HOT_CALLS-th call.  A build that fails keeps the replay (``error``)."""
 
-    def __init__(self, build, replay) -> None:
-        self.build, self.replay = build, replay
+    __slots__ = ("build", "replay", "spec", "fn", "calls", "job", "pre", "error")
+
+    def __init__(self, build, replay, spec=None) -> None:
+        self.build, self.replay, self.spec = build, replay, spec
         self.fn = None
         self.calls = 0
-        self.thread = None
+        self.job = self.pre = None
         self.error = None
 
-    def _build(self) -> None:
+    def _finish(self, timeout: Optional[float] = None) -> None:
+        """Take the built function (loading the child's cache entry here) or the error."""
+        if self.fn is not None or self.error is not None:
+            return
+        job, pre = self.job, self.pre
         try:
-            self.fn = self.build()
+            if job is None:
+                self.fn = self.build()
+                return
+            if not job.wait(timeout):
+                return
+            fn = pre.result(timeout)
+            if fn is None:
+                return
+            self.job = self.pre = None
+            if job.state != "done":
+                self.error = RuntimeError(job.error)
+                return
+            if getattr(fn, "kernel", None) is not None:
+                from ..kernels import background
+                background.load(fn.kernel, job.spec)     # numba's cache entry, loaded now
+            self.fn = fn
         except Exception as e:   # noqa: BLE001 - the replay stays: slower, same numbers
+            self.job = self.pre = None
             self.error = e
+
+    def _start(self, vals) -> None:
+        if self.spec is not None:
+            from ..kernels import background
+            try:
+                job = background.submit(self.spec(vals))
+            except Exception as e:   # noqa: BLE001 - an argument it cannot describe: replay
+                self.error = e
+                return
+            if job.state != "failed":
+                self.job, self.pre = job, background.Preload(self.build)
+                _PENDING.append(self._finish)
+                return
+        self._finish()               # no child: build here, now
 
     def __call__(self, *vals):
         fn = self.fn
         if fn is not None:
             return fn(*vals)
-        self.calls += 1
-        if self.calls == HOT_CALLS and self.thread is None:
-            import threading
-            self.thread = threading.Thread(target=self._build, name="autograd-jit-codegen",
-                                           daemon=True)
-            self.thread.start()
-            _PENDING.append(self.thread)
+        job = self.job
+        if job is not None:
+            if job.poll() and self.pre.done():
+                self._finish()
+                if self.fn is not None:
+                    return self.fn(*vals)
+        else:
+            self.calls += 1
+            if self.calls == HOT_CALLS and self.error is None:
+                self._start(vals)
+                if self.fn is not None:
+                    return self.fn(*vals)
         return self.replay(*vals)
 
 
-def _tiered(build, replay):
+def _tiered(build, replay, spec=None):
     from .. import kernels as K
-    t = _Tiered(build, replay)
+    t = _Tiered(build, replay, spec)
     if K.MODE == "numba" or K.loaded():
-        t._build()                           # numba is here already: no reason to wait
+        t._finish()                          # numba is here already: no reason to wait
     return t
 
 
@@ -1160,7 +1211,7 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
     cross-entropy, elementwise calls, full sums and means, their vjps, in-place updates of
     captured tensors) replaced by one ``fused`` instruction."""
     instrs = _reorder(prog)
-    from ..kernels.codegen_compile import segment_function
+    from ..kernels.codegen_compile import segment_function, segment_spec
     new_instrs: list = []
     k = 0
     while k < len(instrs):
@@ -1207,7 +1258,8 @@ def fuse_segments(prog: Program, max_size: int = SEGMENT_MAX_SIZE) -> Program:
             args = (src, name, [prog.slots[i] for i in inputs], labels,
                     [losses.get(o) for o in outputs], writes, targets, pick)
             fn = _tiered(lambda args=args: segment_function(*args),
-                         _replay_of(prog, body, operands, outputs))
+                         _replay_of(prog, body, operands, outputs),
+                         segment_spec(src, name, args[2], labels, writes, pick))
             new_instrs.append(Instr("fused", fn=fn, ins=tuple(operands), outs=tuple(outputs),
                                     info={"body": body, "source": src, "name": name}))
             k = e

@@ -112,6 +112,9 @@ THREADING_LAYER = "workqueue"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _J = None
 _warned = False
+#: The temporary numba cache directory of this process, when no cache location was writable
+#: (``_load``); removed at exit, and given to background builds (``background.py``).
+TMP_CACHE: list = [None]
 
 
 def loaded() -> bool:
@@ -136,7 +139,10 @@ def _load():
         if "cannot cache" not in str(e):
             raise
         sys.modules.pop(__name__ + "._jit", None)
-        numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="autograd-numba-cache-")
+        numba.config.CACHE_DIR = TMP_CACHE[0] = tempfile.mkdtemp(prefix="autograd-numba-cache-")
+        import atexit
+        import shutil
+        atexit.register(shutil.rmtree, TMP_CACHE[0], True)   # this process's only: removed
         if not _warned:
             _warned = True
             warnings.warn(f"autograd.kernels: no writable numba cache directory ({e}); caching "

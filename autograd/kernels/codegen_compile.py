@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import InvalidValueError
 
-__all__ = ["cache_dir", "fused_function", "segment_function", "labels_ok_np", "ENV"]
+__all__ = ["cache_dir", "fused_function", "segment_function", "segment_spec", "write_source",
+           "import_generated", "labels_ok_np", "ENV"]
 
 #: The environment variable that overrides the generated-code cache directory.
 ENV = "AUTOGRAD_JIT_CACHE"
@@ -61,13 +62,9 @@ def cache_dir() -> str:
     return d
 
 
-def _module(src: str, name: str):
-    """Import the generated module ``name`` (writing its file first if absent)."""
-    mod = _LOADED.get(name)
-    if mod is not None:
-        return mod
-    from . import _load
-    _load()                                   # numba set up once (threading layer, cache)
+def write_source(src: str, name: str) -> str:
+    """Write generated module ``name`` to the code cache (if absent or different); its path.
+    numba-free: a background build (``kernels.background``) imports it in a child process."""
     d = cache_dir()
     path = os.path.join(d, name + ".py")
     with _LOCK:
@@ -80,11 +77,31 @@ def _module(src: str, name: str):
             with os.fdopen(fd, "w") as f:
                 f.write(src)
             os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(f"autograd_jit_gen_{name}", path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod
-        spec.loader.exec_module(mod)
-        _LOADED[name] = mod
+    return path
+
+
+def import_generated(path: str, name: str):
+    """Import the generated module at ``path`` under its module name (the same name in every
+    process, so numba's cache entries written by one are found by another)."""
+    spec = importlib.util.spec_from_file_location(f"autograd_jit_gen_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _module(src: str, name: str):
+    """Import the generated module ``name`` (writing its file first if absent)."""
+    mod = _LOADED.get(name)
+    if mod is not None:
+        return mod
+    from . import _load
+    _load()                                   # numba set up once (threading layer, cache)
+    path = write_source(src, name)
+    with _LOCK:
+        mod = _LOADED.get(name)
+        if mod is None:
+            mod = _LOADED[name] = import_generated(path, name)
     return mod
 
 
@@ -127,38 +144,17 @@ def labels_ok_np(labels, n_classes: int) -> bool:
     return not labels.size or bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
-def segment_function(src: str, name: str, slots: list, labels: dict, losses: list,
-                     writes: tuple = (), targets: tuple = (), pick=None):
-    """The callable of a whole-segment ``fused`` instruction (``codegen.fuse_segments``).
-
-    ``slots``: the input slots (their trace-time shapes and dtypes); ``labels``: input
-    position -> number of classes, checked before the kernel runs (a label out of range
-    raises ``InvalidValueError``, as the primitive does, never reaching numba); ``losses``:
-    per output, the dtype of a 0-d result returned as a scalar (made a 0-d array), else
-    None; ``writes``: input positions the kernel updates in place (the memory of captured
-    tensors, ``targets``: their versions are bumped after the kernel, as ``Tensor._inplace``
-    does; an operand that is not a C-contiguous array of its dtype is updated through a
-    copy written back); ``pick``: the positions of the kernel's operands among the
-    callable's arguments (None: all of them, in order)."""
+def _segment_args(slots: list, labels: dict, writes: frozenset, pick, ok):
+    """The conversion of a segment's arguments to its kernel's operands: ``convert(vals)``
+    returns (operands, write-backs).  Shared by the callable and by the background build's
+    description of the kernel's types (``segment_spec``), so the two cannot drift."""
     from ..errors import InvalidValueError as _Bad
-    from . import _jit_codegen
-    kern = _module(src, name).segment
-    ok = _jit_codegen.labels_ok
     conv = [(k, np.dtype(s.dtype), tuple(s.shape) == (), labels.get(k))
             for k, s in enumerate(slots)]
-    big = {np.dtype(d): float(np.finfo(d).max) for d in losses if d is not None}
-    loss_at = [(j, np.dtype(d)) for j, d in enumerate(losses) if d is not None]
 
-    writes = frozenset(writes)
-    targets = tuple(targets)
-
-    pick = None if pick is None else tuple(pick)
-
-    def segment(*vals):
+    def convert(vals):
         args = list(vals) if pick is None else [vals[p] for p in pick]
         back = None
-        for t in targets:
-            t._before_write()
         for k, dt, scalar, n_cls in conv:
             a = args[k]
             if k in writes:
@@ -175,6 +171,50 @@ def segment_function(src: str, name: str, slots: list, labels: dict, losses: lis
             elif type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
                 a = np.ascontiguousarray(a, dtype=dt)
             args[k] = a.reshape(1) if scalar else a
+        return args, back
+    return convert
+
+
+def segment_spec(src: str, name: str, slots: list, labels: dict, writes: tuple = (),
+                 pick=None):
+    """``vals -> background build spec`` of a segment's kernel for arguments like ``vals``
+    (its source written to the code cache first); numba-free."""
+    from .background import describe
+    convert = _segment_args(slots, labels, frozenset(writes),
+                            None if pick is None else tuple(pick), lambda a, n: True)
+
+    def spec(vals):
+        args, _ = convert(vals)
+        return {"path": write_source(src, name), "name": name, "function": "segment",
+                "args": [describe(a) for a in args]}
+    return spec
+
+
+def segment_function(src: str, name: str, slots: list, labels: dict, losses: list,
+                     writes: tuple = (), targets: tuple = (), pick=None):
+    """The callable of a whole-segment ``fused`` instruction (``codegen.fuse_segments``).
+
+    ``slots``: the input slots (their trace-time shapes and dtypes); ``labels``: input
+    position -> number of classes, checked before the kernel runs (a label out of range
+    raises ``InvalidValueError``, as the primitive does, never reaching numba); ``losses``:
+    per output, the dtype of a 0-d result returned as a scalar (made a 0-d array), else
+    None; ``writes``: input positions the kernel updates in place (the memory of captured
+    tensors, ``targets``: their versions are bumped after the kernel, as ``Tensor._inplace``
+    does; an operand that is not a C-contiguous array of its dtype is updated through a
+    copy written back); ``pick``: the positions of the kernel's operands among the
+    callable's arguments (None: all of them, in order)."""
+    from . import _jit_codegen
+    kern = _module(src, name).segment
+    convert = _segment_args(slots, labels, frozenset(writes),
+                            None if pick is None else tuple(pick), _jit_codegen.labels_ok)
+    big = {np.dtype(d): float(np.finfo(d).max) for d in losses if d is not None}
+    loss_at = [(j, np.dtype(d)) for j, d in enumerate(losses) if d is not None]
+    targets = tuple(targets)
+
+    def segment(*vals):
+        for t in targets:
+            t._before_write()
+        args, back = convert(vals)
         res = kern(*args)
         if back is not None:
             for a, c in back:

@@ -17,8 +17,8 @@ parameter i's arrays of one shape, updated in place; the hyper-parameters are nu
 The numba forms are used at once under ``AUTOGRAD_KERNELS=numba``, never under
 ``AUTOGRAD_KERNELS=numpy``; otherwise (``auto``) a signature
 (kernel, array count, dtype) runs the numpy twins for its first ``HOT_CALLS`` calls, then
-its numba form is built in a background thread (``autograd.jit.codegen.wait()`` waits for
-it) and taken when ready.  In float64 both forms give the same numbers; in float32 they may
+its numba form is built in a child process (``kernels.background``;
+``autograd.jit.codegen.wait()`` waits for it) and taken when ready.  In float64 both forms give the same numbers; in float32 they may
 differ in the last bit (the numba loops compute with float64 scalars).
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _jo():
 
 
 #: Calls of one kernel signature (kernel, array count, dtype) after which its numba form is
-#: built in a background thread when the process has not loaded the numba kernels: loading
+#: built in a child process when this process has not loaded the numba kernels: loading
 #: or compiling it costs 1-6 s (2 shared cores, loaded), so, as ``autograd.jit.codegen``
 #: does for its segments, a short run keeps the numpy twins and no call waits for numba.
 HOT_CALLS = 50
@@ -71,19 +71,52 @@ def _dummy(name: str, n: int, dt: Any) -> tuple:
     return (t(), t(), t(), 0.0, 0.9, 1e-7, 0.0, True)
 
 
-def _warm(key: tuple) -> None:
+def _spec(key: tuple) -> dict:
+    """The background build (``kernels.background``) of one signature's numba form."""
+    from .background import describe
+    name, n, dt = key
+    return {"module": __name__.rsplit(".", 1)[0] + "._jit_optim", "function": name,
+            "args": [describe(a) for a in _dummy(name, n, np.dtype(dt))]}
+
+
+def _load_here(key: tuple) -> None:
+    """Compile (or load from numba's cache) one signature's numba form in this process."""
+    name, n, dt = key
+    getattr(_jo(), name)(*_dummy(name, n, np.dtype(dt)))
+
+
+def _finish(key: tuple, timeout=None) -> None:
+    """``codegen.wait()``'s step for one build: wait for its child, then load the compiled
+    form here, so the next call runs it without numba's set-up."""
+    job = _JOBS.get(key)
+    if job is None or not job.wait(timeout):
+        return
     try:
-        name, n, dt = key
-        getattr(_jo(), name)(*_dummy(name, n, np.dtype(dt)))
+        _PRE.result(timeout)
+    except Exception as e:   # noqa: BLE001 - numba did not import: the twins stay
+        ERRORS[key] = e
+        del _JOBS[key]
+        return
+    del _JOBS[key]
+    if job.state == "done":
+        _load_here(key)
         _READY.add(key)
-    except Exception:   # noqa: BLE001 - the numpy twins stay: slower, same numbers
-        pass
+    else:
+        ERRORS[key] = job.error
+
+
+#: Builds that failed: signature -> the reason (their numpy twins stay in use).
+ERRORS: dict = {}
+_JOBS: dict = {}
+_PRE = None
 
 
 def _use_numba(name: str, arrays: tuple) -> bool:
     """Whether to call the numba form of ``name`` on these arrays now: never under
-    ``AUTOGRAD_KERNELS=numpy``, at once under ``numba``, else once its background build
-    (started after ``HOT_CALLS`` calls) is done: no call waits for numba."""
+    ``AUTOGRAD_KERNELS=numpy``, at once under ``numba``, else once its build in a child
+    process (started after ``HOT_CALLS`` calls, ``kernels.background``) is done: no call
+    waits for a compile, and numba's compiler never runs in a thread of this process."""
+    global _PRE
     mode = _K.MODE
     if mode == "numpy":
         return False
@@ -92,15 +125,32 @@ def _use_numba(name: str, arrays: tuple) -> bool:
     key = (name, len(arrays), arrays[0].dtype.char)
     if key in _READY:
         return True
+    job = _JOBS.get(key)
+    if job is not None:
+        if not (job.poll() and _PRE.done()):
+            return False
+        del _JOBS[key]
+        if _PRE.error is not None:
+            ERRORS[key] = _PRE.error
+            return False
+        if job.state != "done":
+            ERRORS[key] = job.error
+            return False
+        _READY.add(key)              # this call loads it from numba's cache
+        return True
     c = _CALLS.get(key, 0) + 1
     _CALLS[key] = c
     if c == HOT_CALLS:
-        import threading
+        from . import background
         from ..jit.codegen import _PENDING          # codegen.wait() waits for it too
-        th = threading.Thread(target=_warm, args=(key,), name="autograd-optim-multi",
-                              daemon=True)
-        th.start()
-        _PENDING.append(th)
+        job = background.submit(_spec(key))
+        if job.state == "failed":                   # no child process here: build in place
+            _READY.add(key)
+            return True
+        _JOBS[key] = job
+        if _PRE is None:                 # numba and the module imported meanwhile, once
+            _PRE = background.Preload(_jo)
+        _PENDING.append(lambda timeout, key=key: _finish(key, timeout))
     return False
 
 
