@@ -396,15 +396,13 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                if type(g) is not np.ndarray and isinstance(g, ag.Tensor):
-                    g = g.data
-                dt = p._data.dtype
-                if g.shape != p._data.shape:
-                    raise ag.ShapeError(f"{type(self).__name__}: gradient of shape {g.shape} for "
-                                        f"a parameter of shape {p.shape}")
+                data = p._data
+                dt = data.dtype
+                # already a C-contiguous array of the parameter's shape and dtype: kept as it
+                # is, no call; else converted, or refused naming the shapes
                 if type(g) is not np.ndarray or g.dtype is not dt or dt.char == "e" \
-                        or not g.flags.c_contiguous:   # (already so: kept as it is, no call)
-                    g = np.ascontiguousarray(g, dtype=np.float32 if dt.char == "e" else dt)
+                        or not g.flags.c_contiguous or g.shape != data.shape:
+                    g = self._step_grad(p, g, dt)
                 todo.append((gi, p, g))
         d = self.__dict__
         if d["clipnorm"] is not None or d["clipvalue"] is not None \
@@ -414,6 +412,8 @@ class Optimizer:
         by_id = self.state._by_id
         update = self._update
         plain, below = self._plain_lrs(hs)
+        if plain is None:
+            plain = [None] * len(groups)
         # Ctrl-C held during the updates (``_HoldInterrupt``'s swap, written inline: no
         # object and no enter/exit calls on the step's path)
         held = None
@@ -429,9 +429,9 @@ class Optimizer:
                 if not data.flags.carray:       # C-contiguous, aligned and writeable
                     p.data = data = np.ascontiguousarray(data).copy()
                 e = by_id.get(id(p))
-                if e is not None and e[0] is p and g.dtype is data.dtype:   # not float16
-                    lr = plain[gi] if plain is not None else None
-                    dt = data.dtype     # (numpy's own float32/float64 descriptors: an
+                dt = data.dtype
+                if e is not None and e[0] is p and g.dtype is dt:   # not float16
+                    lr = plain[gi]  # (numpy's own float32/float64 descriptors below: an
                     #   equal one with metadata takes _update, the same numbers)
                     if lr is not None and data.size < below and (dt is _F32 or dt is _F64):
                         data -= lr * g          # _update's plain step, without its call
@@ -439,7 +439,7 @@ class Optimizer:
                         update(data, g, e[1], hs[gi])
                     p._version += 1
                     continue
-                low = data.dtype.char == "e"        # float16: slots and update in float32
+                low = dt.char == "e"        # float16: slots and update in float32
                 if e is None or e[0] is not p:
                     st = self._init_state(data.astype(np.float32) if low else data)
                     by_id[id(p)] = (p, st)
@@ -458,6 +458,17 @@ class Optimizer:
                 if len(held) > 1:
                     _deliver_held(prev, held[1])
         return loss
+
+    def _step_grad(self, p: ag.Tensor, g: Any, dt: np.dtype) -> np.ndarray:
+        """``step``'s gradient for ``p`` (dtype ``dt``) where it is not already a C-contiguous
+        array of the parameter's shape and dtype: a tensor's data, converted (float16
+        parameters step in float32), or a ShapeError naming both shapes."""
+        if type(g) is not np.ndarray and isinstance(g, ag.Tensor):
+            g = g.data
+        if g.shape != p._data.shape:
+            raise ag.ShapeError(f"{type(self).__name__}: gradient of shape {g.shape} for "
+                                f"a parameter of shape {p.shape}")
+        return np.ascontiguousarray(g, dtype=np.float32 if dt.char == "e" else dt)
 
     def _resolve(self, group: dict) -> dict:
         if type(group["lr"]) is float:
