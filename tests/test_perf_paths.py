@@ -97,6 +97,63 @@ def test_sgd_fast_path_still_refuses_what_the_checks_refuse():
         K.sgd_update(np.ones(4), np.ones(4), None, "x")
 
 
+@pytest.mark.parametrize("mode", ["auto", "numpy"])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_fast_path_equals_the_formula(mode, dt, nesterov):
+    # PyTorch's momentum step written out here: v = mu v + (g + wd p); p -= lr (g' + mu v or v)
+    rng = np.random.default_rng(1)
+    p = rng.standard_normal((4, 3)).astype(dt)
+    g = rng.standard_normal((4, 3)).astype(dt)
+    v = rng.standard_normal((4, 3)).astype(dt)
+    gd = g + dt(0.01) * p
+    v_want = dt(0.9) * v + gd
+    p_want = p - dt(0.1) * ((gd + dt(0.9) * v_want) if nesterov else v_want)
+    with K.forced(mode):
+        K.sgd_update(p, g, v, 0.1, 0.9, nesterov, 0.01)
+    tol = 1e-6 if dt is np.float32 else 1e-14
+    np.testing.assert_allclose(v, v_want, rtol=tol)
+    np.testing.assert_allclose(p, p_want, rtol=tol)
+
+
+@pytest.mark.parametrize("mode", ["auto", "numpy"])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_adam_fast_path_equals_the_formula(mode, dt):
+    rng = np.random.default_rng(2)
+    p = rng.standard_normal(7).astype(dt)
+    g = rng.standard_normal(7).astype(dt)
+    m = rng.standard_normal(7).astype(dt)
+    v = np.abs(rng.standard_normal(7)).astype(dt)
+    p64, g64 = p.astype(np.float64), g.astype(np.float64)
+    m_want = 0.9 * m.astype(np.float64) + 0.1 * g64
+    v_want = 0.999 * v.astype(np.float64) + 0.001 * g64 ** 2
+    p_want = p64 - 0.01 * (m_want / (1 - 0.9 ** 3)) / (np.sqrt(v_want / (1 - 0.999 ** 3)) + 1e-7)
+    with K.forced(mode):
+        K.adam_update(p, g, m, v, 3, 0.01, 0.9, 0.999, 1e-7)
+    tol = 1e-5 if dt is np.float32 else 1e-13
+    np.testing.assert_allclose(m, m_want, rtol=tol)
+    np.testing.assert_allclose(v, v_want, rtol=tol)
+    np.testing.assert_allclose(p, p_want, rtol=tol)
+
+
+def test_momentum_and_adam_fast_paths_still_refuse_what_the_checks_refuse():
+    # each refusal raises before anything is written
+    ro = np.zeros(4)
+    ro.flags.writeable = False
+    p = np.ones(4)
+    with pytest.raises(ag.InvalidValueError, match="velocity.*read-only"):
+        K.sgd_update(p, np.ones(4), ro, 0.1, 0.9)
+    with pytest.raises(ag.ShapeError, match="velocity of shape"):
+        K.sgd_update(p, np.ones(4), np.zeros(3), 0.1, 0.9)
+    with pytest.raises(ag.DTypeError, match="velocity"):
+        K.sgd_update(p, np.ones(4), np.zeros(4, np.int64), 0.1, 0.9)
+    with pytest.raises(ag.InvalidValueError, match="v .*read-only"):
+        K.adam_update(p, np.ones(4), np.zeros(4), ro, 1, 0.1, 0.9, 0.999, 1e-7)
+    with pytest.raises(ag.InvalidValueError, match="'b'"):
+        K.adam_update(p, np.ones(4), np.zeros(4), np.zeros(4), 1, 0.1, "b", 0.999, 1e-7)
+    np.testing.assert_array_equal(p, np.ones(4))
+
+
 # ----------------------------------------------------------------------------- labels, loss
 @pytest.mark.parametrize("dt", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32,
                                 np.uint64])
