@@ -109,10 +109,16 @@ def _activation_grad_par(g, a, gx, kind, slope):
         _act_grad_j(g, a, gx, kind, slope, c * step, min(n, (c + 1) * step))
 
 
+# The two chunked prange forms call another jitted function from a parallel loop, which
+# numba cannot cache ("uses dynamic globals": it warned at every first call); they are
+# compiled per process without trying (never used in auto: ACT_PAR_MIN, only by
+# benchmarks/kernels.py and the tests).
+_pjit_nocache = nb.njit(cache=False, fastmath=False, nogil=True, parallel=True)
+
 activation = _jit(_activation)
-activation_par = _pjit(_activation_par)
+activation_par = _pjit_nocache(_activation_par)
 activation_grad = _jit(_activation_grad)
-activation_grad_par = _pjit(_activation_grad_par)
+activation_grad_par = _pjit_nocache(_activation_grad_par)
 
 
 # ----------------------------------------------------------------------------- dense
