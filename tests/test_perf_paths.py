@@ -151,7 +151,11 @@ def test_momentum_and_adam_fast_paths_still_refuse_what_the_checks_refuse():
         K.adam_update(p, np.ones(4), np.zeros(4), ro, 1, 0.1, 0.9, 0.999, 1e-7)
     with pytest.raises(ag.InvalidValueError, match="'b'"):
         K.adam_update(p, np.ones(4), np.zeros(4), np.zeros(4), 1, 0.1, "b", 0.999, 1e-7)
+    m = np.zeros(4)
+    with pytest.raises(OverflowError):      # a hyperparameter float() cannot take
+        K.adam_update(p, np.ones(4), m, np.zeros(4), 1, 10 ** 400, 0.9, 0.999, 1e-7)
     np.testing.assert_array_equal(p, np.ones(4))
+    np.testing.assert_array_equal(m, np.zeros(4))
 
 
 # ----------------------------------------------------------------------------- labels, loss

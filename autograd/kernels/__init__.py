@@ -446,8 +446,11 @@ def bce(z, t, scale: float, want_grad: bool, want_gt: bool):
 
 
 # ----------------------------------------------------------------------------- optimizers
-_PYFLOATS = frozenset((float, int))     # hyperparameters the one-expression checks take as they are
-_BIG = 1 << 53                          # a step count float() takes exactly
+# The one-expression checks take hyperparameters that are Python floats (an int as large as
+# 10**400 would fail in the middle of an update, not before it) and a step count float()
+# takes exactly; anything else goes through _check_update.
+_PYFLOATS = frozenset((float,))
+_BIG = 1 << 53
 
 
 def _check_update(op: str, param, grad, hyper, **state):
