@@ -446,11 +446,29 @@ def bce(z, t, scale: float, want_grad: bool, want_gt: bool):
 
 
 # ----------------------------------------------------------------------------- optimizers
-# The one-expression checks take hyperparameters that are Python floats (an int as large as
-# 10**400 would fail in the middle of an update, not before it) and a step count float()
-# takes exactly; anything else goes through _check_update.
 _PYFLOATS = frozenset((float,))
-_BIG = 1 << 53
+_BIG = 1 << 53                          # a step count float() takes exactly
+
+
+def _common_update(param, grad, threshold: int, hyper: tuple, *state) -> bool:
+    """Whether an update's arguments are the common case, checked in one pass: exact float
+    ndarrays of one shape, ``param`` and ``grad`` of one float32/float64 dtype, every array
+    writeable, hyperparameters Python floats (an int as large as 10**400 would fail in the
+    middle of an update, not before it), and numpy's twin the dispatcher's pick (``param``
+    below ``threshold`` elements, or numpy forced).  What ``_check_update`` passes; anything
+    else goes through it, which raises naming the op and the argument."""
+    if not (type(param) is np.ndarray and type(grad) is np.ndarray
+            and param.dtype is grad.dtype and param.dtype in _FLOATS
+            and param.shape == grad.shape and param.flags.writeable
+            and (MODE == "numpy" or (MODE == "auto" and param.size < threshold))
+            and _PYFLOATS.issuperset(map(type, hyper))):
+        return False
+    shape = param.shape
+    for s in state:
+        if type(s) is not np.ndarray or s.dtype.kind != "f" or s.shape != shape \
+                or not s.flags.writeable:
+            return False
+    return True
 
 
 def _check_update(op: str, param, grad, hyper, **state):
@@ -481,17 +499,16 @@ def _inplace_ok(p, *state):
 def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
     if type(lr) is float and type(momentum) is float and type(weight_decay) is float \
-            and type(param) is np.ndarray and type(grad) is np.ndarray \
+            and not momentum and type(param) is np.ndarray and type(grad) is np.ndarray \
             and param.dtype is grad.dtype and param.shape == grad.shape \
             and (MODE == "numpy" or (MODE == "auto" and param.size < SGD_MIN)) \
-            and param.dtype in _FLOATS and param.flags.writeable \
-            and (not momentum or (type(velocity) is np.ndarray and velocity.dtype.kind == "f"
-                                  and velocity.shape == param.shape
-                                  and velocity.flags.writeable)):
-        # the common step below numba's size, checked in one expression (what _check_update
-        # would pass)
-        sgd_update_np(param, grad, velocity if momentum else None, lr, momentum, nesterov,
-                      weight_decay)
+            and param.dtype in _FLOATS and param.flags.writeable:
+        # the common plain step, checked in one expression (what _check_update would pass)
+        sgd_update_np(param, grad, None, lr, 0.0, nesterov, weight_decay)
+        return
+    if momentum and _common_update(param, grad, SGD_MIN, (lr, momentum, weight_decay),
+                                   velocity):
+        sgd_update_np(param, grad, velocity, lr, momentum, nesterov, weight_decay)
         return
     _check_update("sgd_update", param, grad, (lr, momentum, weight_decay), **({"velocity": velocity} if momentum else {}))
     if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
@@ -521,16 +538,8 @@ def subtract_scaled(param, grad, c: float):
 def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,
                 decoupled=False):
     """In place: Adam / AdamW (see ``optim.adam_update_np``)."""
-    if type(param) is np.ndarray and type(grad) is np.ndarray and type(m) is np.ndarray \
-            and type(v) is np.ndarray and param.dtype is grad.dtype and param.dtype in _FLOATS \
-            and param.shape == grad.shape == m.shape == v.shape \
-            and m.dtype.kind == "f" and v.dtype.kind == "f" and param.flags.writeable \
-            and m.flags.writeable and v.flags.writeable \
-            and (MODE == "numpy" or (MODE == "auto" and param.size < ADAM_MIN)) \
-            and type(step) is int and 0 < step < _BIG and _PYFLOATS.issuperset(
-                map(type, (lr, beta_1, beta_2, epsilon, weight_decay))):
-        # the common step below numba's size, checked in one expression (what _check_update
-        # would pass)
+    if type(step) is int and 0 < step < _BIG and _common_update(
+            param, grad, ADAM_MIN, (lr, beta_1, beta_2, epsilon, weight_decay), m, v):
         adam_update_np(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay,
                        decoupled)
         return
