@@ -1,6 +1,7 @@
 """Elementwise fusion (autograd/jit/codegen.py, kernels/codegen_compile.py): every generated
 kernel equals the numpy replay of the instructions it replaces (float64 1e-12, float32 1e-5
 relative), on random chains and on an MLP training step written with elementwise ops."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -367,6 +368,28 @@ def test_segment_step_equals_replay_and_eager(dtype, acts):
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=tol)
     for a, b in zip(results[1][1], results[0][1]):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_segment_name_changes_with_the_kernels_source(monkeypatch):
+    # numba caches a segment's machine code, the library kernels it calls included, under
+    # the segment's name: a changed autograd/kernels/_jit.py must give another name
+    pj, fj = _mlp_step([3, 8, 6, 4], ("relu", "relu", None), "float64")
+    jf = ag.jit(fj)
+    rng = np.random.default_rng(5)
+    with K.forced("auto"):
+        for _ in range(3):
+            jf(rng.standard_normal((16, 3)), rng.integers(0, 4, 16))
+    prog = next(iter(jf.cache.d.values())).exe.program
+    body = next(i for i in prog.instrs if i.op == "fused").info["body"]
+    needed = set(range(len(prog.slots)))
+    src, name = codegen.segment_source(prog, body, needed)[:2]
+    with open(os.path.join(os.path.dirname(K.__file__), "_jit.py"), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    assert f"kernels {digest}" in src
+    monkeypatch.setattr(codegen, "_DIGEST", ["0" * 16])
+    src2, name2 = codegen.segment_source(prog, body, needed)[:2]
+    assert src2 == src.replace(digest, "0" * 16)
+    assert name2 != name
 
 
 def test_segment_refuses_labels_out_of_range_before_numba():

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import threading
 from typing import Any, Optional
 
@@ -558,6 +559,19 @@ def _numba_available() -> bool:
 # so the whole run costs one Python call instead of one per primitive.
 _DENSE_KINDS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4}
 
+_DIGEST: list = []
+
+
+def _kernels_digest() -> str:
+    """A digest of ``autograd/kernels/_jit.py``'s source (read once per process)."""
+    if not _DIGEST:
+        from .. import kernels
+        path = os.path.join(os.path.dirname(os.path.abspath(kernels.__file__)), "_jit.py")
+        with open(path, "rb") as f:
+            _DIGEST.append(hashlib.sha256(f.read()).hexdigest()[:16])
+    return _DIGEST[0]
+
+
 #: Largest result (elements: an activation or a weight gradient) for which a segment
 #: function replaces the replay.  Measured on the ``jit`` MLP step of
 #: ``benchmarks.mlp_step`` (float32, executables only, interleaved, median of 200, load
@@ -1011,8 +1025,11 @@ def segment_source(prog: Program, body: list, needed: set) -> tuple:
 
     def ref(i):
         return consts.get(i) or names.get(i) or f"t{i}"
+    # the digest of the kernels the segment calls: numba's cache of the segment holds their
+    # machine code and is keyed on the segment's own file only, so a changed _jit.py (a
+    # library upgrade) must give the segment another name, not load the old code
     lines = ["import numpy as np", "import numba as nb",
-             "from autograd.kernels import _jit as J", "", ""]
+             f"from autograd.kernels import _jit as J   # kernels {_kernels_digest()}", "", ""]
     if any(ins.op == "inplace" or (ins.prim is not None and ins.prim.name in _ELEM_SEG)
            for ins in body):
         lines += _SEG_HELPERS
