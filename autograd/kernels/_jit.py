@@ -19,8 +19,11 @@ import numpy as np
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715
 
-_jit = nb.njit(cache=True, fastmath=False, nogil=True)
-_pjit = nb.njit(cache=True, fastmath=False, nogil=True, parallel=True)
+# error_model="numpy": a float division by zero gives inf/NaN, as in the numpy twins, instead
+# of numba's default Python model, which tests every divisor and raises ZeroDivisionError;
+# that branch keeps a loop from being vectorized (Adam's update ran one element at a time)
+_jit = nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
+_pjit = nb.njit(cache=True, fastmath=False, nogil=True, parallel=True, error_model="numpy")
 
 
 # ----------------------------------------------------------------------------- activations
@@ -113,7 +116,8 @@ def _activation_grad_par(g, a, gx, kind, slope):
 # numba cannot cache ("uses dynamic globals": it warned at every first call); they are
 # compiled per process without trying (never used in auto: ACT_PAR_MIN, only by
 # benchmarks/kernels.py and the tests).
-_pjit_nocache = nb.njit(cache=False, fastmath=False, nogil=True, parallel=True)
+_pjit_nocache = nb.njit(cache=False, fastmath=False, nogil=True, parallel=True,
+                         error_model="numpy")
 
 activation = _jit(_activation)
 activation_par = _pjit_nocache(_activation_par)
@@ -283,41 +287,62 @@ bce = _jit(_bce)
 
 
 # ----------------------------------------------------------------------------- optimizers
+# The updates compute in the parameter's dtype: every hyperparameter is first rounded to it
+# (numpy's reading of a Python float beside a float32 array, NEP 50) and every operation
+# rounds to it, in the numpy twin's order (``optim.py``), so a kernel gives the twin's bits
+# and the dispatcher's choice never changes a trained model.  (float32 lanes also hold
+# twice as many elements as float64 ones.)
+
+
 def _sgd_update(p, g, v, lr, momentum, nesterov, weight_decay):
     """In place, 1-d: g' = g + wd p;  v = mu v + g';  p -= lr (g' + mu v if nesterov else v)."""
+    t = p.dtype.type
+    lr_, mu, wd = t(lr), t(momentum), t(weight_decay)
     for i in range(p.size):
-        gi = g[i] + weight_decay * p[i] if weight_decay != 0.0 else g[i]
+        gi = g[i]
+        if weight_decay != 0.0:
+            gi = gi + wd * p[i]
         if momentum != 0.0:
-            vi = momentum * v[i] + gi
+            vi = v[i] * mu + gi
             v[i] = vi
-            gi = gi + momentum * vi if nesterov else vi
-        p[i] -= lr * gi
+            if nesterov:
+                gi = gi + mu * vi
+            else:
+                gi = vi
+        p[i] = p[i] - lr_ * gi
 
 
 def _adam_update(p, g, m, v, lr, beta_1, beta_2, epsilon, weight_decay, decoupled, bc1, bc2):
     """In place, 1-d: Adam / AdamW (see optim.adam_update_np); bc1, bc2 = 1 - beta^step."""
+    t = p.dtype.type
+    lr_, b1, b2, c1, c2 = t(lr), t(beta_1), t(beta_2), t(1.0 - beta_1), t(1.0 - beta_2)
+    eps, wd, lwd, d1, d2 = t(epsilon), t(weight_decay), t(lr * weight_decay), t(bc1), t(bc2)
     for i in range(p.size):
         pi = p[i]
         gi = g[i]
         if weight_decay != 0.0:
             if decoupled:
-                pi -= (lr * weight_decay) * pi
+                pi = pi - lwd * pi
             else:
-                gi = gi + weight_decay * pi
-        mi = beta_1 * m[i] + (1.0 - beta_1) * gi
-        vi = beta_2 * v[i] + (1.0 - beta_2) * (gi * gi)
+                gi = gi + wd * pi
+        mi = m[i] * b1 + c1 * gi
+        vi = v[i] * b2 + c2 * (gi * gi)
         m[i] = mi
         v[i] = vi
-        p[i] = pi - lr * (mi / bc1) / (math.sqrt(vi / bc2) + epsilon)
+        p[i] = pi - lr_ * (mi / d1) / (np.sqrt(vi / d2) + eps)
 
 
 def _rmsprop_update(p, g, v, lr, rho, epsilon, weight_decay):
     """In place, 1-d: g' = g + wd p;  v = rho v + (1 - rho) g'^2;  p -= lr g' / (sqrt(v) + eps)."""
+    t = p.dtype.type
+    lr_, r, c, eps, wd = t(lr), t(rho), t(1.0 - rho), t(epsilon), t(weight_decay)
     for i in range(p.size):
-        gi = g[i] + weight_decay * p[i] if weight_decay != 0.0 else g[i]
-        vi = rho * v[i] + (1.0 - rho) * (gi * gi)
+        gi = g[i]
+        if weight_decay != 0.0:
+            gi = gi + wd * p[i]
+        vi = v[i] * r + c * (gi * gi)
         v[i] = vi
-        p[i] -= lr * gi / (math.sqrt(vi) + epsilon)
+        p[i] = p[i] - lr_ * gi / (np.sqrt(vi) + eps)
 
 
 def _subtract_scaled(p, g, c):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-_jit = nb.njit(cache=True, fastmath=False, nogil=True)
+_jit = nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")   # see _jit.py
 
 
 def _conv_forward(x, k, y, sh, sw, dh, dw, pt, pl, groups):

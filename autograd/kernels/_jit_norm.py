@@ -10,7 +10,7 @@ import math
 import numba as nb
 import numpy as np
 
-_jit = nb.njit(cache=True, fastmath=False, nogil=True)
+_jit = nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")   # see _jit.py
 
 
 def _layer_norm_fwd(x, gamma, beta, has_g, has_b, eps, out, mean, inv):

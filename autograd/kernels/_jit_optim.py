@@ -13,7 +13,7 @@ import numba as nb
 
 from ._jit import sgd_update, adam_update, rmsprop_update
 
-_jit = nb.njit(cache=True, fastmath=False, nogil=True)
+_jit = nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")   # see _jit.py
 
 
 def _all_finite(gs):

@@ -9,7 +9,7 @@ import math
 
 import numba as nb
 
-_jit = nb.njit(cache=True, fastmath=False, nogil=True)
+_jit = nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")   # see _jit.py
 
 
 def _sig(v):

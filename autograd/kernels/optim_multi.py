@@ -18,8 +18,9 @@ The numba forms are used at once under ``AUTOGRAD_KERNELS=numba``, never under
 ``AUTOGRAD_KERNELS=numpy``; otherwise (``auto``) a signature
 (kernel, array count, dtype) runs the numpy twins for its first ``HOT_CALLS`` calls, then
 its numba form is built in a child process (``kernels.background``;
-``autograd.jit.codegen.wait()`` waits for it) and taken when ready.  In float64 both forms give the same numbers; in float32 they may
-differ in the last bit (the numba loops compute with float64 scalars).
+``autograd.jit.codegen.wait()`` waits for it) and taken when ready.  Both forms give the same
+numbers, bit for bit, in float32 and float64 (the numba loops round every hyperparameter and
+every operation to the array's dtype, in the twins' order: ``_jit.py``).
 """
 from __future__ import annotations
 
