@@ -52,7 +52,7 @@ def main(argv=None) -> list:
                              (128, 784, 256), (128, 256, 128), (128, 128, 10), (512, 784, 1024)],
                             [(32, 16, 16)])
     xent_sizes = row_sizes([(32, 2), (64, 10), (128, 10), (512, 10), (512, 1000)], [(32, 2)])
-    opt_sizes = row_sizes([288, 9610, 235146, 1863690], [288])
+    opt_sizes = row_sizes([288, 9610, 16384, 235146, 1863690], [288])
 
     def cases(dt):
         """(kernel, size label, size, has_parallel, callable)."""
@@ -90,11 +90,14 @@ def main(argv=None) -> list:
             v = np.zeros(n, dt)
             v2 = np.zeros(n, dt)
             m_ = np.zeros(n, dt)
+            v3 = np.zeros(n, dt)                # RMSprop's own: non-negative
             yield "sgd_update", f"{n}", n, False, (lambda p=p, gr=gr: K.sgd_update(p, gr, None, 1e-9))
             yield "sgd_update momentum", f"{n}", n, False, \
                 (lambda p=p, gr=gr, v=v: K.sgd_update(p, gr, v, 1e-9, 0.9))
             yield "adam_update", f"{n}", n, False, \
                 (lambda p=p, gr=gr, v=v2, m_=m_: K.adam_update(p, gr, m_, v, 1, 1e-9, 0.9, 0.999, 1e-8))
+            yield "rmsprop_update", f"{n}", n, False, \
+                (lambda p=p, gr=gr, v=v3: K.rmsprop_update(p, gr, v, 1e-9, 0.9, 1e-7))
 
     only = set(filter(None, a.only.split(",")))
     print(f"threads={a.threads} layer={K.THREADING_LAYER} "
@@ -148,7 +151,8 @@ def _pick(K, kern, size, dt, label=''):
              "bias_act": (K.BIAS_ACT_MIN.get(kind), K.BIAS_ACT_PAR_MIN),
              "dense_grad_z": (K.DENSE_GRAD_MIN.get(kind), None),
              "xent_sparse": (K.XENT_MIN, None), "bce": (K.BCE_MIN, None),
-             "sgd_update": (K.SGD_MIN, None), "adam_update": (K.ADAM_MIN, None)}
+             "sgd_update": (K.SGD_MIN, None), "adam_update": (K.ADAM_MIN, None),
+             "rmsprop_update": (K.ADAM_MIN, None)}
     lo, plo = table[name]
     if name == "xent_sparse" and int(label.split('x')[-1]) > K.XENT_MAX_CLASSES:
         return "numpy"

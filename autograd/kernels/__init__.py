@@ -98,11 +98,17 @@ XENT_MIN = 1024
 XENT_MAX_CLASSES = 64
 # Sigmoid-BCE: numba wins only at 32x2 (16.4/7.6 us) and loses from 64x10 on (19.0/25.9 us).
 BCE_MIN = NEVER
-# SGD: plain 235146 params 94.8/68.7 us, 1.86M 1.38/0.61 ms; with momentum 9610 9.1/7.5 us,
-# 235146 191/123 us.  Adam: 288 11.4/5.9 us but 9610 35.8/66.8 us and 235146 0.90/1.55 ms
-# (scalar sqrt and division), 1.86M 21.0/12.2 ms (numpy's temporaries leave the cache).
-SGD_MIN = 65536
-ADAM_MIN = 1 << 20
+# Optimizer updates, re-measured on the AMD EPYC host (2 cores, AVX-512) once the kernels
+# computed in the array's dtype with numpy's division semantics (``_jit.py``: before, a
+# zero-divisor test per element kept Adam's loop scalar, and it lost to numpy from 9610
+# elements up to 1M): ``python -m benchmarks.kernels --only sgd_update,adam_update,
+# rmsprop_update --dtype float32``, numpy / numba.  SGD: plain 9610 3.8/4.0 us, 16384 4.8/4.5
+# us, 235146 45/26 us, 1.86M 496/216 us; with momentum 9610 6.6/5.4 us, 16384 8.4/6.6 us.
+# Adam and RMSprop: numba wins at every size (Adam 288 10.0/5.4 us, 16384 34/13 us, 235146
+# 375/123 us, 1.86M 13.4/1.1 ms; RMSprop 288 6.5/3.4 us, 16384 23.5/8.2 us).  So all three
+# start at SMALL (numba's start-up); RMSprop shares ADAM_MIN.
+SGD_MIN = SMALL
+ADAM_MIN = SMALL
 # p -= c * g in one pass (float32, 1 thread, CPU time, medians of 15): numpy's two passes /
 # numba: 784x256 SUBTRACT_SCALED_FIGURES.
 SUBTRACT_SCALED_MIN = SMALL
