@@ -109,6 +109,18 @@ def test_conv_step_runs_alone_and_its_kernel_table(hard_deps_only):
     assert "| conv (N, HxWxC -> F, 3x3) |" in out and "| max pool 2x2 (N, H, W, C) |" in out
 
 
+def test_optim_step_runs_and_checks_the_kernels_bits(hard_deps_only):
+    # medium: its 784x256 kernel is above SGD_MIN/ADAM_MIN, so auto runs the numba updates
+    # and the bit-for-bit check against the numpy twins is not trivial
+    out = _run("benchmarks.optim_step", "--quick", "--config", "medium", "--optimizers",
+               "adam,momentum", hide=hard_deps_only)
+    assert "| config, optimizer: timed | peer | median µs |" in out
+    assert "| medium (batch 128, 784-256-128-10), adam: opt.step | nn, kernels=auto |" in out
+    assert "PyTorch eager skipped" in out
+    assert out.count("weights after 3 steps, auto vs numpy: the same bits") == 2
+    assert "auto and numpy-forced weights: the same bits" in out
+
+
 def test_kernels_benchmark_runs():
     out = _run("benchmarks.kernels", "--quick", "--dtype", "float32", "--only", "xent_sparse,sgd_update")
     assert "| kernel | size | dtype | numpy | numba |" in out
