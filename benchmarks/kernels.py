@@ -98,6 +98,19 @@ def main(argv=None) -> list:
                 (lambda p=p, gr=gr, v=v2, m_=m_: K.adam_update(p, gr, m_, v, 1, 1e-9, 0.9, 0.999, 1e-8))
             yield "rmsprop_update", f"{n}", n, False, \
                 (lambda p=p, gr=gr, v=v3: K.rmsprop_update(p, gr, v, 1e-9, 0.9, 1e-7))
+            s1, s2 = np.zeros(n, dt), np.zeros(n, dt)   # their own state: non-negative
+            yield "adagrad_update", f"{n}", n, False, \
+                (lambda p=p, gr=gr, a=s2: K.adagrad_update(p, gr, a, 1e-9, 1e-7))
+            yield "adadelta_update", f"{n}", n, False, \
+                (lambda p=p, gr=gr, v=s2, u=s1: K.adadelta_update(p, gr, v, u, 1e-9, 0.95, 1e-7))
+            yield "adamax_update", f"{n}", n, False, \
+                (lambda p=p, gr=gr, m_=m_, u=s2: K.adamax_update(p, gr, m_, u, 1, 1e-9, 0.9,
+                                                                  0.999, 1e-7))
+            yield "nadam_update", f"{n}", n, False, \
+                (lambda p=p, gr=gr, m_=m_, v=v2: K.nadam_update(p, gr, m_, v, 1, 0.88, 0.88,
+                                                                 0.88, 1e-9, 0.9, 0.999, 1e-7))
+            yield "lion_update", f"{n}", n, False, \
+                (lambda p=p, gr=gr, m_=m_: K.lion_update(p, gr, m_, 1e-9, 0.9, 0.99))
 
     only = set(filter(None, a.only.split(",")))
     print(f"threads={a.threads} layer={K.THREADING_LAYER} "
@@ -152,7 +165,9 @@ def _pick(K, kern, size, dt, label=''):
              "dense_grad_z": (K.DENSE_GRAD_MIN.get(kind), None),
              "xent_sparse": (K.XENT_MIN, None), "bce": (K.BCE_MIN, None),
              "sgd_update": (K.SGD_MIN, None), "adam_update": (K.ADAM_MIN, None),
-             "rmsprop_update": (K.ADAM_MIN, None)}
+             "rmsprop_update": (K.ADAM_MIN, None), "adagrad_update": (K.ADAM_MIN, None),
+             "adadelta_update": (K.ADAM_MIN, None), "adamax_update": (K.ADAM_MIN, None),
+             "nadam_update": (K.ADAM_MIN, None), "lion_update": (K.ADAM_MIN, None)}
     lo, plo = table[name]
     if name == "xent_sparse" and int(label.split('x')[-1]) > K.XENT_MAX_CLASSES:
         return "numpy"

@@ -165,7 +165,8 @@ def test_bce_matches_twin(data, want, want_t):
 
 
 # --------------------------------------------------------------------------- optimizers
-OPT = st.sampled_from(["sgd", "sgd_momentum", "nesterov", "adam", "adamw", "rmsprop"])
+OPT_KINDS = ["sgd", "sgd_momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad",
+             "adadelta", "adamax", "nadam", "lion"]
 HYPER = st.floats(1e-4, 0.999)     # Python floats: each rounds to the array's dtype
 
 
@@ -178,11 +179,24 @@ def _opt(kind, p, g, s1, s2, lr=0.1, mu=0.9, b2=0.999, eps=1e-8, wd=0.01, step=3
         K.sgd_update(p, g, s1, lr, momentum=mu, nesterov=True, weight_decay=wd)
     elif kind in ("adam", "adamw"):
         K.adam_update(p, g, s1, s2, step, lr, mu, b2, eps, wd, kind == "adamw")
-    else:
+    elif kind == "rmsprop":
         K.rmsprop_update(p, g, s2, lr, mu, eps, wd)
+    elif kind == "adagrad":
+        K.adagrad_update(p, g, s2, lr, eps, wd)
+    elif kind == "adadelta":
+        K.adadelta_update(p, g, s2, s1, lr, mu, eps, wd)   # (the test draws s1 >= 0 here)
+    elif kind == "adamax":
+        K.adamax_update(p, g, s1, s2, step, lr, mu, b2, eps, wd)
+    elif kind == "nadam":
+        mu_t = mu * (1 - 0.5 * 0.96 ** (0.004 * step))
+        mu_next = mu * (1 - 0.5 * 0.96 ** (0.004 * (step + 1)))
+        K.nadam_update(p, g, s1, s2, step, mu_t, mu_next, mu_t * 0.8, lr, mu, b2, eps, wd)
+    else:
+        K.lion_update(p, g, s1, lr, mu, b2, wd)
 
 
-@given(st.data(), OPT)
+@pytest.mark.parametrize("kind", OPT_KINDS)
+@given(data=st.data())
 def test_optimizer_updates_match_twins(data, kind):
     """The numba updates give the numpy twins' bits (each hyperparameter rounded to the
     array's dtype, each operation in the twin's order), so the dispatcher's choice of
@@ -190,6 +204,8 @@ def test_optimizer_updates_match_twins(data, kind):
     p0 = data.draw(arrays())
     g = data.draw(arrays(shape=p0.shape, dtype=p0.dtype))
     m0 = data.draw(arrays(shape=p0.shape, dtype=p0.dtype))
+    if kind == "adadelta":                  # m0 is Adadelta's u, a mean of squares
+        m0 = np.abs(m0)
     v0 = np.abs(data.draw(arrays(shape=p0.shape, dtype=p0.dtype)))
     hyper = dict(lr=data.draw(HYPER), mu=data.draw(HYPER), b2=data.draw(HYPER),
                  eps=data.draw(st.sampled_from([1e-8, 1e-7, 0.1])),

@@ -20,9 +20,14 @@ Optimizer updates (in place; they record no graph):
 - ``adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0,
   decoupled=False)``
 - ``rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0)``
+- ``adagrad_update``, ``adadelta_update``, ``adamax_update``, ``nadam_update``,
+  ``lion_update`` (arguments as their twins in ``optim.py``)
 
 ``param``, ``grad`` and the state arrays share shape and dtype; ``param`` and the state
-arrays are updated in place.
+arrays are updated in place.  Each has a numba form (from ``SGD_MIN``/``ADAM_MIN``
+elements) that gives its numpy twin's bits for Python-number hyperparameters and a
+gradient of the parameter's dtype (``_exact``; otherwise the twin runs), so the dispatcher's
+choice never changes a trained model.
 """
 from __future__ import annotations
 
@@ -106,7 +111,9 @@ BCE_MIN = NEVER
 # us, 235146 45/26 us, 1.86M 496/216 us; with momentum 9610 6.6/5.4 us, 16384 8.4/6.6 us.
 # Adam and RMSprop: numba wins at every size (Adam 288 10.0/5.4 us, 16384 34/13 us, 235146
 # 375/123 us, 1.86M 13.4/1.1 ms; RMSprop 288 6.5/3.4 us, 16384 23.5/8.2 us).  So all three
-# start at SMALL (numba's start-up); RMSprop shares ADAM_MIN.
+# start at SMALL (numba's start-up); RMSprop shares ADAM_MIN, and so do Adagrad, Adadelta,
+# Adamax, Nadam and Lion, whose kernels win at every size too (288 elements 1.4-2.2x,
+# 16384 2.2-3.8x, 1.86M 5.3-6.7x numpy's time).
 SGD_MIN = SMALL
 ADAM_MIN = SMALL
 # p -= c * g in one pass (float32, 1 thread, CPU time, medians of 15): numpy's two passes /
@@ -502,6 +509,20 @@ def _inplace_ok(p, *state):
     return True
 
 
+def _exact(param, grad, hyper) -> bool:
+    """Whether a numba update gives its numpy twin's bits here: a gradient of the parameter's
+    dtype and Python-number hyperparameters, which numpy reads in the array's dtype (NEP 50)
+    as the kernels do.  A numpy scalar (np.float64 beside float32 arrays) or a gradient of
+    another dtype makes the twin compute in the wider dtype: then the twin runs."""
+    if grad.dtype != param.dtype:
+        return False
+    for h in hyper:
+        t = type(h)
+        if t is not float and t is not int:
+            return False
+    return True
+
+
 def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
     if type(lr) is float and type(momentum) is float and type(weight_decay) is float \
@@ -517,7 +538,8 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_d
         sgd_update_np(param, grad, velocity, lr, momentum, nesterov, weight_decay)
         return
     _check_update("sgd_update", param, grad, (lr, momentum, weight_decay), **({"velocity": velocity} if momentum else {}))
-    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None):
+    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None) \
+            and _exact(param, grad, (lr, momentum, weight_decay)):
         v = velocity.reshape(-1) if momentum else param.reshape(-1)
         _load().sgd_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v, float(lr),
                            float(momentum), bool(nesterov), float(weight_decay))
@@ -551,7 +573,8 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
         return
     _check_update("adam_update", param, grad, (step, lr, beta_1, beta_2, epsilon, weight_decay),
                   m=m, v=v)
-    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v):
+    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v) \
+            and _exact(param, grad, (lr, beta_1, beta_2, epsilon, weight_decay)):
         _load().adam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
                             v.reshape(-1), float(lr), float(beta_1), float(beta_2),
                             float(epsilon), float(weight_decay), bool(decoupled),
@@ -563,45 +586,85 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
 def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
     """In place: RMSprop (see ``optim.rmsprop_update_np``)."""
     _check_update("rmsprop_update", param, grad, (lr, rho, epsilon, weight_decay), v=v)
-    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v):
+    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v) \
+            and _exact(param, grad, (lr, rho, epsilon, weight_decay)):
         _load().rmsprop_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v.reshape(-1),
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return
     rmsprop_update_np(param, grad, v, lr, rho, epsilon, weight_decay)
 
 
-# numpy only (whole-array numpy ops, in place): no numba kernel has been measured to pay here
+# The other optimizers: numba from ADAM_MIN elements, as Adam (each divides or takes a square
+# root per element; the kernels give the twins' bits, see _jit.py)
+def _flat_update(param, grad, hyper, *state) -> bool:
+    """Whether an update runs its numba kernel on these (checked) arguments."""
+    return _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, *state) \
+        and _exact(param, grad, hyper)
+
+
 def adagrad_update(param, grad, acc, lr, epsilon, weight_decay=0.0):
     """In place: Adagrad (see ``optim.adagrad_update_np``)."""
-    _check_update("adagrad_update", param, grad, (lr, epsilon, weight_decay), acc=acc)
+    hyper = (lr, epsilon, weight_decay)
+    _check_update("adagrad_update", param, grad, hyper, acc=acc)
+    if _flat_update(param, grad, hyper, acc):
+        _load().adagrad_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
+                               acc.reshape(-1), float(lr), float(epsilon), float(weight_decay))
+        return
     adagrad_update_np(param, grad, acc, lr, epsilon, weight_decay)
 
 
 def adadelta_update(param, grad, v, u, lr, rho, epsilon, weight_decay=0.0):
     """In place: Adadelta (see ``optim.adadelta_update_np``)."""
-    _check_update("adadelta_update", param, grad, (lr, rho, epsilon, weight_decay), v=v, u=u)
+    hyper = (lr, rho, epsilon, weight_decay)
+    _check_update("adadelta_update", param, grad, hyper, v=v, u=u)
+    if _flat_update(param, grad, hyper, v, u):
+        _load().adadelta_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
+                                v.reshape(-1), u.reshape(-1), float(lr), float(rho),
+                                float(epsilon), float(weight_decay))
+        return
     adadelta_update_np(param, grad, v, u, lr, rho, epsilon, weight_decay)
 
 
 def adamax_update(param, grad, m, u, step, lr, beta_1, beta_2, epsilon, weight_decay=0.0):
     """In place: Adamax (see ``optim.adamax_update_np``)."""
-    _check_update("adamax_update", param, grad, (step, lr, beta_1, beta_2, epsilon,
-                                                 weight_decay), m=m, u=u)
+    hyper = (step, lr, beta_1, beta_2, epsilon, weight_decay)
+    _check_update("adamax_update", param, grad, hyper, m=m, u=u)
+    if _flat_update(param, grad, hyper, m, u):
+        # the twin's scalar, in its order: lr / (1 - b1^t) in Python floats
+        _load().adamax_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
+                              m.reshape(-1), u.reshape(-1),
+                              float(lr / (1.0 - beta_1 ** step)), float(beta_1),
+                              float(beta_2), float(epsilon), float(weight_decay))
+        return
     adamax_update_np(param, grad, m, u, step, lr, beta_1, beta_2, epsilon, weight_decay)
 
 
 def nadam_update(param, grad, m, v, step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2, epsilon,
                  weight_decay=0.0):
     """In place: Nadam (see ``optim.nadam_update_np``)."""
-    _check_update("nadam_update", param, grad, (step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2,
-                                                epsilon, weight_decay), m=m, v=v)
+    hyper = (step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2, epsilon, weight_decay)
+    _check_update("nadam_update", param, grad, hyper, m=m, v=v)
+    if _flat_update(param, grad, hyper, m, v):
+        # the twin's scalars, in its order (Python floats)
+        k_g = lr * ((1.0 - mu_t) / (1.0 - mu_prod))
+        k_m = lr * (mu_next / (1.0 - mu_prod * mu_next))
+        _load().nadam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
+                             m.reshape(-1), v.reshape(-1), float(k_g), float(k_m),
+                             float(beta_1), float(beta_2), float(epsilon),
+                             float(weight_decay), float(1.0 - beta_2 ** step))
+        return
     nadam_update_np(param, grad, m, v, step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2,
                     epsilon, weight_decay)
 
 
 def lion_update(param, grad, m, lr, beta_1, beta_2, weight_decay=0.0):
     """In place: Lion (see ``optim.lion_update_np``)."""
-    _check_update("lion_update", param, grad, (lr, beta_1, beta_2, weight_decay), m=m)
+    hyper = (lr, beta_1, beta_2, weight_decay)
+    _check_update("lion_update", param, grad, hyper, m=m)
+    if _flat_update(param, grad, hyper, m):
+        _load().lion_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
+                            float(lr), float(beta_1), float(beta_2), float(weight_decay))
+        return
     lion_update_np(param, grad, m, lr, beta_1, beta_2, weight_decay)
 
 

@@ -345,6 +345,93 @@ def _rmsprop_update(p, g, v, lr, rho, epsilon, weight_decay):
         p[i] = p[i] - lr_ * gi / (np.sqrt(vi) + eps)
 
 
+def _adagrad_update(p, g, acc, lr, epsilon, weight_decay):
+    """In place, 1-d: g' = g + wd p;  acc += g'^2;  p -= lr g' / (sqrt(acc) + eps)."""
+    t = p.dtype.type
+    lr_, eps, wd = t(lr), t(epsilon), t(weight_decay)
+    for i in range(p.size):
+        gi = g[i]
+        if weight_decay != 0.0:
+            gi = gi + wd * p[i]
+        ai = acc[i] + gi * gi
+        acc[i] = ai
+        p[i] = p[i] - lr_ * gi / (np.sqrt(ai) + eps)
+
+
+def _adadelta_update(p, g, v, u, lr, rho, epsilon, weight_decay):
+    """In place, 1-d: g' = g + wd p;  v = rho v + (1 - rho) g'^2;
+    d = sqrt(u + eps) / sqrt(v + eps) g';  u = rho u + (1 - rho) d^2;  p -= lr d."""
+    t = p.dtype.type
+    lr_, r, c, eps, wd = t(lr), t(rho), t(1.0 - rho), t(epsilon), t(weight_decay)
+    for i in range(p.size):
+        gi = g[i]
+        if weight_decay != 0.0:
+            gi = gi + wd * p[i]
+        vi = v[i] * r + c * (gi * gi)
+        v[i] = vi
+        d = np.sqrt(u[i] + eps) / np.sqrt(vi + eps) * gi
+        u[i] = u[i] * r + c * (d * d)
+        p[i] = p[i] - lr_ * d
+
+
+def _adamax_update(p, g, m, u, lr_bc, beta_1, beta_2, epsilon, weight_decay):
+    """In place, 1-d: g' = g + wd p;  m = b1 m + (1 - b1) g';  u = max(b2 u, |g'| + eps);
+    p -= lr_bc m / u, with lr_bc = lr / (1 - b1^step); u keeps a NaN (np.maximum's)."""
+    t = p.dtype.type
+    k, b1, c1, b2, eps, wd = t(lr_bc), t(beta_1), t(1.0 - beta_1), t(beta_2), t(epsilon), \
+        t(weight_decay)
+    for i in range(p.size):
+        gi = g[i]
+        if weight_decay != 0.0:
+            gi = gi + wd * p[i]
+        mi = m[i] * b1 + c1 * gi
+        m[i] = mi
+        a = b2 * u[i]
+        b = np.abs(gi) + eps
+        ui = a if a >= b or a != a else b
+        u[i] = ui
+        p[i] = p[i] - k * mi / ui
+
+
+def _nadam_update(p, g, m, v, k_g, k_m, beta_1, beta_2, epsilon, weight_decay, bc2):
+    """In place, 1-d: g' = g + wd p;  m, v as Adam's;  den = sqrt(v / bc2) + eps;
+    p -= k_g g' / den;  p -= k_m m / den (two roundings, as the twin), with
+    k_g = lr (1 - mu_t) / (1 - mu_prod), k_m = lr mu_next / (1 - mu_prod mu_next)."""
+    t = p.dtype.type
+    kg, km, b1, c1, b2, c2 = t(k_g), t(k_m), t(beta_1), t(1.0 - beta_1), t(beta_2), \
+        t(1.0 - beta_2)
+    eps, wd, d2 = t(epsilon), t(weight_decay), t(bc2)
+    for i in range(p.size):
+        gi = g[i]
+        if weight_decay != 0.0:
+            gi = gi + wd * p[i]
+        mi = m[i] * b1 + c1 * gi
+        vi = v[i] * b2 + c2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        den = np.sqrt(vi / d2) + eps
+        pi = p[i] - kg * gi / den
+        p[i] = pi - km * mi / den
+
+
+def _lion_update(p, g, m, lr, beta_1, beta_2, weight_decay):
+    """In place, 1-d: p -= lr wd p;  p -= lr sign(b1 m + (1 - b1) g);  m = b2 m + (1 - b2) g."""
+    t = p.dtype.type
+    lr_, lwd, b1, c1, b2, c2 = t(lr), t(lr * weight_decay), t(beta_1), t(1.0 - beta_1), \
+        t(beta_2), t(1.0 - beta_2)
+    one, zero = t(1.0), t(0.0)
+    for i in range(p.size):
+        pi = p[i]
+        if weight_decay != 0.0:
+            pi = pi - lwd * pi
+        mi = m[i]
+        gi = g[i]
+        c = mi * b1 + c1 * gi
+        s = one if c > zero else (-one if c < zero else (zero if c == zero else c))
+        p[i] = pi - lr_ * s
+        m[i] = mi * b2 + c2 * gi
+
+
 def _subtract_scaled(p, g, c):
     """In place, 1-d, one dtype (c a scalar of p's dtype): p = p - c g, each product
     rounded to the dtype before the subtraction, as numpy's ``p -= c * g`` rounds."""
@@ -356,3 +443,8 @@ sgd_update = _jit(_sgd_update)
 subtract_scaled = _jit(_subtract_scaled)
 adam_update = _jit(_adam_update)
 rmsprop_update = _jit(_rmsprop_update)
+adagrad_update = _jit(_adagrad_update)
+adadelta_update = _jit(_adadelta_update)
+adamax_update = _jit(_adamax_update)
+nadam_update = _jit(_nadam_update)
+lion_update = _jit(_lion_update)
