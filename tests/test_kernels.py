@@ -196,6 +196,23 @@ def _opt(kind, p, g, s1, s2, lr=0.1, mu=0.9, b2=0.999, eps=1e-8, wd=0.01, step=3
 
 
 @pytest.mark.parametrize("kind", OPT_KINDS)
+def test_optimizer_numpy_scalar_hyperparameters_take_the_twin(kind):
+    # np.float64 beside float32 arrays: numpy computes in float64 (NEP 50: a numpy scalar
+    # is not weak), a float32 kernel could not give those bits, so numba is not used
+    rng = np.random.default_rng(7)
+    p0, g = (rng.standard_normal(64).astype(np.float32) for _ in range(2))
+    m0, v0 = np.abs(rng.standard_normal((2, 64)).astype(np.float32))
+    results = []
+    for mode in ("numba", "numpy"):
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        with K.forced(mode):
+            _opt(kind, p, g, m, v, lr=np.float64(0.1234567891), wd=np.float64(0.0123456789))
+        results.append((p, m, v))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", OPT_KINDS)
 @given(data=st.data())
 def test_optimizer_updates_match_twins(data, kind):
     """The numba updates give the numpy twins' bits (each hyperparameter rounded to the
