@@ -30,7 +30,6 @@ import hashlib
 from benchmarks import _common as C
 from benchmarks.mlp_step import CONFIGS, data
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 PEERS = ("auto", "numpy", "torch")
 LABELS = {"auto": "nn, kernels=auto", "numpy": "nn, kernels=numpy", "torch": "PyTorch eager"}
 AGREE_STEPS = 3
@@ -38,26 +37,29 @@ RTOL, ATOL = 1e-4, 1e-5          # float32, as benchmarks.mlp_step
 BUDGET_S = 2.0                    # timed seconds per variant and row, roughly
 
 
+#: Per optimizer, the same settings in both libraries: (nn.optimizers class, its
+#: arguments), (torch.optim class, its arguments).
+SETTINGS = {
+    "sgd": (("SGD", dict(learning_rate=0.01)), ("SGD", dict(lr=0.01))),
+    "momentum": (("SGD", dict(learning_rate=0.01, momentum=0.9)),
+                 ("SGD", dict(lr=0.01, momentum=0.9))),
+    "adam": (("Adam", dict(learning_rate=1e-3, epsilon=1e-7)),
+             ("Adam", dict(lr=1e-3, eps=1e-7))),
+    "rmsprop": (("RMSprop", dict(learning_rate=1e-3, rho=0.9, epsilon=1e-7)),
+                ("RMSprop", dict(lr=1e-3, alpha=0.9, eps=1e-7))),
+}
+
+
 def _nn_opt(kind: str, params: list):
     import nn
-    if kind == "sgd":
-        return nn.optimizers.SGD(params, learning_rate=0.01)
-    if kind == "momentum":
-        return nn.optimizers.SGD(params, learning_rate=0.01, momentum=0.9)
-    if kind == "adam":
-        return nn.optimizers.Adam(params, learning_rate=1e-3, epsilon=1e-7)
-    return nn.optimizers.RMSprop(params, learning_rate=1e-3, rho=0.9, epsilon=1e-7)
+    name, kw = SETTINGS[kind][0]
+    return getattr(nn.optimizers, name)(params, **kw)
 
 
 def _torch_opt(kind: str, params: list):
     import torch
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=0.01)
-    if kind == "momentum":
-        return torch.optim.SGD(params, lr=0.01, momentum=0.9)
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=1e-3, eps=1e-7)
-    return torch.optim.RMSprop(params, lr=1e-3, alpha=0.9, eps=1e-7)
+    name, kw = SETTINGS[kind][1]
+    return getattr(torch.optim, name)(params, **kw)
 
 
 class _NN:
@@ -122,6 +124,9 @@ class _Torch:
 
     def update(self):
         self.opt.step()
+
+
+OPTIMIZERS = tuple(SETTINGS)
 
 
 def run(a, res: C.Results) -> None:
