@@ -213,6 +213,26 @@ def test_optimizer_numpy_scalar_hyperparameters_take_the_twin(kind):
 
 
 @pytest.mark.parametrize("kind", OPT_KINDS)
+@pytest.mark.parametrize("alias", ["param", "state"])
+def test_optimizer_aliased_arrays_take_the_twin(kind, alias):
+    # the parameter passed as its own gradient (or a state slot as the gradient): the twin
+    # reads it after some of its whole-array writes, a kernel element by element, so numba
+    # is not used and both give the twin's bits
+    rng = np.random.default_rng(8)
+    p0 = rng.standard_normal(64).astype(np.float32)
+    m0, v0 = np.abs(rng.standard_normal((2, 64)).astype(np.float32))
+    results = []
+    for mode in ("numba", "numpy"):
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        g = p if alias == "param" else (v if kind in ("rmsprop", "adagrad") else m)
+        with K.forced(mode):
+            _opt(kind, p, g, m, v, wd=0.3)
+        results.append((p, m, v))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", OPT_KINDS)
 @given(data=st.data())
 def test_optimizer_updates_match_twins(data, kind):
     """The numba updates give the numpy twins' bits (each hyperparameter rounded to the

@@ -509,17 +509,25 @@ def _inplace_ok(p, *state):
     return True
 
 
-def _exact(param, grad, hyper) -> bool:
+def _exact(param, grad, hyper, *state) -> bool:
     """Whether a numba update gives its numpy twin's bits here: a gradient of the parameter's
-    dtype and Python-number hyperparameters, which numpy reads in the array's dtype (NEP 50)
-    as the kernels do.  A numpy scalar (np.float64 beside float32 arrays) or a gradient of
-    another dtype makes the twin compute in the wider dtype: then the twin runs."""
+    dtype, Python-number hyperparameters (numpy reads them in the array's dtype, NEP 50, as
+    the kernels do), and no two of the arrays sharing memory.  A numpy scalar (np.float64
+    beside float32 arrays) or a gradient of another dtype makes the twin compute in the wider
+    dtype, and an array passed twice (the parameter as its own gradient) is read by the twin
+    after some of its whole-array writes, by a kernel element by element: then the twin
+    runs."""
     if grad.dtype != param.dtype:
         return False
     for h in hyper:
         t = type(h)
         if t is not float and t is not int:
             return False
+    arrays = (param, grad) + tuple(a for a in state if a is not None)
+    for i in range(1, len(arrays)):
+        for j in range(i):
+            if np.may_share_memory(arrays[i], arrays[j]):
+                return False
     return True
 
 
@@ -538,8 +546,9 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_d
         sgd_update_np(param, grad, velocity, lr, momentum, nesterov, weight_decay)
         return
     _check_update("sgd_update", param, grad, (lr, momentum, weight_decay), **({"velocity": velocity} if momentum else {}))
-    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, velocity if momentum else None) \
-            and _exact(param, grad, (lr, momentum, weight_decay)):
+    vel = velocity if momentum else None
+    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, vel) \
+            and _exact(param, grad, (lr, momentum, weight_decay), vel):
         v = velocity.reshape(-1) if momentum else param.reshape(-1)
         _load().sgd_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v, float(lr),
                            float(momentum), bool(nesterov), float(weight_decay))
@@ -574,7 +583,7 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
     _check_update("adam_update", param, grad, (step, lr, beta_1, beta_2, epsilon, weight_decay),
                   m=m, v=v)
     if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v) \
-            and _exact(param, grad, (lr, beta_1, beta_2, epsilon, weight_decay)):
+            and _exact(param, grad, (lr, beta_1, beta_2, epsilon, weight_decay), m, v):
         _load().adam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
                             v.reshape(-1), float(lr), float(beta_1), float(beta_2),
                             float(epsilon), float(weight_decay), bool(decoupled),
@@ -587,7 +596,7 @@ def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
     """In place: RMSprop (see ``optim.rmsprop_update_np``)."""
     _check_update("rmsprop_update", param, grad, (lr, rho, epsilon, weight_decay), v=v)
     if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v) \
-            and _exact(param, grad, (lr, rho, epsilon, weight_decay)):
+            and _exact(param, grad, (lr, rho, epsilon, weight_decay), v):
         _load().rmsprop_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v.reshape(-1),
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return
@@ -599,7 +608,7 @@ def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
 def _flat_update(param, grad, hyper, *state) -> bool:
     """Whether an update runs its numba kernel on these (checked) arguments."""
     return _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, *state) \
-        and _exact(param, grad, hyper)
+        and _exact(param, grad, hyper, *state)
 
 
 def adagrad_update(param, grad, acc, lr, epsilon, weight_decay=0.0):
