@@ -25,9 +25,9 @@ Optimizer updates (in place; they record no graph):
 
 ``param``, ``grad`` and the state arrays share shape and dtype; ``param`` and the state
 arrays are updated in place.  Each has a numba form (from ``SGD_MIN``/``ADAM_MIN``
-elements) that gives its numpy twin's bits for Python-number hyperparameters and a
-gradient of the parameter's dtype (``_exact``; otherwise the twin runs), so the dispatcher's
-choice never changes a trained model.
+elements) that gives its numpy twin's bits; it runs only where that holds (``_exact``:
+Python-number hyperparameters, a gradient of the parameter's dtype, no arrays sharing
+memory; otherwise the twin runs), so the dispatcher's choice never changes a trained model.
 """
 from __future__ import annotations
 
