@@ -46,7 +46,16 @@ TARGET_HAND = 1.3
 TARGET_TORCH = {"medium": 1.0, "large": 1.0}
 TARGET_NN_HAND = {"tiny": 2.0, "small": 2.0}
 TARGET_JIT_HAND = {"tiny": 0.7, "small": 0.8, "medium": 0.95, "large": 1.0}
-TARGET_JIT_JAX = ("tiny", "small", "medium")
+TARGET_JIT_JAX = {"tiny": 1.0, "small": 1.0, "medium": 1.0}
+#: (peer, the peer it is divided by, its bound per config, label, whose target)
+TARGETS = (
+    ("autograd", "hand", dict.fromkeys(CONFIGS, TARGET_HAND), "autograd / numpy by hand",
+     "first wave"),
+    ("autograd", "torch", TARGET_TORCH, "autograd / PyTorch eager", "first wave"),
+    ("nn", "hand", TARGET_NN_HAND, "eager nn / numpy by hand", "issue 14"),
+    ("jit", "hand", TARGET_JIT_HAND, "jit / numpy by hand", "issue 14"),
+    ("jit", "jax", TARGET_JIT_JAX, "jit / JAX jit", "issue 14"),
+)
 
 
 def data(batch: int, sizes: list, seed: int = 0):
@@ -151,24 +160,12 @@ def targets(rows: list) -> list:
     by = {}
     for r in rows:
         by.setdefault(r["config"], {})[r["key"]] = r["median_s"]
-    def line(cfg, what, q, bound, src):
-        return (f"{cfg}: {what} = {q:.2f}x (target <= {bound}x, {src}: "
-                f"{'met' if q <= bound else 'MISSED'})")
     for cfg, t in by.items():
-        if "autograd" in t and "hand" in t:
-            out.append(line(cfg, "autograd / numpy by hand", t["autograd"] / t["hand"],
-                            TARGET_HAND, "first wave"))
-        if "autograd" in t and cfg in TARGET_TORCH and "torch" in t:
-            out.append(line(cfg, "autograd / PyTorch eager", t["autograd"] / t["torch"],
-                            TARGET_TORCH[cfg], "first wave"))
-        if "nn" in t and "hand" in t and cfg in TARGET_NN_HAND:
-            out.append(line(cfg, "eager nn / numpy by hand", t["nn"] / t["hand"],
-                            TARGET_NN_HAND[cfg], "issue 14"))
-        if "jit" in t and "hand" in t and cfg in TARGET_JIT_HAND:
-            out.append(line(cfg, "jit / numpy by hand", t["jit"] / t["hand"],
-                            TARGET_JIT_HAND[cfg], "issue 14"))
-        if "jit" in t and "jax" in t and cfg in TARGET_JIT_JAX:
-            out.append(line(cfg, "jit / JAX jit", t["jit"] / t["jax"], 1.0, "issue 14"))
+        for peer, base, bounds, what, src in TARGETS:
+            if peer in t and base in t and cfg in bounds:
+                q, bound = t[peer] / t[base], bounds[cfg]
+                out.append(f"{cfg}: {what} = {q:.2f}x (target <= {bound}x, {src}: "
+                           f"{'met' if q <= bound else 'MISSED'})")
     return out
 
 

@@ -75,11 +75,11 @@ class _NN:
 
     def _with_mode(self, f):
         from autograd import kernels as K
-        K.MODE = self.mode
+        prev, K.MODE = K.MODE, self.mode
         try:
             return f()
         finally:
-            K.MODE = "auto"
+            K.MODE = prev
 
     def step(self):
         def f():

@@ -531,6 +531,13 @@ def _exact(param, grad, hyper, *state) -> bool:
     return True
 
 
+def _numba_update(threshold: int, param, grad, hyper, *state) -> bool:
+    """Whether an update runs its numba kernel on these (checked) arguments: numba's pick for
+    the size, arrays it updates in place, and the twin's bits (``_exact``)."""
+    return _numba(param.size, threshold, param.dtype) and _inplace_ok(param, *state) \
+        and _exact(param, grad, hyper, *state)
+
+
 def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """In place: PyTorch's SGD (see ``optim.sgd_update_np``)."""
     if type(lr) is float and type(momentum) is float and type(weight_decay) is float \
@@ -545,10 +552,10 @@ def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_d
                                    velocity):
         sgd_update_np(param, grad, velocity, lr, momentum, nesterov, weight_decay)
         return
-    _check_update("sgd_update", param, grad, (lr, momentum, weight_decay), **({"velocity": velocity} if momentum else {}))
-    vel = velocity if momentum else None
-    if _numba(param.size, SGD_MIN, param.dtype) and _inplace_ok(param, vel) \
-            and _exact(param, grad, (lr, momentum, weight_decay), vel):
+    _check_update("sgd_update", param, grad, (lr, momentum, weight_decay),
+                  **({"velocity": velocity} if momentum else {}))
+    if _numba_update(SGD_MIN, param, grad, (lr, momentum, weight_decay),
+                     velocity if momentum else None):
         v = velocity.reshape(-1) if momentum else param.reshape(-1)
         _load().sgd_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v, float(lr),
                            float(momentum), bool(nesterov), float(weight_decay))
@@ -582,8 +589,7 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
         return
     _check_update("adam_update", param, grad, (step, lr, beta_1, beta_2, epsilon, weight_decay),
                   m=m, v=v)
-    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, m, v) \
-            and _exact(param, grad, (lr, beta_1, beta_2, epsilon, weight_decay), m, v):
+    if _numba_update(ADAM_MIN, param, grad, (lr, beta_1, beta_2, epsilon, weight_decay), m, v):
         _load().adam_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
                             v.reshape(-1), float(lr), float(beta_1), float(beta_2),
                             float(epsilon), float(weight_decay), bool(decoupled),
@@ -595,8 +601,7 @@ def adam_update(param, grad, m, v, step, lr, beta_1, beta_2, epsilon, weight_dec
 def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
     """In place: RMSprop (see ``optim.rmsprop_update_np``)."""
     _check_update("rmsprop_update", param, grad, (lr, rho, epsilon, weight_decay), v=v)
-    if _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, v) \
-            and _exact(param, grad, (lr, rho, epsilon, weight_decay), v):
+    if _numba_update(ADAM_MIN, param, grad, (lr, rho, epsilon, weight_decay), v):
         _load().rmsprop_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), v.reshape(-1),
                                float(lr), float(rho), float(epsilon), float(weight_decay))
         return
@@ -605,17 +610,11 @@ def rmsprop_update(param, grad, v, lr, rho, epsilon, weight_decay=0.0):
 
 # The other optimizers: numba from ADAM_MIN elements, as Adam (each divides or takes a square
 # root per element; the kernels give the twins' bits, see _jit.py)
-def _flat_update(param, grad, hyper, *state) -> bool:
-    """Whether an update runs its numba kernel on these (checked) arguments."""
-    return _numba(param.size, ADAM_MIN, param.dtype) and _inplace_ok(param, *state) \
-        and _exact(param, grad, hyper, *state)
-
-
 def adagrad_update(param, grad, acc, lr, epsilon, weight_decay=0.0):
     """In place: Adagrad (see ``optim.adagrad_update_np``)."""
     hyper = (lr, epsilon, weight_decay)
     _check_update("adagrad_update", param, grad, hyper, acc=acc)
-    if _flat_update(param, grad, hyper, acc):
+    if _numba_update(ADAM_MIN, param, grad, hyper, acc):
         _load().adagrad_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
                                acc.reshape(-1), float(lr), float(epsilon), float(weight_decay))
         return
@@ -626,7 +625,7 @@ def adadelta_update(param, grad, v, u, lr, rho, epsilon, weight_decay=0.0):
     """In place: Adadelta (see ``optim.adadelta_update_np``)."""
     hyper = (lr, rho, epsilon, weight_decay)
     _check_update("adadelta_update", param, grad, hyper, v=v, u=u)
-    if _flat_update(param, grad, hyper, v, u):
+    if _numba_update(ADAM_MIN, param, grad, hyper, v, u):
         _load().adadelta_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
                                 v.reshape(-1), u.reshape(-1), float(lr), float(rho),
                                 float(epsilon), float(weight_decay))
@@ -638,7 +637,7 @@ def adamax_update(param, grad, m, u, step, lr, beta_1, beta_2, epsilon, weight_d
     """In place: Adamax (see ``optim.adamax_update_np``)."""
     hyper = (step, lr, beta_1, beta_2, epsilon, weight_decay)
     _check_update("adamax_update", param, grad, hyper, m=m, u=u)
-    if _flat_update(param, grad, hyper, m, u):
+    if _numba_update(ADAM_MIN, param, grad, hyper, m, u):
         # the twin's scalar, in its order: lr / (1 - b1^t) in Python floats
         _load().adamax_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1),
                               m.reshape(-1), u.reshape(-1),
@@ -653,7 +652,7 @@ def nadam_update(param, grad, m, v, step, mu_t, mu_next, mu_prod, lr, beta_1, be
     """In place: Nadam (see ``optim.nadam_update_np``)."""
     hyper = (step, mu_t, mu_next, mu_prod, lr, beta_1, beta_2, epsilon, weight_decay)
     _check_update("nadam_update", param, grad, hyper, m=m, v=v)
-    if _flat_update(param, grad, hyper, m, v):
+    if _numba_update(ADAM_MIN, param, grad, hyper, m, v):
         # the twin's scalars, in its order (Python floats)
         k_g = lr * ((1.0 - mu_t) / (1.0 - mu_prod))
         k_m = lr * (mu_next / (1.0 - mu_prod * mu_next))
@@ -670,7 +669,7 @@ def lion_update(param, grad, m, lr, beta_1, beta_2, weight_decay=0.0):
     """In place: Lion (see ``optim.lion_update_np``)."""
     hyper = (lr, beta_1, beta_2, weight_decay)
     _check_update("lion_update", param, grad, hyper, m=m)
-    if _flat_update(param, grad, hyper, m):
+    if _numba_update(ADAM_MIN, param, grad, hyper, m):
         _load().lion_update(param.reshape(-1), _c(grad, param.dtype).reshape(-1), m.reshape(-1),
                             float(lr), float(beta_1), float(beta_2), float(weight_decay))
         return
