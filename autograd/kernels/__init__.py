@@ -110,11 +110,14 @@ BCE_MIN = NEVER
 # rmsprop_update --dtype float32``, numpy / numba.  SGD: plain 9610 3.8/4.0 us, 16384 4.8/4.5
 # us, 235146 45/26 us, 1.86M 496/216 us; with momentum 9610 6.6/5.4 us, 16384 8.4/6.6 us.
 # Adam and RMSprop: numba wins at every size (Adam 288 10.0/5.4 us, 16384 34/13 us, 235146
-# 375/123 us, 1.86M 13.4/1.1 ms; RMSprop 288 6.5/3.4 us, 16384 23.5/8.2 us).  So all three
-# start at SMALL (numba's start-up); RMSprop shares ADAM_MIN, and so do Adagrad, Adadelta,
-# Adamax, Nadam and Lion, whose kernels win at every size too (288 elements 1.4-2.2x,
-# 16384 2.2-3.8x, 1.86M 5.3-6.7x numpy's time).
-SGD_MIN = SMALL
+# 375/123 us, 1.86M 13.4/1.1 ms; RMSprop 288 6.5/3.4 us, 16384 23.5/8.2 us).  So Adam starts
+# at SMALL (numba's start-up); RMSprop shares ADAM_MIN, and so do Adagrad, Adadelta, Adamax,
+# Nadam and Lion, whose kernels win at every size too (288 elements 1.4-2.2x, 16384
+# 2.2-3.8x, 1.86M 5.3-6.7x numpy's time).  The check that numba gives the twin's bits
+# (``_exact``: no arrays sharing memory) then added about 1 us a call, which moved plain
+# SGD's crossover (16384 4.4/5.3 us, 24576 5.5/6.0 us, 32768 7.0/6.4 us, 65536 13.0/9.6 us;
+# momentum wins from 16384, 8.3/7.2 us, and shares the constant): SGD starts at 32768.
+SGD_MIN = 32768
 ADAM_MIN = SMALL
 # p -= c * g in one pass (float32, 1 thread, CPU time, medians of 15): numpy's two passes /
 # numba: 784x256 SUBTRACT_SCALED_FIGURES.
@@ -509,6 +512,9 @@ def _inplace_ok(p, *state):
     return True
 
 
+_PYNUMS = frozenset((float, int))
+
+
 def _exact(param, grad, hyper, *state) -> bool:
     """Whether a numba update gives its numpy twin's bits here: a gradient of the parameter's
     dtype, Python-number hyperparameters (numpy reads them in the array's dtype, NEP 50, as
@@ -517,13 +523,19 @@ def _exact(param, grad, hyper, *state) -> bool:
     dtype, and an array passed twice (the parameter as its own gradient) is read by the twin
     after some of its whole-array writes, by a kernel element by element: then the twin
     runs."""
-    if grad.dtype != param.dtype:
+    if grad.dtype != param.dtype or not _PYNUMS.issuperset(map(type, hyper)):
         return False
-    for h in hyper:
-        t = type(h)
-        if t is not float and t is not int:
-            return False
-    arrays = (param, grad) + tuple(a for a in state if a is not None)
+    arrays = [param, grad]
+    arrays += [s for s in state if s is not None]
+    # distinct arrays that each own their memory (no base) cannot overlap: the common case,
+    # one identity test each; otherwise numpy's overlap test, pair by pair
+    ids = set()
+    for a in arrays:
+        if a.base is not None or id(a) in ids:
+            break
+        ids.add(id(a))
+    else:
+        return True
     for i in range(1, len(arrays)):
         for j in range(i):
             if np.may_share_memory(arrays[i], arrays[j]):
