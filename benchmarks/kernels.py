@@ -52,7 +52,7 @@ def main(argv=None) -> list:
                              (128, 784, 256), (128, 256, 128), (128, 128, 10), (512, 784, 1024)],
                             [(32, 16, 16)])
     xent_sizes = row_sizes([(32, 2), (64, 10), (128, 10), (512, 10), (512, 1000)], [(32, 2)])
-    opt_sizes = row_sizes([288, 9610, 16384, 235146, 1863690], [288])
+    opt_sizes = row_sizes([288, 9610, 16384, 32768, 235146, 1863690], [288])
 
     def cases(dt):
         """(kernel, size label, size, has_parallel, callable)."""

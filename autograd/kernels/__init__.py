@@ -115,8 +115,8 @@ BCE_MIN = NEVER
 # Nadam and Lion, whose kernels win at every size too (288 elements 1.4-2.2x, 16384
 # 2.2-3.8x, 1.86M 5.3-6.7x numpy's time).  The check that numba gives the twin's bits
 # (``_exact``: no arrays sharing memory) then added about 1 us a call, which moved plain
-# SGD's crossover (16384 4.4/5.3 us, 24576 5.5/6.0 us, 32768 7.0/6.4 us, 65536 13.0/9.6 us;
-# momentum wins from 16384, 8.3/7.2 us, and shares the constant): SGD starts at 32768.
+# SGD's crossover (the same command: 16384 4.8/5.7 us, 32768 6.9/6.7 us, 235146 43/27 us;
+# momentum wins from 16384, 8.3/7.7 us, and shares the constant): SGD starts at 32768.
 SGD_MIN = 32768
 ADAM_MIN = SMALL
 # p -= c * g in one pass (float32, 1 thread, CPU time, medians of 15): numpy's two passes /
